@@ -1,0 +1,282 @@
+//! Events: the only input to a lead's state. Identifiers and names are parsed once, here.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Why a field was refused; the caller adds the field name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+macro_rules! id_newtype {
+    ($name:ident, $max:expr, $what:literal) => {
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Printable ASCII without spaces or `/`, 1 to
+            #[doc = stringify!($max)]
+            /// characters: safe in URLs, keys and log lines.
+            pub fn parse(s: &str) -> Result<Self, Invalid> {
+                let s = s.trim();
+                if s.is_empty() {
+                    return Err(Invalid(concat!($what, " must not be empty").into()));
+                }
+                if s.len() > $max {
+                    return Err(Invalid(format!(concat!($what, " must be at most {} characters"), $max)));
+                }
+                if !s.bytes().all(|b| b.is_ascii_graphic() && b != b'/') {
+                    return Err(Invalid(concat!($what, " may hold only printable ASCII without spaces or '/'").into()));
+                }
+                Ok(Self(s.to_owned()))
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = Invalid;
+            fn try_from(s: String) -> Result<Self, Invalid> {
+                Self::parse(&s)
+            }
+        }
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_newtype!(LeadId, 128, "lead id");
+id_newtype!(EventId, 200, "event id");
+
+/// Lifecycle stages a `stage` event may report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageChange {
+    Sal,
+    Rejected,
+    Sql,
+    Opportunity,
+    Won,
+    Lost,
+    Disqualified,
+    Nurture,
+}
+
+impl StageChange {
+    pub const ALL: [StageChange; 8] = [
+        Self::Sal,
+        Self::Rejected,
+        Self::Sql,
+        Self::Opportunity,
+        Self::Won,
+        Self::Lost,
+        Self::Disqualified,
+        Self::Nurture,
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s.trim().to_ascii_lowercase())
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sal => "sal",
+            Self::Rejected => "rejected",
+            Self::Sql => "sql",
+            Self::Opportunity => "opportunity",
+            Self::Won => "won",
+            Self::Lost => "lost",
+            Self::Disqualified => "disqualified",
+            Self::Nurture => "nurture",
+        }
+    }
+}
+
+/// Which SLA clock an escalation belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    /// Engagement to first assignment: systems delay, owned by ops.
+    Assignment,
+    /// First assignment to first qualifying touch: human delay, owned by sales.
+    Response,
+}
+
+impl ClockKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Assignment => "assignment",
+            Self::Response => "response",
+        }
+    }
+}
+
+/// The person behind a form. Never printed: `Debug` redacts it.
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Contact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+}
+
+impl fmt::Debug for Contact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Contact(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Form {
+    pub lead_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+    /// Extra facts from the sender, kept as JSON text and never interpreted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub owner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Touch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage {
+    pub stage: StageChange,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The record that an escalation step was sent; stored like any event so "sent once" is
+/// the same idempotency rule as "stored once".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalated {
+    pub cycle: u32,
+    pub clock: ClockKind,
+    pub step: u32,
+    pub recipients: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventBody {
+    Form(Form),
+    Assignment(Assignment),
+    Touch(Touch),
+    Stage(Stage),
+    Escalated(Escalated),
+}
+
+impl EventBody {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Form(_) => "form",
+            Self::Assignment(_) => "assignment",
+            Self::Touch(_) => "touch",
+            Self::Stage(_) => "stage",
+            Self::Escalated(_) => "escalated",
+        }
+    }
+
+    /// Tie-break for events at the same instant: the handoff's natural order.
+    pub fn rank(&self) -> u8 {
+        match self {
+            Self::Form(_) => 0,
+            Self::Assignment(_) => 1,
+            Self::Touch(_) => 2,
+            Self::Stage(_) => 3,
+            Self::Escalated(_) => 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub event_id: EventId,
+    pub lead_id: LeadId,
+    pub occurred_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+impl Event {
+    /// The deterministic id of an escalation record: one per lead, cycle, clock and step.
+    pub fn escalation_id(lead: &LeadId, cycle: u32, clock: ClockKind, step: u32) -> EventId {
+        EventId(format!("esc:{lead}:{cycle}:{}:{step}", clock.as_str()))
+    }
+
+    /// Fold order: time, then the handoff's order, then id, so every arrival order agrees.
+    pub fn sort_key(&self) -> (DateTime<Utc>, u8, &str) {
+        (self.occurred_at, self.body.rank(), self.event_id.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_checked() {
+        assert!(LeadId::parse("00Q5e00000AbCdE").is_ok());
+        assert!(LeadId::parse("hubspot:12345").is_ok());
+        assert!(LeadId::parse("").is_err());
+        assert!(LeadId::parse("a/b").is_err());
+        assert!(LeadId::parse("a b").is_err());
+        assert!(LeadId::parse("é").is_err());
+        assert!(LeadId::parse(&"x".repeat(129)).is_err());
+        assert_eq!(LeadId::parse("  L-1 ").unwrap().as_str(), "L-1");
+    }
+
+    #[test]
+    fn stages_parse() {
+        assert_eq!(StageChange::parse("SAL"), Some(StageChange::Sal));
+        assert_eq!(StageChange::parse("mql"), None);
+        for s in StageChange::ALL {
+            assert_eq!(StageChange::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn contact_is_redacted_in_debug() {
+        let c = Contact { name: Some("Ada".into()), email: Some("ada@example.com".into()), company: None };
+        let dbg = format!("{:?}", Form { contact: Some(c), ..Default::default() });
+        assert!(!dbg.contains("ada@example.com") && !dbg.contains("Ada"));
+    }
+}
