@@ -119,7 +119,10 @@ fn step_time(
         Anchor::EndOfBusinessDay => cal.end_of_business_day(prev.unwrap_or(deadline)).ok()?,
     };
     let off = step.offset;
-    if off >= Duration::zero() {
+    if off == Duration::zero() {
+        return Some(anchor);
+    }
+    if off > Duration::zero() {
         return match basis {
             Basis::Business => cal.due(anchor, off).ok(),
             Basis::Calendar => Some(anchor + off),

@@ -176,13 +176,11 @@ impl Lead {
 
     /// Folds a set of events (any order, repeats allowed) into the lead's state.
     pub fn fold<'a>(lead_id: LeadId, events: impl IntoIterator<Item = &'a Event>, policy: &Policy) -> Lead {
-        let mut seen = HashSet::new();
-        let mut events: Vec<&Event> = events
-            .into_iter()
-            .filter(|e| e.lead_id == lead_id && seen.insert(e.event_id.as_str()))
-            .collect();
-        // Ids are unique after the filter, so the sort key is a total order.
+        let mut events: Vec<&Event> = events.into_iter().filter(|e| e.lead_id == lead_id).collect();
         events.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        // A repeated id keeps its earliest copy, so the choice does not depend on arrival order.
+        let mut seen = HashSet::new();
+        events.retain(|e| seen.insert(e.event_id.as_str()));
         let mut lead = Lead {
             lead_id,
             stage: Stage::New,

@@ -1,0 +1,320 @@
+//! The fold is a function of the event set: order and repeats do not matter.
+//! Also: clocks, ladders, stale timers, recycling and reassignment on real event streams.
+
+use chrono::{DateTime, Duration, Utc};
+use leadclock_domain::clock::{self, ClockStatus};
+use leadclock_domain::event::{Assignment, Escalated, Form, Stage, Touch};
+use leadclock_domain::lead::Stage as LeadStage;
+use leadclock_domain::{ClockKind, Event, EventBody, EventId, LeadId, Lead, Policy, StageChange};
+use proptest::prelude::*;
+
+fn policy() -> Policy {
+    Policy::parse(include_str!("../../../policies/example.toml")).unwrap()
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn ev(id: &str, at: DateTime<Utc>, body: EventBody) -> Event {
+    Event { event_id: EventId::parse(id).unwrap(), lead_id: LeadId::parse("L-1").unwrap(), occurred_at: at, body }
+}
+
+fn form(id: &str, at: DateTime<Utc>, lead_type: &str) -> Event {
+    ev(id, at, EventBody::Form(Form { lead_type: lead_type.into(), region: Some("na".into()), ..Default::default() }))
+}
+fn assign(id: &str, at: DateTime<Utc>, owner: &str) -> Event {
+    ev(id, at, EventBody::Assignment(Assignment { owner: owner.into(), team: None, manager: None }))
+}
+fn touch(id: &str, at: DateTime<Utc>, channel: &str, outcome: Option<&str>) -> Event {
+    ev(id, at, EventBody::Touch(Touch { owner: None, channel: channel.into(), outcome: outcome.map(Into::into) }))
+}
+fn stage(id: &str, at: DateTime<Utc>, s: StageChange) -> Event {
+    ev(id, at, EventBody::Stage(Stage { stage: s, reason: None }))
+}
+fn lead_id() -> LeadId {
+    LeadId::parse("L-1").unwrap()
+}
+
+fn fold(events: &[Event], p: &Policy) -> Lead {
+    Lead::fold(lead_id(), events, p)
+}
+
+/// Monday 2026-11-23 10:00 New York.
+const MON10: &str = "2026-11-23T15:00:00Z";
+
+fn lifecycle() -> Vec<Event> {
+    let s = t(MON10);
+    vec![
+        form("f1", s, "demo_request"),
+        assign("a1", s + Duration::minutes(2), "alice"),
+        touch("t0", s + Duration::minutes(3), "call", Some("voicemail")),
+        touch("t1", s + Duration::minutes(4), "call", Some("connected")),
+        stage("s1", s + Duration::minutes(30), StageChange::Sal),
+        assign("a2", s + Duration::minutes(40), "bob"),
+        stage("s2", s + Duration::hours(3), StageChange::Sql),
+    ]
+}
+
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![vec![]];
+    }
+    let mut out = Vec::new();
+    for p in permutations(n - 1) {
+        for i in 0..=p.len() {
+            let mut q = p.clone();
+            q.insert(i, n - 1);
+            out.push(q);
+        }
+    }
+    out
+}
+
+#[test]
+fn every_order_of_a_lifecycle_gives_one_state() {
+    let p = policy();
+    let events = lifecycle();
+    let expected = fold(&events, &p);
+    let now = t(MON10) + Duration::days(1);
+    let expected_clocks = clock::clocks(&expected, &p, now);
+    let perms = permutations(events.len());
+    assert_eq!(perms.len(), 5040);
+    for (k, perm) in perms.iter().enumerate() {
+        let mut shuffled: Vec<Event> = perm.iter().map(|&i| events[i].clone()).collect();
+        // Repeats too: every 7th permutation delivers two events twice.
+        if k % 7 == 0 {
+            shuffled.push(events[perm[0]].clone());
+            shuffled.insert(3, events[perm[6]].clone());
+        }
+        let got = fold(&shuffled, &p);
+        assert_eq!(got, expected, "order {perm:?}");
+        assert_eq!(clock::clocks(&got, &p, now), expected_clocks);
+    }
+    assert_eq!(expected.stage, LeadStage::Sql);
+    assert_eq!(expected.timeline.len(), 7);
+}
+
+#[test]
+fn lifecycle_splits_systems_and_human_delay() {
+    let p = policy();
+    let lead = fold(&lifecycle(), &p);
+    let clocks = clock::clocks(&lead, &p, t(MON10) + Duration::days(1));
+    let a = &clocks[0];
+    assert_eq!((a.clock, a.status, a.elapsed_seconds), (ClockKind::Assignment, ClockStatus::Met, 120));
+    let r = &clocks[1];
+    // The voicemail does not stop the clock; the connected call at +4m does: 2 minutes of human delay.
+    assert_eq!((r.clock, r.status, r.elapsed_seconds), (ClockKind::Response, ClockStatus::Met, 120));
+    assert_eq!(r.deadline, Some(t(MON10) + Duration::minutes(7)));
+    // Reassignment: alice's stint ended when bob took over; she responded within her stint.
+    let c = lead.current_cycle().unwrap();
+    assert_eq!(c.stints.len(), 2);
+    assert_eq!(c.stints[0].responded_at, Some(t(MON10) + Duration::minutes(4)));
+    assert_eq!(c.stints[1].responded_at, None);
+    assert_eq!(c.qualifying_touches, 1);
+    assert_eq!(c.touches, 2);
+}
+
+#[test]
+fn ladder_times_follow_the_example_policy() {
+    let p = policy();
+    // Monday 16:00 New York: deadline 16:05, manager 2 business hours later (Tue 10:05), exec at Tue close.
+    let s = t("2026-11-23T21:00:00Z");
+    let lead = fold(&[form("f", s, "demo_request"), assign("a", s, "alice")], &p);
+    let r = clock::clocks(&lead, &p, s).pop().unwrap();
+    assert_eq!(r.deadline, Some(t("2026-11-23T21:05:00Z")));
+    let due: Vec<_> = r.steps.iter().map(|s| s.due_at).collect();
+    assert_eq!(due, vec![t("2026-11-23T21:05:00Z"), t("2026-11-24T15:05:00Z"), t("2026-11-24T22:00:00Z")]);
+    // Event attendee: same business day. Assigned Wed 25th 11:00; Thursday 26th is Thanksgiving.
+    let s = t("2026-11-25T16:00:00Z");
+    let lead = fold(&[form("f", s, "event_attendee"), assign("a", s, "alice")], &p);
+    let r = clock::clocks(&lead, &p, s).pop().unwrap();
+    assert_eq!(r.deadline, Some(t("2026-11-25T22:00:00Z")));
+    assert_eq!(r.steps[1].due_at, t("2026-11-27T16:00:00Z")); // Fri 11:00: 2 business hours after Wed close
+    assert_eq!(r.steps[2].due_at, t("2026-11-27T22:00:00Z"));
+}
+
+#[test]
+fn emea_owner_uses_the_emea_calendar() {
+    let p = policy();
+    // Friday 2026-11-27 17:30 London: 30 open minutes left, so 1h lands Monday 08:30.
+    let s = t("2026-11-27T17:30:00Z");
+    let lead = fold(&[form("f", s, "contact_form"), assign("a", s, "amelie")], &p);
+    let r = clock::clocks(&lead, &p, s).pop().unwrap();
+    assert_eq!(r.calendar, "emea");
+    assert_eq!(r.deadline, Some(t("2026-11-30T08:30:00Z")));
+}
+
+#[test]
+fn a_touched_lead_has_nothing_due_so_stale_timers_are_harmless() {
+    let p = policy();
+    let s = t(MON10);
+    let mut events = vec![form("f", s, "demo_request"), assign("a", s, "alice")];
+    let timers = clock::timers(&fold(&events, &p), &p, s);
+    assert_eq!(timers.len(), 1);
+    assert_eq!(timers[0].due_at, s + Duration::minutes(5));
+    let late = s + Duration::hours(8);
+    assert_eq!(clock::due_escalations(&fold(&events, &p), &p, late).len(), 3);
+    // The touch arrives (out of order, before the deadline): nothing is due any more.
+    events.push(touch("t", s + Duration::minutes(4), "email", None));
+    let lead = fold(&events, &p);
+    assert!(clock::due_escalations(&lead, &p, late).is_empty());
+    assert!(clock::timers(&lead, &p, late).is_empty());
+}
+
+#[test]
+fn sent_steps_are_not_due_again_and_the_timer_moves_on() {
+    let p = policy();
+    let s = t(MON10);
+    let mut events = vec![form("f", s, "demo_request"), assign("a", s, "alice")];
+    let at = s + Duration::minutes(6);
+    let due = clock::due_escalations(&fold(&events, &p), &p, at);
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].recipients.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec!["alice"]);
+    let id = Event::escalation_id(&lead_id(), 1, ClockKind::Response, 0);
+    events.push(ev(id.as_str(), at, EventBody::Escalated(Escalated { cycle: 1, clock: ClockKind::Response, step: 0, recipients: vec!["alice".into()] })));
+    let lead = fold(&events, &p);
+    assert!(clock::due_escalations(&lead, &p, at).is_empty());
+    let timers = clock::timers(&lead, &p, at);
+    assert_eq!((timers[0].step, timers[0].due_at), (1, s + Duration::minutes(5) + Duration::hours(2)));
+    // The manager step resolves through alice's team to maria, and keeps alice informed.
+    let due = clock::due_escalations(&lead, &p, timers[0].due_at);
+    let ids: Vec<_> = due[0].recipients.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, vec!["alice", "maria"]);
+}
+
+#[test]
+fn assignment_clock_escalates_to_ops() {
+    let p = policy();
+    let s = t(MON10);
+    let lead = fold(&[form("f", s, "free_trial")], &p);
+    let due = clock::due_escalations(&lead, &p, s + Duration::minutes(5));
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].clock, ClockKind::Assignment);
+    assert_eq!(due[0].recipients[0].id, "revops-oncall");
+}
+
+#[test]
+fn manager_named_on_the_assignment_wins() {
+    let p = policy();
+    let s = t(MON10);
+    let mut a = assign("a", s, "zed");
+    if let EventBody::Assignment(x) = &mut a.body {
+        x.manager = Some("quinn".into());
+    }
+    let lead = fold(&[form("f", s, "demo_request"), a], &p);
+    let due = clock::due_escalations(&lead, &p, s + Duration::hours(3));
+    let mgr = due.iter().find(|e| e.step == 1).unwrap();
+    assert!(mgr.recipients.iter().any(|r| r.id == "quinn" && r.role == "manager"));
+}
+
+#[test]
+fn recycling_counts_cycles_and_stops_at_the_limit() {
+    let p = policy();
+    let s = t(MON10);
+    let mut events = Vec::new();
+    for i in 0..4 {
+        let at = s + Duration::days(i * 7);
+        events.push(form(&format!("f{i}"), at, "content_mql"));
+        events.push(assign(&format!("a{i}"), at + Duration::minutes(1), "alice"));
+        events.push(stage(&format!("r{i}"), at + Duration::hours(1), StageChange::Rejected));
+    }
+    // A repeat engagement inside an open cycle is not a new MQL.
+    events.push(form("dup-engagement", s + Duration::minutes(10), "content_mql"));
+    let lead = fold(&events[..events.len() - 1], &p);
+    assert_eq!(lead.cycles.len(), 4);
+    assert_eq!(lead.recycle_count, 3);
+    assert!(lead.cycles[1].recycled && !lead.cycles[0].recycled);
+    assert!(!lead.cycles[2].suppressed);
+    assert!(lead.cycles[3].suppressed, "the third recycle exceeds the limit of 2");
+    let with_repeat = fold(&events, &p);
+    assert_eq!(with_repeat.cycles.len(), 4);
+    // Once over the limit, the lead is in long-term nurture with no clocks.
+    let lead = fold(&events[..10], &p);
+    assert_eq!(lead.stage, LeadStage::LongTermNurture);
+    assert!(clock::timers(&lead, &p, s + Duration::days(30)).is_empty());
+}
+
+#[test]
+fn a_rejection_closes_the_clocks() {
+    let p = policy();
+    let s = t(MON10);
+    let lead = fold(&[form("f", s, "demo_request"), assign("a", s, "alice"), stage("r", s + Duration::minutes(1), StageChange::Rejected)], &p);
+    let r = clock::clocks(&lead, &p, s + Duration::hours(1)).pop().unwrap();
+    assert_eq!(r.status, ClockStatus::Closed);
+    assert!(clock::timers(&lead, &p, s).is_empty());
+}
+
+#[test]
+fn pre_assigned_owner_starts_the_response_clock_at_engagement() {
+    let p = policy();
+    let s = t(MON10);
+    let lead = fold(&[assign("a", s - Duration::days(3), "alice"), form("f", s, "demo_request")], &p);
+    let cl = clock::clocks(&lead, &p, s);
+    assert_eq!(cl[0].status, ClockStatus::Met);
+    assert_eq!(cl[1].started_at, s);
+}
+
+fn arb_event() -> impl Strategy<Value = (u8, i64, u8)> {
+    (0u8..6, 0i64..(3 * 86_400), 0u8..4)
+}
+
+fn build(spec: &[(u8, i64, u8)]) -> Vec<Event> {
+    let base = t("2026-11-20T14:00:00Z");
+    let owners = ["alice", "bob", "amelie", "zed"];
+    let types = ["demo_request", "free_trial", "content_mql", "event_attendee"];
+    spec.iter()
+        .enumerate()
+        .map(|(i, &(kind, secs, k))| {
+            let at = base + Duration::seconds(secs);
+            let id = format!("e{i}");
+            match kind {
+                0 => form(&id, at, types[k as usize]),
+                1 => assign(&id, at, owners[k as usize]),
+                2 => touch(&id, at, ["call", "email", "pigeon", "sms"][k as usize], None),
+                3 => touch(&id, at, "call", Some("voicemail")),
+                4 => stage(&id, at, [StageChange::Rejected, StageChange::Sal, StageChange::Nurture, StageChange::Sql][k as usize]),
+                _ => {
+                    let clock = if k % 2 == 0 { ClockKind::Response } else { ClockKind::Assignment };
+                    let eid = Event::escalation_id(&lead_id(), 1 + u32::from(k / 2), clock, u32::from(k % 3));
+                    ev(eid.as_str(), at, EventBody::Escalated(Escalated { cycle: 1 + u32::from(k / 2), clock, step: u32::from(k % 3), recipients: vec![] }))
+                }
+            }
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn any_order_with_repeats_gives_the_same_state(
+        spec in prop::collection::vec(arb_event(), 1..14),
+        shuffle_seed in any::<u64>(),
+        repeats in prop::collection::vec(any::<prop::sample::Index>(), 0..5),
+    ) {
+        let p = policy();
+        let events = build(&spec);
+        let expected = fold(&events, &p);
+        let mut shuffled = events.clone();
+        for r in &repeats {
+            shuffled.push(events[r.index(events.len())].clone());
+        }
+        // Fisher-Yates with a tiny LCG: deterministic per case, any permutation reachable.
+        let mut seed = shuffle_seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            shuffled.swap(i, (seed >> 33) as usize % (i + 1));
+        }
+        let got = fold(&shuffled, &p);
+        prop_assert_eq!(&got, &expected);
+        let now = t("2026-11-25T00:00:00Z");
+        prop_assert_eq!(clock::clocks(&got, &p, now), clock::clocks(&expected, &p, now));
+        prop_assert_eq!(clock::timers(&got, &p, now), clock::timers(&expected, &p, now));
+        // Timers never point at a stopped clock, and due steps are never already sent.
+        for e in clock::due_escalations(&got, &p, now) {
+            let c = got.cycles.iter().find(|c| c.index == e.cycle).unwrap();
+            prop_assert!(!c.was_sent(e.clock, e.step));
+        }
+    }
+}
