@@ -1,0 +1,413 @@
+//! Black-box tests: start the real `leadclock serve` binary on a random port and drive its
+//! HTTP API. SLAs are seconds long (tests/fixtures/fast.toml) and the clock is real.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_leadclock");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fast_policy() -> PathBuf {
+    root().join("tests/fixtures/fast.toml")
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let d = std::env::temp_dir().join(format!("leadclock-e2e-{tag}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    data: PathBuf,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(policy: &Path, data: &Path, env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--policy"])
+            .arg(policy)
+            .arg("--data")
+            .arg(data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env_remove("LEADCLOCK_SLACK_WEBHOOK_URL")
+            .env_remove("LEADCLOCK_WEBHOOK_URL");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start leadclock");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        let sink = stdout.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("leadclock listening on ") {
+                    let _ = tx.send(addr.to_owned());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let err = child.stderr.take().unwrap();
+        let esink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                esink.lock().unwrap().push(line);
+            }
+        });
+        let base = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("server did not start: {:?}", stderr.lock().unwrap());
+        });
+        Server { child, base, data: data.to_owned(), stdout, stderr }
+    }
+
+    fn kill9(&mut self) {
+        self.child.kill().unwrap(); // SIGKILL
+        self.child.wait().unwrap();
+    }
+
+    fn escalations(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.data.join("escalations.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn logs(&self) -> String {
+        let mut all = self.stdout.lock().unwrap().join("\n");
+        all.push('\n');
+        all.push_str(&self.stderr.lock().unwrap().join("\n"));
+        all
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn now_rfc3339(offset_secs: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(offset_secs)).to_rfc3339()
+}
+
+async fn post(client: &reqwest::Client, s: &Server, kind: &str, body: Value) -> (u16, Value) {
+    let r = client.post(format!("{}/v1/events/{kind}", s.base)).json(&body).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn post_raw(client: &reqwest::Client, s: &Server, kind: &str, body: Vec<u8>) -> (u16, Value) {
+    let r = client.post(format!("{}/v1/events/{kind}", s.base)).body(body).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get_lead(client: &reqwest::Client, s: &Server, id: &str) -> (u16, Value) {
+    let r = client.get(format!("{}/v1/leads/{id}", s.base)).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+async fn wait_for<F: Fn() -> bool>(limit: Duration, f: F) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    f()
+}
+
+fn steps_sent(s: &Server, lead: &str) -> Vec<(String, u64)> {
+    s.escalations()
+        .iter()
+        .filter(|e| e["lead_id"] == lead)
+        .map(|e| (e["clock"].as_str().unwrap().to_owned(), e["step"].as_u64().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn healthz_and_bad_input_get_clear_errors() {
+    let data = temp_dir("errors");
+    let s = Server::start(&fast_policy(), &data, &[]);
+    let c = reqwest::Client::new();
+    let r = c.get(format!("{}/healthz", s.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    let cases: Vec<(&str, Vec<u8>, u16, &str, Option<&str>)> = vec![
+        ("form", b"{not json".to_vec(), 400, "malformed_json", None),
+        ("form", b"\xff\xfe".to_vec(), 400, "malformed_json", None),
+        ("form", json!({"occurred_at": now_rfc3339(0), "lead_type": "demo_request"}).to_string().into_bytes(), 400, "missing_field", Some("lead_id")),
+        ("form", json!({"lead_id": "L", "occurred_at": "2026-11-23T10:00:00", "lead_type": "demo_request"}).to_string().into_bytes(), 400, "invalid_field", Some("occurred_at")),
+        ("form", json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "lead_type": "yacht"}).to_string().into_bytes(), 422, "unknown_lead_type", Some("lead_type")),
+        ("stage", json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "stage": "mql"}).to_string().into_bytes(), 422, "unknown_stage", Some("stage")),
+        ("assignment", json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "owner": 7}).to_string().into_bytes(), 400, "invalid_field", Some("owner")),
+        ("form", vec![b' '; 70_000], 413, "body_too_large", None),
+        ("bogus", b"{}".to_vec(), 404, "not_found", None),
+    ];
+    for (kind, body, status, code, field) in cases {
+        let (got, v) = post_raw(&c, &s, kind, body).await;
+        assert_eq!(got, status, "{kind} {v}");
+        assert_eq!(v["error"]["code"], code, "{v}");
+        assert_eq!(v["error"]["field"].as_str(), field, "{v}");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let (st, v) = get_lead(&c, &s, "never-seen").await;
+    assert_eq!((st, v["error"]["code"].as_str()), (404, Some("lead_not_found")));
+    // Nothing was stored by any of the refused requests.
+    let (st, _) = get_lead(&c, &s, "L").await;
+    assert_eq!(st, 404);
+    // And the server is still up.
+    assert_eq!(c.get(format!("{}/healthz", s.base)).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn lifecycle_records_delays_and_duplicates_change_nothing() {
+    let data = temp_dir("lifecycle");
+    let s = Server::start(&fast_policy(), &data, &[]);
+    let c = reqwest::Client::new();
+    let t0 = chrono::Utc::now() - chrono::Duration::seconds(600);
+    let at = |secs: i64| (t0 + chrono::Duration::seconds(secs)).to_rfc3339();
+    let form = json!({"lead_id": "L-7", "occurred_at": at(0), "lead_type": "content_mql", "source": "organic",
+                      "region": "na", "contact": {"name": "Ada Lovelace", "email": "ada@example.com", "company": "Analytical"}});
+    let (st, v) = post(&c, &s, "form", form.clone()).await;
+    assert_eq!(st, 202, "{v}");
+    assert_eq!(v["duplicate"], false);
+    let (st, v) = post(&c, &s, "form", form).await;
+    assert_eq!((st, &v["duplicate"]), (200, &json!(true)));
+    // A touch that arrives before its assignment (out of order).
+    let (st, _) = post(&c, &s, "touch", json!({"event_id": "t-1", "lead_id": "L-7", "occurred_at": at(100), "channel": "call", "outcome": "connected"})).await;
+    assert_eq!(st, 202);
+    let (st, v) = post(&c, &s, "assignment", json!({"event_id": "a-1", "lead_id": "L-7", "occurred_at": at(40), "owner": "alice"})).await;
+    assert_eq!(st, 202);
+    let lead = &v["lead"];
+    assert_eq!(lead["owner"]["owner"], "alice");
+    let (st, _) = post(&c, &s, "stage", json!({"event_id": "s-1", "lead_id": "L-7", "occurred_at": at(200), "stage": "sal"})).await;
+    assert_eq!(st, 202);
+    let (st, v) = post(&c, &s, "stage", json!({"event_id": "s-1", "lead_id": "L-7", "occurred_at": at(200), "stage": "sal"})).await;
+    assert_eq!((st, &v["duplicate"]), (200, &json!(true)));
+
+    let (st, lead) = get_lead(&c, &s, "L-7").await;
+    assert_eq!(st, 200);
+    assert_eq!(lead["stage"], "sal");
+    let kinds: Vec<&str> = lead["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    // The form arrived 10 minutes late and alone: its 3 s assignment SLA had passed, so ops heard.
+    assert_eq!(kinds, vec!["form", "assignment", "touch", "stage", "escalated"]);
+    assert_eq!(steps_sent(&s, "L-7"), vec![("assignment".into(), 1)]);
+    let cycle = &lead["cycles"][0];
+    assert_eq!(cycle["delays"]["systems"]["seconds"], 40);
+    assert_eq!(cycle["delays"]["human"]["seconds"], 60);
+    assert_eq!(cycle["delays"]["speed_to_lead"]["seconds"], 100);
+    let clocks = lead["clocks"].as_array().unwrap();
+    assert_eq!(clocks[0]["clock"], "assignment");
+    assert_eq!(clocks[1]["status"], "met");
+    // Contact data is stored but never echoed in the lead view or logged.
+    let text = lead.to_string();
+    assert!(!text.contains("ada@example.com") && !text.contains("Lovelace"));
+    assert!(!s.logs().contains("ada@example.com"));
+}
+
+#[tokio::test]
+async fn escalation_ladder_fires_on_time_and_each_step_once() {
+    let data = temp_dir("ladder");
+    let s = Server::start(&fast_policy(), &data, &[]);
+    let c = reqwest::Client::new();
+    post(&c, &s, "form", json!({"lead_id": "L-esc", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"})).await;
+    let (_, v) = post(&c, &s, "assignment", json!({"lead_id": "L-esc", "occurred_at": now_rfc3339(0), "owner": "alice"})).await;
+    let steps = v["lead"]["clocks"][1]["steps"].as_array().unwrap().clone();
+    assert_eq!(steps.len(), 3);
+    // Owner at +2s, manager at +4s, exec at +6s.
+    assert!(wait_for(Duration::from_secs(10), || steps_sent(&s, "L-esc").len() == 3).await, "{:?}", s.escalations());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let sent = steps_sent(&s, "L-esc");
+    assert_eq!(sent, vec![("response".into(), 1), ("response".into(), 2), ("response".into(), 3)]);
+    let (_, lead) = get_lead(&c, &s, "L-esc").await;
+    for step in lead["clocks"][1]["steps"].as_array().unwrap() {
+        let due = chrono::DateTime::parse_from_rfc3339(step["due_at"].as_str().unwrap()).unwrap();
+        let sent = chrono::DateTime::parse_from_rfc3339(step["sent_at"].as_str().unwrap()).unwrap();
+        let lag = (sent - due).num_milliseconds();
+        assert!((0..1000).contains(&lag), "step {} sent {lag} ms after due", step["name"]);
+    }
+    let esc = s.escalations();
+    let mgr = esc.iter().find(|e| e["step"] == 2).unwrap();
+    let ids: Vec<&str> = mgr["recipients"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["alice", "maria"]);
+    // Printed as one readable line each.
+    assert_eq!(s.logs().matches("ESCALATION [").count(), 3);
+}
+
+#[tokio::test]
+async fn a_touch_before_the_deadline_cancels_the_escalation() {
+    let data = temp_dir("touch");
+    let s = Server::start(&fast_policy(), &data, &[]);
+    let c = reqwest::Client::new();
+    post(&c, &s, "form", json!({"lead_id": "L-ok", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"})).await;
+    post(&c, &s, "assignment", json!({"lead_id": "L-ok", "occurred_at": now_rfc3339(0), "owner": "alice"})).await;
+    // A voicemail does not stop the clock…
+    let (_, v) = post(&c, &s, "touch", json!({"lead_id": "L-ok", "occurred_at": now_rfc3339(0), "channel": "call", "outcome": "voicemail"})).await;
+    assert_eq!(v["lead"]["clocks"][1]["status"], "running");
+    // …a connected call does.
+    let (_, v) = post(&c, &s, "touch", json!({"lead_id": "L-ok", "occurred_at": now_rfc3339(0), "channel": "call", "outcome": "connected"})).await;
+    assert_eq!(v["lead"]["clocks"][1]["status"], "met");
+    assert!(v["lead"]["next_escalation"].is_null());
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(steps_sent(&s, "L-ok").is_empty(), "{:?}", s.escalations());
+}
+
+#[tokio::test]
+async fn a_pending_timer_survives_kill_9_and_fires_after_restart() {
+    let data = temp_dir("restart");
+    let mut s = Server::start(&fast_policy(), &data, &[]);
+    let c = reqwest::Client::new();
+    post(&c, &s, "form", json!({"lead_id": "L-r", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"})).await;
+    post(&c, &s, "assignment", json!({"lead_id": "L-r", "occurred_at": now_rfc3339(0), "owner": "alice"})).await;
+    // Another lead, accepted just before the crash, must not be lost either.
+    post(&c, &s, "form", json!({"lead_id": "L-r2", "occurred_at": now_rfc3339(0), "lead_type": "content_mql"})).await;
+    s.kill9();
+    assert!(steps_sent(&s, "L-r").is_empty());
+    // Down past the first two steps' due instants: they are overdue at restart and fire at once.
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    let s = Server::start(&fast_policy(), &data, &[]);
+    assert!(wait_for(Duration::from_secs(2), || steps_sent(&s, "L-r").len() >= 2).await, "{:?}", s.escalations());
+    assert!(wait_for(Duration::from_secs(5), || steps_sent(&s, "L-r").len() == 3).await);
+    let (st, lead) = get_lead(&c, &s, "L-r2").await;
+    assert_eq!((st, lead["stage"].as_str()), (200, Some("mql")));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(steps_sent(&s, "L-r").len(), 3, "no step twice");
+}
+
+#[tokio::test]
+async fn concurrent_events_on_one_lead_are_all_kept() {
+    let data = temp_dir("concurrent");
+    let s = Server::start(&fast_policy(), &data, &[]);
+    let c = reqwest::Client::new();
+    post(&c, &s, "form", json!({"lead_id": "L-c", "occurred_at": now_rfc3339(-60), "lead_type": "content_mql"})).await;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let c = c.clone();
+        let url = format!("{}/v1/events/touch", s.base);
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"event_id": format!("t-{i}"), "lead_id": "L-c", "occurred_at": now_rfc3339(-50 + i), "channel": "email"});
+            c.post(url).json(&body).send().await.unwrap().status().as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 202);
+    }
+    let (_, lead) = get_lead(&c, &s, "L-c").await;
+    let kept = lead["timeline"].as_array().unwrap().iter().filter(|e| e["kind"] != "escalated").count();
+    assert_eq!(kept, 51);
+    assert_eq!(lead["cycles"][0]["touches"], 50);
+}
+
+#[tokio::test]
+async fn slack_and_webhook_are_posted_and_a_failing_one_does_not_block_the_other() {
+    use axum::routing::post as axpost;
+    let received = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let failing_hits = Arc::new(Mutex::new(0u32));
+    let r2 = received.clone();
+    let f2 = failing_hits.clone();
+    let app = axum::Router::new()
+        .route(
+            "/slack",
+            axpost(move |axum::Json(v): axum::Json<Value>| {
+                let r = r2.clone();
+                async move {
+                    r.lock().unwrap().push(v);
+                    "ok"
+                }
+            }),
+        )
+        .route(
+            "/broken",
+            axpost(move || {
+                let f = f2.clone();
+                async move {
+                    *f.lock().unwrap() += 1;
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let data = temp_dir("slack");
+    let slack = format!("http://{hook}/slack");
+    let broken = format!("http://{hook}/broken");
+    let s = Server::start(&fast_policy(), &data, &[("LEADCLOCK_SLACK_WEBHOOK_URL", &slack), ("LEADCLOCK_WEBHOOK_URL", &broken)]);
+    let c = reqwest::Client::new();
+    post(&c, &s, "form", json!({"lead_id": "L-s", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"})).await;
+    post(&c, &s, "assignment", json!({"lead_id": "L-s", "occurred_at": now_rfc3339(0), "owner": "alice"})).await;
+    assert!(wait_for(Duration::from_secs(5), || !received.lock().unwrap().is_empty()).await);
+    let msg = received.lock().unwrap()[0].clone();
+    let blocks = msg["blocks"].as_array().unwrap();
+    assert_eq!(blocks[0]["type"], "header");
+    let fields: Vec<&str> = blocks[1]["fields"].as_array().unwrap().iter().map(|f| f["text"].as_str().unwrap()).collect();
+    for label in ["*Lead*", "*Type*", "*Owner*", "*Age*", "*Deadline*", "*Step*"] {
+        assert!(fields.iter().any(|f| f.starts_with(label)), "{label} missing in {fields:?}");
+    }
+    assert!(blocks[2].to_string().contains("<@U0ALICE>"));
+    // The broken webhook is retried.
+    assert!(wait_for(Duration::from_secs(5), || *failing_hits.lock().unwrap() >= 2).await);
+    // Webhook URLs are secrets: never in the logs.
+    assert!(!s.logs().contains(&slack) && !s.logs().contains(&broken));
+}
+
+#[test]
+fn a_bad_policy_never_starts_the_server() {
+    let dir = temp_dir("badpolicy");
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[calendars.x]\ntimezone = \"Mars/Olympus\"\nhours = { mon = [\"09:00-17:00\"] }\n").unwrap();
+    let out = Command::new(BIN).args(["serve", "--listen", "127.0.0.1:0", "--policy"]).arg(&bad).arg("--data").arg(&dir).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:2: calendars.x.timezone"), "{err}");
+    assert!(err.contains("lead_types"), "{err}");
+    let out = Command::new(BIN).args(["policy", "check"]).arg(root().join("policies/example.toml")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn calendar_commands_print_due_and_elapsed() {
+    let policy = root().join("policies/example.toml");
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).arg("calendar").args(args).arg("--policy").arg(&policy).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    // Friday 16:30 New York + 1h of business time = Monday 09:30.
+    assert_eq!(
+        run(&["due", "--calendar", "us_east", "--start", "2026-11-27T16:30:00-05:00", "--within", "1h"]),
+        "2026-11-30T09:30:00-05:00"
+    );
+    assert_eq!(run(&["elapsed", "--calendar", "us_east", "--start", "2026-11-27T16:30:00-05:00", "--end", "2026-11-30T09:30:00-05:00"]), "3600");
+    // A calendars-only file works too.
+    let dir = temp_dir("cal");
+    let only = dir.join("cals.toml");
+    std::fs::write(&only, "[calendars.night]\ntimezone = \"UTC\"\nhours = { sat = [\"22:00-24:00\"] }\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["calendar", "due", "--calendar", "night", "--start", "2026-11-21T23:00:00Z", "--within", "90m", "--policy"])
+        .arg(&only)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2026-11-28T22:30:00Z");
+}

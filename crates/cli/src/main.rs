@@ -1,1 +1,149 @@
-fn main(){}
+//! `leadclock`: serve the local product, check a policy, compute business-hours instants.
+
+mod calendar_cmd;
+
+use clap::{Parser, Subcommand};
+use leadclock_domain::Policy;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const DEFAULT_POLICY: &str = "policies/example.toml";
+
+#[derive(Parser)]
+#[command(name = "leadclock", version, about = "Speed-to-lead SLA clocks, escalations and metrics")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the local server: HTTP API, SQLite store, in-process timers.
+    Serve {
+        /// Policy file (TOML).
+        #[arg(long, default_value = DEFAULT_POLICY)]
+        policy: PathBuf,
+        /// Directory for the database and escalations.jsonl.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Policy commands.
+    Policy {
+        #[command(subcommand)]
+        cmd: PolicyCmd,
+    },
+    /// Business-hours arithmetic on a policy's calendars.
+    Calendar {
+        #[command(subcommand)]
+        cmd: calendar_cmd::CalendarCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCmd {
+    /// Report every problem in a policy file, with its location.
+    Check { file: PathBuf },
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Loads and validates a policy, printing every problem.
+fn load_policy(path: &Path) -> Result<Policy, String> {
+    let src = read(path)?;
+    Policy::parse(&src).map_err(|problems| {
+        let mut msg = format!("{}: {} problem(s)", path.display(), problems.len());
+        for p in problems {
+            let at = p.line.map(|l| format!(":{l}")).unwrap_or_default();
+            msg.push_str(&format!("\n  {}{at}: {}: {}", path.display(), p.path, p.message));
+        }
+        msg
+    })
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("LEADCLOCK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("LEADCLOCK_LOG_FORMAT").is_ok_and(|v| v == "json") {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.with_target(false).init();
+    }
+}
+
+async fn serve(policy: PathBuf, data: PathBuf, listen: SocketAddr) -> Result<(), String> {
+    let policy_doc = load_policy(&policy)?;
+    let types: Vec<String> = policy_doc.lead_types.keys().cloned().collect();
+    let webhooks = leadclock_local::notify::Webhooks::from_env();
+    let cfg = leadclock_local::runtime::Config {
+        policy: policy_doc,
+        data_dir: data.clone(),
+        listen,
+        webhooks: webhooks.clone(),
+        print_escalations: true,
+    };
+    let running = leadclock_local::runtime::start(cfg).await.map_err(|e| e.to_string())?;
+    let url = format!("http://{}", running.addr);
+    println!("leadclock listening on {url}");
+    println!("  policy   {} (lead types: {})", policy.display(), types.join(", "));
+    println!("  data     {} (leadclock.db, escalations.jsonl)", data.display());
+    println!(
+        "  notify   stdout, escalations.jsonl{}{}",
+        if webhooks.slack_url.is_some() { ", Slack" } else { "" },
+        if webhooks.generic_url.is_some() { ", webhook" } else { "" }
+    );
+    if running.restored > 0 {
+        println!("  restored {} lead(s) with pending timers or unreconciled events", running.restored);
+    }
+    println!("Try:");
+    println!(
+        "  curl -s -XPOST {url}/v1/events/form -H 'content-type: application/json' \\\n    -d '{{\"lead_id\":\"L-1\",\"occurred_at\":\"'$(date -u +%FT%TZ)'\",\"lead_type\":\"demo_request\",\"source\":\"organic\"}}'"
+    );
+    println!("  curl -s {url}/v1/leads/L-1");
+    tokio::select! {
+        r = running.wait() => r.map_err(|e| e.to_string()),
+        _ = tokio::signal::ctrl_c() => {
+            println!("leadclock stopping");
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Serve { policy, data, listen } => {
+            init_logging();
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            rt.block_on(serve(policy, data, listen))
+        }
+        Cmd::Policy { cmd: PolicyCmd::Check { file } } => load_policy(&file).map(|p| {
+            println!(
+                "{}: ok ({} lead types, {} calendars, default calendar {})",
+                file.display(),
+                p.lead_types.len(),
+                p.calendars.len(),
+                p.default_calendar
+            );
+        }),
+        Cmd::Calendar { cmd } => calendar_cmd::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("{msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -428,3 +428,40 @@ pub fn due_escalations(lead: &Lead, policy: &Policy, now: DateTime<Utc>) -> Vec<
     }
     out
 }
+
+/// A delay on both clocks: wall-clock and open business time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Span {
+    pub seconds: i64,
+    pub business_seconds: i64,
+}
+
+impl Span {
+    fn between(cal: &Calendar, from: DateTime<Utc>, to: DateTime<Utc>) -> Span {
+        let to = to.max(from);
+        Span { seconds: (to - from).num_seconds(), business_seconds: cal.elapsed(from, to).num_seconds() }
+    }
+}
+
+/// The split the methodology asks for: systems delay (ops), human delay (sales), and the total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Delays {
+    /// Engagement to first assignment.
+    pub systems: Option<Span>,
+    /// First assignment to first qualifying touch (zero when the touch came first).
+    pub human: Option<Span>,
+    /// Engagement to first qualifying touch.
+    pub speed_to_lead: Option<Span>,
+}
+
+pub fn delays(cycle: &Cycle, policy: &Policy) -> Delays {
+    let acal = assignment_calendar(policy, cycle);
+    let rcal = response_calendar(policy, cycle);
+    let assigned = cycle.first_assigned_at();
+    let touched = cycle.first_touch_at;
+    Delays {
+        systems: assigned.map(|a| Span::between(acal, cycle.engaged_at, a)),
+        human: assigned.zip(touched).map(|(a, t)| Span::between(rcal, a, t)),
+        speed_to_lead: touched.map(|t| Span::between(if assigned.is_some() { rcal } else { acal }, cycle.engaged_at, t)),
+    }
+}

@@ -234,6 +234,9 @@ pub struct Event {
     pub occurred_at: DateTime<Utc>,
     #[serde(flatten)]
     pub body: EventBody,
+    /// Fields the sender added that leadclock does not know, kept as JSON text, never interpreted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
 }
 
 impl Event {

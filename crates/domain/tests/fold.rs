@@ -17,7 +17,7 @@ fn t(s: &str) -> DateTime<Utc> {
 }
 
 fn ev(id: &str, at: DateTime<Utc>, body: EventBody) -> Event {
-    Event { event_id: EventId::parse(id).unwrap(), lead_id: LeadId::parse("L-1").unwrap(), occurred_at: at, body }
+    Event { event_id: EventId::parse(id).unwrap(), lead_id: LeadId::parse("L-1").unwrap(), occurred_at: at, body, extra: Default::default() }
 }
 
 fn form(id: &str, at: DateTime<Utc>, lead_type: &str) -> Event {

@@ -1,0 +1,5 @@
+//! One module per operation.
+
+pub mod ingest;
+pub mod lead;
+pub mod reconcile;

@@ -1,0 +1,329 @@
+//! Webhook bodies to domain events, with an error that names the field at fault.
+
+use crate::error::IngestError;
+use chrono::{DateTime, Duration, Utc};
+use leadclock_domain::event::{Assignment, Contact, Form, Stage, Touch};
+use leadclock_domain::{Event, EventBody, EventId, LeadId, Policy, StageChange};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// Largest webhook body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Deepest JSON nesting accepted (attributes are the only nested part).
+pub const MAX_DEPTH: usize = 8;
+const MAX_TEXT: usize = 256;
+const MAX_REASON: usize = 2000;
+const MAX_ATTRIBUTES: usize = 64;
+const MAX_ATTRIBUTE_BYTES: usize = 4096;
+/// How far ahead of the server's clock an `occurred_at` may be (sender clock skew).
+pub const MAX_FUTURE_SKEW: Duration = Duration::hours(1);
+/// How far back an `occurred_at` may be: older history belongs in a backfill, not a webhook.
+pub const MAX_PAST: Duration = Duration::days(3 * 366);
+
+/// The four webhook kinds, one per route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Form,
+    Assignment,
+    Touch,
+    Stage,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "form" => Some(Kind::Form),
+            "assignment" => Some(Kind::Assignment),
+            "touch" => Some(Kind::Touch),
+            "stage" => Some(Kind::Stage),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Form => "form",
+            Kind::Assignment => "assignment",
+            Kind::Touch => "touch",
+            Kind::Stage => "stage",
+        }
+    }
+    fn known_fields(self) -> &'static [&'static str] {
+        match self {
+            Kind::Form => &["lead_type", "source", "region", "segment", "account", "score", "contact", "attributes"],
+            Kind::Assignment => &["owner", "team", "manager"],
+            Kind::Touch => &["owner", "channel", "outcome"],
+            Kind::Stage => &["stage", "reason"],
+        }
+    }
+}
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+struct Fields<'a> {
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.map.get(name).filter(|v| !v.is_null())
+    }
+
+    fn text(&self, name: &str, max: usize) -> Result<Option<String>, IngestError> {
+        let Some(v) = self.get(name) else { return Ok(None) };
+        let s = v.as_str().ok_or_else(|| IngestError::invalid(name, "must be a string"))?;
+        check_text(name, s, max).map(Some)
+    }
+
+    fn required_text(&self, name: &str, max: usize) -> Result<String, IngestError> {
+        self.text(name, max)?.ok_or_else(|| IngestError::Missing { field: name.into() })
+    }
+}
+
+fn check_text(name: &str, s: &str, max: usize) -> Result<String, IngestError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(IngestError::invalid(name, "must not be empty"));
+    }
+    if s.chars().count() > max {
+        return Err(IngestError::invalid(name, format!("must be at most {max} characters")));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(IngestError::invalid(name, "must not contain control characters"));
+    }
+    Ok(s.to_owned())
+}
+
+/// Parses `occurred_at`: RFC 3339 with an explicit offset, within the accepted window.
+pub fn parse_instant(field: &str, s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, IngestError> {
+    let t = DateTime::parse_from_rfc3339(s.trim())
+        .map_err(|_| IngestError::invalid(field, "must be an RFC 3339 timestamp with an offset, like 2026-11-23T10:00:00-05:00"))?
+        .with_timezone(&Utc);
+    if t > now + MAX_FUTURE_SKEW {
+        return Err(IngestError::OutOfRange { field: field.into(), message: "is more than 1 hour in the future".into() });
+    }
+    if t < now - MAX_PAST {
+        return Err(IngestError::OutOfRange { field: field.into(), message: "is more than 3 years in the past".into() });
+    }
+    Ok(t)
+}
+
+/// An id derived from the body, for senders that send none: the same body gives the same id.
+fn derived_id(kind: Kind, map: &Map<String, Value>) -> EventId {
+    // serde_json's Map is sorted by key, so this serialisation is canonical.
+    let canonical = serde_json::to_string(map).unwrap_or_default();
+    let digest = Sha256::digest(format!("{}\n{canonical}", kind.as_str()).as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    EventId::parse(&format!("{}-{hex}", kind.as_str())).expect("hex id is valid")
+}
+
+/// Parses a webhook body into an event, checking it against the policy.
+pub fn parse_event(kind: Kind, body: &[u8], policy: &Policy, now: DateTime<Utc>) -> Result<Event, IngestError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(IngestError::TooLarge { limit: MAX_BODY_BYTES });
+    }
+    let text = std::str::from_utf8(body).map_err(|_| IngestError::Malformed("body is not valid UTF-8".into()))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| IngestError::Malformed(format!("body is not valid JSON: {e}")))?;
+    let Value::Object(map) = value else {
+        return Err(IngestError::Malformed("body must be a JSON object".into()));
+    };
+    if depth(&Value::Object(map.clone())) > MAX_DEPTH {
+        return Err(IngestError::Malformed(format!("body nests deeper than {MAX_DEPTH} levels")));
+    }
+    let f = Fields { map: &map };
+    let lead_id = {
+        let s = f.required_text("lead_id", 128)?;
+        LeadId::parse(&s).map_err(|e| IngestError::invalid("lead_id", e.0))?
+    };
+    let event_id = match f.text("event_id", 200)? {
+        Some(s) => EventId::parse(&s).map_err(|e| IngestError::invalid("event_id", e.0))?,
+        None => {
+            let mut without = map.clone();
+            without.remove("event_id");
+            derived_id(kind, &without)
+        }
+    };
+    if event_id.as_str().starts_with("esc:") {
+        return Err(IngestError::invalid("event_id", "ids starting with \"esc:\" are reserved"));
+    }
+    let occurred_at = parse_instant("occurred_at", &f.required_text("occurred_at", 64)?, now)?;
+    let body = match kind {
+        Kind::Form => EventBody::Form(parse_form(&f, policy)?),
+        Kind::Assignment => EventBody::Assignment(Assignment {
+            owner: f.required_text("owner", MAX_TEXT)?,
+            team: f.text("team", MAX_TEXT)?,
+            manager: f.text("manager", MAX_TEXT)?,
+        }),
+        Kind::Touch => EventBody::Touch(Touch {
+            owner: f.text("owner", MAX_TEXT)?,
+            channel: f.required_text("channel", 64)?.to_ascii_lowercase(),
+            outcome: f.text("outcome", 64)?.map(|o| o.to_ascii_lowercase()),
+        }),
+        Kind::Stage => {
+            let s = f.required_text("stage", 64)?;
+            let stage = StageChange::parse(&s).ok_or(IngestError::UnknownStage { stage: s })?;
+            EventBody::Stage(Stage { stage, reason: f.text("reason", MAX_REASON)? })
+        }
+    };
+    let mut extra = BTreeMap::new();
+    for (k, v) in &map {
+        if ["event_id", "lead_id", "occurred_at"].contains(&k.as_str()) || kind.known_fields().contains(&k.as_str()) {
+            continue;
+        }
+        if extra.len() >= MAX_ATTRIBUTES {
+            return Err(IngestError::invalid(k, format!("more than {MAX_ATTRIBUTES} unknown fields")));
+        }
+        extra.insert(bounded_key(k)?, bounded_json(k, v)?);
+    }
+    Ok(Event { event_id, lead_id, occurred_at, body, extra })
+}
+
+fn bounded_key(k: &str) -> Result<String, IngestError> {
+    check_text(k, k, 128)
+}
+
+fn bounded_json(field: &str, v: &Value) -> Result<String, IngestError> {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.len() > MAX_ATTRIBUTE_BYTES {
+        return Err(IngestError::invalid(field, format!("must be at most {MAX_ATTRIBUTE_BYTES} bytes")));
+    }
+    Ok(s)
+}
+
+fn parse_form(f: &Fields, policy: &Policy) -> Result<Form, IngestError> {
+    let lead_type = f.required_text("lead_type", 64)?;
+    if !policy.lead_types.contains_key(&lead_type) {
+        return Err(IngestError::UnknownLeadType { lead_type, known: policy.lead_types.keys().cloned().collect() });
+    }
+    let score = match f.get("score") {
+        None => None,
+        Some(v) => {
+            let n = v.as_f64().filter(|n| n.is_finite()).ok_or_else(|| IngestError::invalid("score", "must be a number"))?;
+            if !(-1e9..=1e9).contains(&n) {
+                return Err(IngestError::OutOfRange { field: "score".into(), message: "must be between -1e9 and 1e9".into() });
+            }
+            Some(n)
+        }
+    };
+    let contact = match f.get("contact") {
+        None => None,
+        Some(Value::Object(c)) => {
+            let cf = Fields { map: c };
+            for k in c.keys() {
+                if !["name", "email", "company"].contains(&k.as_str()) {
+                    return Err(IngestError::invalid(format!("contact.{k}"), "contact holds only name, email and company"));
+                }
+            }
+            let field = |k: &str| cf.text(k, 320).map_err(|e| e.prefixed("contact."));
+            Some(Contact { name: field("name")?, email: field("email")?, company: field("company")? })
+        }
+        Some(_) => return Err(IngestError::invalid("contact", "must be an object with name, email, company")),
+    };
+    let mut attributes = BTreeMap::new();
+    match f.get("attributes") {
+        None => {}
+        Some(Value::Object(a)) => {
+            if a.len() > MAX_ATTRIBUTES {
+                return Err(IngestError::invalid("attributes", format!("at most {MAX_ATTRIBUTES} attributes")));
+            }
+            for (k, v) in a {
+                let key = check_text(&format!("attributes.{k}"), k, 128)?;
+                attributes.insert(key, bounded_json(&format!("attributes.{k}"), v)?);
+            }
+        }
+        Some(_) => return Err(IngestError::invalid("attributes", "must be an object")),
+    }
+    Ok(Form {
+        lead_type,
+        source: f.text("source", MAX_TEXT)?,
+        region: f.text("region", MAX_TEXT)?,
+        segment: f.text("segment", MAX_TEXT)?,
+        account: f.text("account", MAX_TEXT)?,
+        score,
+        contact,
+        attributes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy::parse(include_str!("../../../policies/example.toml")).unwrap()
+    }
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-23T16:00:00Z").unwrap().with_timezone(&Utc)
+    }
+    fn parse(kind: Kind, body: &str) -> Result<Event, IngestError> {
+        parse_event(kind, body.as_bytes(), &policy(), now())
+    }
+
+    #[test]
+    fn parses_a_form_and_keeps_unknown_fields() {
+        let e = parse(
+            Kind::Form,
+            r#"{"lead_id":"L-1","occurred_at":"2026-11-23T10:00:00-05:00","lead_type":"demo_request","score":42,
+                "contact":{"email":"a@b.c"},"attributes":{"utm":"x"},"hubspot_portal":123}"#,
+        )
+        .unwrap();
+        assert_eq!(e.occurred_at, now() - Duration::hours(1));
+        assert_eq!(e.extra.get("hubspot_portal").map(String::as_str), Some("123"));
+        let EventBody::Form(f) = e.body else { panic!() };
+        assert_eq!(f.score, Some(42.0));
+        assert_eq!(f.attributes["utm"], "x");
+    }
+
+    #[test]
+    fn derived_ids_are_stable_and_ignore_key_order() {
+        let a = parse(Kind::Touch, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","channel":"call"}"#).unwrap();
+        let b = parse(Kind::Touch, r#"{"channel":"call","occurred_at":"2026-11-23T10:00:00Z","lead_id":"L"}"#).unwrap();
+        let c = parse(Kind::Touch, r#"{"channel":"email","occurred_at":"2026-11-23T10:00:00Z","lead_id":"L"}"#).unwrap();
+        assert_eq!(a.event_id, b.event_id);
+        assert_ne!(a.event_id, c.event_id);
+    }
+
+    #[test]
+    fn errors_name_the_field_and_code() {
+        let cases: &[(Kind, &str, &str, Option<&str>, u16)] = &[
+            (Kind::Form, "{", "malformed_json", None, 400),
+            (Kind::Form, "[]", "malformed_json", None, 400),
+            (Kind::Form, r#"{"occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request"}"#, "missing_field", Some("lead_id"), 400),
+            (Kind::Form, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00","lead_type":"demo_request"}"#, "invalid_field", Some("occurred_at"), 400),
+            (Kind::Form, r#"{"lead_id":"L","occurred_at":"2030-11-23T10:00:00Z","lead_type":"demo_request"}"#, "out_of_range", Some("occurred_at"), 400),
+            (Kind::Form, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"yacht"}"#, "unknown_lead_type", Some("lead_type"), 422),
+            (Kind::Form, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request","score":"high"}"#, "invalid_field", Some("score"), 400),
+            (Kind::Form, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request","score":1e300}"#, "out_of_range", Some("score"), 400),
+            (Kind::Form, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request","contact":{"phone":"1"}}"#, "invalid_field", Some("contact.phone"), 400),
+            (Kind::Form, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request","contact":{"email":7}}"#, "invalid_field", Some("contact.email"), 400),
+            (Kind::Stage, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","stage":"mql"}"#, "unknown_stage", Some("stage"), 422),
+            (Kind::Assignment, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","owner":""}"#, "invalid_field", Some("owner"), 400),
+            (Kind::Assignment, r#"{"lead_id":"a/b","occurred_at":"2026-11-23T10:00:00Z","owner":"x"}"#, "invalid_field", Some("lead_id"), 400),
+            (Kind::Touch, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z"}"#, "missing_field", Some("channel"), 400),
+            (Kind::Touch, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","channel":"call","event_id":"esc:x"}"#, "invalid_field", Some("event_id"), 400),
+        ];
+        for (kind, body, code, field, status) in cases {
+            let err = parse(*kind, body).expect_err(body);
+            assert_eq!((err.code(), err.field().as_deref(), err.status()), (*code, *field, *status), "{body}");
+        }
+    }
+
+    #[test]
+    fn limits_size_depth_and_utf8() {
+        let big = format!(r#"{{"lead_id":"L","pad":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+        assert_eq!(parse(Kind::Form, &big).unwrap_err().status(), 413);
+        let deep = format!(r#"{{"lead_id":"L","attributes":{}{}}}"#, "[".repeat(50), "]".repeat(50));
+        assert_eq!(parse(Kind::Form, &deep).unwrap_err().code(), "malformed_json");
+        let err = parse_event(Kind::Form, b"{\"lead_id\":\"\xff\"}", &policy(), now()).unwrap_err();
+        assert_eq!(err.code(), "malformed_json");
+    }
+}

@@ -1,0 +1,89 @@
+//! The local HTTP surface: the same paths, bodies and errors API Gateway serves.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use leadclock_app::error::{HttpError, IngestError, RouteError};
+use leadclock_app::ports::{Clock, EventStore, LeadIndex, Notifier, Timers};
+use leadclock_app::wire::{Kind, MAX_BODY_BYTES};
+use leadclock_app::App;
+use serde::Serialize;
+use std::sync::Arc;
+
+fn json_status<T: Serialize>(status: u16, body: &T) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (code, Json(body)).into_response()
+}
+
+fn error<E: HttpError>(e: &E) -> Response {
+    json_status(e.status(), &e.body())
+}
+
+pub fn router<S, T, N, C>(app: Arc<App<S, T, N, C>>) -> Router
+where
+    S: EventStore + LeadIndex + 'static,
+    T: Timers + 'static,
+    N: Notifier + 'static,
+    C: Clock + 'static,
+{
+    Router::new()
+        .route("/v1/events/{kind}", post(ingest::<S, T, N, C>))
+        .route("/v1/leads/{lead_id}", get(lead::<S, T, N, C>))
+        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .fallback(|| async { error(&RouteError { status: 404, message: "no such route; see README for the API".into() }) })
+        .method_not_allowed_fallback(|| async {
+            error(&RouteError { status: 405, message: "method not allowed on this route".into() })
+        })
+        // One byte over the limit lets the handler tell "too large" from "exactly at the limit".
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES + 1))
+        .with_state(app)
+}
+
+async fn ingest<S, T, N, C>(
+    State(app): State<Arc<App<S, T, N, C>>>,
+    Path(kind): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response
+where
+    S: EventStore + LeadIndex,
+    T: Timers,
+    N: Notifier,
+    C: Clock,
+{
+    let Some(kind) = Kind::parse(&kind) else {
+        return error(&RouteError { status: 404, message: format!("no event kind {kind:?}; use form, assignment, touch or stage") });
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error(&IngestError::TooLarge { limit: MAX_BODY_BYTES });
+        }
+        Err(rej) => return error(&IngestError::Malformed(rej.body_text())),
+    };
+    match app.ingest(kind, &body).await {
+        Ok(accepted) => json_status(accepted.status(), &accepted),
+        Err(e) => {
+            if e.status() >= 500 {
+                tracing::error!(code = e.code(), error = %e, "ingest failed");
+            }
+            error(&e)
+        }
+    }
+}
+
+async fn lead<S, T, N, C>(State(app): State<Arc<App<S, T, N, C>>>, Path(lead_id): Path<String>) -> Response
+where
+    S: EventStore + LeadIndex,
+    T: Timers,
+    N: Notifier,
+    C: Clock,
+{
+    match app.lead(&lead_id).await {
+        Ok(view) => json_status(200, &view),
+        Err(e) => error(&e),
+    }
+}

@@ -1,0 +1,286 @@
+//! SQLite event store: one file in the data dir, WAL with full sync, so an accepted event
+//! survives `kill -9` and power loss.
+//!
+//! Tables: `events` (the log, primary key = event id) and `leads` (one summary row per lead:
+//! how many events are stored, how many the saved summary folded, the next escalation due).
+//! A lead whose `stored` count is ahead of its summary has unreconciled events.
+
+use chrono::{DateTime, Utc};
+use leadclock_app::error::PortError;
+use leadclock_app::ports::{Appended, EventStore, LeadIndex, LeadSummary};
+use leadclock_domain::{Event, EventId, LeadId};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    event_id    TEXT PRIMARY KEY,
+    lead_id     TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_lead ON events (lead_id);
+CREATE TABLE IF NOT EXISTS leads (
+    lead_id          TEXT PRIMARY KEY,
+    stored           INTEGER NOT NULL DEFAULT 0,
+    folded           INTEGER NOT NULL DEFAULT 0,
+    next_due         INTEGER,
+    first_engaged_at INTEGER,
+    last_activity    INTEGER
+);
+CREATE INDEX IF NOT EXISTS leads_next_due ON leads (next_due) WHERE next_due IS NOT NULL;
+CREATE INDEX IF NOT EXISTS leads_dirty ON leads (lead_id) WHERE stored > folded;
+CREATE INDEX IF NOT EXISTS leads_activity ON leads (last_activity);
+CREATE TABLE IF NOT EXISTS rollups (
+    day        TEXT PRIMARY KEY,
+    report     TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+";
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn err(op: &'static str) -> impl Fn(rusqlite::Error) -> PortError {
+    move |e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => PortError::transient(op, e.to_string()),
+        _ => PortError::new(op, e.to_string()),
+    }
+}
+
+/// A SQLite-backed [`EventStore`] and [`LeadIndex`]. Clones share one connection.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `DIR/leadclock.db`.
+    pub fn open(dir: &Path) -> Result<Self, PortError> {
+        std::fs::create_dir_all(dir).map_err(|e| PortError::new("open store", format!("{}: {e}", dir.display())))?;
+        let conn = Connection::open(dir.join("leadclock.db")).map_err(err("open store"))?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
+            .map_err(err("configure store"))?;
+        conn.execute_batch(SCHEMA).map_err(err("create schema"))?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` on the connection off the async threads.
+    async fn with<R: Send + 'static>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&mut Connection) -> Result<R, rusqlite::Error> + Send + 'static,
+    ) -> Result<R, PortError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard).map_err(err(op))
+        })
+        .await
+        .map_err(|e| PortError::new(op, e.to_string()))?
+    }
+
+    /// A cheap read that proves the database answers.
+    pub async fn ping(&self) -> Result<(), PortError> {
+        self.with("ping", |c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+
+    /// Total events stored (for load tests and the health endpoint).
+    pub async fn count_events(&self) -> Result<u64, PortError> {
+        self.with("count events", |c| c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0)).map(|n| n as u64))
+            .await
+    }
+
+    pub async fn save_rollup(&self, day: &str, report: &str, now: DateTime<Utc>) -> Result<(), PortError> {
+        let (day, report) = (day.to_owned(), report.to_owned());
+        self.with("save rollup", move |c| {
+            c.execute(
+                "INSERT INTO rollups (day, report, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (day) DO UPDATE SET report = excluded.report, created_at = excluded.created_at",
+                params![day, report, millis(now)],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    pub async fn rollup(&self, day: &str) -> Result<Option<String>, PortError> {
+        let day = day.to_owned();
+        self.with("read rollup", move |c| {
+            c.query_row("SELECT report FROM rollups WHERE day = ?1", params![day], |r| r.get(0)).optional()
+        })
+        .await
+    }
+}
+
+impl EventStore for SqliteStore {
+    async fn append(&self, event: &Event) -> Result<Appended, PortError> {
+        let body = serde_json::to_string(event).map_err(|e| PortError::new("encode event", e.to_string()))?;
+        let (id, lead, at, kind) =
+            (event.event_id.to_string(), event.lead_id.to_string(), millis(event.occurred_at), event.body.kind());
+        self.with("append event", move |c| {
+            let tx = c.transaction()?;
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO events (event_id, lead_id, occurred_at, kind, body, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, lead, at, kind, body, millis(Utc::now())],
+            )?;
+            if inserted == 1 {
+                tx.execute(
+                    "INSERT INTO leads (lead_id, stored, last_activity) VALUES (?1, 1, ?2)
+                     ON CONFLICT (lead_id) DO UPDATE SET stored = stored + 1,
+                        last_activity = MAX(COALESCE(last_activity, ?2), ?2)",
+                    params![lead, at],
+                )?;
+            }
+            tx.commit()?;
+            Ok(if inserted == 1 { Appended::New } else { Appended::Duplicate })
+        })
+        .await
+    }
+
+    async fn load(&self, lead: &LeadId) -> Result<Vec<Event>, PortError> {
+        let lead = lead.to_string();
+        let rows: Vec<String> = self
+            .with("load lead", move |c| {
+                let mut stmt = c.prepare_cached("SELECT body FROM events WHERE lead_id = ?1")?;
+                let rows = stmt.query_map(params![lead], |r| r.get::<_, String>(0))?;
+                rows.collect()
+            })
+            .await?;
+        rows.iter()
+            .map(|b| serde_json::from_str(b).map_err(|e| PortError::new("decode event", e.to_string())))
+            .collect()
+    }
+
+    async fn retract(&self, lead: &LeadId, event: &EventId) -> Result<(), PortError> {
+        let (lead, id) = (lead.to_string(), event.to_string());
+        self.with("retract claim", move |c| {
+            let tx = c.transaction()?;
+            let n = tx.execute("DELETE FROM events WHERE event_id = ?1 AND lead_id = ?2", params![id, lead])?;
+            if n == 1 {
+                tx.execute("UPDATE leads SET stored = stored - 1 WHERE lead_id = ?1", params![lead])?;
+            }
+            tx.commit()
+        })
+        .await
+    }
+}
+
+impl LeadIndex for SqliteStore {
+    async fn save_summary(&self, s: &LeadSummary) -> Result<(), PortError> {
+        let (lead, folded, next_due, engaged, last) = (
+            s.lead_id.to_string(),
+            s.events as i64,
+            s.next_due.map(millis),
+            s.first_engaged_at.map(millis),
+            millis(s.last_activity),
+        );
+        self.with("save summary", move |c| {
+            c.execute(
+                "UPDATE leads SET folded = ?2, next_due = ?3, first_engaged_at = ?4,
+                    last_activity = MAX(COALESCE(last_activity, ?5), ?5)
+                 WHERE lead_id = ?1 AND folded <= ?2",
+                params![lead, folded, next_due, engaged, last],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn needing_attention(&self, before: DateTime<Utc>) -> Result<Vec<LeadId>, PortError> {
+        let before = millis(before);
+        let ids: Vec<String> = self
+            .with("find due leads", move |c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT lead_id FROM leads WHERE next_due IS NOT NULL AND next_due <= ?1
+                     UNION SELECT lead_id FROM leads WHERE stored > folded",
+                )?;
+                let rows = stmt.query_map(params![before], |r| r.get::<_, String>(0))?;
+                rows.collect()
+            })
+            .await?;
+        Ok(ids.iter().filter_map(|s| LeadId::parse(s).ok()).collect())
+    }
+
+    async fn active_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<LeadId>, PortError> {
+        let (from, to) = (millis(from), millis(to));
+        let ids: Vec<String> = self
+            .with("find active leads", move |c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT lead_id FROM leads WHERE last_activity >= ?1 AND COALESCE(first_engaged_at, last_activity) < ?2",
+                )?;
+                let rows = stmt.query_map(params![from, to], |r| r.get::<_, String>(0))?;
+                rows.collect()
+            })
+            .await?;
+        Ok(ids.iter().filter_map(|s| LeadId::parse(s).ok()).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use leadclock_domain::event::Touch;
+    use leadclock_domain::EventBody;
+
+    fn from_millis(ms: i64) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(ms).single().unwrap()
+    }
+
+    fn touch(id: &str, lead: &str, secs: i64) -> Event {
+        Event {
+            event_id: EventId::parse(id).unwrap(),
+            lead_id: LeadId::parse(lead).unwrap(),
+            occurred_at: from_millis(1_790_000_000_000 + secs * 1000),
+            body: EventBody::Touch(Touch { owner: None, channel: "call".into(), outcome: None }),
+            extra: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn stores_once_and_survives_reopen() {
+        let dir = tempdir();
+        let store = SqliteStore::open(&dir).unwrap();
+        assert_eq!(store.append(&touch("e1", "L", 0)).await.unwrap(), Appended::New);
+        assert_eq!(store.append(&touch("e1", "L", 0)).await.unwrap(), Appended::Duplicate);
+        store.append(&touch("e2", "L", 5)).await.unwrap();
+        store.append(&touch("e3", "M", 5)).await.unwrap();
+        drop(store);
+        let store = SqliteStore::open(&dir).unwrap();
+        let lead = LeadId::parse("L").unwrap();
+        assert_eq!(store.load(&lead).await.unwrap().len(), 2);
+        // Both leads have unreconciled events until a summary folds them.
+        assert_eq!(store.needing_attention(from_millis(0)).await.unwrap().len(), 2);
+        let summary = LeadSummary {
+            lead_id: lead.clone(),
+            events: 2,
+            next_due: None,
+            first_engaged_at: None,
+            last_activity: from_millis(1_790_000_005_000),
+        };
+        store.save_summary(&summary).await.unwrap();
+        assert_eq!(store.needing_attention(from_millis(0)).await.unwrap(), vec![LeadId::parse("M").unwrap()]);
+        // A stale summary (fewer events) does not overwrite a newer one.
+        store.save_summary(&LeadSummary { events: 1, next_due: Some(from_millis(1)), ..summary }).await.unwrap();
+        assert_eq!(store.needing_attention(from_millis(10)).await.unwrap().len(), 1);
+        store.retract(&lead, &EventId::parse("e2").unwrap()).await.unwrap();
+        assert_eq!(store.load(&lead).await.unwrap().len(), 1);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    pub fn tempdir() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("leadclock-store-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn rand_suffix() -> u128 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    }
+}
