@@ -152,14 +152,48 @@ async fn healthz_and_bad_input_get_clear_errors() {
     let r = c.get(format!("{}/healthz", s.base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
 
-    let cases: Vec<(&str, Vec<u8>, u16, &str, Option<&str>)> = vec![
+    // (route, body, status, code, field)
+    type Case<'a> = (&'a str, Vec<u8>, u16, &'a str, Option<&'a str>);
+    let cases: Vec<Case> = vec![
         ("form", b"{not json".to_vec(), 400, "malformed_json", None),
         ("form", b"\xff\xfe".to_vec(), 400, "malformed_json", None),
-        ("form", json!({"occurred_at": now_rfc3339(0), "lead_type": "demo_request"}).to_string().into_bytes(), 400, "missing_field", Some("lead_id")),
-        ("form", json!({"lead_id": "L", "occurred_at": "2026-11-23T10:00:00", "lead_type": "demo_request"}).to_string().into_bytes(), 400, "invalid_field", Some("occurred_at")),
-        ("form", json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "lead_type": "yacht"}).to_string().into_bytes(), 422, "unknown_lead_type", Some("lead_type")),
-        ("stage", json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "stage": "mql"}).to_string().into_bytes(), 422, "unknown_stage", Some("stage")),
-        ("assignment", json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "owner": 7}).to_string().into_bytes(), 400, "invalid_field", Some("owner")),
+        (
+            "form",
+            json!({"occurred_at": now_rfc3339(0), "lead_type": "demo_request"}).to_string().into_bytes(),
+            400,
+            "missing_field",
+            Some("lead_id"),
+        ),
+        (
+            "form",
+            json!({"lead_id": "L", "occurred_at": "2026-11-23T10:00:00", "lead_type": "demo_request"})
+                .to_string()
+                .into_bytes(),
+            400,
+            "invalid_field",
+            Some("occurred_at"),
+        ),
+        (
+            "form",
+            json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "lead_type": "yacht"}).to_string().into_bytes(),
+            422,
+            "unknown_lead_type",
+            Some("lead_type"),
+        ),
+        (
+            "stage",
+            json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "stage": "mql"}).to_string().into_bytes(),
+            422,
+            "unknown_stage",
+            Some("stage"),
+        ),
+        (
+            "assignment",
+            json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "owner": 7}).to_string().into_bytes(),
+            400,
+            "invalid_field",
+            Some("owner"),
+        ),
         ("form", vec![b' '; 70_000], 413, "body_too_large", None),
         ("bogus", b"{}".to_vec(), 404, "not_found", None),
     ];
@@ -194,15 +228,31 @@ async fn lifecycle_records_delays_and_duplicates_change_nothing() {
     let (st, v) = post(&c, &s, "form", form).await;
     assert_eq!((st, &v["duplicate"]), (200, &json!(true)));
     // A touch that arrives before its assignment (out of order).
-    let (st, _) = post(&c, &s, "touch", json!({"event_id": "t-1", "lead_id": "L-7", "occurred_at": at(100), "channel": "call", "outcome": "connected"})).await;
+    let (st, _) = post(
+        &c,
+        &s,
+        "touch",
+        json!({"event_id": "t-1", "lead_id": "L-7", "occurred_at": at(100), "channel": "call", "outcome": "connected"}),
+    )
+    .await;
     assert_eq!(st, 202);
-    let (st, v) = post(&c, &s, "assignment", json!({"event_id": "a-1", "lead_id": "L-7", "occurred_at": at(40), "owner": "alice"})).await;
+    let (st, v) = post(
+        &c,
+        &s,
+        "assignment",
+        json!({"event_id": "a-1", "lead_id": "L-7", "occurred_at": at(40), "owner": "alice"}),
+    )
+    .await;
     assert_eq!(st, 202);
     let lead = &v["lead"];
     assert_eq!(lead["owner"]["owner"], "alice");
-    let (st, _) = post(&c, &s, "stage", json!({"event_id": "s-1", "lead_id": "L-7", "occurred_at": at(200), "stage": "sal"})).await;
+    let (st, _) =
+        post(&c, &s, "stage", json!({"event_id": "s-1", "lead_id": "L-7", "occurred_at": at(200), "stage": "sal"}))
+            .await;
     assert_eq!(st, 202);
-    let (st, v) = post(&c, &s, "stage", json!({"event_id": "s-1", "lead_id": "L-7", "occurred_at": at(200), "stage": "sal"})).await;
+    let (st, v) =
+        post(&c, &s, "stage", json!({"event_id": "s-1", "lead_id": "L-7", "occurred_at": at(200), "stage": "sal"}))
+            .await;
     assert_eq!((st, &v["duplicate"]), (200, &json!(true)));
 
     let (st, lead) = get_lead(&c, &s, "L-7").await;
@@ -231,7 +281,8 @@ async fn escalation_ladder_fires_on_time_and_each_step_once() {
     let s = Server::start(&fast_policy(), &data, &[]);
     let c = reqwest::Client::new();
     post(&c, &s, "form", json!({"lead_id": "L-esc", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"})).await;
-    let (_, v) = post(&c, &s, "assignment", json!({"lead_id": "L-esc", "occurred_at": now_rfc3339(0), "owner": "alice"})).await;
+    let (_, v) =
+        post(&c, &s, "assignment", json!({"lead_id": "L-esc", "occurred_at": now_rfc3339(0), "owner": "alice"})).await;
     let steps = v["lead"]["clocks"][1]["steps"].as_array().unwrap().clone();
     assert_eq!(steps.len(), 3);
     // Owner at +2s, manager at +4s, exec at +6s.
@@ -262,10 +313,22 @@ async fn a_touch_before_the_deadline_cancels_the_escalation() {
     post(&c, &s, "form", json!({"lead_id": "L-ok", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"})).await;
     post(&c, &s, "assignment", json!({"lead_id": "L-ok", "occurred_at": now_rfc3339(0), "owner": "alice"})).await;
     // A voicemail does not stop the clock…
-    let (_, v) = post(&c, &s, "touch", json!({"lead_id": "L-ok", "occurred_at": now_rfc3339(0), "channel": "call", "outcome": "voicemail"})).await;
+    let (_, v) = post(
+        &c,
+        &s,
+        "touch",
+        json!({"lead_id": "L-ok", "occurred_at": now_rfc3339(0), "channel": "call", "outcome": "voicemail"}),
+    )
+    .await;
     assert_eq!(v["lead"]["clocks"][1]["status"], "running");
     // …a connected call does.
-    let (_, v) = post(&c, &s, "touch", json!({"lead_id": "L-ok", "occurred_at": now_rfc3339(0), "channel": "call", "outcome": "connected"})).await;
+    let (_, v) = post(
+        &c,
+        &s,
+        "touch",
+        json!({"lead_id": "L-ok", "occurred_at": now_rfc3339(0), "channel": "call", "outcome": "connected"}),
+    )
+    .await;
     assert_eq!(v["lead"]["clocks"][1]["status"], "met");
     assert!(v["lead"]["next_escalation"].is_null());
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -353,7 +416,11 @@ async fn slack_and_webhook_are_posted_and_a_failing_one_does_not_block_the_other
     let data = temp_dir("slack");
     let slack = format!("http://{hook}/slack");
     let broken = format!("http://{hook}/broken");
-    let s = Server::start(&fast_policy(), &data, &[("LEADCLOCK_SLACK_WEBHOOK_URL", &slack), ("LEADCLOCK_WEBHOOK_URL", &broken)]);
+    let s = Server::start(
+        &fast_policy(),
+        &data,
+        &[("LEADCLOCK_SLACK_WEBHOOK_URL", &slack), ("LEADCLOCK_WEBHOOK_URL", &broken)],
+    );
     let c = reqwest::Client::new();
     post(&c, &s, "form", json!({"lead_id": "L-s", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"})).await;
     post(&c, &s, "assignment", json!({"lead_id": "L-s", "occurred_at": now_rfc3339(0), "owner": "alice"})).await;
@@ -361,7 +428,8 @@ async fn slack_and_webhook_are_posted_and_a_failing_one_does_not_block_the_other
     let msg = received.lock().unwrap()[0].clone();
     let blocks = msg["blocks"].as_array().unwrap();
     assert_eq!(blocks[0]["type"], "header");
-    let fields: Vec<&str> = blocks[1]["fields"].as_array().unwrap().iter().map(|f| f["text"].as_str().unwrap()).collect();
+    let fields: Vec<&str> =
+        blocks[1]["fields"].as_array().unwrap().iter().map(|f| f["text"].as_str().unwrap()).collect();
     for label in ["*Lead*", "*Type*", "*Owner*", "*Age*", "*Deadline*", "*Step*"] {
         assert!(fields.iter().any(|f| f.starts_with(label)), "{label} missing in {fields:?}");
     }
@@ -377,7 +445,13 @@ fn a_bad_policy_never_starts_the_server() {
     let dir = temp_dir("badpolicy");
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, "[calendars.x]\ntimezone = \"Mars/Olympus\"\nhours = { mon = [\"09:00-17:00\"] }\n").unwrap();
-    let out = Command::new(BIN).args(["serve", "--listen", "127.0.0.1:0", "--policy"]).arg(&bad).arg("--data").arg(&dir).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--policy"])
+        .arg(&bad)
+        .arg("--data")
+        .arg(&dir)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:2: calendars.x.timezone"), "{err}");
@@ -399,13 +473,34 @@ fn calendar_commands_print_due_and_elapsed() {
         run(&["due", "--calendar", "us_east", "--start", "2026-11-27T16:30:00-05:00", "--within", "1h"]),
         "2026-11-30T09:30:00-05:00"
     );
-    assert_eq!(run(&["elapsed", "--calendar", "us_east", "--start", "2026-11-27T16:30:00-05:00", "--end", "2026-11-30T09:30:00-05:00"]), "3600");
+    assert_eq!(
+        run(&[
+            "elapsed",
+            "--calendar",
+            "us_east",
+            "--start",
+            "2026-11-27T16:30:00-05:00",
+            "--end",
+            "2026-11-30T09:30:00-05:00"
+        ]),
+        "3600"
+    );
     // A calendars-only file works too.
     let dir = temp_dir("cal");
     let only = dir.join("cals.toml");
     std::fs::write(&only, "[calendars.night]\ntimezone = \"UTC\"\nhours = { sat = [\"22:00-24:00\"] }\n").unwrap();
     let out = Command::new(BIN)
-        .args(["calendar", "due", "--calendar", "night", "--start", "2026-11-21T23:00:00Z", "--within", "90m", "--policy"])
+        .args([
+            "calendar",
+            "due",
+            "--calendar",
+            "night",
+            "--start",
+            "2026-11-21T23:00:00Z",
+            "--within",
+            "90m",
+            "--policy",
+        ])
         .arg(&only)
         .output()
         .unwrap();

@@ -103,7 +103,9 @@ impl HttpError for IngestError {
     }
     fn field(&self) -> Option<String> {
         match self {
-            Self::Missing { field } | Self::Invalid { field, .. } | Self::OutOfRange { field, .. } => Some(field.clone()),
+            Self::Missing { field } | Self::Invalid { field, .. } | Self::OutOfRange { field, .. } => {
+                Some(field.clone())
+            }
             Self::UnknownLeadType { .. } => Some("lead_type".into()),
             Self::UnknownStage { .. } => Some("stage".into()),
             Self::Malformed(_) | Self::TooLarge { .. } | Self::Store(_) => None,

@@ -50,7 +50,11 @@ pub trait LeadIndex: Send + Sync {
     fn needing_attention(&self, before: DateTime<Utc>) -> impl Future<Output = Result<Vec<LeadId>, PortError>> + Send;
 
     /// Leads with activity in `[from, to)` or engaged before `to` and active after `from`.
-    fn active_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Future<Output = Result<Vec<LeadId>, PortError>> + Send;
+    fn active_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<LeadId>, PortError>> + Send;
 }
 
 /// One-off timers. A timer is named by lead, cycle and clock ([`Timer::key`]); scheduling

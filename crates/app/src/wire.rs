@@ -103,13 +103,21 @@ fn check_text(name: &str, s: &str, max: usize) -> Result<String, IngestError> {
 /// Parses `occurred_at`: RFC 3339 with an explicit offset, within the accepted window.
 pub fn parse_instant(field: &str, s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, IngestError> {
     let t = DateTime::parse_from_rfc3339(s.trim())
-        .map_err(|_| IngestError::invalid(field, "must be an RFC 3339 timestamp with an offset, like 2026-11-23T10:00:00-05:00"))?
+        .map_err(|_| {
+            IngestError::invalid(field, "must be an RFC 3339 timestamp with an offset, like 2026-11-23T10:00:00-05:00")
+        })?
         .with_timezone(&Utc);
     if t > now + MAX_FUTURE_SKEW {
-        return Err(IngestError::OutOfRange { field: field.into(), message: "is more than 1 hour in the future".into() });
+        return Err(IngestError::OutOfRange {
+            field: field.into(),
+            message: "is more than 1 hour in the future".into(),
+        });
     }
     if t < now - MAX_PAST {
-        return Err(IngestError::OutOfRange { field: field.into(), message: "is more than 3 years in the past".into() });
+        return Err(IngestError::OutOfRange {
+            field: field.into(),
+            message: "is more than 3 years in the past".into(),
+        });
     }
     Ok(t)
 }
@@ -129,7 +137,8 @@ pub fn parse_event(kind: Kind, body: &[u8], policy: &Policy, now: DateTime<Utc>)
         return Err(IngestError::TooLarge { limit: MAX_BODY_BYTES });
     }
     let text = std::str::from_utf8(body).map_err(|_| IngestError::Malformed("body is not valid UTF-8".into()))?;
-    let value: Value = serde_json::from_str(text).map_err(|e| IngestError::Malformed(format!("body is not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| IngestError::Malformed(format!("body is not valid JSON: {e}")))?;
     let Value::Object(map) = value else {
         return Err(IngestError::Malformed("body must be a JSON object".into()));
     };
@@ -207,9 +216,15 @@ fn parse_form(f: &Fields, policy: &Policy) -> Result<Form, IngestError> {
     let score = match f.get("score") {
         None => None,
         Some(v) => {
-            let n = v.as_f64().filter(|n| n.is_finite()).ok_or_else(|| IngestError::invalid("score", "must be a number"))?;
+            let n = v
+                .as_f64()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| IngestError::invalid("score", "must be a number"))?;
             if !(-1e9..=1e9).contains(&n) {
-                return Err(IngestError::OutOfRange { field: "score".into(), message: "must be between -1e9 and 1e9".into() });
+                return Err(IngestError::OutOfRange {
+                    field: "score".into(),
+                    message: "must be between -1e9 and 1e9".into(),
+                });
             }
             Some(n)
         }
@@ -220,7 +235,10 @@ fn parse_form(f: &Fields, policy: &Policy) -> Result<Form, IngestError> {
             let cf = Fields { map: c };
             for k in c.keys() {
                 if !["name", "email", "company"].contains(&k.as_str()) {
-                    return Err(IngestError::invalid(format!("contact.{k}"), "contact holds only name, email and company"));
+                    return Err(IngestError::invalid(
+                        format!("contact.{k}"),
+                        "contact holds only name, email and company",
+                    ));
                 }
             }
             let field = |k: &str| cf.text(k, 320).map_err(|e| e.prefixed("contact."));
@@ -257,6 +275,7 @@ fn parse_form(f: &Fields, policy: &Policy) -> Result<Form, IngestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::HttpError;
 
     fn policy() -> Policy {
         Policy::parse(include_str!("../../../policies/example.toml")).unwrap()
@@ -287,7 +306,8 @@ mod tests {
     fn derived_ids_are_stable_and_ignore_key_order() {
         let a = parse(Kind::Touch, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","channel":"call"}"#).unwrap();
         let b = parse(Kind::Touch, r#"{"channel":"call","occurred_at":"2026-11-23T10:00:00Z","lead_id":"L"}"#).unwrap();
-        let c = parse(Kind::Touch, r#"{"channel":"email","occurred_at":"2026-11-23T10:00:00Z","lead_id":"L"}"#).unwrap();
+        let c =
+            parse(Kind::Touch, r#"{"channel":"email","occurred_at":"2026-11-23T10:00:00Z","lead_id":"L"}"#).unwrap();
         assert_eq!(a.event_id, b.event_id);
         assert_ne!(a.event_id, c.event_id);
     }
@@ -297,19 +317,97 @@ mod tests {
         let cases: &[(Kind, &str, &str, Option<&str>, u16)] = &[
             (Kind::Form, "{", "malformed_json", None, 400),
             (Kind::Form, "[]", "malformed_json", None, 400),
-            (Kind::Form, r#"{"occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request"}"#, "missing_field", Some("lead_id"), 400),
-            (Kind::Form, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00","lead_type":"demo_request"}"#, "invalid_field", Some("occurred_at"), 400),
-            (Kind::Form, r#"{"lead_id":"L","occurred_at":"2030-11-23T10:00:00Z","lead_type":"demo_request"}"#, "out_of_range", Some("occurred_at"), 400),
-            (Kind::Form, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"yacht"}"#, "unknown_lead_type", Some("lead_type"), 422),
-            (Kind::Form, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request","score":"high"}"#, "invalid_field", Some("score"), 400),
-            (Kind::Form, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request","score":1e300}"#, "out_of_range", Some("score"), 400),
-            (Kind::Form, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request","contact":{"phone":"1"}}"#, "invalid_field", Some("contact.phone"), 400),
-            (Kind::Form, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request","contact":{"email":7}}"#, "invalid_field", Some("contact.email"), 400),
-            (Kind::Stage, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","stage":"mql"}"#, "unknown_stage", Some("stage"), 422),
-            (Kind::Assignment, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","owner":""}"#, "invalid_field", Some("owner"), 400),
-            (Kind::Assignment, r#"{"lead_id":"a/b","occurred_at":"2026-11-23T10:00:00Z","owner":"x"}"#, "invalid_field", Some("lead_id"), 400),
-            (Kind::Touch, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z"}"#, "missing_field", Some("channel"), 400),
-            (Kind::Touch, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","channel":"call","event_id":"esc:x"}"#, "invalid_field", Some("event_id"), 400),
+            (
+                Kind::Form,
+                r#"{"occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request"}"#,
+                "missing_field",
+                Some("lead_id"),
+                400,
+            ),
+            (
+                Kind::Form,
+                r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00","lead_type":"demo_request"}"#,
+                "invalid_field",
+                Some("occurred_at"),
+                400,
+            ),
+            (
+                Kind::Form,
+                r#"{"lead_id":"L","occurred_at":"2030-11-23T10:00:00Z","lead_type":"demo_request"}"#,
+                "out_of_range",
+                Some("occurred_at"),
+                400,
+            ),
+            (
+                Kind::Form,
+                r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"yacht"}"#,
+                "unknown_lead_type",
+                Some("lead_type"),
+                422,
+            ),
+            (
+                Kind::Form,
+                r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request","score":"high"}"#,
+                "invalid_field",
+                Some("score"),
+                400,
+            ),
+            (
+                Kind::Form,
+                r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request","score":1e300}"#,
+                "out_of_range",
+                Some("score"),
+                400,
+            ),
+            (
+                Kind::Form,
+                r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request","contact":{"phone":"1"}}"#,
+                "invalid_field",
+                Some("contact.phone"),
+                400,
+            ),
+            (
+                Kind::Form,
+                r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","lead_type":"demo_request","contact":{"email":7}}"#,
+                "invalid_field",
+                Some("contact.email"),
+                400,
+            ),
+            (
+                Kind::Stage,
+                r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","stage":"mql"}"#,
+                "unknown_stage",
+                Some("stage"),
+                422,
+            ),
+            (
+                Kind::Assignment,
+                r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","owner":""}"#,
+                "invalid_field",
+                Some("owner"),
+                400,
+            ),
+            (
+                Kind::Assignment,
+                r#"{"lead_id":"a/b","occurred_at":"2026-11-23T10:00:00Z","owner":"x"}"#,
+                "invalid_field",
+                Some("lead_id"),
+                400,
+            ),
+            (
+                Kind::Touch,
+                r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z"}"#,
+                "missing_field",
+                Some("channel"),
+                400,
+            ),
+            (
+                Kind::Touch,
+                r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","channel":"call","event_id":"esc:x"}"#,
+                "invalid_field",
+                Some("event_id"),
+                400,
+            ),
         ];
         for (kind, body, code, field, status) in cases {
             let err = parse(*kind, body).expect_err(body);

@@ -45,12 +45,21 @@ fn calendar(policy: &PathBuf, name: &str) -> Result<leadclock_domain::Calendar, 
     let mut cals = parse_calendars(&src).map_err(|ps| {
         let lines: Vec<String> = ps
             .iter()
-            .map(|p| format!("  {}{}: {}: {}", policy.display(), p.line.map(|l| format!(":{l}")).unwrap_or_default(), p.path, p.message))
+            .map(|p| {
+                format!(
+                    "  {}{}: {}: {}",
+                    policy.display(),
+                    p.line.map(|l| format!(":{l}")).unwrap_or_default(),
+                    p.path,
+                    p.message
+                )
+            })
             .collect();
         format!("{}: {} problem(s)\n{}", policy.display(), ps.len(), lines.join("\n"))
     })?;
     let known: Vec<String> = cals.keys().cloned().collect();
-    cals.remove(name).ok_or_else(|| format!("no calendar {name:?} in {}; it has {}", policy.display(), known.join(", ")))
+    cals.remove(name)
+        .ok_or_else(|| format!("no calendar {name:?} in {}; it has {}", policy.display(), known.join(", ")))
 }
 
 pub fn run(cmd: CalendarCmd) -> Result<(), String> {

@@ -21,9 +21,7 @@ pub struct WallInterval {
 impl WallInterval {
     /// Parses `"09:00-17:00"`; `"24:00"` is a valid end.
     pub fn parse(s: &str) -> Result<Self, String> {
-        let (a, b) = s
-            .split_once('-')
-            .ok_or_else(|| format!("interval {s:?} must look like \"09:00-17:00\""))?;
+        let (a, b) = s.split_once('-').ok_or_else(|| format!("interval {s:?} must look like \"09:00-17:00\""))?;
         let start_min = parse_hhmm(a.trim(), false)?;
         let end_min = parse_hhmm(b.trim(), true)?;
         if end_min <= start_min {
@@ -305,8 +303,9 @@ mod tests {
     fn spring_forward_day_is_shorter_in_real_time() {
         // 2027-03-14: New York jumps 02:00 -> 03:00. An always-open local day is 23 real hours.
         let all = || vec![WallInterval::parse("00:00-24:00").unwrap()];
-        let c = Calendar::new("ny24", chrono_tz::America::New_York, [all(), all(), all(), all(), all(), all(), all()], [])
-            .unwrap();
+        let c =
+            Calendar::new("ny24", chrono_tz::America::New_York, [all(), all(), all(), all(), all(), all(), all()], [])
+                .unwrap();
         let day_start = t("2027-03-14T05:00:00Z"); // 00:00 EST
         let next_day = t("2027-03-15T04:00:00Z"); // 00:00 EDT
         assert_eq!(c.elapsed(day_start, next_day), Duration::hours(23));

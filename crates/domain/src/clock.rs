@@ -91,7 +91,12 @@ pub fn deadline(rule: &SlaRule, cal: &Calendar, start: DateTime<Utc>) -> Option<
 }
 
 /// Due instants of a ladder's steps, never earlier than the step before.
-pub fn step_times(rule: &SlaRule, cal: &Calendar, start: DateTime<Utc>, deadline: DateTime<Utc>) -> Vec<Option<DateTime<Utc>>> {
+pub fn step_times(
+    rule: &SlaRule,
+    cal: &Calendar,
+    start: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+) -> Vec<Option<DateTime<Utc>>> {
     let basis = rule_basis(rule);
     let mut prev: Option<DateTime<Utc>> = None;
     rule.ladder
@@ -264,7 +269,13 @@ pub fn timers(lead: &Lead, policy: &Policy, now: DateTime<Utc>) -> Vec<Timer> {
         .filter(ClockView::is_running)
         .filter_map(|c| {
             let next = c.steps.iter().find(|s| s.sent_at.is_none())?;
-            Some(Timer { lead_id: lead.lead_id.clone(), cycle: c.cycle, clock: c.clock, step: next.index, due_at: next.due_at })
+            Some(Timer {
+                lead_id: lead.lead_id.clone(),
+                cycle: c.cycle,
+                clock: c.clock,
+                step: next.index,
+                due_at: next.due_at,
+            })
         })
         .collect()
 }
@@ -462,6 +473,7 @@ pub fn delays(cycle: &Cycle, policy: &Policy) -> Delays {
     Delays {
         systems: assigned.map(|a| Span::between(acal, cycle.engaged_at, a)),
         human: assigned.zip(touched).map(|(a, t)| Span::between(rcal, a, t)),
-        speed_to_lead: touched.map(|t| Span::between(if assigned.is_some() { rcal } else { acal }, cycle.engaged_at, t)),
+        speed_to_lead: touched
+            .map(|t| Span::between(if assigned.is_some() { rcal } else { acal }, cycle.engaged_at, t)),
     }
 }

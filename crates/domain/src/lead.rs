@@ -288,7 +288,8 @@ impl Lead {
                 }
             }
             EventBody::Assignment(a) => {
-                self.owner = Some(Owner { owner: a.owner.clone(), team: a.team.clone(), manager: a.manager.clone(), since: at });
+                self.owner =
+                    Some(Owner { owner: a.owner.clone(), team: a.team.clone(), manager: a.manager.clone(), since: at });
                 if let Some(c) = self.cycles.last_mut() {
                     if let Some(prev) = c.stints.last_mut() {
                         prev.ended_at.get_or_insert(at);

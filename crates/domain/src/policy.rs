@@ -98,9 +98,8 @@ impl TouchRule {
     pub fn qualifies(&self, channel: &str, outcome: Option<&str>) -> bool {
         let channel = channel.to_ascii_lowercase();
         let ok_channel = self.channels.iter().any(|c| c == "*" || *c == channel);
-        let excluded = outcome
-            .map(|o| o.to_ascii_lowercase())
-            .is_some_and(|o| self.excluded_outcomes.iter().any(|x| *x == o));
+        let excluded =
+            outcome.map(|o| o.to_ascii_lowercase()).is_some_and(|o| self.excluded_outcomes.contains(&o));
         ok_channel && !excluded
     }
 }
@@ -291,7 +290,11 @@ fn locate(src: &str, path: &str) -> Option<usize> {
     }
     // Inline tables or top-level keys.
     let last = parts.last()?;
-    src.lines().position(|l| l.trim_start().starts_with(&format!("{last} ")) || l.trim_start().starts_with(&format!("{last}="))).map(|i| i + 1)
+    src.lines()
+        .position(|l| {
+            l.trim_start().starts_with(&format!("{last} ")) || l.trim_start().starts_with(&format!("{last}="))
+        })
+        .map(|i| i + 1)
 }
 
 fn toml_problem(src: &str, e: toml::de::Error) -> Problem {
@@ -301,7 +304,8 @@ fn toml_problem(src: &str, e: toml::de::Error) -> Problem {
 
 /// Parses a duration like `90s`, `5m`, `1h30m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s.trim()).map_err(|e| format!("{s:?} is not a duration like 90s, 5m or 1h30m ({e})"))?;
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{s:?} is not a duration like 90s, 5m or 1h30m ({e})"))?;
     Duration::from_std(d).map_err(|_| format!("{s:?} is too long"))
 }
 
@@ -359,7 +363,11 @@ pub fn parse_calendars(src: &str) -> Result<BTreeMap<String, Calendar>, Vec<Prob
         return Err(p.list);
     }
     if cals.is_empty() {
-        return Err(vec![Problem { path: "calendars".into(), line: None, message: "no [calendars.NAME] table found".into() }]);
+        return Err(vec![Problem {
+            path: "calendars".into(),
+            line: None,
+            message: "no [calendars.NAME] table found".into(),
+        }]);
     }
     Ok(cals)
 }
@@ -422,16 +430,15 @@ fn build_touches(path: &str, raw: Option<&RawTouches>, inherit: &TouchRule, p: &
     }
     TouchRule {
         channels,
-        excluded_outcomes: raw.excluded_outcomes.as_ref().map(lower).unwrap_or_else(|| inherit.excluded_outcomes.clone()),
+        excluded_outcomes: raw
+            .excluded_outcomes
+            .as_ref()
+            .map(lower)
+            .unwrap_or_else(|| inherit.excluded_outcomes.clone()),
     }
 }
 
-fn build_sla(
-    path: &str,
-    raw: &RawSla,
-    ladders: &BTreeMap<String, Vec<Step>>,
-    p: &mut Problems,
-) -> Option<SlaRule> {
+fn build_sla(path: &str, raw: &RawSla, ladders: &BTreeMap<String, Vec<Step>>, p: &mut Problems) -> Option<SlaRule> {
     let basis = match raw.clock.as_deref() {
         None | Some("business") => Basis::Business,
         Some("calendar") => Basis::Calendar,
@@ -615,7 +622,10 @@ impl Policy {
             manager: d.manager.clone(),
         };
         let uses = |role: Role| {
-            assignment.iter().chain(lead_types.values().map(|l: &LeadType| &l.sla)).any(|s| s.ladder.iter().any(|st| st.notify.contains(&role)))
+            assignment
+                .iter()
+                .chain(lead_types.values().map(|l: &LeadType| &l.sla))
+                .any(|s| s.ladder.iter().any(|st| st.notify.contains(&role)))
         };
         if uses(Role::Ops) && directory.ops.is_empty() {
             p.add("directory.ops", "a ladder notifies ops, so list who ops is");
@@ -652,7 +662,10 @@ impl Policy {
     }
 
     pub fn calendar(&self, name: &str) -> &Calendar {
-        self.calendars.get(name).or_else(|| self.calendars.get(&self.default_calendar)).expect("validated policy has its default calendar")
+        self.calendars
+            .get(name)
+            .or_else(|| self.calendars.get(&self.default_calendar))
+            .expect("validated policy has its default calendar")
     }
 }
 
@@ -668,7 +681,10 @@ mod tests {
         for t in ["demo_request", "free_trial", "contact_form", "content_mql", "event_attendee"] {
             assert!(p.lead_types.contains_key(t), "{t}");
         }
-        assert_eq!(p.lead_types["demo_request"].sla.target, Target::Within { duration: Duration::minutes(5), basis: Basis::Business });
+        assert_eq!(
+            p.lead_types["demo_request"].sla.target,
+            Target::Within { duration: Duration::minutes(5), basis: Basis::Business }
+        );
         assert_eq!(p.lead_types["event_attendee"].sla.target, Target::EndOfBusinessDay);
         let ladder = &p.lead_types["demo_request"].sla.ladder;
         assert_eq!(ladder.len(), 3);

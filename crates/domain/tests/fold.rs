@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use leadclock_domain::clock::{self, ClockStatus};
 use leadclock_domain::event::{Assignment, Escalated, Form, Stage, Touch};
 use leadclock_domain::lead::Stage as LeadStage;
-use leadclock_domain::{ClockKind, Event, EventBody, EventId, LeadId, Lead, Policy, StageChange};
+use leadclock_domain::{ClockKind, Event, EventBody, EventId, Lead, LeadId, Policy, StageChange};
 use proptest::prelude::*;
 
 fn policy() -> Policy {
@@ -17,7 +17,13 @@ fn t(s: &str) -> DateTime<Utc> {
 }
 
 fn ev(id: &str, at: DateTime<Utc>, body: EventBody) -> Event {
-    Event { event_id: EventId::parse(id).unwrap(), lead_id: LeadId::parse("L-1").unwrap(), occurred_at: at, body, extra: Default::default() }
+    Event {
+        event_id: EventId::parse(id).unwrap(),
+        lead_id: LeadId::parse("L-1").unwrap(),
+        occurred_at: at,
+        body,
+        extra: Default::default(),
+    }
 }
 
 fn form(id: &str, at: DateTime<Utc>, lead_type: &str) -> Event {
@@ -172,7 +178,16 @@ fn sent_steps_are_not_due_again_and_the_timer_moves_on() {
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].recipients.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec!["alice"]);
     let id = Event::escalation_id(&lead_id(), 1, ClockKind::Response, 0);
-    events.push(ev(id.as_str(), at, EventBody::Escalated(Escalated { cycle: 1, clock: ClockKind::Response, step: 0, recipients: vec!["alice".into()] })));
+    events.push(ev(
+        id.as_str(),
+        at,
+        EventBody::Escalated(Escalated {
+            cycle: 1,
+            clock: ClockKind::Response,
+            step: 0,
+            recipients: vec!["alice".into()],
+        }),
+    ));
     let lead = fold(&events, &p);
     assert!(clock::due_escalations(&lead, &p, at).is_empty());
     let timers = clock::timers(&lead, &p, at);
@@ -239,7 +254,14 @@ fn recycling_counts_cycles_and_stops_at_the_limit() {
 fn a_rejection_closes_the_clocks() {
     let p = policy();
     let s = t(MON10);
-    let lead = fold(&[form("f", s, "demo_request"), assign("a", s, "alice"), stage("r", s + Duration::minutes(1), StageChange::Rejected)], &p);
+    let lead = fold(
+        &[
+            form("f", s, "demo_request"),
+            assign("a", s, "alice"),
+            stage("r", s + Duration::minutes(1), StageChange::Rejected),
+        ],
+        &p,
+    );
     let r = clock::clocks(&lead, &p, s + Duration::hours(1)).pop().unwrap();
     assert_eq!(r.status, ClockStatus::Closed);
     assert!(clock::timers(&lead, &p, s).is_empty());
@@ -273,11 +295,24 @@ fn build(spec: &[(u8, i64, u8)]) -> Vec<Event> {
                 1 => assign(&id, at, owners[k as usize]),
                 2 => touch(&id, at, ["call", "email", "pigeon", "sms"][k as usize], None),
                 3 => touch(&id, at, "call", Some("voicemail")),
-                4 => stage(&id, at, [StageChange::Rejected, StageChange::Sal, StageChange::Nurture, StageChange::Sql][k as usize]),
+                4 => stage(
+                    &id,
+                    at,
+                    [StageChange::Rejected, StageChange::Sal, StageChange::Nurture, StageChange::Sql][k as usize],
+                ),
                 _ => {
                     let clock = if k % 2 == 0 { ClockKind::Response } else { ClockKind::Assignment };
                     let eid = Event::escalation_id(&lead_id(), 1 + u32::from(k / 2), clock, u32::from(k % 3));
-                    ev(eid.as_str(), at, EventBody::Escalated(Escalated { cycle: 1 + u32::from(k / 2), clock, step: u32::from(k % 3), recipients: vec![] }))
+                    ev(
+                        eid.as_str(),
+                        at,
+                        EventBody::Escalated(Escalated {
+                            cycle: 1 + u32::from(k / 2),
+                            clock,
+                            step: u32::from(k % 3),
+                            recipients: vec![],
+                        }),
+                    )
                 }
             }
         })

@@ -66,12 +66,20 @@ impl LocalNotifier {
             .map_err(|e| PortError::new("write escalations.jsonl", e.to_string()))?;
         let mut line = doc.to_string();
         line.push('\n');
-        f.write_all(line.as_bytes()).and_then(|()| f.sync_data()).map_err(|e| PortError::new("write escalations.jsonl", e.to_string()))
+        f.write_all(line.as_bytes())
+            .and_then(|()| f.sync_data())
+            .map_err(|e| PortError::new("write escalations.jsonl", e.to_string()))
     }
 }
 
 /// Posts `body` to `url`, retrying failures with back-off. Logs the sink name, never the URL.
-pub async fn post_with_retries(http: reqwest::Client, sink: &'static str, url: String, body: Value, lead_id: String) -> bool {
+pub async fn post_with_retries(
+    http: reqwest::Client,
+    sink: &'static str,
+    url: String,
+    body: Value,
+    lead_id: String,
+) -> bool {
     let mut backoff = FIRST_BACKOFF;
     for attempt in 1..=WEBHOOK_ATTEMPTS {
         match http.post(&url).json(&body).send().await {

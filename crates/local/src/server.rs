@@ -34,7 +34,9 @@ where
         .route("/v1/events/{kind}", post(ingest::<S, T, N, C>))
         .route("/v1/leads/{lead_id}", get(lead::<S, T, N, C>))
         .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
-        .fallback(|| async { error(&RouteError { status: 404, message: "no such route; see README for the API".into() }) })
+        .fallback(|| async {
+            error(&RouteError { status: 404, message: "no such route; see README for the API".into() })
+        })
         .method_not_allowed_fallback(|| async {
             error(&RouteError { status: 405, message: "method not allowed on this route".into() })
         })
@@ -55,7 +57,10 @@ where
     C: Clock,
 {
     let Some(kind) = Kind::parse(&kind) else {
-        return error(&RouteError { status: 404, message: format!("no event kind {kind:?}; use form, assignment, touch or stage") });
+        return error(&RouteError {
+            status: 404,
+            message: format!("no event kind {kind:?}; use form, assignment, touch or stage"),
+        });
     };
     let body = match body {
         Ok(b) => b,

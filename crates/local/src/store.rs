@@ -47,7 +47,9 @@ fn millis(t: DateTime<Utc>) -> i64 {
 
 fn err(op: &'static str) -> impl Fn(rusqlite::Error) -> PortError {
     move |e| match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => PortError::transient(op, e.to_string()),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            PortError::transient(op, e.to_string())
+        }
         _ => PortError::new(op, e.to_string()),
     }
 }
@@ -91,8 +93,10 @@ impl SqliteStore {
 
     /// Total events stored (for load tests and the health endpoint).
     pub async fn count_events(&self) -> Result<u64, PortError> {
-        self.with("count events", |c| c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0)).map(|n| n as u64))
-            .await
+        self.with("count events", |c| {
+            c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0)).map(|n| n as u64)
+        })
+        .await
     }
 
     pub async fn save_rollup(&self, day: &str, report: &str, now: DateTime<Utc>) -> Result<(), PortError> {

@@ -89,7 +89,9 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Command>, fired: mpsc::UnboundedSen
 
 impl Timers for LocalTimers {
     async fn schedule(&self, timer: &Timer) -> Result<(), PortError> {
-        self.tx.send(Command::Schedule(timer.clone())).map_err(|_| PortError::new("schedule timer", "timer task stopped"))
+        self.tx
+            .send(Command::Schedule(timer.clone()))
+            .map_err(|_| PortError::new("schedule timer", "timer task stopped"))
     }
 
     async fn cancel(&self, timer: &Timer) -> Result<(), PortError> {

@@ -36,7 +36,14 @@ fn summary(lead: &Lead, events: &[Event], timers: &[Timer]) -> Option<LeadSummar
 }
 
 /// Timers of the lead before `new_event` arrived that it no longer needs.
-fn stale_timers(events: &[Event], new_event: &EventId, lead_id: &LeadId, policy: &Policy, now: DateTime<Utc>, keep: &[Timer]) -> Vec<Timer> {
+fn stale_timers(
+    events: &[Event],
+    new_event: &EventId,
+    lead_id: &LeadId,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    keep: &[Timer],
+) -> Vec<Timer> {
     let before = Lead::fold(lead_id.clone(), events.iter().filter(|e| &e.event_id != new_event), policy);
     clock::timers(&before, policy, now).into_iter().filter(|old| !keep.contains(old)).collect()
 }
