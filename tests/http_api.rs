@@ -506,3 +506,56 @@ fn calendar_commands_print_due_and_elapsed() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2026-11-28T22:30:00Z");
 }
+
+#[tokio::test]
+async fn metrics_endpoint_serves_json_table_and_csv() {
+    let data = temp_dir("metrics");
+    let s = Server::start(&fast_policy(), &data, &[]);
+    let c = reqwest::Client::new();
+    for i in 0..3 {
+        let lead = format!("M-{i}");
+        post(
+            &c,
+            &s,
+            "form",
+            json!({"lead_id": lead, "occurred_at": now_rfc3339(-120), "lead_type": "content_mql", "source": "organic"}),
+        )
+        .await;
+        post(&c, &s, "assignment", json!({"lead_id": lead, "occurred_at": now_rfc3339(-119), "owner": "alice"})).await;
+        if i < 2 {
+            post(&c, &s, "touch", json!({"lead_id": lead, "occurred_at": now_rfc3339(-60), "channel": "call"})).await;
+        }
+    }
+    let get = |q: &'static str| {
+        let c = c.clone();
+        let url = format!("{}/v1/metrics{q}", s.base);
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (st, body) = get("?period=today&by=source").await;
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["overall"]["volume"]["mqls"], 3);
+    assert_eq!(v["overall"]["response_rate"]["numerator"], 2);
+    assert_eq!(v["overall"]["sla"]["overall"]["pending"], 1, "the untouched lead is still inside its 1h window");
+    assert_eq!(v["groups"]["organic"]["volume"]["mqls"], 3);
+    assert_eq!(v["open_slas"].as_array().unwrap().len(), 1);
+    let (st, table) = get("?period=today&format=table").await;
+    assert_eq!(st, 200);
+    assert!(table.contains("SLA") && table.contains("OPEN SLAS NOW (1"), "{table}");
+    let (st, csv) = get("?period=today&format=csv").await;
+    assert_eq!(st, 200);
+    assert!(csv.starts_with("group,metric,value,band\noverall,mqls,3,"), "{csv}");
+    for (q, field) in [
+        ("?by=planet", "by"),
+        ("?from=yesterday-ish", "from"),
+        ("?period=fortnight", "period"),
+        ("?format=xml", "format"),
+    ] {
+        let (st, body) = get(q).await;
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!((st, v["error"]["field"].as_str()), (400, Some(field)), "{q}");
+    }
+}

@@ -7,6 +7,7 @@ pub mod error;
 pub mod handlers;
 pub mod message;
 pub mod ports;
+pub mod report_format;
 pub mod view;
 pub mod wire;
 

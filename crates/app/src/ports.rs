@@ -26,6 +26,8 @@ pub struct LeadSummary {
     pub first_engaged_at: Option<DateTime<Utc>>,
     /// Latest `occurred_at` of any event.
     pub last_activity: DateTime<Utc>,
+    /// A clock of the current cycle is running (the lead is on the open-SLA list).
+    pub open: bool,
 }
 
 /// The durable log of events, keyed by event id.
@@ -55,6 +57,15 @@ pub trait LeadIndex: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<LeadId>, PortError>> + Send;
+
+    /// Leads with a running clock now.
+    fn open_leads(&self) -> impl Future<Output = Result<Vec<LeadId>, PortError>> + Send;
+}
+
+/// Where nightly rollups are kept.
+pub trait Rollups: Send + Sync {
+    /// Stores one day's report (JSON), replacing an earlier run for that day.
+    fn save_rollup(&self, day: &str, report: &str) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// One-off timers. A timer is named by lead, cycle and clock ([`Timer::key`]); scheduling
@@ -69,6 +80,14 @@ pub trait Timers: Send + Sync {
 pub trait Notifier: Send + Sync {
     /// `Ok` once the escalation is durably handed over (written, queued or published).
     fn notify(&self, escalation: &Escalation) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Announces a nightly rollup: a readable summary and the full report as JSON.
+    fn publish_rollup(
+        &self,
+        day: &str,
+        summary: &str,
+        report: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// The time, injected so tests never wait for real SLAs.
@@ -83,5 +102,28 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+}
+
+/// A clock that moves only when told: for tests and replays.
+#[derive(Debug, Clone)]
+pub struct ManualClock(std::sync::Arc<std::sync::Mutex<DateTime<Utc>>>);
+
+impl ManualClock {
+    pub fn at(t: DateTime<Utc>) -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(t)))
+    }
+    pub fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = t;
+    }
+    pub fn advance(&self, d: chrono::Duration) {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *g += d;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -1,6 +1,9 @@
 //! `leadclock`: serve the local product, check a policy, compute business-hours instants.
 
 mod calendar_cmd;
+mod report_cmd;
+
+use leadclock_app::handlers::metrics::MetricsQuery;
 
 use clap::{Parser, Subcommand};
 use leadclock_domain::Policy;
@@ -35,6 +38,37 @@ enum Cmd {
         #[command(subcommand)]
         cmd: PolicyCmd,
     },
+    /// The methodology's metrics over the local store.
+    Report {
+        #[arg(long, default_value = DEFAULT_POLICY)]
+        policy: PathBuf,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Start: a date (2026-02-01, local midnight in the reporting time zone) or RFC 3339.
+        #[arg(long)]
+        from: Option<String>,
+        /// End: a date (inclusive) or RFC 3339 (exclusive).
+        #[arg(long)]
+        to: Option<String>,
+        /// today, yesterday, week (last 7 days, the default), month, last_month.
+        #[arg(long)]
+        period: Option<String>,
+        /// Break down by lead_type, source, region, team, owner or segment.
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
+        format: String,
+    },
+    /// Compute, store and announce one day's rollup (what the server does nightly).
+    Rollup {
+        #[arg(long, default_value = DEFAULT_POLICY)]
+        policy: PathBuf,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Local date in the reporting time zone; defaults to yesterday.
+        #[arg(long)]
+        day: Option<String>,
+    },
     /// Business-hours arithmetic on a policy's calendars.
     Calendar {
         #[command(subcommand)]
@@ -53,7 +87,7 @@ fn read(path: &Path) -> Result<String, String> {
 }
 
 /// Loads and validates a policy, printing every problem.
-fn load_policy(path: &Path) -> Result<Policy, String> {
+pub(crate) fn load_policy(path: &Path) -> Result<Policy, String> {
     let src = read(path)?;
     Policy::parse(&src).map_err(|problems| {
         let mut msg = format!("{}: {} problem(s)", path.display(), problems.len());
@@ -138,6 +172,11 @@ fn main() -> ExitCode {
             );
         }),
         Cmd::Calendar { cmd } => calendar_cmd::run(cmd),
+        Cmd::Report { policy, data, from, to, period, by, format } => {
+            let q = MetricsQuery { from, to, period, by, format: None };
+            report_cmd::report(&policy, &data, q, &format)
+        }
+        Cmd::Rollup { policy, data, day } => report_cmd::rollup(&policy, &data, day.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

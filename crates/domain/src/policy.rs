@@ -98,8 +98,7 @@ impl TouchRule {
     pub fn qualifies(&self, channel: &str, outcome: Option<&str>) -> bool {
         let channel = channel.to_ascii_lowercase();
         let ok_channel = self.channels.iter().any(|c| c == "*" || *c == channel);
-        let excluded =
-            outcome.map(|o| o.to_ascii_lowercase()).is_some_and(|o| self.excluded_outcomes.contains(&o));
+        let excluded = outcome.map(|o| o.to_ascii_lowercase()).is_some_and(|o| self.excluded_outcomes.contains(&o));
         ok_channel && !excluded
     }
 }

@@ -57,18 +57,13 @@ impl LocalNotifier {
         &self.jsonl
     }
 
-    fn append_line(&self, doc: &Value) -> Result<(), PortError> {
+    fn append_line(&self, path: &std::path::Path, doc: &Value) -> Result<(), PortError> {
         let _guard = self.file_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.jsonl)
-            .map_err(|e| PortError::new("write escalations.jsonl", e.to_string()))?;
+        let fail = |e: std::io::Error| PortError::new("append JSON line", format!("{}: {e}", path.display()));
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(fail)?;
         let mut line = doc.to_string();
         line.push('\n');
-        f.write_all(line.as_bytes())
-            .and_then(|()| f.sync_data())
-            .map_err(|e| PortError::new("write escalations.jsonl", e.to_string()))
+        f.write_all(line.as_bytes()).and_then(|()| f.sync_data()).map_err(fail)
     }
 }
 
@@ -101,7 +96,7 @@ impl Notifier for LocalNotifier {
         let doc = escalation_json(e);
         let this = self.clone();
         let doc2 = doc.clone();
-        tokio::task::spawn_blocking(move || this.append_line(&doc2))
+        tokio::task::spawn_blocking(move || this.append_line(&this.jsonl, &doc2))
             .await
             .map_err(|j| PortError::new("write escalations.jsonl", j.to_string()))??;
         if self.print {
@@ -113,6 +108,23 @@ impl Notifier for LocalNotifier {
         }
         if let Some(url) = &self.hooks.generic_url {
             tokio::spawn(post_with_retries(self.http.clone(), "webhook", url.clone(), doc, lead));
+        }
+        Ok(())
+    }
+
+    async fn publish_rollup(&self, day: &str, summary: &str, report: &Value) -> Result<(), PortError> {
+        let doc = serde_json::json!({"type": "leadclock.rollup", "day": day, "summary": summary, "report": report});
+        let this = self.clone();
+        let path = self.jsonl.with_file_name("rollups.jsonl");
+        tokio::task::spawn_blocking(move || this.append_line(&path, &doc))
+            .await
+            .map_err(|j| PortError::new("write rollups.jsonl", j.to_string()))??;
+        if self.print {
+            println!("{summary}");
+        }
+        if let Some(url) = &self.hooks.slack_url {
+            let body = serde_json::json!({"text": format!("```{summary}```")});
+            tokio::spawn(post_with_retries(self.http.clone(), "slack", url.clone(), body, format!("rollup:{day}")));
         }
         Ok(())
     }

@@ -74,6 +74,8 @@ pub async fn start(cfg: Config) -> Result<Running, PortError> {
         }
     });
 
+    tokio::spawn(nightly_rollups(app.clone()));
+
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| PortError::new("listen", format!("{}: {e}", cfg.listen)))?;
@@ -81,4 +83,26 @@ pub async fn start(cfg: Config) -> Result<Running, PortError> {
     let router = crate::server::router(app.clone());
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     Ok(Running { addr, app, restored, server })
+}
+
+/// Minutes after local midnight (reporting time zone) when the previous day's rollup runs.
+pub const ROLLUP_MINUTE: i64 = 5;
+
+/// Runs the rollup of each finished day at 00:05 in the policy's reporting time zone.
+async fn nightly_rollups(app: Arc<LocalApp>) {
+    use leadclock_app::handlers::metrics::local_midnight;
+    let tz = app.policy.reporting_timezone;
+    loop {
+        let now = chrono::Utc::now();
+        let today = now.with_timezone(&tz).date_naive();
+        let mut next = local_midnight(tz, today) + chrono::Duration::minutes(ROLLUP_MINUTE);
+        if next <= now {
+            next = local_midnight(tz, today.succ_opt().unwrap_or(today)) + chrono::Duration::minutes(ROLLUP_MINUTE);
+        }
+        tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
+        let day = next.with_timezone(&tz).date_naive().pred_opt().unwrap_or(today);
+        if let Err(e) = app.rollup(day).await {
+            tracing::error!(day = %day, error = %e, "nightly rollup failed");
+        }
+    }
 }

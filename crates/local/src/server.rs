@@ -2,13 +2,16 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use leadclock_app::error::{HttpError, IngestError, RouteError};
+use leadclock_app::handlers::metrics::{MetricsError, MetricsQuery};
 use leadclock_app::ports::{Clock, EventStore, LeadIndex, Notifier, Timers};
+use leadclock_app::report_format;
 use leadclock_app::wire::{Kind, MAX_BODY_BYTES};
 use leadclock_app::App;
 use serde::Serialize;
@@ -33,6 +36,7 @@ where
     Router::new()
         .route("/v1/events/{kind}", post(ingest::<S, T, N, C>))
         .route("/v1/leads/{lead_id}", get(lead::<S, T, N, C>))
+        .route("/v1/metrics", get(metrics::<S, T, N, C>))
         .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
         .fallback(|| async {
             error(&RouteError { status: 404, message: "no such route; see README for the API".into() })
@@ -90,5 +94,35 @@ where
     match app.lead(&lead_id).await {
         Ok(view) => json_status(200, &view),
         Err(e) => error(&e),
+    }
+}
+
+async fn metrics<S, T, N, C>(
+    State(app): State<Arc<App<S, T, N, C>>>,
+    query: Result<Query<MetricsQuery>, QueryRejection>,
+) -> Response
+where
+    S: EventStore + LeadIndex,
+    T: Timers,
+    N: Notifier,
+    C: Clock,
+{
+    let Ok(Query(q)) = query else {
+        return error(&MetricsError::Invalid { field: "query", message: "could not be parsed".into() });
+    };
+    let report = match app.metrics(&q).await {
+        Ok(r) => r,
+        Err(e) => return error(&e),
+    };
+    let tz = app.policy.reporting_timezone;
+    match q.format.as_deref() {
+        None | Some("json") => json_status(200, &report),
+        Some("table") => {
+            ([("content-type", "text/plain; charset=utf-8")], report_format::table(&report, tz)).into_response()
+        }
+        Some("csv") => ([("content-type", "text/csv; charset=utf-8")], report_format::csv(&report)).into_response(),
+        Some(other) => {
+            error(&MetricsError::Invalid { field: "format", message: format!("{other:?} must be json, table or csv") })
+        }
     }
 }

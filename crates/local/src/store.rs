@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use leadclock_app::error::PortError;
-use leadclock_app::ports::{Appended, EventStore, LeadIndex, LeadSummary};
+use leadclock_app::ports::{Appended, EventStore, LeadIndex, LeadSummary, Rollups};
 use leadclock_domain::{Event, EventId, LeadId};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
@@ -29,11 +29,13 @@ CREATE TABLE IF NOT EXISTS leads (
     folded           INTEGER NOT NULL DEFAULT 0,
     next_due         INTEGER,
     first_engaged_at INTEGER,
-    last_activity    INTEGER
+    last_activity    INTEGER,
+    open             INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS leads_next_due ON leads (next_due) WHERE next_due IS NOT NULL;
 CREATE INDEX IF NOT EXISTS leads_dirty ON leads (lead_id) WHERE stored > folded;
 CREATE INDEX IF NOT EXISTS leads_activity ON leads (last_activity);
+CREATE INDEX IF NOT EXISTS leads_open ON leads (lead_id) WHERE open = 1;
 CREATE TABLE IF NOT EXISTS rollups (
     day        TEXT PRIMARY KEY,
     report     TEXT NOT NULL,
@@ -95,19 +97,6 @@ impl SqliteStore {
     pub async fn count_events(&self) -> Result<u64, PortError> {
         self.with("count events", |c| {
             c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0)).map(|n| n as u64)
-        })
-        .await
-    }
-
-    pub async fn save_rollup(&self, day: &str, report: &str, now: DateTime<Utc>) -> Result<(), PortError> {
-        let (day, report) = (day.to_owned(), report.to_owned());
-        self.with("save rollup", move |c| {
-            c.execute(
-                "INSERT INTO rollups (day, report, created_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (day) DO UPDATE SET report = excluded.report, created_at = excluded.created_at",
-                params![day, report, millis(now)],
-            )
-            .map(|_| ())
         })
         .await
     }
@@ -177,19 +166,20 @@ impl EventStore for SqliteStore {
 
 impl LeadIndex for SqliteStore {
     async fn save_summary(&self, s: &LeadSummary) -> Result<(), PortError> {
-        let (lead, folded, next_due, engaged, last) = (
+        let (lead, folded, next_due, engaged, last, open) = (
             s.lead_id.to_string(),
             s.events as i64,
             s.next_due.map(millis),
             s.first_engaged_at.map(millis),
             millis(s.last_activity),
+            s.open,
         );
         self.with("save summary", move |c| {
             c.execute(
                 "UPDATE leads SET folded = ?2, next_due = ?3, first_engaged_at = ?4,
-                    last_activity = MAX(COALESCE(last_activity, ?5), ?5)
+                    last_activity = MAX(COALESCE(last_activity, ?5), ?5), open = ?6
                  WHERE lead_id = ?1 AND folded <= ?2",
-                params![lead, folded, next_due, engaged, last],
+                params![lead, folded, next_due, engaged, last, open],
             )
             .map(|_| ())
         })
@@ -223,6 +213,32 @@ impl LeadIndex for SqliteStore {
             })
             .await?;
         Ok(ids.iter().filter_map(|s| LeadId::parse(s).ok()).collect())
+    }
+
+    async fn open_leads(&self) -> Result<Vec<LeadId>, PortError> {
+        let ids: Vec<String> = self
+            .with("find open leads", |c| {
+                let mut stmt = c.prepare_cached("SELECT lead_id FROM leads WHERE open = 1")?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                rows.collect()
+            })
+            .await?;
+        Ok(ids.iter().filter_map(|s| LeadId::parse(s).ok()).collect())
+    }
+}
+
+impl Rollups for SqliteStore {
+    async fn save_rollup(&self, day: &str, report: &str) -> Result<(), PortError> {
+        let (day, report) = (day.to_owned(), report.to_owned());
+        self.with("save rollup", move |c| {
+            c.execute(
+                "INSERT INTO rollups (day, report, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (day) DO UPDATE SET report = excluded.report, created_at = excluded.created_at",
+                params![day, report, millis(Utc::now())],
+            )
+            .map(|_| ())
+        })
+        .await
     }
 }
 
@@ -267,6 +283,7 @@ mod tests {
             next_due: None,
             first_engaged_at: None,
             last_activity: from_millis(1_790_000_005_000),
+            open: false,
         };
         store.save_summary(&summary).await.unwrap();
         assert_eq!(store.needing_attention(from_millis(0)).await.unwrap(), vec![LeadId::parse("M").unwrap()]);

@@ -2,4 +2,5 @@
 
 pub mod ingest;
 pub mod lead;
+pub mod metrics;
 pub mod reconcile;

@@ -25,13 +25,14 @@ pub struct Reconciled {
     pub failures: Vec<PortError>,
 }
 
-fn summary(lead: &Lead, events: &[Event], timers: &[Timer]) -> Option<LeadSummary> {
+fn summary(lead: &Lead, events: &[Event], timers: &[Timer], open: bool) -> Option<LeadSummary> {
     Some(LeadSummary {
         lead_id: lead.lead_id.clone(),
         events: events.len() as u64,
         next_due: timers.iter().map(|t| t.due_at).min(),
         first_engaged_at: lead.cycles.first().map(|c| c.engaged_at),
         last_activity: events.iter().map(|e| e.occurred_at).max()?,
+        open,
     })
 }
 
@@ -132,7 +133,10 @@ where
         // Saving the summary clears the lead's "needs attention" mark only when all went well;
         // otherwise the sweep comes back to it.
         if failures.is_empty() {
-            if let Some(s) = summary(&lead, &events, &timers) {
+            let open = lead
+                .current_cycle()
+                .is_some_and(|c| clock::cycle_clocks(c, &self.policy, now).iter().any(|v| v.is_running()));
+            if let Some(s) = summary(&lead, &events, &timers, open) {
                 self.store.save_summary(&s).await?;
             }
         }

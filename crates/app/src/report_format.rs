@@ -1,0 +1,312 @@
+//! Reports for people: a readable table, CSV for spreadsheets, and a short rollup summary.
+//! JSON is the report's own serde form.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use leadclock_domain::clock::human_duration;
+use leadclock_domain::metrics::{Band, Rate, Report, Section, Stats};
+use std::fmt::Write;
+
+fn pct(r: &Rate) -> String {
+    match (r.percent, r.band) {
+        (Some(p), Some(b)) => format!("{p:.1}% ({}/{}, {})", r.numerator, r.denominator, b.as_str()),
+        (Some(p), None) => format!("{p:.1}% ({}/{})", r.numerator, r.denominator),
+        (None, _) => "n/a (0 leads)".into(),
+    }
+}
+
+fn short_pct(r: &Rate) -> String {
+    r.percent.map(|p| format!("{p:.1}%")).unwrap_or_else(|| "n/a".into())
+}
+
+fn dur(x: Option<f64>) -> String {
+    x.map(|s| human_duration(s.round() as i64)).unwrap_or_else(|| "n/a".into())
+}
+
+fn stats(s: &Stats) -> String {
+    format!("avg {} · median {} · p90 {} (n={})", dur(s.average), dur(s.median), dur(s.p90), s.count)
+}
+
+fn band(b: Option<Band>) -> &'static str {
+    b.map(Band::as_str).unwrap_or("n/a")
+}
+
+fn local(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
+}
+
+fn section(out: &mut String, s: &Section) {
+    let v = &s.volume;
+    let lvr = v.lead_velocity_rate.map(|x| format!("{x:+.1}%")).unwrap_or_else(|| "n/a".into());
+    let _ = writeln!(
+        out,
+        "VOLUME     MQLs {} (new {}, recycled {}: {}) · previous period {} · lead velocity {lvr}",
+        v.mqls,
+        v.new,
+        v.recycled,
+        pct(&v.recycled_share),
+        v.previous_period_mqls
+    );
+    if v.held_in_long_term_nurture > 0 {
+        let _ = writeln!(
+            out,
+            "           {} re-engagement(s) held in long-term nurture (over the recycle limit)",
+            v.held_in_long_term_nurture
+        );
+    }
+    let sd = &s.systems_delay;
+    let _ = writeln!(
+        out,
+        "SYSTEMS    engagement → assignment: {} · band {}\n           business time: {} · under 5 min {} · still unassigned {}",
+        stats(&sd.timing.calendar),
+        band(sd.timing.band),
+        stats(&sd.timing.business),
+        pct(&sd.under_5_minutes),
+        sd.still_unassigned
+    );
+    let _ = writeln!(
+        out,
+        "HUMAN      assignment → first touch: {} · band {}\n           business time: {}",
+        stats(&s.human_delay.calendar),
+        band(s.human_delay.band),
+        stats(&s.human_delay.business)
+    );
+    let _ = writeln!(
+        out,
+        "TOTAL      engagement → first touch: {}\n           business time: {}",
+        stats(&s.speed_to_lead.calendar),
+        stats(&s.speed_to_lead.business)
+    );
+    let _ = writeln!(
+        out,
+        "RESPONSE   response rate {} · 5-minute response rate {} · lead leakage {}",
+        pct(&s.response_rate),
+        pct(&s.five_minute_response_rate),
+        pct(&s.lead_leakage)
+    );
+    let _ = writeln!(
+        out,
+        "SLA        {:<22} {:>8} {:>6} {:>7} {:>8} {:>7}  compliance",
+        "lead type", "assigned", "met", "missed", "pending", "closed"
+    );
+    let rows = s.sla.by_lead_type.iter().map(|(k, c)| (k.as_str(), c)).chain([("overall (weighted)", &s.sla.overall)]);
+    for (name, c) in rows {
+        let _ = writeln!(
+            out,
+            "           {:<22} {:>8} {:>6} {:>7} {:>8} {:>7}  {}",
+            name,
+            c.assigned,
+            c.met,
+            c.missed,
+            c.pending,
+            c.closed,
+            pct(&c.rate)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "           breach escalation rate (manager step or beyond) {}",
+        pct(&s.sla.breach_escalation_rate)
+    );
+    let f = &s.funnel;
+    let _ = writeln!(
+        out,
+        "FUNNEL     MQL cohort {} · SAL acceptance {} · rejection {}\n           rejection reasons captured {} · SAL → SQL {} · SQL → opportunity {}\n           MQL → SQL (cohorted, so far) {} · in progress {} · disqualified after acceptance {} · awaiting acceptance {}",
+        f.mqls,
+        pct(&f.sal_acceptance),
+        pct(&f.rejection),
+        pct(&f.rejection_reason_completion),
+        pct(&f.sal_to_sql),
+        pct(&f.sql_to_opportunity),
+        pct(&f.mql_to_sql),
+        f.in_progress,
+        f.disqualified_after_acceptance,
+        f.awaiting_acceptance
+    );
+    if !f.rejection_reasons.is_empty() {
+        let reasons: Vec<String> = f.rejection_reasons.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = writeln!(out, "           rejection reasons: {}", reasons.join(", "));
+    }
+}
+
+/// The readable report `leadclock report` prints by default.
+pub fn table(r: &Report, tz: Tz) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "leadclock report {} → {} (generated {})",
+        local(r.from, tz),
+        local(r.to, tz),
+        r.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
+    let _ = writeln!(out);
+    section(&mut out, &r.overall);
+    if !r.conversion_by_source.is_empty() {
+        let parts: Vec<String> = r.conversion_by_source.iter().map(|(k, v)| format!("{k} {}", short_pct(v))).collect();
+        let _ = writeln!(out, "SOURCES    MQL → SQL by source: {}", parts.join(" · "));
+    }
+    if let Some(by) = &r.by {
+        let _ = writeln!(out, "\nBY {}", by.to_uppercase());
+        let _ = writeln!(
+            out,
+            "  {:<20} {:>5} {:>10} {:>10} {:>9} {:>11} {:>9} {:>9}",
+            by, "MQLs", "systems", "human", "response", "compliance", "SAL acc", "MQL→SQL"
+        );
+        for (k, s) in &r.groups {
+            let _ = writeln!(
+                out,
+                "  {:<20} {:>5} {:>10} {:>10} {:>9} {:>11} {:>9} {:>9}",
+                k,
+                s.volume.mqls,
+                dur(s.systems_delay.timing.calendar.average),
+                dur(s.human_delay.calendar.average),
+                short_pct(&s.response_rate),
+                short_pct(&s.sla.overall.rate),
+                short_pct(&s.funnel.sal_acceptance),
+                short_pct(&s.funnel.mql_to_sql)
+            );
+        }
+    }
+    if !r.reps.is_empty() {
+        let _ = writeln!(out, "\nREP RESPONSE SCORE (10/8/6/4/2/1/0 points; score = points / (leads × 10))");
+        let _ = writeln!(
+            out,
+            "  {:<20} {:>5} {:>6} {:>7} {:>7}  <5m 5-15m 15-60m 1-4h 4-8h 8h+ none",
+            "owner", "leads", "points", "score", "pending"
+        );
+        for rep in &r.reps {
+            let d = rep.distribution;
+            let score = rep.score.map(|s| format!("{s:.1}%")).unwrap_or_else(|| "n/a".into());
+            let _ = writeln!(
+                out,
+                "  {:<20} {:>5} {:>6} {:>7} {:>7}  {:>3} {:>5} {:>6} {:>4} {:>4} {:>3} {:>4}",
+                rep.owner, rep.leads, rep.points, score, rep.pending, d[0], d[1], d[2], d[3], d[4], d[5], d[6]
+            );
+        }
+    }
+    let _ = writeln!(out, "\nOPEN SLAS NOW ({}; soonest deadline first)", r.open_slas.len());
+    for o in r.open_slas.iter().take(25) {
+        let left = match o.seconds_left {
+            Some(s) if s < 0 => format!("overdue {}", human_duration(-s)),
+            Some(s) => format!("{} left", human_duration(s)),
+            None => "no deadline".into(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<16} {:<10} {:<12} {:<22} {left}",
+            o.lead_id,
+            o.lead_type,
+            o.clock.as_str(),
+            o.owner.as_deref().unwrap_or("unassigned"),
+            o.deadline.map(|d| local(d, tz)).unwrap_or_default()
+        );
+    }
+    if r.open_slas.len() > 25 {
+        let _ = writeln!(out, "  … {} more (use --format json for all)", r.open_slas.len() - 25);
+    }
+    if !r.flags.is_empty() {
+        let _ = writeln!(out, "\nFLAGS");
+        for f in &r.flags {
+            let _ = writeln!(out, "  ! {f}");
+        }
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn csv_rows(group: &str, s: &Section, out: &mut String) {
+    let mut row = |metric: &str, value: String, b: Option<Band>| {
+        let _ = writeln!(out, "{},{},{},{}", csv_field(group), metric, value, band(b));
+    };
+    let rate = |r: &Rate| r.percent.map(|p| format!("{p:.2}")).unwrap_or_default();
+    let secs = |x: Option<f64>| x.map(|v| format!("{v:.0}")).unwrap_or_default();
+    row("mqls", s.volume.mqls.to_string(), None);
+    row("mqls_recycled", s.volume.recycled.to_string(), None);
+    row("recycled_share_pct", rate(&s.volume.recycled_share), s.volume.recycled_share.band);
+    row("lead_velocity_rate_pct", s.volume.lead_velocity_rate.map(|v| format!("{v:.2}")).unwrap_or_default(), None);
+    row("systems_delay_avg_s", secs(s.systems_delay.timing.calendar.average), s.systems_delay.timing.band);
+    row("systems_delay_median_s", secs(s.systems_delay.timing.calendar.median), None);
+    row("systems_delay_p90_s", secs(s.systems_delay.timing.calendar.p90), None);
+    row("systems_delay_under_5m_pct", rate(&s.systems_delay.under_5_minutes), None);
+    row("still_unassigned", s.systems_delay.still_unassigned.to_string(), None);
+    for (name, t) in [("human_delay", &s.human_delay), ("speed_to_lead", &s.speed_to_lead)] {
+        row(&format!("{name}_avg_s"), secs(t.calendar.average), t.band);
+        row(&format!("{name}_median_s"), secs(t.calendar.median), None);
+        row(&format!("{name}_p90_s"), secs(t.calendar.p90), None);
+        row(&format!("{name}_business_avg_s"), secs(t.business.average), None);
+        row(&format!("{name}_business_median_s"), secs(t.business.median), None);
+        row(&format!("{name}_business_p90_s"), secs(t.business.p90), None);
+    }
+    row("response_rate_pct", rate(&s.response_rate), s.response_rate.band);
+    row("five_minute_response_rate_pct", rate(&s.five_minute_response_rate), s.five_minute_response_rate.band);
+    row("lead_leakage_pct", rate(&s.lead_leakage), s.lead_leakage.band);
+    for (lt, c) in &s.sla.by_lead_type {
+        row(&format!("sla_compliance_pct[{lt}]"), rate(&c.rate), c.rate.band);
+        row(&format!("sla_pending[{lt}]"), c.pending.to_string(), None);
+    }
+    row("sla_compliance_pct", rate(&s.sla.overall.rate), s.sla.overall.rate.band);
+    row("sla_pending", s.sla.overall.pending.to_string(), None);
+    row("breach_escalation_rate_pct", rate(&s.sla.breach_escalation_rate), s.sla.breach_escalation_rate.band);
+    let f = &s.funnel;
+    row("sal_acceptance_pct", rate(&f.sal_acceptance), f.sal_acceptance.band);
+    row("rejection_pct", rate(&f.rejection), f.rejection.band);
+    row("rejection_reason_completion_pct", rate(&f.rejection_reason_completion), f.rejection_reason_completion.band);
+    row("sal_to_sql_pct", rate(&f.sal_to_sql), f.sal_to_sql.band);
+    row("sql_to_opportunity_pct", rate(&f.sql_to_opportunity), f.sql_to_opportunity.band);
+    row("mql_to_sql_pct", rate(&f.mql_to_sql), f.mql_to_sql.band);
+    row("in_progress", f.in_progress.to_string(), None);
+}
+
+/// One row per (group, metric): `group,metric,value,band`.
+pub fn csv(r: &Report) -> String {
+    let mut out = String::from("group,metric,value,band\n");
+    csv_rows("overall", &r.overall, &mut out);
+    for (k, s) in &r.groups {
+        csv_rows(k, s, &mut out);
+    }
+    for rep in &r.reps {
+        let score = rep.score.map(|s| format!("{s:.2}")).unwrap_or_default();
+        let _ = writeln!(out, "{},rep_response_score_pct,{score},n/a", csv_field(&format!("owner:{}", rep.owner)));
+    }
+    out
+}
+
+/// A few lines for the metrics topic and Slack.
+pub fn summary(r: &Report, day: &str, _tz: Tz) -> String {
+    let s = &r.overall;
+    let mut out = format!("leadclock daily rollup {day}\n");
+    let _ = writeln!(
+        out,
+        "MQLs {} (recycled {}) · systems delay avg {} ({}) · human delay avg {} ({})",
+        s.volume.mqls,
+        s.volume.recycled,
+        dur(s.systems_delay.timing.calendar.average),
+        band(s.systems_delay.timing.band),
+        dur(s.human_delay.calendar.average),
+        band(s.human_delay.band)
+    );
+    let _ = writeln!(
+        out,
+        "SLA compliance {} · pending {} · breach escalation {} · response rate {} · leakage {}",
+        pct(&s.sla.overall.rate),
+        s.sla.overall.pending,
+        short_pct(&s.sla.breach_escalation_rate),
+        short_pct(&s.response_rate),
+        short_pct(&s.lead_leakage)
+    );
+    for (lt, c) in &s.sla.by_lead_type {
+        let _ = writeln!(out, "  {lt}: {}", pct(&c.rate));
+    }
+    let _ = writeln!(out, "Open SLAs now: {}", r.open_slas.len());
+    for f in &r.flags {
+        let _ = writeln!(out, "! {f}");
+    }
+    out
+}

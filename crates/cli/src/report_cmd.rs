@@ -1,0 +1,63 @@
+//! `leadclock report` and `leadclock rollup`: the shared metrics handler over the local store.
+
+use crate::load_policy;
+use leadclock_app::handlers::metrics::MetricsQuery;
+use leadclock_app::ports::SystemClock;
+use leadclock_app::{report_format, App};
+use leadclock_local::notify::{LocalNotifier, Webhooks};
+use leadclock_local::store::SqliteStore;
+use std::path::Path;
+use std::sync::Arc;
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())
+}
+
+fn open(data: &Path) -> Result<SqliteStore, String> {
+    if !data.join("leadclock.db").exists() {
+        return Err(format!(
+            "no leadclock.db in {}; start the server with `make run` first or pass --data",
+            data.display()
+        ));
+    }
+    SqliteStore::open(data).map_err(|e| e.to_string())
+}
+
+pub fn report(policy: &Path, data: &Path, q: MetricsQuery, format: &str) -> Result<(), String> {
+    let policy = Arc::new(load_policy(policy)?);
+    let store = open(data)?;
+    let tz = policy.reporting_timezone;
+    let app = App::new(policy, store, (), (), SystemClock);
+    let report = runtime()?.block_on(app.metrics(&q)).map_err(|e| e.to_string())?;
+    let text = match format {
+        "json" => serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
+        "csv" => report_format::csv(&report),
+        _ => report_format::table(&report, tz),
+    };
+    print!("{text}");
+    Ok(())
+}
+
+pub fn rollup(policy: &Path, data: &Path, day: Option<&str>) -> Result<(), String> {
+    let policy = Arc::new(load_policy(policy)?);
+    let tz = policy.reporting_timezone;
+    let day = match day {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| format!("--day {d:?} must be like 2026-02-01"))?,
+        None => {
+            let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+            today.pred_opt().unwrap_or(today)
+        }
+    };
+    let store = open(data)?;
+    let rt = runtime()?;
+    let _guard = rt.enter();
+    let notifier = LocalNotifier::new(data, Webhooks::from_env(), true);
+    let app = App::new(policy, store, (), notifier, SystemClock);
+    rt.block_on(async {
+        app.rollup(day).await.map_err(|e| e.to_string())?;
+        // Let background webhook posts finish.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        Ok(())
+    })
+}
