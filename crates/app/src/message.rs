@@ -29,55 +29,58 @@ pub fn escalation_json(e: &Escalation) -> Value {
     })
 }
 
-fn mention(r: &leadclock_domain::clock::Recipient) -> String {
-    match &r.slack {
+fn text<'a>(doc: &'a Value, key: &str) -> &'a str {
+    doc.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+fn mention(r: &Value) -> String {
+    match r.get("slack").and_then(Value::as_str) {
         Some(id) => format!("<@{id}>"),
-        None => r.name.clone().unwrap_or_else(|| r.id.clone()),
+        None => r.get("name").and_then(Value::as_str).or(r.get("id").and_then(Value::as_str)).unwrap_or("?").to_owned(),
     }
 }
 
-/// A Slack incoming-webhook payload: lead, type, owner, age, deadline, step.
-pub fn slack_payload(e: &Escalation) -> Value {
-    let icon = match e.severity {
+/// A Slack incoming-webhook payload (Block Kit: lead, type, owner, age, deadline, step) built
+/// from an [`escalation_json`] document, so a subscriber can render what a publisher sent.
+pub fn slack_payload(doc: &Value) -> Value {
+    let icon = match text(doc, "severity") {
         "critical" => ":rotating_light:",
         "high" => ":warning:",
         _ => ":alarm_clock:",
     };
-    let what = match e.clock {
-        leadclock_domain::ClockKind::Assignment => "is still unassigned",
-        leadclock_domain::ClockKind::Response => "has no first touch yet",
+    let what = if text(doc, "clock") == "assignment" { "is still unassigned" } else { "has no first touch yet" };
+    let label = match text(doc, "lead_type_label") {
+        "" => text(doc, "lead_type"),
+        l => l,
     };
-    let who: Vec<String> = e.recipients.iter().map(mention).collect();
-    let headline = format!("{icon} Lead {} ({}) {what}", e.lead_id, e.lead_type_label_or_type());
+    let lead = text(doc, "lead_id");
+    let owner = doc.get("owner").and_then(Value::as_str).unwrap_or("unassigned");
+    let age = human_duration(doc.get("age_seconds").and_then(Value::as_i64).unwrap_or(0));
+    let deadline = text(doc, "deadline");
+    let deadline_ts = chrono::DateTime::parse_from_rfc3339(deadline).map(|t| t.timestamp()).unwrap_or(0);
+    let who: Vec<String> =
+        doc.get("recipients").and_then(Value::as_array).map(|a| a.iter().map(mention).collect()).unwrap_or_default();
+    let headline: String = format!("{icon} Lead {lead} ({label}) {what}").chars().take(150).collect();
     json!({
-        "text": e.line(),
+        "text": text(doc, "text"),
         "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": headline.chars().take(150).collect::<String>(), "emoji": true}},
+            {"type": "header", "text": {"type": "plain_text", "text": headline, "emoji": true}},
             {"type": "section", "fields": [
-                {"type": "mrkdwn", "text": format!("*Lead*\n`{}`", e.lead_id)},
-                {"type": "mrkdwn", "text": format!("*Type*\n{}", e.lead_type_label_or_type())},
-                {"type": "mrkdwn", "text": format!("*Owner*\n{}", e.owner.as_deref().unwrap_or("unassigned"))},
-                {"type": "mrkdwn", "text": format!("*Age*\n{}", human_duration(e.age_seconds))},
-                {"type": "mrkdwn", "text": format!("*Deadline*\n<!date^{}^{{date_short_pretty}} {{time}}|{}>", e.deadline.timestamp(), e.deadline.to_rfc3339_opts(SecondsFormat::Secs, true))},
-                {"type": "mrkdwn", "text": format!("*Step*\n{}/{} {} ({})", e.step + 1, e.steps_total, e.step_name, e.severity)},
+                {"type": "mrkdwn", "text": format!("*Lead*\n`{lead}`")},
+                {"type": "mrkdwn", "text": format!("*Type*\n{label}")},
+                {"type": "mrkdwn", "text": format!("*Owner*\n{owner}")},
+                {"type": "mrkdwn", "text": format!("*Age*\n{age}")},
+                {"type": "mrkdwn", "text": format!("*Deadline*\n<!date^{deadline_ts}^{{date_short_pretty}} {{time}}|{deadline}>")},
+                {"type": "mrkdwn", "text": format!("*Step*\n{}/{} {} ({})", doc["step"], doc["steps_total"], text(doc, "step_name"), text(doc, "severity"))},
             ]},
             {"type": "context", "elements": [
-                {"type": "mrkdwn", "text": format!("Notifying {} · {} clock · cycle {}", who.join(", "), e.clock.as_str(), e.cycle)}
+                {"type": "mrkdwn", "text": format!("Notifying {} · {} clock · cycle {}", who.join(", "), text(doc, "clock"), doc["cycle"])}
             ]}
         ]
     })
 }
 
-trait Label {
-    fn lead_type_label_or_type(&self) -> &str;
-}
-
-impl Label for Escalation {
-    fn lead_type_label_or_type(&self) -> &str {
-        if self.lead_type_label.is_empty() {
-            &self.lead_type
-        } else {
-            &self.lead_type_label
-        }
-    }
+/// A Slack payload for a nightly rollup summary.
+pub fn slack_rollup(summary: &str) -> Value {
+    json!({"text": format!("```{summary}```")})
 }

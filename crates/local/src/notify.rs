@@ -6,7 +6,7 @@
 //! failing one never blocks the others or the caller.
 
 use leadclock_app::error::PortError;
-use leadclock_app::message::{escalation_json, slack_payload};
+use leadclock_app::message::{escalation_json, slack_payload, slack_rollup};
 use leadclock_app::ports::Notifier;
 use leadclock_domain::clock::Escalation;
 use serde_json::Value;
@@ -104,7 +104,7 @@ impl Notifier for LocalNotifier {
         }
         let lead = e.lead_id.to_string();
         if let Some(url) = &self.hooks.slack_url {
-            tokio::spawn(post_with_retries(self.http.clone(), "slack", url.clone(), slack_payload(e), lead.clone()));
+            tokio::spawn(post_with_retries(self.http.clone(), "slack", url.clone(), slack_payload(&doc), lead.clone()));
         }
         if let Some(url) = &self.hooks.generic_url {
             tokio::spawn(post_with_retries(self.http.clone(), "webhook", url.clone(), doc, lead));
@@ -123,8 +123,13 @@ impl Notifier for LocalNotifier {
             println!("{summary}");
         }
         if let Some(url) = &self.hooks.slack_url {
-            let body = serde_json::json!({"text": format!("```{summary}```")});
-            tokio::spawn(post_with_retries(self.http.clone(), "slack", url.clone(), body, format!("rollup:{day}")));
+            tokio::spawn(post_with_retries(
+                self.http.clone(),
+                "slack",
+                url.clone(),
+                slack_rollup(summary),
+                format!("rollup:{day}"),
+            ));
         }
         Ok(())
     }

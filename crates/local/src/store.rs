@@ -1,7 +1,7 @@
 //! SQLite event store: one file in the data dir, WAL with full sync, so an accepted event
 //! survives `kill -9` and power loss.
 //!
-//! Tables: `events` (the log, primary key = event id) and `leads` (one summary row per lead:
+//! Tables: `events` (the log; an event id is unique within its lead) and `leads` (one summary row per lead:
 //! how many events are stored, how many the saved summary folded, the next escalation due).
 //! A lead whose `stored` count is ahead of its summary has unreconciled events.
 
@@ -15,14 +15,14 @@ use std::sync::{Arc, Mutex};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
-    event_id    TEXT PRIMARY KEY,
     lead_id     TEXT NOT NULL,
+    event_id    TEXT NOT NULL,
     occurred_at INTEGER NOT NULL,
     kind        TEXT NOT NULL,
     body        TEXT NOT NULL,
-    received_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_by_lead ON events (lead_id);
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (lead_id, event_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS leads (
     lead_id          TEXT PRIMARY KEY,
     stored           INTEGER NOT NULL DEFAULT 0,

@@ -175,15 +175,16 @@ async fn a_failed_schedule_leaves_the_lead_for_the_sweep() {
     // The form's timer failed; the assignment's pass armed the response timer.
     let pending = leadclock_app::ports::LeadIndex::needing_attention(&app.store, app_now(&app)).await.unwrap();
     assert!(pending.is_empty(), "the second pass succeeded and cleared the mark");
-    app.timers.failing.store(5, Ordering::SeqCst);
-    let touch = r#"{"lead_id":"L-3","occurred_at":"2026-11-23T15:01:00Z","channel":"call","outcome":"voicemail"}"#;
-    let accepted = app.ingest(Kind::Touch, touch.as_bytes()).await.unwrap();
+    app.timers.failing.store(1, Ordering::SeqCst);
+    let form = r#"{"lead_id":"L-3b","occurred_at":"2026-11-23T15:01:00Z","lead_type":"free_trial"}"#;
+    let accepted = app.ingest(Kind::Form, form.as_bytes()).await.unwrap();
     assert!(!accepted.duplicate, "the event is kept although its timer failed");
     let pending = leadclock_app::ports::LeadIndex::needing_attention(&app.store, app_now(&app)).await.unwrap();
-    assert_eq!(pending.len(), 1);
-    app.timers.failing.store(0, Ordering::SeqCst);
+    assert_eq!(pending, vec![LeadId::parse("L-3b").unwrap()]);
     app.sweep(Duration::zero()).await.unwrap();
-    assert_eq!(app.timers.armed.lock().unwrap().len(), 1);
+    let armed = app.timers.armed.lock().unwrap().clone();
+    assert!(armed.iter().any(|t| t.lead_id.as_str() == "L-3b"), "{armed:?}");
+    assert_eq!(app.sweep(Duration::zero()).await.unwrap(), 0);
 }
 
 #[tokio::test]

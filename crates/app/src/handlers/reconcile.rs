@@ -36,17 +36,16 @@ fn summary(lead: &Lead, events: &[Event], timers: &[Timer], open: bool) -> Optio
     })
 }
 
-/// Timers of the lead before `new_event` arrived that it no longer needs.
-fn stale_timers(
+/// The timers the lead had before `new_event` arrived.
+fn timers_before(
     events: &[Event],
     new_event: &EventId,
     lead_id: &LeadId,
     policy: &Policy,
     now: DateTime<Utc>,
-    keep: &[Timer],
 ) -> Vec<Timer> {
     let before = Lead::fold(lead_id.clone(), events.iter().filter(|e| &e.event_id != new_event), policy);
-    clock::timers(&before, policy, now).into_iter().filter(|old| !keep.contains(old)).collect()
+    clock::timers(&before, policy, now)
 }
 
 impl<S, T, N, C> App<S, T, N, C>
@@ -117,15 +116,21 @@ where
                 t.due_at = t.due_at.max(now + RETRY_DELAY);
             }
         }
-        if let Some(new_event) = new_event {
-            for stale in stale_timers(&events, new_event, lead_id, &self.policy, now, &timers) {
-                if let Err(e) = self.timers.cancel(&stale).await {
-                    // Harmless: a stale timer finds nothing due.
-                    tracing::warn!(lead_id = %lead_id, error = %e, "could not cancel a stale timer");
+        // After an event, touch only the timers it changed; otherwise (timer, sweep) arm them all.
+        let to_arm: Vec<&Timer> = match new_event {
+            Some(new_event) => {
+                let before = timers_before(&events, new_event, lead_id, &self.policy, now);
+                for stale in before.iter().filter(|old| !timers.contains(old)) {
+                    if let Err(e) = self.timers.cancel(stale).await {
+                        // Harmless: a stale timer finds nothing due.
+                        tracing::warn!(lead_id = %lead_id, error = %e, "could not cancel a stale timer");
+                    }
                 }
+                timers.iter().filter(|t| retry || !before.contains(t)).collect()
             }
-        }
-        for t in &timers {
+            None => timers.iter().collect(),
+        };
+        for t in to_arm {
             if let Err(e) = self.timers.schedule(t).await {
                 failures.push(e);
             }
