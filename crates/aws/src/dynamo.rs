@@ -1,0 +1,352 @@
+//! DynamoDB adapter: one on-demand table holds every lead's events, its summary, a per-day
+//! index and the nightly rollups.
+//!
+//! Item layout (all keys are strings):
+//!
+//! | item | PK | SK | other attributes |
+//! |---|---|---|---|
+//! | event | `LEAD#{lead}` | `EVT#{event_id}` | `body` (event JSON), `occurred_at` (ms), `kind` |
+//! | summary | `LEAD#{lead}` | `SUMMARY` | `lead_id`, `stored` (events written), `folded` (events the saved summary folded), `next_due` (ms), `due_pk`, `open_pk`, `first_engaged_at`, `last_activity` |
+//! | day index | `LEAD#{lead}` | `DAY#{yyyy-mm-dd}` | `lead_id`, `gsi_day` = `DAY#{yyyy-mm-dd}` (UTC date of an event) |
+//! | rollup | `ROLLUP#{yyyy-mm-dd}` | `ROLLUP` | `report` (JSON) |
+//!
+//! Indexes (sparse, keys only):
+//! - `by_day` (`gsi_day`, `lead_id`): the leads with an event on a date — reports and the rollup
+//!   Query one day at a time, never Scan.
+//! - `due` (`due_pk` = `DUE`, `next_due`): leads with an escalation step due by an instant, or
+//!   with events not yet reconciled (`next_due` = 0) — the sweep.
+//! - `open` (`open_pk` = `OPEN`, `lead_id`): leads with a running clock — the open-SLA list.
+//!
+//! Access patterns: append = one transaction (conditional put of the event on its id, `stored`
+//! + 1 and the "needs attention" mark on the summary, the day index); load = Query on the lead's
+//! partition with strong consistency; save summary = UpdateItem conditional on having folded
+//! every stored event (optimistic concurrency: a summary older than the events never clears the
+//! mark). Transaction conflicts and throttling are retried a bounded number of times with jitter.
+
+use crate::retry::with_retries;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Duration, Utc};
+use leadclock_app::error::PortError;
+use leadclock_app::ports::{Appended, EventStore, LeadIndex, LeadSummary, Rollups};
+use leadclock_domain::{Event, EventId, LeadId};
+use std::collections::HashMap;
+
+pub const INDEX_BY_DAY: &str = "by_day";
+pub const INDEX_DUE: &str = "due";
+pub const INDEX_OPEN: &str = "open";
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn lead_pk(lead: &LeadId) -> String {
+    format!("LEAD#{lead}")
+}
+
+fn port_err<E: ProvideErrorMetadata + std::fmt::Debug>(op: &'static str, e: &E) -> PortError {
+    let code = e.code().unwrap_or("unknown");
+    let msg = format!("{code}: {}", e.message().unwrap_or("no message"));
+    let transient = matches!(
+        code,
+        "ThrottlingException"
+            | "ProvisionedThroughputExceededException"
+            | "RequestLimitExceeded"
+            | "TransactionConflictException"
+            | "InternalServerError"
+            | "ServiceUnavailable"
+    ) || code == "unknown";
+    if transient {
+        PortError::transient(op, msg)
+    } else {
+        PortError::new(op, msg)
+    }
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    async fn query_ids(
+        &self,
+        op: &'static str,
+        index: &str,
+        key_condition: &str,
+        values: HashMap<String, AttributeValue>,
+        names: Option<HashMap<String, String>>,
+    ) -> Result<Vec<LeadId>, PortError> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let resp = with_retries(op, || {
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(index)
+                    .key_condition_expression(key_condition)
+                    .set_expression_attribute_values(Some(values.clone()))
+                    .set_expression_attribute_names(names.clone())
+                    .set_exclusive_start_key(start.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| port_err(op, &e))?;
+            for item in resp.items() {
+                if let Some(AttributeValue::S(id)) = item.get("lead_id") {
+                    if let Ok(id) = LeadId::parse(id) {
+                        out.push(id);
+                    }
+                }
+            }
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    pub async fn rollup(&self, day: &str) -> Result<Option<String>, PortError> {
+        let resp = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("ROLLUP#{day}")))
+            .key("SK", s("ROLLUP"))
+            .send()
+            .await
+            .map_err(|e| port_err("read rollup", &e))?;
+        Ok(resp.item().and_then(|i| i.get("report")).and_then(|v| v.as_s().ok()).cloned())
+    }
+}
+
+impl EventStore for DynamoStore {
+    async fn append(&self, event: &Event) -> Result<Appended, PortError> {
+        let body = serde_json::to_string(event).map_err(|e| PortError::new("encode event", e.to_string()))?;
+        let pk = lead_pk(&event.lead_id);
+        let day = event.occurred_at.format("%Y-%m-%d").to_string();
+        let put = |x: Put| TransactWriteItem::builder().put(x).build();
+        let event_item = Put::builder()
+            .table_name(&self.table)
+            .item("PK", s(&pk))
+            .item("SK", s(format!("EVT#{}", event.event_id)))
+            .item("body", s(body))
+            .item("occurred_at", n(event.occurred_at.timestamp_millis()))
+            .item("kind", s(event.body.kind()))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| PortError::new("append event", e.to_string()))?;
+        let summary = Update::builder()
+            .table_name(&self.table)
+            .key("PK", s(&pk))
+            .key("SK", s("SUMMARY"))
+            .update_expression(
+                "SET stored = if_not_exists(stored, :zero) + :one, lead_id = :lead, due_pk = :due, next_due = :zero",
+            )
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":lead", s(event.lead_id.as_str()))
+            .expression_attribute_values(":due", s("DUE"))
+            .build()
+            .map_err(|e| PortError::new("append event", e.to_string()))?;
+        let day_item = Put::builder()
+            .table_name(&self.table)
+            .item("PK", s(&pk))
+            .item("SK", s(format!("DAY#{day}")))
+            .item("gsi_day", s(format!("DAY#{day}")))
+            .item("lead_id", s(event.lead_id.as_str()))
+            .build()
+            .map_err(|e| PortError::new("append event", e.to_string()))?;
+        let items = vec![put(event_item), TransactWriteItem::builder().update(summary).build(), put(day_item)];
+        let result = with_retries("append event", || {
+            self.client.transact_write_items().set_transact_items(Some(items.clone())).send()
+        })
+        .await;
+        match result {
+            Ok(_) => Ok(Appended::New),
+            Err(e) => {
+                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+                let duplicate = match e.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(tc)) => {
+                        match tc.cancellation_reasons().first().and_then(|r| r.code()) {
+                            Some(code) => code == "ConditionalCheckFailed",
+                            // Without per-item reasons the message still lists them in order.
+                            None => tc.message().is_some_and(|m| {
+                                m.split('[')
+                                    .nth(1)
+                                    .is_some_and(|r| r.trim_start().starts_with("ConditionalCheckFailed"))
+                            }),
+                        }
+                    }
+                    _ => false,
+                };
+                if duplicate {
+                    Ok(Appended::Duplicate)
+                } else {
+                    Err(port_err("append event", &e))
+                }
+            }
+        }
+    }
+
+    async fn load(&self, lead: &LeadId) -> Result<Vec<Event>, PortError> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let resp = with_retries("load lead", || {
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .consistent_read(true)
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :evt)")
+                    .expression_attribute_values(":pk", s(lead_pk(lead)))
+                    .expression_attribute_values(":evt", s("EVT#"))
+                    .projection_expression("body")
+                    .set_exclusive_start_key(start.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| port_err("load lead", &e))?;
+            for item in resp.items() {
+                let body = item
+                    .get("body")
+                    .and_then(|v| v.as_s().ok())
+                    .ok_or_else(|| PortError::new("decode event", "event item without a body"))?;
+                out.push(serde_json::from_str(body).map_err(|e| PortError::new("decode event", e.to_string()))?);
+            }
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn retract(&self, lead: &LeadId, event: &EventId) -> Result<(), PortError> {
+        let pk = lead_pk(lead);
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key("PK", s(&pk))
+            .key("SK", s(format!("EVT#{event}")))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(|e| PortError::new("retract claim", e.to_string()))?;
+        let summary = Update::builder()
+            .table_name(&self.table)
+            .key("PK", s(&pk))
+            .key("SK", s("SUMMARY"))
+            .update_expression("SET stored = stored - :one")
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(|e| PortError::new("retract claim", e.to_string()))?;
+        let items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().update(summary).build(),
+        ];
+        with_retries("retract claim", || {
+            self.client.transact_write_items().set_transact_items(Some(items.clone())).send()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| port_err("retract claim", &e))
+    }
+}
+
+impl LeadIndex for DynamoStore {
+    async fn save_summary(&self, summary: &LeadSummary) -> Result<(), PortError> {
+        let mut set = vec!["folded = :n", "last_activity = :last", "lead_id = :lead"];
+        let mut remove = Vec::new();
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(lead_pk(&summary.lead_id)))
+            .key("SK", s("SUMMARY"))
+            .expression_attribute_values(":n", n(summary.events as i64))
+            .expression_attribute_values(":last", n(summary.last_activity.timestamp_millis()))
+            .expression_attribute_values(":lead", s(summary.lead_id.as_str()));
+        match summary.next_due {
+            Some(t) => {
+                set.push("next_due = :due, due_pk = :duepk");
+                req = req
+                    .expression_attribute_values(":due", n(t.timestamp_millis()))
+                    .expression_attribute_values(":duepk", s("DUE"));
+            }
+            None => remove.push("next_due, due_pk"),
+        }
+        if summary.open {
+            set.push("open_pk = :open");
+            req = req.expression_attribute_values(":open", s("OPEN"));
+        } else {
+            remove.push("open_pk");
+        }
+        if let Some(t) = summary.first_engaged_at {
+            set.push("first_engaged_at = :eng");
+            req = req.expression_attribute_values(":eng", n(t.timestamp_millis()));
+        }
+        let mut expr = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expr.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        // Only a summary that folded every stored event may clear the "needs attention" mark.
+        let req = req.update_expression(expr).condition_expression("attribute_not_exists(stored) OR stored <= :n");
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(port_err("save summary", &e)),
+        }
+    }
+
+    async fn needing_attention(&self, before: DateTime<Utc>) -> Result<Vec<LeadId>, PortError> {
+        let values = HashMap::from([(":d".to_owned(), s("DUE")), (":b".to_owned(), n(before.timestamp_millis()))]);
+        self.query_ids("find due leads", INDEX_DUE, "due_pk = :d AND next_due <= :b", values, None).await
+    }
+
+    async fn active_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<LeadId>, PortError> {
+        let mut ids = Vec::new();
+        let mut day = from.date_naive();
+        let last = (to - Duration::milliseconds(1)).date_naive();
+        while day <= last {
+            let values = HashMap::from([(":d".to_owned(), s(format!("DAY#{}", day.format("%Y-%m-%d"))))]);
+            ids.extend(self.query_ids("find active leads", INDEX_BY_DAY, "gsi_day = :d", values, None).await?);
+            day = match day.succ_opt() {
+                Some(d) => d,
+                None => break,
+            };
+        }
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    async fn open_leads(&self) -> Result<Vec<LeadId>, PortError> {
+        let values = HashMap::from([(":o".to_owned(), s("OPEN"))]);
+        self.query_ids("find open leads", INDEX_OPEN, "open_pk = :o", values, None).await
+    }
+}
+
+impl Rollups for DynamoStore {
+    async fn save_rollup(&self, day: &str, report: &str) -> Result<(), PortError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("PK", s(format!("ROLLUP#{day}")))
+            .item("SK", s("ROLLUP"))
+            .item("report", s(report))
+            .item("created_at", n(Utc::now().timestamp_millis()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| port_err("save rollup", &e))
+    }
+}

@@ -1,0 +1,67 @@
+//! The `slack-notify` function: SNS messages (escalations and rollup summaries) to a Slack
+//! incoming webhook. The webhook URL is a secret read once from SSM Parameter Store
+//! (SecureString); it never appears in the template, the code or the logs.
+
+use leadclock_app::message::{slack_payload, slack_rollup};
+use serde_json::Value;
+use std::time::Duration;
+
+pub const ATTEMPTS: u32 = 3;
+
+/// The Slack body for one SNS message: Block Kit for an escalation, a code block otherwise.
+pub fn payload_for(message: &str) -> Value {
+    match serde_json::from_str::<Value>(message) {
+        Ok(doc) if doc.get("type").and_then(Value::as_str) == Some("leadclock.escalation") => slack_payload(&doc),
+        _ => slack_rollup(message),
+    }
+}
+
+/// Messages in an SNS → Lambda event.
+pub fn messages(event: &Value) -> Vec<String> {
+    event
+        .get("Records")
+        .and_then(Value::as_array)
+        .map(|records| {
+            records
+                .iter()
+                .filter_map(|r| r.pointer("/Sns/Message").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Posts with retries; an error makes the Lambda fail, so SNS retries the delivery too.
+pub async fn post(http: &reqwest::Client, url: &str, body: &Value) -> Result<(), String> {
+    let mut delay = Duration::from_millis(300);
+    let mut last = String::new();
+    for attempt in 1..=ATTEMPTS {
+        match http.post(url).json(body).send().await {
+            Ok(r) if r.status().is_success() => return Ok(()),
+            Ok(r) => last = format!("Slack answered {}", r.status().as_u16()),
+            Err(e) => last = format!("Slack unreachable: {}", e.without_url()),
+        }
+        tracing::warn!(attempt, error = %last, "Slack post failed");
+        if attempt < ATTEMPTS {
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+        }
+    }
+    Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escalations_become_block_kit_and_summaries_text() {
+        let esc = serde_json::json!({"type": "leadclock.escalation", "lead_id": "L-1", "lead_type": "demo_request",
+            "step": 1, "steps_total": 3, "severity": "warning", "deadline": "2026-11-23T15:05:00Z", "recipients": []});
+        let p = payload_for(&esc.to_string());
+        assert_eq!(p["blocks"][0]["type"], "header");
+        let s = payload_for("leadclock daily rollup 2026-11-22\nMQLs 3");
+        assert!(s["text"].as_str().unwrap().contains("MQLs 3"));
+        let event = serde_json::json!({"Records": [{"Sns": {"Message": "a"}}, {"Sns": {"Message": "b"}}]});
+        assert_eq!(messages(&event), vec!["a", "b"]);
+    }
+}
