@@ -2,11 +2,15 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
+PYTHON ?= python3
 POLICY ?= policies/example.toml
 DATA ?= data
 LISTEN ?= 127.0.0.1:8080
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+VENV := .venv
+FUNCTIONS := form-ingest assignment first-touch stage escalate read-api rollup slack-notify
 
-.PHONY: run test fmt lint check-policy unit
+.PHONY: run test fmt lint check-policy unit venv cfn-lint aws-test build deploy
 
 ## Build and start the local server with the example policy.
 run:
@@ -14,8 +18,8 @@ run:
 	$(CARGO) run --release --locked -q -p leadclock -- policy check $(POLICY)
 	$(CARGO) run --release --locked -q -p leadclock -- serve --policy $(POLICY) --data $(DATA) --listen $(LISTEN)
 
-## Every test: formatting, lints, the policy, unit, property, fault and black-box tests.
-test: fmt lint check-policy unit
+## Every test: formatting, lints, the policy, Rust tests, the template, the full AWS stack on an emulator.
+test: fmt lint check-policy unit cfn-lint aws-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -30,3 +34,38 @@ unit:
 	mkdir -p target
 	$(CARGO) test --locked --workspace 2>&1 | tee target/unit-tests.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "rust: %d passed, %d failed\n", p, f }' target/unit-tests.log
+
+## Pinned Python tools (emulator, SAM translator, linters, test driver) in a local venv.
+$(VENV)/.installed: tests/aws/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/aws/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+cfn-lint: venv
+	$(VENV)/bin/cfn-lint infra/template.yaml
+
+## Deploys infra/template.yaml to ministack with the functions built for this host, and drives it.
+aws-test: venv
+	$(CARGO) build --locked -p leadclock-aws --bins
+	mkdir -p target
+	LEADCLOCK_LAMBDA_BIN_DIR=$(TARGET_DIR)/debug $(VENV)/bin/pytest -q -p no:cacheprovider tests/aws
+
+## Lambda zips for AWS (arm64, release), each with the policy; prints their sizes.
+build: venv
+	$(CARGO) run --locked -q -p leadclock -- policy check $(POLICY)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check cargo-lambda==1.9.2
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CARGO) lambda build --release --arm64 -p leadclock-aws
+	mkdir -p dist
+	for f in $(FUNCTIONS); do \
+	  d=$$(mktemp -d); cp $(TARGET_DIR)/lambda/$$f/bootstrap $$d/bootstrap; cp $(POLICY) $$d/policy.toml; \
+	  rm -f dist/$$f.zip; (cd $$d && $(CURDIR)/$(VENV)/bin/python -m zipfile -c $(CURDIR)/dist/$$f.zip bootstrap policy.toml); rm -rf $$d; \
+	done
+	@ls -l dist/*.zip | awk '{ printf "%-28s %8.1f KiB\n", $$9, $$5 / 1024 }'
+
+## Deploys to your AWS account with SAM (guided the first time).
+deploy: build
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli
+	if [ -f samconfig.toml ]; then $(VENV)/bin/sam deploy --template-file infra/template.yaml; \
+	else $(VENV)/bin/sam deploy --guided --template-file infra/template.yaml --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND; fi

@@ -6,7 +6,7 @@
 //! | item | PK | SK | other attributes |
 //! |---|---|---|---|
 //! | event | `LEAD#{lead}` | `EVT#{event_id}` | `body` (event JSON), `occurred_at` (ms), `kind` |
-//! | summary | `LEAD#{lead}` | `SUMMARY` | `lead_id`, `stored` (events written), `folded` (events the saved summary folded), `next_due` (ms), `due_pk`, `open_pk`, `first_engaged_at`, `last_activity` |
+//! | summary | `LEAD#{lead}` | `SUMMARY` | `lead_id`, `events_stored` (events written), `events_folded` (events the saved summary folded), `next_due` (ms), `due_pk`, `open_pk`, `first_engaged_at`, `last_activity` |
 //! | day index | `LEAD#{lead}` | `DAY#{yyyy-mm-dd}` | `lead_id`, `gsi_day` = `DAY#{yyyy-mm-dd}` (UTC date of an event) |
 //! | rollup | `ROLLUP#{yyyy-mm-dd}` | `ROLLUP` | `report` (JSON) |
 //!
@@ -17,7 +17,7 @@
 //!   with events not yet reconciled (`next_due` = 0) — the sweep.
 //! - `open` (`open_pk` = `OPEN`, `lead_id`): leads with a running clock — the open-SLA list.
 //!
-//! Access patterns: append = one transaction (conditional put of the event on its id, `stored`
+//! Access patterns: append = one transaction (conditional put of the event on its id, `events_stored`
 //! + 1 and the "needs attention" mark on the summary, the day index); load = Query on the lead's
 //! partition with strong consistency; save summary = UpdateItem conditional on having folded
 //! every stored event (optimistic concurrency: a summary older than the events never clears the
@@ -152,8 +152,9 @@ impl EventStore for DynamoStore {
             .key("PK", s(&pk))
             .key("SK", s("SUMMARY"))
             .update_expression(
-                "SET stored = if_not_exists(stored, :zero) + :one, lead_id = :lead, due_pk = :due, next_due = :zero",
+                "SET #stored = if_not_exists(#stored, :zero) + :one, lead_id = :lead, due_pk = :due, next_due = :zero",
             )
+            .expression_attribute_names("#stored", "events_stored")
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":lead", s(event.lead_id.as_str()))
@@ -245,7 +246,8 @@ impl EventStore for DynamoStore {
             .table_name(&self.table)
             .key("PK", s(&pk))
             .key("SK", s("SUMMARY"))
-            .update_expression("SET stored = stored - :one")
+            .update_expression("SET #stored = #stored - :one")
+            .expression_attribute_names("#stored", "events_stored")
             .expression_attribute_values(":one", n(1))
             .build()
             .map_err(|e| PortError::new("retract claim", e.to_string()))?;
@@ -264,7 +266,7 @@ impl EventStore for DynamoStore {
 
 impl LeadIndex for DynamoStore {
     async fn save_summary(&self, summary: &LeadSummary) -> Result<(), PortError> {
-        let mut set = vec!["folded = :n", "last_activity = :last", "lead_id = :lead"];
+        let mut set = vec!["#folded = :n", "last_activity = :last", "lead_id = :lead"];
         let mut remove = Vec::new();
         let mut req = self
             .client
@@ -273,6 +275,8 @@ impl LeadIndex for DynamoStore {
             .key("PK", s(lead_pk(&summary.lead_id)))
             .key("SK", s("SUMMARY"))
             .expression_attribute_values(":n", n(summary.events as i64))
+            .expression_attribute_names("#folded", "events_folded")
+            .expression_attribute_names("#stored", "events_stored")
             .expression_attribute_values(":last", n(summary.last_activity.timestamp_millis()))
             .expression_attribute_values(":lead", s(summary.lead_id.as_str()));
         match summary.next_due {
@@ -299,7 +303,7 @@ impl LeadIndex for DynamoStore {
             expr.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
         // Only a summary that folded every stored event may clear the "needs attention" mark.
-        let req = req.update_expression(expr).condition_expression("attribute_not_exists(stored) OR stored <= :n");
+        let req = req.update_expression(expr).condition_expression("attribute_not_exists(#stored) OR #stored <= :n");
         match req.send().await {
             Ok(_) => Ok(()),
             Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(()),

@@ -1,0 +1,486 @@
+"""Full-stack test: deploy infra/template.yaml to the ministack emulator and drive it like
+production — webhooks through the HTTP API, items in DynamoDB, one-time schedules that fire,
+escalations on SNS received by a subscribed SQS queue, and the nightly rollup.
+
+The Lambda functions are the real Rust binaries (built for this host, run by ministack as
+provided.al2023 processes). Their AWS calls go through a counting proxy, which is how the
+README's per-lead request table is measured.
+
+Emulator gaps, worked around here and never in production code:
+- `sam package` is not run: each function's CodeUri is pointed at a zip the harness uploads to
+  the emulator's S3.
+- execute-api is addressed path-style: /_aws/execute-api/{api}/$default/{path}.
+- ministack's scheduler checks schedules every 10 s (AWS: one-minute precision), so waits here
+  allow for that.
+"""
+
+import http.client
+import http.server
+import io
+import json
+import os
+import re
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import zipfile
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN_DIR = os.environ.get("LEADCLOCK_LAMBDA_BIN_DIR", os.path.join(ROOT, "target", "debug"))
+POLICY = os.path.join(ROOT, "tests", "fixtures", "fast.toml")
+FUNCTIONS = ["form-ingest", "assignment", "first-touch", "stage", "escalate", "read-api", "rollup", "slack-notify"]
+STACK = "lc"
+REGION = "us-east-1"
+SCHEDULER_TICK = 10  # seconds between ministack's schedule sweeps
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def now_iso(offset=0.0):
+    return (datetime.now(timezone.utc) + timedelta(seconds=offset)).isoformat()
+
+
+# ---------- counting proxy between the functions and the emulator ----------
+
+class Counts:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.by_op = Counter()
+
+    def add(self, key):
+        with self.lock:
+            self.by_op[key] += 1
+
+    def snapshot(self):
+        with self.lock:
+            return Counter(self.by_op)
+
+
+def operation(method, path, headers, body):
+    """(service, operation) of one AWS API request."""
+    target = headers.get("X-Amz-Target") or headers.get("x-amz-target")
+    if target:
+        svc, _, op = target.partition(".")
+        return ("dynamodb" if svc.startswith("DynamoDB") else svc, op)
+    if path.startswith("/schedules/"):
+        return ("scheduler", {"POST": "CreateSchedule", "DELETE": "DeleteSchedule", "GET": "GetSchedule", "PUT": "UpdateSchedule"}.get(method, method))
+    m = re.search(rb"Action=([A-Za-z]+)", body or b"")
+    if m:
+        auth = headers.get("Authorization", "")
+        svc = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([a-z0-9-]+)/", auth)
+        return (svc.group(1) if svc else "query", m.group(1).decode())
+    return ("other", f"{method} {path.split('?')[0]}")
+
+
+def start_proxy(upstream_port, counts):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def _forward(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            counts.add(operation(self.command, self.path, self.headers, body))
+            conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            self.send_response(resp.status)
+            for k, v in resp.getheaders():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            conn.close()
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _forward
+
+    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+# ---------- the deployed stack ----------
+
+class Stack:
+    def __init__(self, port, proxy, counts, log_path, proc):
+        self.port = port
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.proxy = proxy
+        self.counts = counts
+        self.log_path = log_path
+        self.proc = proc
+        kw = dict(endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+        self.cfn = boto3.client("cloudformation", **kw)
+        self.ddb = boto3.client("dynamodb", **kw)
+        self.scheduler = boto3.client("scheduler", **kw)
+        self.sqs = boto3.client("sqs", **kw)
+        self.sns = boto3.client("sns", **kw)
+        self.s3 = boto3.client("s3", **kw)
+        self.lam = boto3.client("lambda", **kw)
+        self.cwl = boto3.client("logs", **kw)
+        self.outputs = {}
+        self.api_calls = 0
+
+    def url(self, path):
+        return f"{self.endpoint}/_aws/execute-api/{self.outputs['ApiId']}/$default{path}"
+
+    def post(self, kind, body):
+        self.api_calls += 1
+        req = urllib.request.Request(self.url(f"/v1/events/{kind}"), data=json.dumps(body).encode(),
+                                     headers={"content-type": "application/json"}, method="POST")
+        return self._send(req)
+
+    def get(self, path):
+        self.api_calls += 1
+        return self._send(urllib.request.Request(self.url(path), method="GET"))
+
+    def _send(self, req):
+        start = time.monotonic()
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                status, text = r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read().decode()
+        self.last_latency = time.monotonic() - start
+        try:
+            return status, json.loads(text)
+        except json.JSONDecodeError:
+            return status, text
+
+    def lead_items(self, lead):
+        out = self.ddb.query(TableName=self.outputs["TableName"], ConsistentRead=True,
+                             KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": f"LEAD#{lead}"}})
+        return out["Items"]
+
+    def schedules(self):
+        out = self.scheduler.list_schedules(GroupName=self.outputs["ScheduleGroupName"])
+        return out.get("Schedules", [])
+
+    def schedule_inputs(self):
+        result = []
+        for s in self.schedules():
+            full = self.scheduler.get_schedule(Name=s["Name"], GroupName=self.outputs["ScheduleGroupName"])
+            result.append((full["ScheduleExpression"], json.loads(full["Target"]["Input"])))
+        return result
+
+    def function_logs(self):
+        """Every line the functions logged (CloudWatch Logs in the emulator)."""
+        lines = []
+        for name in FUNCTIONS:
+            kwargs = {"logGroupName": f"/aws/lambda/{STACK}-{name}"}
+            try:
+                while True:
+                    page = self.cwl.filter_log_events(**kwargs)
+                    lines.extend(f"[{name}] {e['message'].rstrip()}" for e in page.get("events", []))
+                    if not page.get("nextToken"):
+                        break
+                    kwargs["nextToken"] = page["nextToken"]
+            except self.cwl.exceptions.ResourceNotFoundException:
+                pass
+        return "\n".join(lines)
+
+    def logs(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            emulator = f.read()
+        return emulator + "\n" + self.function_logs()
+
+
+def build_zip(name):
+    path = os.path.join(BIN_DIR, name)
+    if not os.path.exists(path):
+        pytest.fail(f"{path} is missing: run `make aws-test` (it builds the functions first)")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o755 << 16
+        with open(path, "rb") as f:
+            z.writestr(info, f.read())
+        with open(POLICY, "rb") as f:
+            z.writestr("policy.toml", f.read())
+    return buf.getvalue()
+
+
+def wait_for(predicate, timeout, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    port = free_port()
+    counts = Counts()
+    proxy = start_proxy(port, counts)
+    tmp = tmp_path_factory.mktemp("ministack")
+    log_path = str(tmp / "ministack.log")
+    env = dict(os.environ)
+    env.update({
+        "GATEWAY_PORT": str(port),
+        # The functions' AWS calls go through the counting proxy to the emulator.
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{proxy.server_address[1]}",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": REGION,
+        "LOG_LEVEL": "INFO",
+        "TMPDIR": str(tmp),
+    })
+    env.pop("LEADCLOCK_SLACK_WEBHOOK_URL", None)
+    ministack = os.path.join(os.path.dirname(sys.executable), "ministack")
+    log = open(log_path, "w")
+    proc = subprocess.Popen([ministack], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(tmp), start_new_session=True)
+    s = Stack(port, proxy, counts, log_path, proc)
+    try:
+        ok = wait_for(lambda: _healthy(s.endpoint), 30)
+        assert ok, "ministack did not start:\n" + s.logs()[-3000:]
+        s.s3.create_bucket(Bucket="leadclock-artifacts")
+        template = open(os.path.join(ROOT, "infra", "template.yaml")).read()
+        for name in FUNCTIONS:
+            s.s3.put_object(Bucket="leadclock-artifacts", Key=f"{name}.zip", Body=build_zip(name))
+            template = template.replace(f"CodeUri: ../dist/{name}.zip", f"CodeUri: s3://leadclock-artifacts/{name}.zip")
+        assert "../dist/" not in template
+        s.cfn.create_stack(StackName=STACK, TemplateBody=template,
+                           Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+                           Parameters=[{"ParameterKey": "ReportingTimezone", "ParameterValue": "UTC"}])
+        status = wait_for(lambda: _stack_done(s), 120, 1)
+        if status != "CREATE_COMPLETE":
+            events = s.cfn.describe_stack_events(StackName=STACK)["StackEvents"]
+            reasons = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}" for e in events if "FAILED" in e["ResourceStatus"]]
+            pytest.fail(f"stack {status}: {reasons}")
+        desc = s.cfn.describe_stacks(StackName=STACK)["Stacks"][0]
+        s.outputs = {o["OutputKey"]: o["OutputValue"] for o in desc.get("Outputs", [])}
+        # A queue subscribed to each topic, as a customer's integration would be.
+        s.escalation_queue = _subscribed_queue(s, "escalations", s.outputs["EscalationTopicArn"])
+        s.metrics_queue = _subscribed_queue(s, "metrics", s.outputs["MetricsTopicArn"])
+        yield s
+    finally:
+        try:
+            captured = s.logs()
+        except Exception as e:  # the emulator may be gone
+            captured = f"(could not read logs: {e})"
+        # Every captured line, including the functions' logs, is kept for inspection.
+        os.makedirs(os.path.join(ROOT, "target"), exist_ok=True)
+        with open(os.path.join(ROOT, "target", "aws-stack.log"), "w") as out:
+            out.write(captured)
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proxy.shutdown()
+        log.close()
+
+
+def _healthy(endpoint):
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_ministack/health", timeout=2) as r:
+            return r.status == 200
+    except Exception:
+        return False
+
+
+def _stack_done(s):
+    st = s.cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"]
+    return st if not st.endswith("IN_PROGRESS") else None
+
+
+def _subscribed_queue(s, name, topic_arn):
+    url = s.sqs.create_queue(QueueName=f"test-{name}")["QueueUrl"]
+    arn = s.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+    return url
+
+
+def drain(s, queue_url, wait=1):
+    out = []
+    while True:
+        r = s.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait, MessageAttributeNames=["All"])
+        msgs = r.get("Messages", [])
+        if not msgs:
+            return out
+        for m in msgs:
+            out.append(json.loads(m["Body"]))
+            s.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+class Inbox:
+    """Escalation notifications received so far, by lead."""
+
+    def __init__(self, s):
+        self.s = s
+        self.items = []
+
+    def poll(self):
+        self.items.extend(drain(self.s, self.s.escalation_queue, wait=1))
+        return self.items
+
+    def for_lead(self, lead):
+        return [(json.loads(n["Message"]), n.get("MessageAttributes", {})) for n in self.items if json.loads(n["Message"]).get("lead_id") == lead]
+
+
+@pytest.fixture(scope="module")
+def inbox(stack):
+    return Inbox(stack)
+
+
+def test_webhooks_store_events_and_arm_a_schedule(stack):
+    t0 = now_iso()
+    status, body = stack.post("form", {"event_id": "f-1", "lead_id": "AWS-1", "occurred_at": t0, "lead_type": "content_mql",
+                                       "source": "organic", "contact": {"email": "ada@example.com", "name": "Ada Lovelace"}})
+    assert status == 202, body
+    assert body["lead"]["clocks"][0]["clock"] == "assignment"
+    status, body = stack.post("assignment", {"event_id": "a-1", "lead_id": "AWS-1", "occurred_at": now_iso(), "owner": "alice"})
+    assert status == 202, body
+    response_clock = body["lead"]["clocks"][1]
+    assert response_clock["status"] == "running"
+    items = stack.lead_items("AWS-1")
+    sks = sorted(i["SK"]["S"] for i in items)
+    assert "EVT#f-1" in sks and "EVT#a-1" in sks and "SUMMARY" in sks
+    assert any(sk.startswith("DAY#") for sk in sks)
+    # One schedule for the response clock's first step, at its due instant (whole seconds, UTC).
+    due = datetime.fromisoformat(response_clock["steps"][0]["due_at"].replace("Z", "+00:00"))
+    armed = [(expr, inp) for expr, inp in stack.schedule_inputs() if inp["lead_id"] == "AWS-1"]
+    assert len(armed) == 1, armed
+    expr, inp = armed[0]
+    assert (inp["clock"], inp["step"]) == ("response", 0)
+    at = datetime.fromisoformat(re.match(r"at\((.*)\)", expr).group(1)).replace(tzinfo=timezone.utc)
+    assert timedelta(0) <= at - due < timedelta(seconds=3), (at, due)
+    # Bad input gets the same errors as locally.
+    status, body = stack.post("stage", {"lead_id": "AWS-1", "occurred_at": now_iso(), "stage": "mql"})
+    assert (status, body["error"]["code"], body["error"]["field"]) == (422, "unknown_stage", "stage")
+    status, body = stack.post("form", {"lead_id": "AWS-1", "occurred_at": "yesterday", "lead_type": "content_mql"})
+    assert (status, body["error"]["code"], body["error"]["field"]) == (400, "invalid_field", "occurred_at")
+
+
+def test_a_touch_deletes_the_schedule_and_nothing_is_sent(stack, inbox):
+    t0 = datetime.now(timezone.utc)
+    stack.post("form", {"lead_id": "AWS-2", "occurred_at": t0.isoformat(), "lead_type": "content_mql"})
+    stack.post("assignment", {"lead_id": "AWS-2", "occurred_at": (t0 + timedelta(seconds=1)).isoformat(), "owner": "alice"})
+    assert any(inp["lead_id"] == "AWS-2" for _, inp in stack.schedule_inputs())
+    status, body = stack.post("touch", {"lead_id": "AWS-2", "occurred_at": now_iso(), "channel": "email"})
+    assert status == 202 and body["lead"]["clocks"][1]["status"] == "met"
+    assert not any(inp["lead_id"] == "AWS-2" for _, inp in stack.schedule_inputs())
+    time.sleep(SCHEDULER_TICK + 2)
+    inbox.poll()
+    assert not [m for m, _ in inbox.for_lead("AWS-2") if m["clock"] == "response"]
+
+
+def test_the_schedule_fires_and_escalations_reach_sns_once_per_step(stack, inbox):
+    t0 = datetime.now(timezone.utc)
+    form = {"event_id": "f-3", "lead_id": "AWS-3", "occurred_at": t0.isoformat(), "lead_type": "demo_request"}
+    assert stack.post("form", form)[0] == 202
+    assert stack.post("assignment", {"lead_id": "AWS-3", "occurred_at": (t0 + timedelta(seconds=1)).isoformat(), "owner": "alice"})[0] == 202
+    # Duplicates store nothing twice and send nothing twice.
+    status, body = stack.post("form", form)
+    assert (status, body["duplicate"]) == (200, True)
+    events = [i for i in stack.lead_items("AWS-3") if i["SK"]["S"].startswith("EVT#")]
+    assert len(events) == 2
+    # Deadline +3 s (2 s SLA from the assignment); manager +2 s later; exec +2 s after that.
+    # Each step is armed by the previous firing, so allow three scheduler ticks.
+    got = wait_for(lambda: len([m for m, _ in (inbox.poll() and inbox.for_lead("AWS-3"))]) >= 3, 4 * SCHEDULER_TICK + 20, 1)
+    msgs = inbox.for_lead("AWS-3")
+    assert got, f"escalations: {msgs}\n{stack.logs()[-4000:]}"
+    steps = sorted(m["step"] for m, _ in msgs if m["clock"] == "response")
+    assert steps == [1, 2, 3], steps
+    first, attrs = next((m, a) for m, a in msgs if m["step"] == 1)
+    assert first["owner"] == "alice" and first["recipients"][0]["id"] == "alice"
+    assert attrs["step"]["Value"] == "1" and attrs["step"]["Type"] == "Number"
+    assert attrs["lead_type"]["Value"] == "demo_request"
+    assert attrs["severity"]["Value"] == "warning"
+    assert attrs["owner"]["Value"] == "alice"
+    assert "owner" in json.loads(attrs["role"]["Value"])
+    # The claims are in the timeline, once each, and the lead shows them.
+    claims = [i for i in stack.lead_items("AWS-3") if i["SK"]["S"].startswith("EVT#esc:")]
+    assert len(claims) == 3
+    status, lead = stack.get("/v1/leads/AWS-3")
+    assert status == 200 and len(lead["escalations"]) == 3
+    time.sleep(SCHEDULER_TICK)
+    inbox.poll()
+    assert len([m for m, _ in inbox.for_lead("AWS-3") if m["clock"] == "response"]) == 3
+
+
+def test_rollup_runs_and_publishes_its_summary(stack):
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    r = stack.lam.invoke(FunctionName=f"{STACK}-rollup", Payload=json.dumps({"day": today}).encode())
+    payload = json.loads(r["Payload"].read())
+    assert payload.get("mqls", 0) >= 3, payload
+    item = stack.ddb.get_item(TableName=stack.outputs["TableName"], Key={"PK": {"S": f"ROLLUP#{today}"}, "SK": {"S": "ROLLUP"}})
+    report = json.loads(item["Item"]["report"]["S"])
+    assert report["overall"]["volume"]["mqls"] >= 3
+    msgs = wait_for(lambda: drain(stack, stack.metrics_queue), 15)
+    assert msgs and f"leadclock daily rollup {today}" in msgs[0]["Message"]
+    status, metrics = stack.get("/v1/metrics?period=today&by=lead_type")
+    assert status == 200 and metrics["overall"]["volume"]["mqls"] >= 3
+    status, health = stack.get("/healthz")
+    assert (status, health) == (200, {"status": "ok"})
+
+
+def test_one_lead_lifecycle_request_count(stack, inbox):
+    """Counts the AWS requests of one lead: form, assignment, one escalation, touch, sal, sql."""
+    before = stack.counts.snapshot()
+    api_before = stack.api_calls
+    t0 = datetime.now(timezone.utc)
+    latencies = []
+    for kind, body in [
+        ("form", {"lead_id": "COST-1", "occurred_at": t0.isoformat(), "lead_type": "demo_request"}),
+        ("assignment", {"lead_id": "COST-1", "occurred_at": (t0 + timedelta(seconds=1)).isoformat(), "owner": "alice"}),
+    ]:
+        assert stack.post(kind, body)[0] == 202
+        latencies.append(stack.last_latency)
+    assert wait_for(lambda: [m for m, _ in (inbox.poll() and inbox.for_lead("COST-1")) if m["step"] == 1], 2 * SCHEDULER_TICK + 10, 1)
+    # Touch right after the first step: the manager step (+2 s) may not have fired yet.
+    for kind, body in [
+        ("touch", {"lead_id": "COST-1", "occurred_at": now_iso(), "channel": "call", "outcome": "connected"}),
+        ("stage", {"lead_id": "COST-1", "occurred_at": now_iso(0.1), "stage": "sal"}),
+        ("stage", {"lead_id": "COST-1", "occurred_at": now_iso(0.2), "stage": "sql"}),
+    ]:
+        assert stack.post(kind, body)[0] == 202
+        latencies.append(stack.last_latency)
+    time.sleep(1)
+    inbox.poll()
+    sent = [m for m, _ in inbox.for_lead("COST-1")]
+    after = stack.counts.snapshot()
+    delta = after - before
+    report = {
+        "escalations_sent": len(sent),
+        "api_gateway_requests": stack.api_calls - api_before,
+        "aws_requests": {f"{svc}.{op}": n for (svc, op), n in sorted(delta.items())},
+        "api_latency_seconds": [round(x, 3) for x in latencies],
+    }
+    with open(os.path.join(ROOT, "target", "aws-lifecycle-requests.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    print(json.dumps(report, indent=2))
+    assert delta[("dynamodb", "TransactWriteItems")] >= 5  # five webhooks, plus claims
+    assert delta[("sns", "Publish")] == len(sent) >= 1
+
+
+def test_logs_carry_no_contact_data(stack):
+    logs = stack.logs()
+    assert "lead_id" in logs  # the functions' JSON logs are captured
+    for pii in ["ada@example.com", "Ada Lovelace"]:
+        assert pii not in logs
