@@ -444,10 +444,12 @@ def test_one_lead_lifecycle_request_count(stack, inbox):
     """Counts the AWS requests of one lead: form, assignment, one escalation, touch, sal, sql."""
     before = stack.counts.snapshot()
     api_before = stack.api_calls
+    reports_before = Counter(re.findall(r"\[([a-z-]+)\] REPORT", stack.function_logs()))
+    durations_before = _durations(stack.function_logs())
     t0 = datetime.now(timezone.utc)
     latencies = []
     for kind, body in [
-        ("form", {"lead_id": "COST-1", "occurred_at": t0.isoformat(), "lead_type": "demo_request"}),
+        ("form", {"lead_id": "COST-1", "occurred_at": t0.isoformat(), "lead_type": "free_trial"}),
         ("assignment", {"lead_id": "COST-1", "occurred_at": (t0 + timedelta(seconds=1)).isoformat(), "owner": "alice"}),
     ]:
         assert stack.post(kind, body)[0] == 202
@@ -466,8 +468,14 @@ def test_one_lead_lifecycle_request_count(stack, inbox):
     sent = [m for m, _ in inbox.for_lead("COST-1")]
     after = stack.counts.snapshot()
     delta = after - before
+    logs = stack.function_logs()
+    invocations = Counter(re.findall(r"\[([a-z-]+)\] REPORT", logs)) - reports_before
+    durations = _durations(logs)[len(durations_before):]
     report = {
         "escalations_sent": len(sent),
+        "lambda_invocations": dict(sorted(invocations.items())),
+        "lambda_billed_ms": [d for _, d in durations],
+        "lambda_memory_mb": 128,
         "api_gateway_requests": stack.api_calls - api_before,
         "aws_requests": {f"{svc}.{op}": n for (svc, op), n in sorted(delta.items())},
         "api_latency_seconds": [round(x, 3) for x in latencies],
@@ -475,8 +483,14 @@ def test_one_lead_lifecycle_request_count(stack, inbox):
     with open(os.path.join(ROOT, "target", "aws-lifecycle-requests.json"), "w") as f:
         json.dump(report, f, indent=2)
     print(json.dumps(report, indent=2))
-    assert delta[("dynamodb", "TransactWriteItems")] >= 5  # five webhooks, plus claims
-    assert delta[("sns", "Publish")] == len(sent) >= 1
+    assert len(sent) == 1, sent
+    assert delta[("dynamodb", "TransactWriteItems")] == 6  # five webhooks and one claim
+    assert delta[("sns", "Publish")] == 1
+    assert invocations["escalate"] == 1
+
+
+def _durations(logs):
+    return re.findall(r"\[([a-z-]+)\] REPORT .*?Billed Duration: (\d+) ms", logs)
 
 
 def test_logs_carry_no_contact_data(stack):
