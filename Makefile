@@ -6,17 +6,19 @@ PYTHON ?= python3
 POLICY ?= policies/example.toml
 DATA ?= data
 LISTEN ?= 127.0.0.1:8080
+# Local trials accept unsigned webhooks; set RUN_FLAGS= and LEADCLOCK_WEBHOOK_SECRETS to require signatures.
+RUN_FLAGS ?= --insecure-no-auth
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 VENV := .venv
 FUNCTIONS := form-ingest assignment first-touch stage escalate read-api rollup slack-notify
 
-.PHONY: run test fmt lint check-policy unit venv cfn-lint aws-test build deploy
+.PHONY: run test fmt lint check-policy unit venv cfn-lint aws-test build deploy fuzz
 
 ## Build and start the local server with the example policy.
 run:
 	$(CARGO) build --release --locked -p leadclock
 	$(CARGO) run --release --locked -q -p leadclock -- policy check $(POLICY)
-	$(CARGO) run --release --locked -q -p leadclock -- serve --policy $(POLICY) --data $(DATA) --listen $(LISTEN)
+	$(CARGO) run --release --locked -q -p leadclock -- serve --policy $(POLICY) --data $(DATA) --listen $(LISTEN) $(RUN_FLAGS)
 
 ## Every test: formatting, lints, the policy, Rust tests, the template, the full AWS stack on an emulator.
 test: fmt lint check-policy unit cfn-lint aws-test
@@ -37,7 +39,7 @@ unit:
 
 ## Pinned Python tools (emulator, SAM translator, linters, test driver) in a local venv.
 $(VENV)/.installed: tests/aws/requirements.txt
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { $(PYTHON) -m pip install --quiet --user virtualenv && $(PYTHON) -m virtualenv $(VENV); }
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/aws/requirements.txt
 	touch $@
 
@@ -69,3 +71,12 @@ deploy: build
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli
 	if [ -f samconfig.toml ]; then $(VENV)/bin/sam deploy --template-file infra/template.yaml; \
 	else $(VENV)/bin/sam deploy --guided --template-file infra/template.yaml --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND; fi
+
+## Bounded fuzzing of every event parser, the policy parser and the calendar (FUZZ_SECONDS each).
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := form assignment touch stage policy calendar
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz --version 0.13.2
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 2>&1 | tail -n 3; \
+	done

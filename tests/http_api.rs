@@ -44,6 +44,12 @@ impl Server {
             .stderr(Stdio::piped())
             .env_remove("LEADCLOCK_SLACK_WEBHOOK_URL")
             .env_remove("LEADCLOCK_WEBHOOK_URL");
+        if !env.iter().any(|(k, _)| *k == "LEADCLOCK_WEBHOOK_SECRETS") {
+            cmd.arg("--insecure-no-auth");
+        }
+        cmd.env_remove("LEADCLOCK_WEBHOOK_SECRETS")
+            .env_remove("LEADCLOCK_READ_TOKENS")
+            .env_remove("LEADCLOCK_HUBSPOT_CLIENT_SECRETS");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -558,4 +564,77 @@ async fn metrics_endpoint_serves_json_table_and_csv() {
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!((st, v["error"]["field"].as_str()), (400, Some(field)), "{q}");
     }
+}
+
+fn signed(body: &Value, secret: &str, ts: i64) -> (String, String, String) {
+    let raw = body.to_string();
+    let sig = leadclock_app::auth::sign(&leadclock_app::auth::Secret::new(secret), ts, raw.as_bytes());
+    (raw, ts.to_string(), format!("v1={sig}"))
+}
+
+#[tokio::test]
+async fn signatures_and_tokens_are_required_when_secrets_are_set() {
+    let data = temp_dir("auth");
+    let env = [("LEADCLOCK_WEBHOOK_SECRETS", "old-secret,new-secret"), ("LEADCLOCK_READ_TOKENS", "reader")];
+    let s = Server::start(&fast_policy(), &data, &env);
+    assert!(!s.logs().contains("WARNING: --insecure-no-auth"));
+    let c = reqwest::Client::new();
+    let body = json!({"event_id": "e-1", "lead_id": "S-1", "occurred_at": now_rfc3339(0), "lead_type": "content_mql"});
+    let now = chrono::Utc::now().timestamp();
+    let send = |raw: String, ts: Option<String>, sig: Option<String>| {
+        let mut req = c.post(format!("{}/v1/events/form", s.base)).body(raw);
+        if let Some(ts) = ts {
+            req = req.header("x-leadclock-timestamp", ts);
+        }
+        if let Some(sig) = sig {
+            req = req.header("x-leadclock-signature", sig);
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (raw, ts, _) = signed(&body, "new-secret", now);
+    let (st, v) = send(raw.clone(), None, None).await;
+    assert_eq!((st, v["error"]["code"].as_str()), (401, Some("unauthorized")));
+    let (_, _, forged) = signed(&body, "guess", now);
+    assert_eq!(send(raw.clone(), Some(ts.clone()), Some(forged)).await.0, 401);
+    let (raw_old, ts_old, sig_old) = signed(&body, "new-secret", now - 600);
+    let (st, v) = send(raw_old, Some(ts_old), Some(sig_old)).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str(), v["error"]["field"].as_str()),
+        (401, Some("stale_request"), Some("x-leadclock-timestamp"))
+    );
+    // Nothing refused was stored.
+    let r = c.get(format!("{}/v1/leads/S-1", s.base)).bearer_auth("reader").send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    // Both secrets of a rotation are accepted; a replay is a duplicate.
+    for secret in ["old-secret", "new-secret"] {
+        let (raw, ts, sig) = signed(&body, secret, now);
+        let (st, _) = send(raw, Some(ts), Some(sig)).await;
+        assert!(st == 202 || st == 200);
+    }
+    let r = c.get(format!("{}/v1/leads/S-1", s.base)).send().await.unwrap();
+    assert_eq!(r.status(), 401, "reads need the token");
+    let r = c.get(format!("{}/v1/leads/S-1", s.base)).bearer_auth("reader").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["timeline"].as_array().unwrap().len(), 1);
+    assert!(!s.logs().contains("new-secret") && !s.logs().contains("old-secret"));
+}
+
+#[test]
+fn the_server_will_not_start_open_by_accident() {
+    let dir = temp_dir("noauth");
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--policy"])
+        .arg(fast_policy())
+        .arg("--data")
+        .arg(&dir)
+        .env_remove("LEADCLOCK_WEBHOOK_SECRETS")
+        .env_remove("LEADCLOCK_HUBSPOT_CLIENT_SECRETS")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--insecure-no-auth"));
 }

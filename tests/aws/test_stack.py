@@ -14,6 +14,9 @@ Emulator gaps, worked around here and never in production code:
   allow for that.
 """
 
+import base64
+import hashlib
+import hmac
 import http.client
 import http.server
 import io
@@ -42,6 +45,16 @@ FUNCTIONS = ["form-ingest", "assignment", "first-touch", "stage", "escalate", "r
 STACK = "lc"
 REGION = "us-east-1"
 SCHEDULER_TICK = 10  # seconds between ministack's schedule sweeps
+# Test-only secrets, created in the emulator's SSM; two webhook secrets as during a rotation.
+WEBHOOK_SECRETS = "test-secret-old,test-secret-new"
+HUBSPOT_SECRET = "test-hubspot-client-secret"
+READ_TOKEN = "test-read-token"
+
+
+def sign(body: bytes, secret="test-secret-new", ts=None):
+    ts = int(time.time()) if ts is None else ts
+    mac = hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Leadclock-Timestamp": str(ts), "X-Leadclock-Signature": f"v1={mac}"}
 
 
 def free_port():
@@ -140,21 +153,24 @@ class Stack:
         self.s3 = boto3.client("s3", **kw)
         self.lam = boto3.client("lambda", **kw)
         self.cwl = boto3.client("logs", **kw)
+        self.ssm = boto3.client("ssm", **kw)
         self.outputs = {}
         self.api_calls = 0
 
     def url(self, path):
         return f"{self.endpoint}/_aws/execute-api/{self.outputs['ApiId']}/$default{path}"
 
-    def post(self, kind, body):
+    def post(self, kind, body, headers=None):
         self.api_calls += 1
-        req = urllib.request.Request(self.url(f"/v1/events/{kind}"), data=json.dumps(body).encode(),
-                                     headers={"content-type": "application/json"}, method="POST")
+        raw = json.dumps(body).encode()
+        hdrs = {"content-type": "application/json", **(sign(raw) if headers is None else headers)}
+        req = urllib.request.Request(self.url(f"/v1/events/{kind}"), data=raw, headers=hdrs, method="POST")
         return self._send(req)
 
-    def get(self, path):
+    def get(self, path, token=READ_TOKEN):
         self.api_calls += 1
-        return self._send(urllib.request.Request(self.url(path), method="GET"))
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return self._send(urllib.request.Request(self.url(path), headers=headers, method="GET"))
 
     def _send(self, req):
         start = time.monotonic()
@@ -258,6 +274,9 @@ def stack(tmp_path_factory):
     try:
         ok = wait_for(lambda: _healthy(s.endpoint), 30)
         assert ok, "ministack did not start:\n" + s.logs()[-3000:]
+        for name, value in [("/leadclock/webhook-secrets", WEBHOOK_SECRETS), ("/leadclock/hubspot-client-secrets", HUBSPOT_SECRET),
+                            ("/leadclock/read-tokens", READ_TOKEN)]:
+            s.ssm.put_parameter(Name=name, Value=value, Type="SecureString")
         s.s3.create_bucket(Bucket="leadclock-artifacts")
         template = open(os.path.join(ROOT, "infra", "template.yaml")).read()
         for name in FUNCTIONS:
@@ -375,6 +394,36 @@ def test_webhooks_store_events_and_arm_a_schedule(stack):
     assert (status, body["error"]["code"], body["error"]["field"]) == (422, "unknown_stage", "stage")
     status, body = stack.post("form", {"lead_id": "AWS-1", "occurred_at": "yesterday", "lead_type": "content_mql"})
     assert (status, body["error"]["code"], body["error"]["field"]) == (400, "invalid_field", "occurred_at")
+
+
+def test_unsigned_forged_and_stale_webhooks_are_refused_and_not_stored(stack):
+    body = {"event_id": "forged-1", "lead_id": "AWS-X", "occurred_at": now_iso(), "lead_type": "demo_request"}
+    raw = json.dumps(body).encode()
+    cases = [
+        ({}, "unauthorized", "x-leadclock-signature"),
+        (sign(raw, secret="not-the-secret"), "unauthorized", "x-leadclock-signature"),
+        (sign(raw, ts=int(time.time()) - 600), "stale_request", "x-leadclock-timestamp"),
+    ]
+    for headers, code, field in cases:
+        status, resp = stack.post("form", body, headers=headers)
+        assert (status, resp["error"]["code"], resp["error"]["field"]) == (401, code, field), resp
+    assert stack.lead_items("AWS-X") == []
+    # The old secret of a rotation still works, and HubSpot's v3 signature too.
+    status, _ = stack.post("form", body, headers=sign(raw, secret="test-secret-old"))
+    assert status == 202
+    ms = int(time.time() * 1000)
+    api = stack.outputs["ApiId"]
+    uri = f"https://{api}.execute-api.localhost/v1/events/form"
+    body2 = dict(body, event_id="hs-1")
+    raw2 = json.dumps(body2).encode()
+    sig = base64.b64encode(hmac.new(HUBSPOT_SECRET.encode(), b"POST" + uri.encode() + raw2 + str(ms).encode(), hashlib.sha256).digest()).decode()
+    status, resp = stack.post("form", body2, headers={"X-HubSpot-Signature-v3": sig, "X-HubSpot-Request-Timestamp": str(ms)})
+    # HubSpot signs the URL it called: the API's domain name (the emulator's is {api}.execute-api.localhost).
+    assert status == 202, resp
+    # Reads need the bearer token.
+    assert stack.get("/v1/leads/AWS-X", token=None)[0] == 401
+    assert stack.get("/v1/leads/AWS-X", token="wrong")[0] == 401
+    assert stack.get("/v1/leads/AWS-X")[0] == 200
 
 
 def test_a_touch_deletes_the_schedule_and_nothing_is_sent(stack, inbox):

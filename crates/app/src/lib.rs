@@ -3,6 +3,7 @@
 //! The local server and the Lambda functions only parse their transport, call an [`App`]
 //! method, and render the result.
 
+pub mod auth;
 pub mod error;
 pub mod handlers;
 pub mod message;

@@ -3,8 +3,10 @@
 
 use crate::AwsApp;
 use base64::Engine;
+use leadclock_app::auth::{self, AuthConfig, Signed};
 use leadclock_app::error::{HttpError, IngestError, RouteError};
 use leadclock_app::handlers::metrics::{MetricsError, MetricsQuery};
+use leadclock_app::ports::Clock;
 use leadclock_app::report_format;
 use leadclock_app::wire::{Kind, MAX_BODY_BYTES};
 use serde::Serialize;
@@ -56,13 +58,38 @@ fn query(event: &Value) -> MetricsQuery {
     MetricsQuery { from: get("from"), to: get("to"), period: get("period"), by: get("by"), format: get("format") }
 }
 
+fn header(event: &Value, name: &str) -> Option<String> {
+    let headers = event.get("headers")?.as_object()?;
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str()).map(str::to_owned)
+}
+
+/// The URL the sender called, as HubSpot signs it.
+fn called_uri(event: &Value, path: &str) -> String {
+    let host = event
+        .pointer("/requestContext/domainName")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| header(event, "host"))
+        .unwrap_or_default();
+    let query = event.get("rawQueryString").and_then(Value::as_str).filter(|q| !q.is_empty());
+    match query {
+        Some(q) => format!("https://{host}{path}?{q}"),
+        None => format!("https://{host}{path}"),
+    }
+}
+
 /// Handles one API Gateway event for the routes this function serves.
-pub async fn handle(app: &AwsApp, routes: Routes, event: Value) -> Value {
+pub async fn handle(app: &AwsApp, auth: &AuthConfig, routes: Routes, event: Value) -> Value {
     let method =
         event.pointer("/requestContext/http/method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
     let path = event.get("rawPath").and_then(Value::as_str).unwrap_or("/").to_owned();
     // Stages other than $default prefix the path; match on the route's own tail.
     let tail = ["/v1/", "/healthz"].iter().find_map(|p| path.find(p).map(|i| path[i..].to_owned())).unwrap_or(path);
+    if routes == Routes::Read && tail != "/healthz" {
+        if let Err(e) = auth::verify_read(auth, &|name: &str| header(&event, name)) {
+            return error(&e);
+        }
+    }
     match (routes, method.as_str(), tail.as_str()) {
         (Routes::Ingest(kind), "POST", p) if p == format!("/v1/events/{}", kind.as_str()) => {
             let bytes = match body(&event) {
@@ -71,6 +98,17 @@ pub async fn handle(app: &AwsApp, routes: Routes, event: Value) -> Value {
             };
             if bytes.len() > MAX_BODY_BYTES {
                 return error(&IngestError::TooLarge { limit: MAX_BODY_BYTES });
+            }
+            let raw_path = event.get("rawPath").and_then(Value::as_str).unwrap_or("/");
+            let uri = called_uri(&event, raw_path);
+            let verdict = {
+                let lookup = |name: &str| header(&event, name);
+                let signed = Signed { method: &method, uri: &uri, body: &bytes, header: &lookup };
+                auth::verify_webhook(auth, &signed, app.clock.now())
+            };
+            if let Err(e) = verdict {
+                tracing::warn!(code = e.code(), field = e.field().unwrap_or_default(), "webhook refused");
+                return error(&e);
             }
             match app.ingest(kind, &bytes).await {
                 Ok(accepted) => json_response(accepted.status(), &accepted),

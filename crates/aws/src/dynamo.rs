@@ -17,9 +17,9 @@
 //!   with events not yet reconciled (`next_due` = 0) — the sweep.
 //! - `open` (`open_pk` = `OPEN`, `lead_id`): leads with a running clock — the open-SLA list.
 //!
-//! Access patterns: append = one transaction (conditional put of the event on its id, `events_stored`
-//! + 1 and the "needs attention" mark on the summary, the day index); load = Query on the lead's
-//! partition with strong consistency; save summary = UpdateItem conditional on having folded
+//! Access patterns: append = one transaction (conditional put of the event on its id, one more
+//! `events_stored` and the "needs attention" mark on the summary, the day index); load = Query on
+//! the lead's partition with strong consistency; save summary = UpdateItem conditional on having folded
 //! every stored event (optimistic concurrency: a summary older than the events never clears the
 //! mark). Transaction conflicts and throttling are retried a bounded number of times with jitter.
 

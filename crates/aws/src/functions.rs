@@ -43,12 +43,17 @@ async fn app_or_exit() -> Result<Arc<AwsApp>, Error> {
     })
 }
 
-/// An API function: one route set, the app built once.
+/// An API function: one route set, the app and the secret source built once.
 pub async fn serve_api(routes: Routes) -> Result<(), Error> {
     let app = app_or_exit().await?;
+    let secrets = Arc::new(crate::secrets::SecretSource::from_env(aws_sdk_ssm::Client::new(&sdk_config().await)));
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| {
-        let app = app.clone();
-        async move { Ok::<Value, Error>(Box::pin(apigw::handle(&app, routes, ev.payload)).await) }
+        let (app, secrets) = (app.clone(), secrets.clone());
+        async move {
+            // /healthz answers without secrets, so a probe needs none.
+            let auth = secrets.current().await;
+            Ok::<Value, Error>(Box::pin(apigw::handle(&app, &auth, routes, ev.payload)).await)
+        }
     }))
     .await
 }

@@ -7,6 +7,7 @@ pub mod dynamo;
 pub mod functions;
 pub mod retry;
 pub mod scheduler;
+pub mod secrets;
 pub mod slack;
 pub mod sns;
 

@@ -32,6 +32,17 @@ enum Cmd {
         data: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Accept unsigned webhooks and unauthenticated reads (local trials only).
+        #[arg(long)]
+        insecure_no_auth: bool,
+    },
+    /// Print the signature headers for a webhook body (from a file or stdin), for curl.
+    Sign {
+        /// Environment variable holding the secret(s); the first is used.
+        #[arg(long, default_value = "LEADCLOCK_WEBHOOK_SECRETS")]
+        secret_env: String,
+        /// Body file; `-` or absent reads stdin.
+        file: Option<PathBuf>,
     },
     /// Policy commands.
     Policy {
@@ -110,8 +121,18 @@ fn init_logging() {
     }
 }
 
-async fn serve(policy: PathBuf, data: PathBuf, listen: SocketAddr) -> Result<(), String> {
+async fn serve(policy: PathBuf, data: PathBuf, listen: SocketAddr, insecure: bool) -> Result<(), String> {
     let policy_doc = load_policy(&policy)?;
+    let mut auth = leadclock_app::auth::AuthConfig::from_env();
+    auth.insecure = insecure;
+    if !auth.accepts_webhooks() {
+        return Err("no webhook secret configured: set LEADCLOCK_WEBHOOK_SECRETS (and/or \
+LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-auth for a local trial"
+            .into());
+    }
+    if insecure {
+        eprintln!("WARNING: --insecure-no-auth: webhooks are not verified and reads are open. Local trials only.");
+    }
     let types: Vec<String> = policy_doc.lead_types.keys().cloned().collect();
     let webhooks = leadclock_local::notify::Webhooks::from_env();
     let cfg = leadclock_local::runtime::Config {
@@ -120,6 +141,8 @@ async fn serve(policy: PathBuf, data: PathBuf, listen: SocketAddr) -> Result<(),
         listen,
         webhooks: webhooks.clone(),
         print_escalations: true,
+        auth,
+        public_url: std::env::var("LEADCLOCK_PUBLIC_URL").ok().filter(|v| !v.is_empty()),
     };
     let running = leadclock_local::runtime::start(cfg).await.map_err(|e| e.to_string())?;
     let url = format!("http://{}", running.addr);
@@ -148,10 +171,29 @@ async fn serve(policy: PathBuf, data: PathBuf, listen: SocketAddr) -> Result<(),
     }
 }
 
+fn sign(secret_env: &str, file: Option<&Path>) -> Result<(), String> {
+    use std::io::Read;
+    let secrets = std::env::var(secret_env).map(|v| leadclock_app::auth::Secret::list(&v)).unwrap_or_default();
+    let secret = secrets.first().ok_or_else(|| format!("{secret_env} holds no secret"))?;
+    let mut body = Vec::new();
+    match file {
+        Some(p) if p != Path::new("-") => {
+            body = std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?
+        }
+        _ => {
+            std::io::stdin().read_to_end(&mut body).map_err(|e| e.to_string())?;
+        }
+    }
+    let ts = chrono::Utc::now().timestamp();
+    println!("X-Leadclock-Timestamp: {ts}");
+    println!("X-Leadclock-Signature: v1={}", leadclock_app::auth::sign(secret, ts, &body));
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
-        Cmd::Serve { policy, data, listen } => {
+        Cmd::Serve { policy, data, listen, insecure_no_auth } => {
             init_logging();
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
@@ -160,7 +202,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            rt.block_on(serve(policy, data, listen))
+            rt.block_on(serve(policy, data, listen, insecure_no_auth))
         }
         Cmd::Policy { cmd: PolicyCmd::Check { file } } => load_policy(&file).map(|p| {
             println!(
@@ -172,6 +214,7 @@ fn main() -> ExitCode {
             );
         }),
         Cmd::Calendar { cmd } => calendar_cmd::run(cmd),
+        Cmd::Sign { secret_env, file } => sign(&secret_env, file.as_deref()),
         Cmd::Report { policy, data, from, to, period, by, format } => {
             let q = MetricsQuery { from, to, period, by, format: None };
             report_cmd::report(&policy, &data, q, &format)

@@ -25,6 +25,9 @@ pub struct Config {
     pub webhooks: Webhooks,
     /// Print each escalation line on stdout.
     pub print_escalations: bool,
+    pub auth: leadclock_app::auth::AuthConfig,
+    /// The public base URL senders call (for HubSpot signatures behind a proxy).
+    pub public_url: Option<String>,
 }
 
 pub struct Running {
@@ -80,7 +83,11 @@ pub async fn start(cfg: Config) -> Result<Running, PortError> {
         .await
         .map_err(|e| PortError::new("listen", format!("{}: {e}", cfg.listen)))?;
     let addr = listener.local_addr().map_err(|e| PortError::new("listen", e.to_string()))?;
-    let router = crate::server::router(app.clone());
+    let router = crate::server::router(crate::server::Ctx {
+        app: app.clone(),
+        auth: std::sync::Arc::new(cfg.auth),
+        public_url: cfg.public_url,
+    });
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     Ok(Running { addr, app, restored, server })
 }

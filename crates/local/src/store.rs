@@ -110,6 +110,17 @@ impl SqliteStore {
     }
 }
 
+/// Totals for operators and load tests (`GET /v1/stats`).
+pub trait Counted: Send + Sync {
+    fn count_events(&self) -> impl std::future::Future<Output = Result<u64, PortError>> + Send;
+}
+
+impl Counted for SqliteStore {
+    async fn count_events(&self) -> Result<u64, PortError> {
+        SqliteStore::count_events(self).await
+    }
+}
+
 impl EventStore for SqliteStore {
     async fn append(&self, event: &Event) -> Result<Appended, PortError> {
         let body = serde_json::to_string(event).map_err(|e| PortError::new("encode event", e.to_string()))?;

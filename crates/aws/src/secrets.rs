@@ -1,0 +1,64 @@
+//! Webhook secrets and read tokens from SSM Parameter Store (SecureString, comma-separated so
+//! two can be valid during a rotation). Read at cold start and again every few minutes, so a
+//! rotated secret takes effect without a deploy. A missing parameter means nobody is let in.
+
+use aws_sdk_ssm::Client;
+use leadclock_app::auth::{AuthConfig, Secret};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// How long fetched secrets are trusted before they are read again.
+pub const REFRESH: Duration = Duration::from_secs(300);
+
+pub struct SecretSource {
+    ssm: Client,
+    webhook: Option<String>,
+    hubspot: Option<String>,
+    read: Option<String>,
+    cache: Mutex<Option<(Instant, Arc<AuthConfig>)>>,
+}
+
+impl SecretSource {
+    /// Parameter names from `WEBHOOK_SECRETS_PARAMETER`, `HUBSPOT_SECRETS_PARAMETER`,
+    /// `READ_TOKENS_PARAMETER`.
+    pub fn from_env(ssm: Client) -> Self {
+        let name = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        SecretSource {
+            ssm,
+            webhook: name("WEBHOOK_SECRETS_PARAMETER"),
+            hubspot: name("HUBSPOT_SECRETS_PARAMETER"),
+            read: name("READ_TOKENS_PARAMETER"),
+            cache: Mutex::new(None),
+        }
+    }
+
+    async fn fetch(&self, name: &Option<String>) -> Vec<Secret> {
+        let Some(name) = name else { return Vec::new() };
+        match self.ssm.get_parameter().name(name).with_decryption(true).send().await {
+            Ok(out) => out.parameter().and_then(|p| p.value()).map(Secret::list).unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(parameter = %name, error = %aws_sdk_ssm::error::DisplayErrorContext(&e), "secret parameter unreadable; refusing its scheme");
+                Vec::new()
+            }
+        }
+    }
+
+    /// The current secrets, refreshed when older than [`REFRESH`].
+    pub async fn current(&self) -> Arc<AuthConfig> {
+        let mut cache = self.cache.lock().await;
+        if let Some((at, cfg)) = cache.as_ref() {
+            if at.elapsed() < REFRESH {
+                return cfg.clone();
+            }
+        }
+        let cfg = Arc::new(AuthConfig {
+            webhook_secrets: self.fetch(&self.webhook).await,
+            hubspot_secrets: self.fetch(&self.hubspot).await,
+            read_tokens: self.fetch(&self.read).await,
+            insecure: false,
+        });
+        *cache = Some((Instant::now(), cfg.clone()));
+        cfg
+    }
+}
