@@ -12,7 +12,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 VENV := .venv
 FUNCTIONS := form-ingest assignment first-touch stage escalate read-api rollup slack-notify
 
-.PHONY: run test fmt lint check-policy unit venv cfn-lint aws-test build deploy fuzz
+.PHONY: run test fmt lint check-policy unit venv cfn-lint checkov aws-test build deploy fuzz load
 
 ## Build and start the local server with the example policy.
 run:
@@ -21,7 +21,7 @@ run:
 	$(CARGO) run --release --locked -q -p leadclock -- serve --policy $(POLICY) --data $(DATA) --listen $(LISTEN) $(RUN_FLAGS)
 
 ## Every test: formatting, lints, the policy, Rust tests, the template, the full AWS stack on an emulator.
-test: fmt lint check-policy unit cfn-lint aws-test
+test: fmt lint check-policy unit cfn-lint checkov aws-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -47,6 +47,15 @@ venv: $(VENV)/.installed
 
 cfn-lint: venv
 	$(VENV)/bin/cfn-lint infra/template.yaml
+
+## checkov has its own venv: its pins clash with the emulator's.
+$(VENV)-checkov/.installed: tests/aws/requirements-checkov.txt
+	$(PYTHON) -m venv $(VENV)-checkov || { $(PYTHON) -m pip install --quiet --user virtualenv && $(PYTHON) -m virtualenv $(VENV)-checkov; }
+	$(VENV)-checkov/bin/pip install --quiet --disable-pip-version-check -r tests/aws/requirements-checkov.txt
+	touch $@
+
+checkov: $(VENV)-checkov/.installed
+	$(VENV)-checkov/bin/checkov -f infra/template.yaml --config-file infra/.checkov.yaml 2>/dev/null
 
 ## Deploys infra/template.yaml to ministack with the functions built for this host, and drives it.
 aws-test: venv

@@ -45,6 +45,7 @@ FUNCTIONS = ["form-ingest", "assignment", "first-touch", "stage", "escalate", "r
 STACK = "lc"
 REGION = "us-east-1"
 SCHEDULER_TICK = 10  # seconds between ministack's schedule sweeps
+SWEEP_MINUTES = 1  # the stack's sweep period for this test (production default: 5 minutes)
 # Test-only secrets, created in the emulator's SSM; two webhook secrets as during a rotation.
 WEBHOOK_SECRETS = "test-secret-old,test-secret-new"
 HUBSPOT_SECRET = "test-hubspot-client-secret"
@@ -73,6 +74,21 @@ class Counts:
     def __init__(self):
         self.lock = threading.Lock()
         self.by_op = Counter()
+        self.faults = {}  # (service, operation) -> [remaining, status, error type]
+        self.injected = Counter()
+
+    def inject(self, key, times, status, error_type):
+        with self.lock:
+            self.faults[key] = [times, status, error_type]
+
+    def take_fault(self, key):
+        with self.lock:
+            f = self.faults.get(key)
+            if not f or f[0] <= 0:
+                return None
+            f[0] -= 1
+            self.injected[key] += 1
+            return f[1], f[2]
 
     def add(self, key):
         with self.lock:
@@ -109,7 +125,22 @@ def start_proxy(upstream_port, counts):
         def _forward(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            counts.add(operation(self.command, self.path, self.headers, body))
+            op = operation(self.command, self.path, self.headers, body)
+            counts.add(op)
+            fault = counts.take_fault(op)
+            if fault:
+                status, error_type = fault
+                payload = json.dumps({"__type": error_type, "message": "injected by the test harness"}).encode()
+                if op[0] == "sns":  # query protocol: XML errors
+                    payload = (f"<ErrorResponse><Error><Type>Receiver</Type><Code>{error_type}</Code>"
+                               f"<Message>injected by the test harness</Message></Error></ErrorResponse>").encode()
+                self.send_response(status)
+                self.send_header("x-amzn-ErrorType", error_type)
+                self.send_header("Content-Type", "application/x-amz-json-1.0" if op[0] != "sns" else "text/xml")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                return
             conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
             conn.request(self.command, self.path, body=body, headers=headers)
@@ -285,7 +316,8 @@ def stack(tmp_path_factory):
         assert "../dist/" not in template
         s.cfn.create_stack(StackName=STACK, TemplateBody=template,
                            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-                           Parameters=[{"ParameterKey": "ReportingTimezone", "ParameterValue": "UTC"}])
+                           Parameters=[{"ParameterKey": "ReportingTimezone", "ParameterValue": "UTC"},
+                                       {"ParameterKey": "SweepExpression", "ParameterValue": f"rate({SWEEP_MINUTES} minute)"}])
         status = wait_for(lambda: _stack_done(s), 120, 1)
         if status != "CREATE_COMPLETE":
             events = s.cfn.describe_stack_events(StackName=STACK)["StackEvents"]
@@ -542,8 +574,68 @@ def _durations(logs):
     return re.findall(r"\[([a-z-]+)\] REPORT .*?Billed Duration: (\d+) ms", logs)
 
 
+def test_throttling_and_lost_races_lose_nothing(stack):
+    # Four throttles in a row: more than the SDK's own retries, so leadclock's retry takes over.
+    stack.counts.inject(("dynamodb", "TransactWriteItems"), 4, 400, "com.amazonaws.dynamodb.v20120810#ThrottlingException")
+    t0 = datetime.now(timezone.utc)
+    status, body = stack.post("form", {"event_id": "thr-1", "lead_id": "FAULT-1", "occurred_at": t0.isoformat(), "lead_type": "content_mql"})
+    assert status == 202, body
+    assert stack.counts.injected[("dynamodb", "TransactWriteItems")] == 4
+    assert len([i for i in stack.lead_items("FAULT-1") if i["SK"]["S"] == "EVT#thr-1"]) == 1
+    # Concurrent events on one lead: every one stored once.
+    results = []
+
+    def touch(i):
+        results.append(stack.post("touch", {"event_id": f"c-{i}", "lead_id": "FAULT-1", "occurred_at": now_iso(), "channel": "email"})[0])
+
+    threads = [threading.Thread(target=touch, args=(i,)) for i in range(12)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert results.count(202) == 12, results
+    events = [i for i in stack.lead_items("FAULT-1") if i["SK"]["S"].startswith("EVT#c-")]
+    assert len(events) == 12
+    summary = next(i for i in stack.lead_items("FAULT-1") if i["SK"]["S"] == "SUMMARY")
+    assert summary["events_stored"]["N"] == "13"
+
+
+def test_a_failed_schedule_is_recreated_by_the_sweep(stack, inbox):
+    # Every attempt to arm the timer fails, as if the process died after storing the events.
+    stack.counts.inject(("scheduler", "CreateSchedule"), 40, 500, "InternalServerException")
+    t0 = datetime.now(timezone.utc)
+    assert stack.post("form", {"lead_id": "FAULT-2", "occurred_at": t0.isoformat(), "lead_type": "demo_request"})[0] == 202
+    assert stack.post("assignment", {"lead_id": "FAULT-2", "occurred_at": t0.isoformat(), "owner": "alice"})[0] == 202
+    assert not any(inp["lead_id"] == "FAULT-2" for _, inp in stack.schedule_inputs())
+    summary = next(i for i in stack.lead_items("FAULT-2") if i["SK"]["S"] == "SUMMARY")
+    assert summary["next_due"]["N"] == "0", "the lead stays marked for the sweep"
+    stack.counts.inject(("scheduler", "CreateSchedule"), 0, 500, "InternalServerException")
+    # The sweep (every minute here) sends the overdue step itself; nothing is sent twice.
+    got = wait_for(lambda: [m for m, _ in (inbox.poll() and inbox.for_lead("FAULT-2")) if m["clock"] == "response"],
+                   SWEEP_MINUTES * 60 + 3 * SCHEDULER_TICK + 10, 2)
+    assert got, stack.logs()[-3000:]
+    steps = [m["step"] for m, _ in inbox.for_lead("FAULT-2") if m["clock"] == "response"]
+    assert len(steps) == len(set(steps)), steps
+
+
+def test_a_failed_publish_is_retried_and_sent_once(stack, inbox):
+    # More failures than one call's SDK retries: the first firing fails, withdraws its claim, retries.
+    stack.counts.inject(("sns", "Publish"), 3, 500, "InternalError")
+    t0 = datetime.now(timezone.utc)
+    assert stack.post("form", {"lead_id": "FAULT-3", "occurred_at": t0.isoformat(), "lead_type": "free_trial"})[0] == 202
+    assert stack.post("assignment", {"lead_id": "FAULT-3", "occurred_at": t0.isoformat(), "owner": "alice"})[0] == 202
+    got = wait_for(lambda: [m for m, _ in (inbox.poll() and inbox.for_lead("FAULT-3")) if m["clock"] == "response"],
+                   SWEEP_MINUTES * 60 + 4 * SCHEDULER_TICK + 30, 2)
+    assert got, stack.logs()[-3000:]
+    assert stack.counts.injected[("sns", "Publish")] == 3
+    time.sleep(SCHEDULER_TICK)
+    inbox.poll()
+    owner_steps = [m for m, _ in inbox.for_lead("FAULT-3") if m["clock"] == "response" and m["step"] == 1]
+    assert len(owner_steps) == 1, owner_steps
+    claims = [i for i in stack.lead_items("FAULT-3") if i["SK"]["S"].startswith("EVT#esc:") and ":response:" in i["SK"]["S"]]
+    assert len(claims) == 1
+
+
 def test_logs_carry_no_contact_data(stack):
     logs = stack.logs()
     assert "lead_id" in logs  # the functions' JSON logs are captured
-    for pii in ["ada@example.com", "Ada Lovelace"]:
-        assert pii not in logs
+    for secret in ["ada@example.com", "Ada Lovelace", "test-secret-new", "test-secret-old", HUBSPOT_SECRET, READ_TOKEN]:
+        assert secret not in logs

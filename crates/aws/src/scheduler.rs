@@ -1,8 +1,8 @@
 //! EventBridge Scheduler timers: one one-time `at()` schedule per pending escalation step, in a
 //! dedicated group, deleted after it fires, with a retry policy and a dead-letter queue.
 //!
-//! Names are deterministic per lead, cycle, clock and step, so a retried create is harmless
-//! (ConflictException means "already armed"). Scheduler fires with one-minute precision.
+//! Names are deterministic per lead, cycle, clock, step and due instant, so a retried create is
+//! harmless (ConflictException means "already armed"). Scheduler fires with one-minute precision.
 
 use crate::retry::with_retries;
 use aws_sdk_scheduler::error::ProvideErrorMetadata;
@@ -32,9 +32,11 @@ pub struct SchedulerTimers {
     dlq_arn: String,
 }
 
-/// `lc-` and 40 hex characters of SHA-256 over lead, cycle, clock and step: valid, unique, stable.
+/// `lc-` and 40 hex characters of SHA-256 over lead, cycle, clock, step and due second: valid,
+/// stable for a retried create, and new for a retry at a later instant (a schedule that is
+/// firing cannot be replaced under the same name).
 pub fn schedule_name(t: &Timer) -> String {
-    let digest = Sha256::digest(format!("{}\n{}\n{}", t.key(), t.step, t.lead_id).as_bytes());
+    let digest = Sha256::digest(format!("{}\n{}\n{}", t.key(), t.step, t.due_at.timestamp()).as_bytes());
     let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
     format!("lc-{hex}")
 }
@@ -139,6 +141,7 @@ mod tests {
         assert_eq!(a.len(), 43);
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
         assert_ne!(a, schedule_name(&Timer { step: 1, ..t.clone() }));
+        assert_ne!(a, schedule_name(&Timer { due_at: t.due_at + Duration::seconds(30), ..t.clone() }));
     }
 
     #[test]
