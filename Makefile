@@ -89,3 +89,14 @@ fuzz:
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 2>&1 | tail -n 3; \
 	done
+
+## Bounded load test on this machine: LOAD_CLIENTS concurrent clients for LOAD_DURATION, signed webhooks.
+LOAD_CLIENTS ?= 50
+LOAD_DURATION ?= 2m
+load:
+	$(CARGO) build --release --locked -p leadclock -p leadclock-loadtest
+	dir=$$(mktemp -d); export LEADCLOCK_WEBHOOK_SECRETS=load-secret LEADCLOCK_READ_TOKENS=load-token; \
+	$(TARGET_DIR)/release/leadclock serve --data $$dir --listen 127.0.0.1:18099 > $$dir/server.log 2>&1 & pid=$$!; \
+	sleep 1; $(TARGET_DIR)/release/leadclock-load --url http://127.0.0.1:18099 --clients $(LOAD_CLIENTS) --duration $(LOAD_DURATION); rc=$$?; \
+	ps -o rss= -p $$pid | awk '{ printf "server RSS after the run: %.1f MiB\n", $$1 / 1024 }'; \
+	kill $$pid; rm -rf $$dir; exit $$rc
