@@ -1,43 +1,41 @@
 //! Building the app once per execution environment, from environment variables the SAM
 //! template sets.
 
+use crate::apigw::{self, Routes};
 use crate::config::{env, load_policy, sdk_config};
 use crate::dynamo::DynamoStore;
 use crate::scheduler::SchedulerTimers;
 use crate::sns::SnsNotifier;
 use crate::AwsApp;
+use chrono::NaiveDate;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use leadclock_app::ports::Clock;
 use leadclock_app::ports::SystemClock;
 use leadclock_app::App;
+use leadclock_domain::LeadId;
+use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// Reads `TABLE_NAME`, `SCHEDULE_GROUP`, `ESCALATE_FUNCTION_ARN`, `SCHEDULER_ROLE_ARN`,
 /// `TIMER_DLQ_ARN`, `ESCALATION_TOPIC_ARN`, `METRICS_TOPIC_ARN` and the bundled policy.
-pub async fn build_app() -> Result<Arc<AwsApp>, String> {
+pub async fn build_app(sdk: &aws_config::SdkConfig) -> Result<Arc<AwsApp>, String> {
     let policy = Arc::new(load_policy()?);
-    let sdk = sdk_config().await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), env("TABLE_NAME")?);
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), env("TABLE_NAME")?);
     let timers = SchedulerTimers::new(
-        aws_sdk_scheduler::Client::new(&sdk),
+        aws_sdk_scheduler::Client::new(sdk),
         env("SCHEDULE_GROUP")?,
         env("ESCALATE_FUNCTION_ARN")?,
         env("SCHEDULER_ROLE_ARN")?,
         env("TIMER_DLQ_ARN")?,
     );
     let notifier =
-        SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), env("ESCALATION_TOPIC_ARN")?, env("METRICS_TOPIC_ARN")?);
+        SnsNotifier::new(aws_sdk_sns::Client::new(sdk), env("ESCALATION_TOPIC_ARN")?, env("METRICS_TOPIC_ARN")?);
     Ok(Arc::new(App::new(policy, store, timers, notifier, SystemClock)))
 }
 
-use crate::apigw::{self, Routes};
-use chrono::NaiveDate;
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use leadclock_app::ports::Clock;
-use leadclock_domain::LeadId;
-use serde_json::{json, Value};
-
-async fn app_or_exit() -> Result<Arc<AwsApp>, Error> {
+async fn app_or_exit(sdk: &aws_config::SdkConfig) -> Result<Arc<AwsApp>, Error> {
     crate::config::init_tracing();
-    build_app().await.map_err(|e| {
+    build_app(sdk).await.map_err(|e| {
         tracing::error!(error = %e, "cold start failed");
         Error::from(e)
     })
@@ -45,8 +43,9 @@ async fn app_or_exit() -> Result<Arc<AwsApp>, Error> {
 
 /// An API function: one route set, the app and the secret source built once.
 pub async fn serve_api(routes: Routes) -> Result<(), Error> {
-    let app = app_or_exit().await?;
-    let secrets = Arc::new(crate::secrets::SecretSource::from_env(aws_sdk_ssm::Client::new(&sdk_config().await)));
+    let sdk = sdk_config().await;
+    let app = app_or_exit(&sdk).await?;
+    let secrets = Arc::new(crate::secrets::SecretSource::from_env(aws_sdk_ssm::Client::new(&sdk)));
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| {
         let (app, secrets) = (app.clone(), secrets.clone());
         async move {
@@ -58,15 +57,9 @@ pub async fn serve_api(routes: Routes) -> Result<(), Error> {
     .await
 }
 
-/// How far ahead the periodic sweep looks: steps due by then are sent, as a safety net.
-pub const SWEEP_HORIZON_SECONDS: i64 = 0;
-
 async fn escalate(app: &AwsApp, input: Value) -> Result<Value, Error> {
     if input.get("sweep").and_then(Value::as_bool).unwrap_or(false) {
-        let visited = app
-            .sweep(chrono::Duration::seconds(SWEEP_HORIZON_SECONDS))
-            .await
-            .map_err(|e| Error::from(e.to_string()))?;
+        let visited = app.sweep(chrono::Duration::zero()).await.map_err(|e| Error::from(e.to_string()))?;
         return Ok(json!({"swept": visited}));
     }
     let lead = input
@@ -83,7 +76,7 @@ async fn escalate(app: &AwsApp, input: Value) -> Result<Value, Error> {
 }
 
 pub async fn serve_escalate() -> Result<(), Error> {
-    let app = app_or_exit().await?;
+    let app = app_or_exit(&sdk_config().await).await?;
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| {
         let app = app.clone();
         async move { Box::pin(escalate(&app, ev.payload)).await }
@@ -106,7 +99,7 @@ async fn rollup(app: &AwsApp, input: Value) -> Result<Value, Error> {
 }
 
 pub async fn serve_rollup() -> Result<(), Error> {
-    let app = app_or_exit().await?;
+    let app = app_or_exit(&sdk_config().await).await?;
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| {
         let app = app.clone();
         async move { Box::pin(rollup(&app, ev.payload)).await }

@@ -222,3 +222,17 @@ async fn racing_timers_send_each_step_once() {
     assert_eq!(total, 15, "3 steps x 5 leads");
     assert_eq!(sent_lines(&dir).len(), 15);
 }
+
+#[tokio::test]
+async fn an_event_that_sends_a_due_step_arms_the_next_one() {
+    let (app, dir) = app("next-step", t(MON10));
+    demo_lead(&app, "L-5").await;
+    // The owner step is due; before its timer fires, an unrelated event arrives.
+    app.clock.advance(Duration::minutes(6));
+    let voicemail = r#"{"lead_id":"L-5","occurred_at":"2026-11-23T15:05:30Z","channel":"call","outcome":"voicemail"}"#;
+    app.ingest(Kind::Touch, voicemail.as_bytes()).await.unwrap();
+    assert_eq!(sent_lines(&dir).len(), 1, "the due owner step was sent by the ingest pass");
+    let armed = app.timers.armed.lock().unwrap().clone();
+    assert_eq!(armed.len(), 1);
+    assert_eq!((armed[0].step, armed[0].due_at), (1, t(MON10) + Duration::minutes(5) + Duration::hours(2)));
+}

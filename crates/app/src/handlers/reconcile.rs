@@ -61,6 +61,8 @@ where
         let now = self.clock.now();
         let mut events = self.store.load(lead_id).await?;
         let mut lead = Lead::fold(lead_id.clone(), &events, &self.policy);
+        // What was armed before the new event, taken before this pass adds any claims.
+        let before = new_event.map(|id| timers_before(&events, id, lead_id, &self.policy, now));
         let mut sent = Vec::new();
         let mut failures = Vec::new();
         let mut retry = false;
@@ -117,9 +119,8 @@ where
             }
         }
         // After an event, touch only the timers it changed; otherwise (timer, sweep) arm them all.
-        let to_arm: Vec<&Timer> = match new_event {
-            Some(new_event) => {
-                let before = timers_before(&events, new_event, lead_id, &self.policy, now);
+        let to_arm: Vec<&Timer> = match &before {
+            Some(before) => {
                 for stale in before.iter().filter(|old| !timers.contains(old)) {
                     if let Err(e) = self.timers.cancel(stale).await {
                         // Harmless: a stale timer finds nothing due.
