@@ -9,7 +9,7 @@ LISTEN ?= 127.0.0.1:8080
 # Local trials accept unsigned webhooks; set RUN_FLAGS= and LEADCLOCK_WEBHOOK_SECRETS to require signatures.
 RUN_FLAGS ?= --insecure-no-auth
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
-VENV := .venv
+VENV ?= .venv
 FUNCTIONS := form-ingest assignment first-touch stage escalate read-api rollup slack-notify
 
 .PHONY: run test fmt lint check-policy unit venv cfn-lint checkov aws-test build deploy fuzz load

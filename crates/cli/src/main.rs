@@ -158,10 +158,15 @@ LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-
         println!("  restored {} lead(s) with pending timers or unreconciled events", running.restored);
     }
     println!("Try:");
-    println!(
-        "  curl -s -XPOST {url}/v1/events/form -H 'content-type: application/json' \\\n    -d '{{\"lead_id\":\"L-1\",\"occurred_at\":\"'$(date -u +%FT%TZ)'\",\"lead_type\":\"demo_request\",\"source\":\"organic\"}}'"
-    );
-    println!("  curl -s {url}/v1/leads/L-1");
+    let body = r#"{"lead_id":"L-1","occurred_at":"'$(date -u +%FT%TZ)'","lead_type":"demo_request","source":"organic"}"#;
+    if insecure {
+        println!("  curl -s -XPOST {url}/v1/events/form -H 'content-type: application/json' -d '{body}'");
+        println!("  curl -s {url}/v1/leads/L-1");
+    } else {
+        println!("  BODY='{body}'");
+        println!("  curl -s -XPOST {url}/v1/events/form $(printf '%s' \"$BODY\" | leadclock sign | sed 's/^/-H /;s/: /:/') -d \"$BODY\"");
+        println!("  curl -s -H \"Authorization: Bearer $LEADCLOCK_READ_TOKENS\" {url}/v1/leads/L-1");
+    }
     tokio::select! {
         r = running.wait() => r.map_err(|e| e.to_string()),
         _ = tokio::signal::ctrl_c() => {
