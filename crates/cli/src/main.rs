@@ -158,7 +158,8 @@ LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-
         println!("  restored {} lead(s) with pending timers or unreconciled events", running.restored);
     }
     println!("Try:");
-    let body = r#"{"lead_id":"L-1","occurred_at":"'$(date -u +%FT%TZ)'","lead_type":"demo_request","source":"organic"}"#;
+    let body =
+        r#"{"lead_id":"L-1","occurred_at":"'$(date -u +%FT%TZ)'","lead_type":"demo_request","source":"organic"}"#;
     if insecure {
         println!("  curl -s -XPOST {url}/v1/events/form -H 'content-type: application/json' -d '{body}'");
         println!("  curl -s {url}/v1/leads/L-1");
