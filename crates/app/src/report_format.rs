@@ -1,6 +1,7 @@
 //! Reports for people: a readable table, CSV for spreadsheets, and a short rollup summary.
 //! JSON is the report's own serde form.
 
+use crate::handlers::metrics::Format;
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use leadclock_domain::clock::human_duration;
@@ -276,6 +277,15 @@ pub fn csv(r: &Report) -> String {
         let _ = writeln!(out, "{},rep_response_score_pct,{score},n/a", csv_field(&format!("owner:{}", rep.owner)));
     }
     out
+}
+
+/// A report in the asked format, with its content type: what every HTTP surface sends.
+pub fn render(r: &Report, format: Format, tz: Tz) -> (&'static str, String) {
+    match format {
+        Format::Json => ("application/json", serde_json::to_string(r).unwrap_or_else(|_| "{}".into())),
+        Format::Table => ("text/plain; charset=utf-8", table(r, tz)),
+        Format::Csv => ("text/csv; charset=utf-8", csv(r)),
+    }
 }
 
 /// A few lines for the metrics topic and Slack.

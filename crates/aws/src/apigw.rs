@@ -5,7 +5,7 @@ use crate::AwsApp;
 use base64::Engine;
 use leadclock_app::auth::{self, AuthConfig, Signed};
 use leadclock_app::error::{HttpError, IngestError, RouteError};
-use leadclock_app::handlers::metrics::{MetricsError, MetricsQuery};
+use leadclock_app::handlers::metrics::{Format, MetricsQuery};
 use leadclock_app::ports::Clock;
 use leadclock_app::report_format;
 use leadclock_app::wire::{Kind, MAX_BODY_BYTES};
@@ -131,19 +131,11 @@ pub async fn handle(app: &AwsApp, auth: &AuthConfig, routes: Routes, event: Valu
         (Routes::Read, "GET", "/v1/metrics") => {
             let q = query(&event);
             match app.metrics(&q).await {
-                Ok(report) => match q.format.as_deref() {
-                    None | Some("json") => json_response(200, &report),
-                    Some("table") => response(
-                        200,
-                        "text/plain; charset=utf-8",
-                        report_format::table(&report, app.policy.reporting_timezone),
-                    ),
-                    Some("csv") => response(200, "text/csv; charset=utf-8", report_format::csv(&report)),
-                    Some(other) => error(&MetricsError::Invalid {
-                        field: "format",
-                        message: format!("{other:?} must be json, table or csv"),
-                    }),
-                },
+                Ok(report) => {
+                    let format = Format::parse(q.format.as_deref()).unwrap_or(Format::Json);
+                    let (content_type, body) = report_format::render(&report, format, app.policy.reporting_timezone);
+                    response(200, content_type, body)
+                }
                 Err(e) => error(&e),
             }
         }

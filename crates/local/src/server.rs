@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use leadclock_app::auth::{self, AuthConfig, Signed};
 use leadclock_app::error::{HttpError, IngestError, RouteError};
-use leadclock_app::handlers::metrics::{MetricsError, MetricsQuery};
+use leadclock_app::handlers::metrics::{Format, MetricsError, MetricsQuery};
 use leadclock_app::ports::{Clock, EventStore, LeadIndex, Notifier, Timers};
 use leadclock_app::report_format;
 use leadclock_app::wire::{Kind, MAX_BODY_BYTES};
@@ -164,17 +164,10 @@ where
         Ok(r) => r,
         Err(e) => return error(&e),
     };
-    let tz = app.policy.reporting_timezone;
-    match q.format.as_deref() {
-        None | Some("json") => json_status(200, &report),
-        Some("table") => {
-            ([("content-type", "text/plain; charset=utf-8")], report_format::table(&report, tz)).into_response()
-        }
-        Some("csv") => ([("content-type", "text/csv; charset=utf-8")], report_format::csv(&report)).into_response(),
-        Some(other) => {
-            error(&MetricsError::Invalid { field: "format", message: format!("{other:?} must be json, table or csv") })
-        }
-    }
+    // `metrics` has validated the format already.
+    let format = Format::parse(q.format.as_deref()).unwrap_or(Format::Json);
+    let (content_type, body) = report_format::render(&report, format, app.policy.reporting_timezone);
+    ([("content-type", content_type)], body).into_response()
 }
 
 async fn stats<S, T, N, C>(State(ctx): State_<S, T, N, C>, headers: HeaderMap) -> Response

@@ -121,6 +121,27 @@ pub fn resolve_period(
     Ok((from, to))
 }
 
+/// How a report is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Table,
+    Csv,
+}
+
+impl Format {
+    pub fn parse(s: Option<&str>) -> Result<Format, MetricsError> {
+        match s {
+            None | Some("json") => Ok(Format::Json),
+            Some("table") => Ok(Format::Table),
+            Some("csv") => Ok(Format::Csv),
+            Some(other) => {
+                Err(MetricsError::Invalid { field: "format", message: format!("{other:?} must be json, table or csv") })
+            }
+        }
+    }
+}
+
 fn check_by(by: Option<&str>) -> Result<Option<&str>, MetricsError> {
     match by {
         None => Ok(None),
@@ -153,6 +174,7 @@ where
 
     pub async fn metrics(&self, q: &MetricsQuery) -> Result<Report, MetricsError> {
         let now = self.clock.now();
+        Format::parse(q.format.as_deref())?;
         let (from, to) = resolve_period(q, self.policy.reporting_timezone, now)?;
         let by = check_by(q.by.as_deref())?;
         let leads = self.leads_for(from, to).await.map_err(MetricsError::Store)?;
