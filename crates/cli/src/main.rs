@@ -117,7 +117,8 @@ fn init_logging() {
     if std::env::var("LEADCLOCK_LOG_FORMAT").is_ok_and(|v| v == "json") {
         builder.json().flatten_event(true).init();
     } else {
-        builder.with_target(false).init();
+        use std::io::IsTerminal;
+        builder.with_target(false).with_ansi(std::io::stderr().is_terminal()).init();
     }
 }
 
