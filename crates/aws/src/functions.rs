@@ -75,13 +75,22 @@ async fn escalate(app: &AwsApp, input: Value) -> Result<Value, Error> {
     Ok(json!({"lead_id": lead.as_str(), "sent": r.sent.len(), "next": r.timers.first().map(|t| t.due_at)}))
 }
 
-pub async fn serve_escalate() -> Result<(), Error> {
+/// Runs `handler` on each JSON event with the app built once.
+async fn serve_json<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(Arc<AwsApp>, Value) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<Value, Error>> + Send,
+{
     let app = app_or_exit(&sdk_config().await).await?;
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| {
-        let app = app.clone();
-        async move { Box::pin(escalate(&app, ev.payload)).await }
+        let (app, handler) = (app.clone(), handler.clone());
+        async move { Box::pin(handler(app, ev.payload)).await }
     }))
     .await
+}
+
+pub async fn serve_escalate() -> Result<(), Error> {
+    serve_json(|app, input| async move { escalate(&app, input).await }).await
 }
 
 async fn rollup(app: &AwsApp, input: Value) -> Result<Value, Error> {
@@ -99,12 +108,7 @@ async fn rollup(app: &AwsApp, input: Value) -> Result<Value, Error> {
 }
 
 pub async fn serve_rollup() -> Result<(), Error> {
-    let app = app_or_exit(&sdk_config().await).await?;
-    lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| {
-        let app = app.clone();
-        async move { Box::pin(rollup(&app, ev.payload)).await }
-    }))
-    .await
+    serve_json(|app, input| async move { rollup(&app, input).await }).await
 }
 
 /// Reads the Slack webhook URL from the SSM parameter `SLACK_WEBHOOK_PARAMETER` once.
