@@ -2,6 +2,7 @@
 //! Runs once per execution environment; handlers reuse what it builds.
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use leadclock_domain::policy::report_problems;
 use leadclock_domain::Policy;
 use std::path::PathBuf;
 
@@ -31,10 +32,7 @@ pub fn load_policy() -> Result<Policy, String> {
         }
     };
     let src = std::fs::read_to_string(&path).map_err(|e| format!("cannot read policy {}: {e}", path.display()))?;
-    Policy::parse(&src).map_err(|problems| {
-        let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-        format!("policy {} is invalid: {}", path.display(), lines.join("; "))
-    })
+    Policy::parse(&src).map_err(|problems| report_problems(&path.display().to_string(), &problems))
 }
 
 /// JSON logs to stdout (CloudWatch), level from `LEADCLOCK_LOG` (default info).

@@ -6,6 +6,7 @@ mod report_cmd;
 use leadclock_app::handlers::metrics::MetricsQuery;
 
 use clap::{Parser, Subcommand};
+use leadclock_domain::policy::report_problems;
 use leadclock_domain::Policy;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -100,14 +101,7 @@ fn read(path: &Path) -> Result<String, String> {
 /// Loads and validates a policy, printing every problem.
 pub(crate) fn load_policy(path: &Path) -> Result<Policy, String> {
     let src = read(path)?;
-    Policy::parse(&src).map_err(|problems| {
-        let mut msg = format!("{}: {} problem(s)", path.display(), problems.len());
-        for p in problems {
-            let at = p.line.map(|l| format!(":{l}")).unwrap_or_default();
-            msg.push_str(&format!("\n  {}{at}: {}: {}", path.display(), p.path, p.message));
-        }
-        msg
-    })
+    Policy::parse(&src).map_err(|problems| report_problems(&path.display().to_string(), &problems))
 }
 
 fn init_logging() {

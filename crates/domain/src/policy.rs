@@ -30,6 +30,16 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Every problem of a file, one per line as `FILE:LINE: path: message` (for people and logs).
+pub fn report_problems(file: &str, problems: &[Problem]) -> String {
+    let mut out = format!("{file}: {} problem(s)", problems.len());
+    for p in problems {
+        let at = p.line.map(|l| format!(":{l}")).unwrap_or_default();
+        out.push_str(&format!("\n  {file}{at}: {}: {}", p.path, p.message));
+    }
+    out
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Basis {
     /// Only open business time counts.
