@@ -19,7 +19,10 @@ fn fast_policy() -> PathBuf {
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let d = std::env::temp_dir().join(format!("leadclock-e2e-{tag}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -78,7 +81,13 @@ impl Server {
             let _ = child.kill();
             panic!("server did not start: {:?}", stderr.lock().unwrap());
         });
-        Server { child, base, data: data.to_owned(), stdout, stderr }
+        Server {
+            child,
+            base,
+            data: data.to_owned(),
+            stdout,
+            stderr,
+        }
     }
 
     fn kill9(&mut self) {
@@ -114,13 +123,23 @@ fn now_rfc3339(offset_secs: i64) -> String {
 }
 
 async fn post(client: &reqwest::Client, s: &Server, kind: &str, body: Value) -> (u16, Value) {
-    let r = client.post(format!("{}/v1/events/{kind}", s.base)).json(&body).send().await.unwrap();
+    let r = client
+        .post(format!("{}/v1/events/{kind}", s.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
 async fn post_raw(client: &reqwest::Client, s: &Server, kind: &str, body: Vec<u8>) -> (u16, Value) {
-    let r = client.post(format!("{}/v1/events/{kind}", s.base)).body(body).send().await.unwrap();
+    let r = client
+        .post(format!("{}/v1/events/{kind}", s.base))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
@@ -165,7 +184,9 @@ async fn healthz_and_bad_input_get_clear_errors() {
         ("form", b"\xff\xfe".to_vec(), 400, "malformed_json", None),
         (
             "form",
-            json!({"occurred_at": now_rfc3339(0), "lead_type": "demo_request"}).to_string().into_bytes(),
+            json!({"occurred_at": now_rfc3339(0), "lead_type": "demo_request"})
+                .to_string()
+                .into_bytes(),
             400,
             "missing_field",
             Some("lead_id"),
@@ -181,21 +202,27 @@ async fn healthz_and_bad_input_get_clear_errors() {
         ),
         (
             "form",
-            json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "lead_type": "yacht"}).to_string().into_bytes(),
+            json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "lead_type": "yacht"})
+                .to_string()
+                .into_bytes(),
             422,
             "unknown_lead_type",
             Some("lead_type"),
         ),
         (
             "stage",
-            json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "stage": "mql"}).to_string().into_bytes(),
+            json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "stage": "mql"})
+                .to_string()
+                .into_bytes(),
             422,
             "unknown_stage",
             Some("stage"),
         ),
         (
             "assignment",
-            json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "owner": 7}).to_string().into_bytes(),
+            json!({"lead_id": "L", "occurred_at": now_rfc3339(0), "owner": 7})
+                .to_string()
+                .into_bytes(),
             400,
             "invalid_field",
             Some("owner"),
@@ -252,19 +279,32 @@ async fn lifecycle_records_delays_and_duplicates_change_nothing() {
     assert_eq!(st, 202);
     let lead = &v["lead"];
     assert_eq!(lead["owner"]["owner"], "alice");
-    let (st, _) =
-        post(&c, &s, "stage", json!({"event_id": "s-1", "lead_id": "L-7", "occurred_at": at(200), "stage": "sal"}))
-            .await;
+    let (st, _) = post(
+        &c,
+        &s,
+        "stage",
+        json!({"event_id": "s-1", "lead_id": "L-7", "occurred_at": at(200), "stage": "sal"}),
+    )
+    .await;
     assert_eq!(st, 202);
-    let (st, v) =
-        post(&c, &s, "stage", json!({"event_id": "s-1", "lead_id": "L-7", "occurred_at": at(200), "stage": "sal"}))
-            .await;
+    let (st, v) = post(
+        &c,
+        &s,
+        "stage",
+        json!({"event_id": "s-1", "lead_id": "L-7", "occurred_at": at(200), "stage": "sal"}),
+    )
+    .await;
     assert_eq!((st, &v["duplicate"]), (200, &json!(true)));
 
     let (st, lead) = get_lead(&c, &s, "L-7").await;
     assert_eq!(st, 200);
     assert_eq!(lead["stage"], "sal");
-    let kinds: Vec<&str> = lead["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = lead["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
     // The form arrived 10 minutes late and alone: its 3 s assignment SLA had passed, so ops heard.
     assert_eq!(kinds, vec!["form", "assignment", "touch", "stage", "escalated"]);
     assert_eq!(steps_sent(&s, "L-7"), vec![("assignment".into(), 1)]);
@@ -286,26 +326,53 @@ async fn escalation_ladder_fires_on_time_and_each_step_once() {
     let data = temp_dir("ladder");
     let s = Server::start(&fast_policy(), &data, &[]);
     let c = reqwest::Client::new();
-    post(&c, &s, "form", json!({"lead_id": "L-esc", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"})).await;
-    let (_, v) =
-        post(&c, &s, "assignment", json!({"lead_id": "L-esc", "occurred_at": now_rfc3339(0), "owner": "alice"})).await;
+    post(
+        &c,
+        &s,
+        "form",
+        json!({"lead_id": "L-esc", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"}),
+    )
+    .await;
+    let (_, v) = post(
+        &c,
+        &s,
+        "assignment",
+        json!({"lead_id": "L-esc", "occurred_at": now_rfc3339(0), "owner": "alice"}),
+    )
+    .await;
     let steps = v["lead"]["clocks"][1]["steps"].as_array().unwrap().clone();
     assert_eq!(steps.len(), 3);
     // Owner at +2s, manager at +4s, exec at +6s.
-    assert!(wait_for(Duration::from_secs(10), || steps_sent(&s, "L-esc").len() == 3).await, "{:?}", s.escalations());
+    assert!(
+        wait_for(Duration::from_secs(10), || steps_sent(&s, "L-esc").len() == 3).await,
+        "{:?}",
+        s.escalations()
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let sent = steps_sent(&s, "L-esc");
-    assert_eq!(sent, vec![("response".into(), 1), ("response".into(), 2), ("response".into(), 3)]);
+    assert_eq!(
+        sent,
+        vec![("response".into(), 1), ("response".into(), 2), ("response".into(), 3)]
+    );
     let (_, lead) = get_lead(&c, &s, "L-esc").await;
     for step in lead["clocks"][1]["steps"].as_array().unwrap() {
         let due = chrono::DateTime::parse_from_rfc3339(step["due_at"].as_str().unwrap()).unwrap();
         let sent = chrono::DateTime::parse_from_rfc3339(step["sent_at"].as_str().unwrap()).unwrap();
         let lag = (sent - due).num_milliseconds();
-        assert!((0..1000).contains(&lag), "step {} sent {lag} ms after due", step["name"]);
+        assert!(
+            (0..1000).contains(&lag),
+            "step {} sent {lag} ms after due",
+            step["name"]
+        );
     }
     let esc = s.escalations();
     let mgr = esc.iter().find(|e| e["step"] == 2).unwrap();
-    let ids: Vec<&str> = mgr["recipients"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = mgr["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec!["alice", "maria"]);
     // Printed as one readable line each.
     assert_eq!(s.logs().matches("ESCALATION [").count(), 3);
@@ -316,8 +383,20 @@ async fn a_touch_before_the_deadline_cancels_the_escalation() {
     let data = temp_dir("touch");
     let s = Server::start(&fast_policy(), &data, &[]);
     let c = reqwest::Client::new();
-    post(&c, &s, "form", json!({"lead_id": "L-ok", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"})).await;
-    post(&c, &s, "assignment", json!({"lead_id": "L-ok", "occurred_at": now_rfc3339(0), "owner": "alice"})).await;
+    post(
+        &c,
+        &s,
+        "form",
+        json!({"lead_id": "L-ok", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"}),
+    )
+    .await;
+    post(
+        &c,
+        &s,
+        "assignment",
+        json!({"lead_id": "L-ok", "occurred_at": now_rfc3339(0), "owner": "alice"}),
+    )
+    .await;
     // A voicemail does not stop the clock…
     let (_, v) = post(
         &c,
@@ -346,16 +425,38 @@ async fn a_pending_timer_survives_kill_9_and_fires_after_restart() {
     let data = temp_dir("restart");
     let mut s = Server::start(&fast_policy(), &data, &[]);
     let c = reqwest::Client::new();
-    post(&c, &s, "form", json!({"lead_id": "L-r", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"})).await;
-    post(&c, &s, "assignment", json!({"lead_id": "L-r", "occurred_at": now_rfc3339(0), "owner": "alice"})).await;
+    post(
+        &c,
+        &s,
+        "form",
+        json!({"lead_id": "L-r", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"}),
+    )
+    .await;
+    post(
+        &c,
+        &s,
+        "assignment",
+        json!({"lead_id": "L-r", "occurred_at": now_rfc3339(0), "owner": "alice"}),
+    )
+    .await;
     // Another lead, accepted just before the crash, must not be lost either.
-    post(&c, &s, "form", json!({"lead_id": "L-r2", "occurred_at": now_rfc3339(0), "lead_type": "content_mql"})).await;
+    post(
+        &c,
+        &s,
+        "form",
+        json!({"lead_id": "L-r2", "occurred_at": now_rfc3339(0), "lead_type": "content_mql"}),
+    )
+    .await;
     s.kill9();
     assert!(steps_sent(&s, "L-r").is_empty());
     // Down past the first two steps' due instants: they are overdue at restart and fire at once.
     tokio::time::sleep(Duration::from_millis(4500)).await;
     let s = Server::start(&fast_policy(), &data, &[]);
-    assert!(wait_for(Duration::from_secs(2), || steps_sent(&s, "L-r").len() >= 2).await, "{:?}", s.escalations());
+    assert!(
+        wait_for(Duration::from_secs(2), || steps_sent(&s, "L-r").len() >= 2).await,
+        "{:?}",
+        s.escalations()
+    );
     assert!(wait_for(Duration::from_secs(5), || steps_sent(&s, "L-r").len() == 3).await);
     let (st, lead) = get_lead(&c, &s, "L-r2").await;
     assert_eq!((st, lead["stage"].as_str()), (200, Some("mql")));
@@ -368,7 +469,13 @@ async fn concurrent_events_on_one_lead_are_all_kept() {
     let data = temp_dir("concurrent");
     let s = Server::start(&fast_policy(), &data, &[]);
     let c = reqwest::Client::new();
-    post(&c, &s, "form", json!({"lead_id": "L-c", "occurred_at": now_rfc3339(-60), "lead_type": "content_mql"})).await;
+    post(
+        &c,
+        &s,
+        "form",
+        json!({"lead_id": "L-c", "occurred_at": now_rfc3339(-60), "lead_type": "content_mql"}),
+    )
+    .await;
     let mut tasks = Vec::new();
     for i in 0..50 {
         let c = c.clone();
@@ -382,7 +489,12 @@ async fn concurrent_events_on_one_lead_are_all_kept() {
         assert_eq!(t.await.unwrap(), 202);
     }
     let (_, lead) = get_lead(&c, &s, "L-c").await;
-    let kept = lead["timeline"].as_array().unwrap().iter().filter(|e| e["kind"] != "escalated").count();
+    let kept = lead["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] != "escalated")
+        .count();
     assert_eq!(kept, 51);
     assert_eq!(lead["cycles"][0]["touches"], 50);
 }
@@ -425,19 +537,41 @@ async fn slack_and_webhook_are_posted_and_a_failing_one_does_not_block_the_other
     let s = Server::start(
         &fast_policy(),
         &data,
-        &[("LEADCLOCK_SLACK_WEBHOOK_URL", &slack), ("LEADCLOCK_WEBHOOK_URL", &broken)],
+        &[
+            ("LEADCLOCK_SLACK_WEBHOOK_URL", &slack),
+            ("LEADCLOCK_WEBHOOK_URL", &broken),
+        ],
     );
     let c = reqwest::Client::new();
-    post(&c, &s, "form", json!({"lead_id": "L-s", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"})).await;
-    post(&c, &s, "assignment", json!({"lead_id": "L-s", "occurred_at": now_rfc3339(0), "owner": "alice"})).await;
+    post(
+        &c,
+        &s,
+        "form",
+        json!({"lead_id": "L-s", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"}),
+    )
+    .await;
+    post(
+        &c,
+        &s,
+        "assignment",
+        json!({"lead_id": "L-s", "occurred_at": now_rfc3339(0), "owner": "alice"}),
+    )
+    .await;
     assert!(wait_for(Duration::from_secs(5), || !received.lock().unwrap().is_empty()).await);
     let msg = received.lock().unwrap()[0].clone();
     let blocks = msg["blocks"].as_array().unwrap();
     assert_eq!(blocks[0]["type"], "header");
-    let fields: Vec<&str> =
-        blocks[1]["fields"].as_array().unwrap().iter().map(|f| f["text"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = blocks[1]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["text"].as_str().unwrap())
+        .collect();
     for label in ["*Lead*", "*Type*", "*Owner*", "*Age*", "*Deadline*", "*Step*"] {
-        assert!(fields.iter().any(|f| f.starts_with(label)), "{label} missing in {fields:?}");
+        assert!(
+            fields.iter().any(|f| f.starts_with(label)),
+            "{label} missing in {fields:?}"
+        );
     }
     assert!(blocks[2].to_string().contains("<@U0ALICE>"));
     // The broken webhook is retried.
@@ -450,7 +584,11 @@ async fn slack_and_webhook_are_posted_and_a_failing_one_does_not_block_the_other
 fn a_bad_policy_never_starts_the_server() {
     let dir = temp_dir("badpolicy");
     let bad = dir.join("bad.toml");
-    std::fs::write(&bad, "[calendars.x]\ntimezone = \"Mars/Olympus\"\nhours = { mon = [\"09:00-17:00\"] }\n").unwrap();
+    std::fs::write(
+        &bad,
+        "[calendars.x]\ntimezone = \"Mars/Olympus\"\nhours = { mon = [\"09:00-17:00\"] }\n",
+    )
+    .unwrap();
     let out = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--policy"])
         .arg(&bad)
@@ -462,7 +600,11 @@ fn a_bad_policy_never_starts_the_server() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:2: calendars.x.timezone"), "{err}");
     assert!(err.contains("lead_types"), "{err}");
-    let out = Command::new(BIN).args(["policy", "check"]).arg(root().join("policies/example.toml")).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["policy", "check"])
+        .arg(root().join("policies/example.toml"))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -470,13 +612,27 @@ fn a_bad_policy_never_starts_the_server() {
 fn calendar_commands_print_due_and_elapsed() {
     let policy = root().join("policies/example.toml");
     let run = |args: &[&str]| {
-        let out = Command::new(BIN).arg("calendar").args(args).arg("--policy").arg(&policy).output().unwrap();
+        let out = Command::new(BIN)
+            .arg("calendar")
+            .args(args)
+            .arg("--policy")
+            .arg(&policy)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     };
     // Friday 16:30 New York + 1h of business time = Monday 09:30.
     assert_eq!(
-        run(&["due", "--calendar", "us_east", "--start", "2026-11-27T16:30:00-05:00", "--within", "1h"]),
+        run(&[
+            "due",
+            "--calendar",
+            "us_east",
+            "--start",
+            "2026-11-27T16:30:00-05:00",
+            "--within",
+            "1h"
+        ]),
         "2026-11-30T09:30:00-05:00"
     );
     assert_eq!(
@@ -494,7 +650,11 @@ fn calendar_commands_print_due_and_elapsed() {
     // A calendars-only file works too.
     let dir = temp_dir("cal");
     let only = dir.join("cals.toml");
-    std::fs::write(&only, "[calendars.night]\ntimezone = \"UTC\"\nhours = { sat = [\"22:00-24:00\"] }\n").unwrap();
+    std::fs::write(
+        &only,
+        "[calendars.night]\ntimezone = \"UTC\"\nhours = { sat = [\"22:00-24:00\"] }\n",
+    )
+    .unwrap();
     let out = Command::new(BIN)
         .args([
             "calendar",
@@ -527,9 +687,21 @@ async fn metrics_endpoint_serves_json_table_and_csv() {
             json!({"lead_id": lead, "occurred_at": now_rfc3339(-120), "lead_type": "content_mql", "source": "organic"}),
         )
         .await;
-        post(&c, &s, "assignment", json!({"lead_id": lead, "occurred_at": now_rfc3339(-119), "owner": "alice"})).await;
+        post(
+            &c,
+            &s,
+            "assignment",
+            json!({"lead_id": lead, "occurred_at": now_rfc3339(-119), "owner": "alice"}),
+        )
+        .await;
         if i < 2 {
-            post(&c, &s, "touch", json!({"lead_id": lead, "occurred_at": now_rfc3339(-60), "channel": "call"})).await;
+            post(
+                &c,
+                &s,
+                "touch",
+                json!({"lead_id": lead, "occurred_at": now_rfc3339(-60), "channel": "call"}),
+            )
+            .await;
         }
     }
     let get = |q: &'static str| {
@@ -545,7 +717,10 @@ async fn metrics_endpoint_serves_json_table_and_csv() {
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["overall"]["volume"]["mqls"], 3);
     assert_eq!(v["overall"]["response_rate"]["numerator"], 2);
-    assert_eq!(v["overall"]["sla"]["overall"]["pending"], 1, "the untouched lead is still inside its 1h window");
+    assert_eq!(
+        v["overall"]["sla"]["overall"]["pending"], 1,
+        "the untouched lead is still inside its 1h window"
+    );
     assert_eq!(v["groups"]["organic"]["volume"]["mqls"], 3);
     assert_eq!(v["open_slas"].as_array().unwrap().len(), 1);
     let (st, table) = get("?period=today&format=table").await;
@@ -575,7 +750,10 @@ fn signed(body: &Value, secret: &str, ts: i64) -> (String, String, String) {
 #[tokio::test]
 async fn signatures_and_tokens_are_required_when_secrets_are_set() {
     let data = temp_dir("auth");
-    let env = [("LEADCLOCK_WEBHOOK_SECRETS", "old-secret,new-secret"), ("LEADCLOCK_READ_TOKENS", "reader")];
+    let env = [
+        ("LEADCLOCK_WEBHOOK_SECRETS", "old-secret,new-secret"),
+        ("LEADCLOCK_READ_TOKENS", "reader"),
+    ];
     let s = Server::start(&fast_policy(), &data, &env);
     assert!(!s.logs().contains("WARNING: --insecure-no-auth"));
     let c = reqwest::Client::new();
@@ -606,7 +784,12 @@ async fn signatures_and_tokens_are_required_when_secrets_are_set() {
         (401, Some("stale_request"), Some("x-leadclock-timestamp"))
     );
     // Nothing refused was stored.
-    let r = c.get(format!("{}/v1/leads/S-1", s.base)).bearer_auth("reader").send().await.unwrap();
+    let r = c
+        .get(format!("{}/v1/leads/S-1", s.base))
+        .bearer_auth("reader")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     // Both secrets of a rotation are accepted; a replay is a duplicate.
     for secret in ["old-secret", "new-secret"] {
@@ -616,7 +799,12 @@ async fn signatures_and_tokens_are_required_when_secrets_are_set() {
     }
     let r = c.get(format!("{}/v1/leads/S-1", s.base)).send().await.unwrap();
     assert_eq!(r.status(), 401, "reads need the token");
-    let r = c.get(format!("{}/v1/leads/S-1", s.base)).bearer_auth("reader").send().await.unwrap();
+    let r = c
+        .get(format!("{}/v1/leads/S-1", s.base))
+        .bearer_auth("reader")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["timeline"].as_array().unwrap().len(), 1);

@@ -40,7 +40,11 @@ impl Secret {
     }
     /// Comma-separated secrets (the rotation list); blanks are ignored.
     pub fn list(s: &str) -> Vec<Secret> {
-        s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(Secret::new).collect()
+        s.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(Secret::new)
+            .collect()
     }
     fn mac(&self) -> HmacSha256 {
         HmacSha256::new_from_slice(&self.0).expect("HMAC takes keys of any length")
@@ -143,7 +147,10 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// Hex HMAC of `{timestamp}.{body}`: what a sender puts after `v1=`.
@@ -189,13 +196,19 @@ pub fn sign_hubspot(secret: &Secret, method: &str, uri: &str, body: &[u8], times
 
 fn verify_leadclock(cfg: &AuthConfig, req: &Signed, sig: &str, now: DateTime<Utc>) -> Result<Scheme, AuthError> {
     let ts_raw = (req.header)(TIMESTAMP_HEADER).ok_or(AuthError::Malformed(TIMESTAMP_HEADER))?;
-    let ts: i64 = ts_raw.trim().parse().map_err(|_| AuthError::Malformed(TIMESTAMP_HEADER))?;
+    let ts: i64 = ts_raw
+        .trim()
+        .parse()
+        .map_err(|_| AuthError::Malformed(TIMESTAMP_HEADER))?;
     let t = DateTime::<Utc>::from_timestamp(ts, 0).ok_or(AuthError::Malformed(TIMESTAMP_HEADER))?;
     if !within_window(t, now) {
         return Err(AuthError::Stale(TIMESTAMP_HEADER));
     }
-    let candidates: Vec<Vec<u8>> =
-        sig.split(',').filter_map(|part| part.trim().strip_prefix("v1=")).filter_map(hex_decode).collect();
+    let candidates: Vec<Vec<u8>> = sig
+        .split(',')
+        .filter_map(|part| part.trim().strip_prefix("v1="))
+        .filter_map(hex_decode)
+        .collect();
     if candidates.is_empty() {
         return Err(AuthError::Malformed(SIGNATURE_HEADER));
     }
@@ -214,7 +227,10 @@ fn verify_leadclock(cfg: &AuthConfig, req: &Signed, sig: &str, now: DateTime<Utc
 
 fn verify_hubspot(cfg: &AuthConfig, req: &Signed, sig: &str, now: DateTime<Utc>) -> Result<Scheme, AuthError> {
     let ts_raw = (req.header)(HUBSPOT_TIMESTAMP_HEADER).ok_or(AuthError::Malformed(HUBSPOT_TIMESTAMP_HEADER))?;
-    let ms: i64 = ts_raw.trim().parse().map_err(|_| AuthError::Malformed(HUBSPOT_TIMESTAMP_HEADER))?;
+    let ms: i64 = ts_raw
+        .trim()
+        .parse()
+        .map_err(|_| AuthError::Malformed(HUBSPOT_TIMESTAMP_HEADER))?;
     let t = DateTime::<Utc>::from_timestamp_millis(ms).ok_or(AuthError::Malformed(HUBSPOT_TIMESTAMP_HEADER))?;
     if !within_window(t, now) {
         return Err(AuthError::Stale(HUBSPOT_TIMESTAMP_HEADER));
@@ -296,8 +312,12 @@ mod tests {
     fn check(headers: &[(&str, String)], body: &[u8]) -> Result<Scheme, AuthError> {
         let map: HashMap<String, String> = headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         let lookup = move |k: &str| map.get(k).cloned();
-        let req =
-            Signed { method: "POST", uri: "https://hooks.example.com/v1/events/form?src=hs", body, header: &lookup };
+        let req = Signed {
+            method: "POST",
+            uri: "https://hooks.example.com/v1/events/form?src=hs",
+            body,
+            header: &lookup,
+        };
         verify_webhook(&cfg(), &req, now())
     }
 
@@ -313,8 +333,11 @@ mod tests {
             );
         }
         // Dual-signed: one stale value and one good one.
-        let sig =
-            format!("v1={},v1={}", sign(&Secret::new("retired"), ts, body), sign(&Secret::new("new-secret"), ts, body));
+        let sig = format!(
+            "v1={},v1={}",
+            sign(&Secret::new("retired"), ts, body),
+            sign(&Secret::new("new-secret"), ts, body)
+        );
         assert!(check(&[(TIMESTAMP_HEADER, ts.to_string()), (SIGNATURE_HEADER, sig)], body).is_ok());
     }
 
@@ -325,7 +348,10 @@ mod tests {
         let good = format!("v1={}", sign(&Secret::new("new-secret"), ts, body));
         assert_eq!(check(&[], body), Err(AuthError::Missing));
         assert_eq!(
-            check(&[(TIMESTAMP_HEADER, ts.to_string()), (SIGNATURE_HEADER, good.clone())], br#"{"lead_id":"M"}"#),
+            check(
+                &[(TIMESTAMP_HEADER, ts.to_string()), (SIGNATURE_HEADER, good.clone())],
+                br#"{"lead_id":"M"}"#
+            ),
             Err(AuthError::BadSignature(SIGNATURE_HEADER))
         );
         let stale = now().timestamp() - 301;
@@ -334,13 +360,22 @@ mod tests {
             check(&[(TIMESTAMP_HEADER, stale.to_string()), (SIGNATURE_HEADER, sig)], body),
             Err(AuthError::Stale(TIMESTAMP_HEADER))
         );
-        assert_eq!(check(&[(SIGNATURE_HEADER, good.clone())], body), Err(AuthError::Malformed(TIMESTAMP_HEADER)));
+        assert_eq!(
+            check(&[(SIGNATURE_HEADER, good.clone())], body),
+            Err(AuthError::Malformed(TIMESTAMP_HEADER))
+        );
         assert_eq!(
             check(&[(TIMESTAMP_HEADER, "soon".into()), (SIGNATURE_HEADER, good)], body),
             Err(AuthError::Malformed(TIMESTAMP_HEADER))
         );
         assert_eq!(
-            check(&[(TIMESTAMP_HEADER, ts.to_string()), (SIGNATURE_HEADER, "sha256=zz".into())], body),
+            check(
+                &[
+                    (TIMESTAMP_HEADER, ts.to_string()),
+                    (SIGNATURE_HEADER, "sha256=zz".into())
+                ],
+                body
+            ),
             Err(AuthError::Malformed(SIGNATURE_HEADER))
         );
         let e = AuthError::Stale(TIMESTAMP_HEADER);
@@ -358,13 +393,25 @@ mod tests {
             body,
             ms,
         );
-        let ok = check(&[(HUBSPOT_TIMESTAMP_HEADER, ms.to_string()), (HUBSPOT_SIGNATURE_HEADER, sig.clone())], body);
+        let ok = check(
+            &[
+                (HUBSPOT_TIMESTAMP_HEADER, ms.to_string()),
+                (HUBSPOT_SIGNATURE_HEADER, sig.clone()),
+            ],
+            body,
+        );
         assert_eq!(ok, Ok(Scheme::HubSpot));
         // Escaped characters in the URI sign the same as their decoded form.
         assert_eq!(hubspot_uri("https://h/x%3Fa%3Ab"), "https://h/x?a:b");
         let old = ms - 6 * 60 * 1000;
         assert_eq!(
-            check(&[(HUBSPOT_TIMESTAMP_HEADER, old.to_string()), (HUBSPOT_SIGNATURE_HEADER, sig)], body),
+            check(
+                &[
+                    (HUBSPOT_TIMESTAMP_HEADER, old.to_string()),
+                    (HUBSPOT_SIGNATURE_HEADER, sig)
+                ],
+                body
+            ),
             Err(AuthError::Stale(HUBSPOT_TIMESTAMP_HEADER))
         );
     }
@@ -375,7 +422,10 @@ mod tests {
         assert!(verify_read(&c, &|_| Some("Bearer read-token-1".into())).is_ok());
         assert!(verify_read(&c, &|_| Some("Bearer nope".into())).is_err());
         assert_eq!(verify_read(&c, &|_| None), Err(AuthError::NoToken));
-        let open = AuthConfig { insecure: true, ..Default::default() };
+        let open = AuthConfig {
+            insecure: true,
+            ..Default::default()
+        };
         assert!(verify_read(&open, &|_| None).is_ok());
     }
 

@@ -15,10 +15,18 @@ pub struct PortError {
 
 impl PortError {
     pub fn new(operation: &'static str, message: impl Into<String>) -> Self {
-        Self { operation, message: message.into(), transient: false }
+        Self {
+            operation,
+            message: message.into(),
+            transient: false,
+        }
     }
     pub fn transient(operation: &'static str, message: impl Into<String>) -> Self {
-        Self { operation, message: message.into(), transient: true }
+        Self {
+            operation,
+            message: message.into(),
+            transient: true,
+        }
     }
 }
 
@@ -42,7 +50,13 @@ pub trait HttpError {
     fn field(&self) -> Option<String>;
     fn message(&self) -> String;
     fn body(&self) -> ErrorBody {
-        ErrorBody { error: ErrorDetail { code: self.code(), field: self.field(), message: self.message() } }
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                field: self.field(),
+                message: self.message(),
+            },
+        }
     }
 }
 
@@ -68,12 +82,20 @@ pub enum IngestError {
 
 impl IngestError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid { field: field.into(), message: message.into() }
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
     }
     pub(crate) fn prefixed(self, prefix: &str) -> Self {
         match self {
-            Self::Invalid { field, message } => Self::Invalid { field: format!("{prefix}{field}"), message },
-            Self::Missing { field } => Self::Missing { field: format!("{prefix}{field}") },
+            Self::Invalid { field, message } => Self::Invalid {
+                field: format!("{prefix}{field}"),
+                message,
+            },
+            Self::Missing { field } => Self::Missing {
+                field: format!("{prefix}{field}"),
+            },
             other => other,
         }
     }

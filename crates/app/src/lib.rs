@@ -26,6 +26,12 @@ pub struct App<S, T, N, C> {
 
 impl<S, T, N, C> App<S, T, N, C> {
     pub fn new(policy: Arc<Policy>, store: S, timers: T, notifier: N, clock: C) -> Self {
-        Self { policy, store, timers, notifier, clock }
+        Self {
+            policy,
+            store,
+            timers,
+            notifier,
+            clock,
+        }
     }
 }

@@ -36,7 +36,12 @@ fn text<'a>(doc: &'a Value, key: &str) -> &'a str {
 fn mention(r: &Value) -> String {
     match r.get("slack").and_then(Value::as_str) {
         Some(id) => format!("<@{id}>"),
-        None => r.get("name").and_then(Value::as_str).or(r.get("id").and_then(Value::as_str)).unwrap_or("?").to_owned(),
+        None => r
+            .get("name")
+            .and_then(Value::as_str)
+            .or(r.get("id").and_then(Value::as_str))
+            .unwrap_or("?")
+            .to_owned(),
     }
 }
 
@@ -48,7 +53,11 @@ pub fn slack_payload(doc: &Value) -> Value {
         "high" => ":warning:",
         _ => ":alarm_clock:",
     };
-    let what = if text(doc, "clock") == "assignment" { "is still unassigned" } else { "has no first touch yet" };
+    let what = if text(doc, "clock") == "assignment" {
+        "is still unassigned"
+    } else {
+        "has no first touch yet"
+    };
     let label = match text(doc, "lead_type_label") {
         "" => text(doc, "lead_type"),
         l => l,
@@ -57,10 +66,18 @@ pub fn slack_payload(doc: &Value) -> Value {
     let owner = doc.get("owner").and_then(Value::as_str).unwrap_or("unassigned");
     let age = human_duration(doc.get("age_seconds").and_then(Value::as_i64).unwrap_or(0));
     let deadline = text(doc, "deadline");
-    let deadline_ts = chrono::DateTime::parse_from_rfc3339(deadline).map(|t| t.timestamp()).unwrap_or(0);
-    let who: Vec<String> =
-        doc.get("recipients").and_then(Value::as_array).map(|a| a.iter().map(mention).collect()).unwrap_or_default();
-    let headline: String = format!("{icon} Lead {lead} ({label}) {what}").chars().take(150).collect();
+    let deadline_ts = chrono::DateTime::parse_from_rfc3339(deadline)
+        .map(|t| t.timestamp())
+        .unwrap_or(0);
+    let who: Vec<String> = doc
+        .get("recipients")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(mention).collect())
+        .unwrap_or_default();
+    let headline: String = format!("{icon} Lead {lead} ({label}) {what}")
+        .chars()
+        .take(150)
+        .collect();
     json!({
         "text": text(doc, "text"),
         "blocks": [

@@ -21,11 +21,18 @@ fn short_pct(r: &Rate) -> String {
 }
 
 fn dur(x: Option<f64>) -> String {
-    x.map(|s| human_duration(s.round() as i64)).unwrap_or_else(|| "n/a".into())
+    x.map(|s| human_duration(s.round() as i64))
+        .unwrap_or_else(|| "n/a".into())
 }
 
 fn stats(s: &Stats) -> String {
-    format!("avg {} · median {} · p90 {} (n={})", dur(s.average), dur(s.median), dur(s.p90), s.count)
+    format!(
+        "avg {} · median {} · p90 {} (n={})",
+        dur(s.average),
+        dur(s.median),
+        dur(s.p90),
+        s.count
+    )
 }
 
 fn band(b: Option<Band>) -> &'static str {
@@ -38,7 +45,10 @@ fn local(t: DateTime<Utc>, tz: Tz) -> String {
 
 fn section(out: &mut String, s: &Section) {
     let v = &s.volume;
-    let lvr = v.lead_velocity_rate.map(|x| format!("{x:+.1}%")).unwrap_or_else(|| "n/a".into());
+    let lvr = v
+        .lead_velocity_rate
+        .map(|x| format!("{x:+.1}%"))
+        .unwrap_or_else(|| "n/a".into());
     let _ = writeln!(
         out,
         "VOLUME     MQLs {} (new {}, recycled {}: {}) · previous period {} · lead velocity {lvr}",
@@ -90,7 +100,12 @@ fn section(out: &mut String, s: &Section) {
         "SLA        {:<22} {:>8} {:>6} {:>7} {:>8} {:>7}  compliance",
         "lead type", "assigned", "met", "missed", "pending", "closed"
     );
-    let rows = s.sla.by_lead_type.iter().map(|(k, c)| (k.as_str(), c)).chain([("overall (weighted)", &s.sla.overall)]);
+    let rows = s
+        .sla
+        .by_lead_type
+        .iter()
+        .map(|(k, c)| (k.as_str(), c))
+        .chain([("overall (weighted)", &s.sla.overall)]);
     for (name, c) in rows {
         let _ = writeln!(
             out,
@@ -143,7 +158,11 @@ pub fn table(r: &Report, tz: Tz) -> String {
     let _ = writeln!(out);
     section(&mut out, &r.overall);
     if !r.conversion_by_source.is_empty() {
-        let parts: Vec<String> = r.conversion_by_source.iter().map(|(k, v)| format!("{k} {}", short_pct(v))).collect();
+        let parts: Vec<String> = r
+            .conversion_by_source
+            .iter()
+            .map(|(k, v)| format!("{k} {}", short_pct(v)))
+            .collect();
         let _ = writeln!(out, "SOURCES    MQL → SQL by source: {}", parts.join(" · "));
     }
     if let Some(by) = &r.by {
@@ -169,7 +188,10 @@ pub fn table(r: &Report, tz: Tz) -> String {
         }
     }
     if !r.reps.is_empty() {
-        let _ = writeln!(out, "\nREP RESPONSE SCORE (10/8/6/4/2/1/0 points; score = points / (leads × 10))");
+        let _ = writeln!(
+            out,
+            "\nREP RESPONSE SCORE (10/8/6/4/2/1/0 points; score = points / (leads × 10))"
+        );
         let _ = writeln!(
             out,
             "  {:<20} {:>5} {:>6} {:>7} {:>7}  <5m 5-15m 15-60m 1-4h 4-8h 8h+ none",
@@ -230,12 +252,35 @@ fn csv_rows(group: &str, s: &Section, out: &mut String) {
     let secs = |x: Option<f64>| x.map(|v| format!("{v:.0}")).unwrap_or_default();
     row("mqls", s.volume.mqls.to_string(), None);
     row("mqls_recycled", s.volume.recycled.to_string(), None);
-    row("recycled_share_pct", rate(&s.volume.recycled_share), s.volume.recycled_share.band);
-    row("lead_velocity_rate_pct", s.volume.lead_velocity_rate.map(|v| format!("{v:.2}")).unwrap_or_default(), None);
-    row("systems_delay_avg_s", secs(s.systems_delay.timing.calendar.average), s.systems_delay.timing.band);
-    row("systems_delay_median_s", secs(s.systems_delay.timing.calendar.median), None);
+    row(
+        "recycled_share_pct",
+        rate(&s.volume.recycled_share),
+        s.volume.recycled_share.band,
+    );
+    row(
+        "lead_velocity_rate_pct",
+        s.volume
+            .lead_velocity_rate
+            .map(|v| format!("{v:.2}"))
+            .unwrap_or_default(),
+        None,
+    );
+    row(
+        "systems_delay_avg_s",
+        secs(s.systems_delay.timing.calendar.average),
+        s.systems_delay.timing.band,
+    );
+    row(
+        "systems_delay_median_s",
+        secs(s.systems_delay.timing.calendar.median),
+        None,
+    );
     row("systems_delay_p90_s", secs(s.systems_delay.timing.calendar.p90), None);
-    row("systems_delay_under_5m_pct", rate(&s.systems_delay.under_5_minutes), None);
+    row(
+        "systems_delay_under_5m_pct",
+        rate(&s.systems_delay.under_5_minutes),
+        None,
+    );
     row("still_unassigned", s.systems_delay.still_unassigned.to_string(), None);
     for (name, t) in [("human_delay", &s.human_delay), ("speed_to_lead", &s.speed_to_lead)] {
         row(&format!("{name}_avg_s"), secs(t.calendar.average), t.band);
@@ -246,7 +291,11 @@ fn csv_rows(group: &str, s: &Section, out: &mut String) {
         row(&format!("{name}_business_p90_s"), secs(t.business.p90), None);
     }
     row("response_rate_pct", rate(&s.response_rate), s.response_rate.band);
-    row("five_minute_response_rate_pct", rate(&s.five_minute_response_rate), s.five_minute_response_rate.band);
+    row(
+        "five_minute_response_rate_pct",
+        rate(&s.five_minute_response_rate),
+        s.five_minute_response_rate.band,
+    );
     row("lead_leakage_pct", rate(&s.lead_leakage), s.lead_leakage.band);
     for (lt, c) in &s.sla.by_lead_type {
         row(&format!("sla_compliance_pct[{lt}]"), rate(&c.rate), c.rate.band);
@@ -254,13 +303,25 @@ fn csv_rows(group: &str, s: &Section, out: &mut String) {
     }
     row("sla_compliance_pct", rate(&s.sla.overall.rate), s.sla.overall.rate.band);
     row("sla_pending", s.sla.overall.pending.to_string(), None);
-    row("breach_escalation_rate_pct", rate(&s.sla.breach_escalation_rate), s.sla.breach_escalation_rate.band);
+    row(
+        "breach_escalation_rate_pct",
+        rate(&s.sla.breach_escalation_rate),
+        s.sla.breach_escalation_rate.band,
+    );
     let f = &s.funnel;
     row("sal_acceptance_pct", rate(&f.sal_acceptance), f.sal_acceptance.band);
     row("rejection_pct", rate(&f.rejection), f.rejection.band);
-    row("rejection_reason_completion_pct", rate(&f.rejection_reason_completion), f.rejection_reason_completion.band);
+    row(
+        "rejection_reason_completion_pct",
+        rate(&f.rejection_reason_completion),
+        f.rejection_reason_completion.band,
+    );
     row("sal_to_sql_pct", rate(&f.sal_to_sql), f.sal_to_sql.band);
-    row("sql_to_opportunity_pct", rate(&f.sql_to_opportunity), f.sql_to_opportunity.band);
+    row(
+        "sql_to_opportunity_pct",
+        rate(&f.sql_to_opportunity),
+        f.sql_to_opportunity.band,
+    );
     row("mql_to_sql_pct", rate(&f.mql_to_sql), f.mql_to_sql.band);
     row("in_progress", f.in_progress.to_string(), None);
 }
@@ -274,7 +335,11 @@ pub fn csv(r: &Report) -> String {
     }
     for rep in &r.reps {
         let score = rep.score.map(|s| format!("{s:.2}")).unwrap_or_default();
-        let _ = writeln!(out, "{},rep_response_score_pct,{score},n/a", csv_field(&format!("owner:{}", rep.owner)));
+        let _ = writeln!(
+            out,
+            "{},rep_response_score_pct,{score},n/a",
+            csv_field(&format!("owner:{}", rep.owner))
+        );
     }
     out
 }
@@ -282,7 +347,10 @@ pub fn csv(r: &Report) -> String {
 /// A report in the asked format, with its content type: what every HTTP surface sends.
 pub fn render(r: &Report, format: Format, tz: Tz) -> (&'static str, String) {
     match format {
-        Format::Json => ("application/json", serde_json::to_string(r).unwrap_or_else(|_| "{}".into())),
+        Format::Json => (
+            "application/json",
+            serde_json::to_string(r).unwrap_or_else(|_| "{}".into()),
+        ),
         Format::Table => ("text/plain; charset=utf-8", table(r, tz)),
         Format::Csv => ("text/csv; charset=utf-8", csv(r)),
     }

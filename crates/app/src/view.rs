@@ -56,7 +56,10 @@ pub struct LeadView {
 
 impl LeadView {
     pub fn build(lead: &Lead, policy: &Policy, now: DateTime<Utc>) -> Self {
-        let clocks = lead.current_cycle().map(|c| clock::cycle_clocks(c, policy, now)).unwrap_or_default();
+        let clocks = lead
+            .current_cycle()
+            .map(|c| clock::cycle_clocks(c, policy, now))
+            .unwrap_or_default();
         let next_escalation = clock::timers(lead, policy, now).into_iter().min_by_key(|t| t.due_at);
         let cycles = lead
             .cycles

@@ -50,7 +50,16 @@ impl Kind {
     }
     fn known_fields(self) -> &'static [&'static str] {
         match self {
-            Kind::Form => &["lead_type", "source", "region", "segment", "account", "score", "contact", "attributes"],
+            Kind::Form => &[
+                "lead_type",
+                "source",
+                "region",
+                "segment",
+                "account",
+                "score",
+                "contact",
+                "attributes",
+            ],
             Kind::Assignment => &["owner", "team", "manager"],
             Kind::Touch => &["owner", "channel", "outcome"],
             Kind::Stage => &["stage", "reason"],
@@ -77,12 +86,15 @@ impl<'a> Fields<'a> {
 
     fn text(&self, name: &str, max: usize) -> Result<Option<String>, IngestError> {
         let Some(v) = self.get(name) else { return Ok(None) };
-        let s = v.as_str().ok_or_else(|| IngestError::invalid(name, "must be a string"))?;
+        let s = v
+            .as_str()
+            .ok_or_else(|| IngestError::invalid(name, "must be a string"))?;
         check_text(name, s, max).map(Some)
     }
 
     fn required_text(&self, name: &str, max: usize) -> Result<String, IngestError> {
-        self.text(name, max)?.ok_or_else(|| IngestError::Missing { field: name.into() })
+        self.text(name, max)?
+            .ok_or_else(|| IngestError::Missing { field: name.into() })
     }
 }
 
@@ -104,7 +116,10 @@ fn check_text(name: &str, s: &str, max: usize) -> Result<String, IngestError> {
 pub fn parse_instant(field: &str, s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, IngestError> {
     let t = DateTime::parse_from_rfc3339(s.trim())
         .map_err(|_| {
-            IngestError::invalid(field, "must be an RFC 3339 timestamp with an offset, like 2026-11-23T10:00:00-05:00")
+            IngestError::invalid(
+                field,
+                "must be an RFC 3339 timestamp with an offset, like 2026-11-23T10:00:00-05:00",
+            )
         })?
         .with_timezone(&Utc);
     if t > now + MAX_FUTURE_SKEW {
@@ -143,7 +158,9 @@ pub fn parse_event(kind: Kind, body: &[u8], policy: &Policy, now: DateTime<Utc>)
         return Err(IngestError::Malformed("body must be a JSON object".into()));
     };
     if depth(&Value::Object(map.clone())) > MAX_DEPTH {
-        return Err(IngestError::Malformed(format!("body nests deeper than {MAX_DEPTH} levels")));
+        return Err(IngestError::Malformed(format!(
+            "body nests deeper than {MAX_DEPTH} levels"
+        )));
     }
     let f = Fields { map: &map };
     let lead_id = {
@@ -159,7 +176,10 @@ pub fn parse_event(kind: Kind, body: &[u8], policy: &Policy, now: DateTime<Utc>)
         }
     };
     if event_id.as_str().starts_with("esc:") {
-        return Err(IngestError::invalid("event_id", "ids starting with \"esc:\" are reserved"));
+        return Err(IngestError::invalid(
+            "event_id",
+            "ids starting with \"esc:\" are reserved",
+        ));
     }
     let occurred_at = parse_instant("occurred_at", &f.required_text("occurred_at", 64)?, now)?;
     let body = match kind {
@@ -177,7 +197,10 @@ pub fn parse_event(kind: Kind, body: &[u8], policy: &Policy, now: DateTime<Utc>)
         Kind::Stage => {
             let s = f.required_text("stage", 64)?;
             let stage = StageChange::parse(&s).ok_or(IngestError::UnknownStage { stage: s })?;
-            EventBody::Stage(Stage { stage, reason: f.text("reason", MAX_REASON)? })
+            EventBody::Stage(Stage {
+                stage,
+                reason: f.text("reason", MAX_REASON)?,
+            })
         }
     };
     let mut extra = BTreeMap::new();
@@ -186,11 +209,20 @@ pub fn parse_event(kind: Kind, body: &[u8], policy: &Policy, now: DateTime<Utc>)
             continue;
         }
         if extra.len() >= MAX_ATTRIBUTES {
-            return Err(IngestError::invalid(k, format!("more than {MAX_ATTRIBUTES} unknown fields")));
+            return Err(IngestError::invalid(
+                k,
+                format!("more than {MAX_ATTRIBUTES} unknown fields"),
+            ));
         }
         extra.insert(bounded_key(k)?, bounded_json(k, v)?);
     }
-    Ok(Event { event_id, lead_id, occurred_at, body, extra })
+    Ok(Event {
+        event_id,
+        lead_id,
+        occurred_at,
+        body,
+        extra,
+    })
 }
 
 fn bounded_key(k: &str) -> Result<String, IngestError> {
@@ -203,7 +235,10 @@ fn bounded_json(field: &str, v: &Value) -> Result<String, IngestError> {
         other => other.to_string(),
     };
     if s.len() > MAX_ATTRIBUTE_BYTES {
-        return Err(IngestError::invalid(field, format!("must be at most {MAX_ATTRIBUTE_BYTES} bytes")));
+        return Err(IngestError::invalid(
+            field,
+            format!("must be at most {MAX_ATTRIBUTE_BYTES} bytes"),
+        ));
     }
     Ok(s)
 }
@@ -211,7 +246,10 @@ fn bounded_json(field: &str, v: &Value) -> Result<String, IngestError> {
 fn parse_form(f: &Fields, policy: &Policy) -> Result<Form, IngestError> {
     let lead_type = f.required_text("lead_type", 64)?;
     if !policy.lead_types.contains_key(&lead_type) {
-        return Err(IngestError::UnknownLeadType { lead_type, known: policy.lead_types.keys().cloned().collect() });
+        return Err(IngestError::UnknownLeadType {
+            lead_type,
+            known: policy.lead_types.keys().cloned().collect(),
+        });
     }
     let score = match f.get("score") {
         None => None,
@@ -242,16 +280,28 @@ fn parse_form(f: &Fields, policy: &Policy) -> Result<Form, IngestError> {
                 }
             }
             let field = |k: &str| cf.text(k, 320).map_err(|e| e.prefixed("contact."));
-            Some(Contact { name: field("name")?, email: field("email")?, company: field("company")? })
+            Some(Contact {
+                name: field("name")?,
+                email: field("email")?,
+                company: field("company")?,
+            })
         }
-        Some(_) => return Err(IngestError::invalid("contact", "must be an object with name, email, company")),
+        Some(_) => {
+            return Err(IngestError::invalid(
+                "contact",
+                "must be an object with name, email, company",
+            ))
+        }
     };
     let mut attributes = BTreeMap::new();
     match f.get("attributes") {
         None => {}
         Some(Value::Object(a)) => {
             if a.len() > MAX_ATTRIBUTES {
-                return Err(IngestError::invalid("attributes", format!("at most {MAX_ATTRIBUTES} attributes")));
+                return Err(IngestError::invalid(
+                    "attributes",
+                    format!("at most {MAX_ATTRIBUTES} attributes"),
+                ));
             }
             for (k, v) in a {
                 let key = check_text(&format!("attributes.{k}"), k, 128)?;
@@ -281,7 +331,9 @@ mod tests {
         Policy::parse(include_str!("../../../policies/example.toml")).unwrap()
     }
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-23T16:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-23T16:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
     fn parse(kind: Kind, body: &str) -> Result<Event, IngestError> {
         parse_event(kind, body.as_bytes(), &policy(), now())
@@ -304,10 +356,21 @@ mod tests {
 
     #[test]
     fn derived_ids_are_stable_and_ignore_key_order() {
-        let a = parse(Kind::Touch, r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","channel":"call"}"#).unwrap();
-        let b = parse(Kind::Touch, r#"{"channel":"call","occurred_at":"2026-11-23T10:00:00Z","lead_id":"L"}"#).unwrap();
-        let c =
-            parse(Kind::Touch, r#"{"channel":"email","occurred_at":"2026-11-23T10:00:00Z","lead_id":"L"}"#).unwrap();
+        let a = parse(
+            Kind::Touch,
+            r#"{"lead_id":"L","occurred_at":"2026-11-23T10:00:00Z","channel":"call"}"#,
+        )
+        .unwrap();
+        let b = parse(
+            Kind::Touch,
+            r#"{"channel":"call","occurred_at":"2026-11-23T10:00:00Z","lead_id":"L"}"#,
+        )
+        .unwrap();
+        let c = parse(
+            Kind::Touch,
+            r#"{"channel":"email","occurred_at":"2026-11-23T10:00:00Z","lead_id":"L"}"#,
+        )
+        .unwrap();
         assert_eq!(a.event_id, b.event_id);
         assert_ne!(a.event_id, c.event_id);
     }
@@ -411,7 +474,11 @@ mod tests {
         ];
         for (kind, body, code, field, status) in cases {
             let err = parse(*kind, body).expect_err(body);
-            assert_eq!((err.code(), err.field().as_deref(), err.status()), (*code, *field, *status), "{body}");
+            assert_eq!(
+                (err.code(), err.field().as_deref(), err.status()),
+                (*code, *field, *status),
+                "{body}"
+            );
         }
     }
 

@@ -29,7 +29,11 @@ fn response(status: u16, content_type: &str, body: String) -> Value {
 }
 
 fn json_response<T: Serialize>(status: u16, body: &T) -> Value {
-    response(status, "application/json", serde_json::to_string(body).unwrap_or_else(|_| "{}".into()))
+    response(
+        status,
+        "application/json",
+        serde_json::to_string(body).unwrap_or_else(|_| "{}".into()),
+    )
 }
 
 fn error<E: HttpError>(e: &E) -> Value {
@@ -37,7 +41,10 @@ fn error<E: HttpError>(e: &E) -> Value {
 }
 
 fn not_found(message: &str) -> Value {
-    error(&RouteError { status: 404, message: message.into() })
+    error(&RouteError {
+        status: 404,
+        message: message.into(),
+    })
 }
 
 /// The raw body bytes of a request, decoding base64 when API Gateway encoded it.
@@ -55,12 +62,22 @@ fn body(event: &Value) -> Result<Vec<u8>, IngestError> {
 fn query(event: &Value) -> MetricsQuery {
     let q = event.get("queryStringParameters");
     let get = |k: &str| q.and_then(|q| q.get(k)).and_then(Value::as_str).map(str::to_owned);
-    MetricsQuery { from: get("from"), to: get("to"), period: get("period"), by: get("by"), format: get("format") }
+    MetricsQuery {
+        from: get("from"),
+        to: get("to"),
+        period: get("period"),
+        by: get("by"),
+        format: get("format"),
+    }
 }
 
 fn header(event: &Value, name: &str) -> Option<String> {
     let headers = event.get("headers")?.as_object()?;
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str()).map(str::to_owned)
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.as_str())
+        .map(str::to_owned)
 }
 
 /// The URL the sender called, as HubSpot signs it.
@@ -71,7 +88,10 @@ fn called_uri(event: &Value, path: &str) -> String {
         .map(str::to_owned)
         .or_else(|| header(event, "host"))
         .unwrap_or_default();
-    let query = event.get("rawQueryString").and_then(Value::as_str).filter(|q| !q.is_empty());
+    let query = event
+        .get("rawQueryString")
+        .and_then(Value::as_str)
+        .filter(|q| !q.is_empty());
     match query {
         Some(q) => format!("https://{host}{path}?{q}"),
         None => format!("https://{host}{path}"),
@@ -80,11 +100,17 @@ fn called_uri(event: &Value, path: &str) -> String {
 
 /// Handles one API Gateway event for the routes this function serves.
 pub async fn handle(app: &AwsApp, auth: &AuthConfig, routes: Routes, event: Value) -> Value {
-    let method =
-        event.pointer("/requestContext/http/method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
+    let method = event
+        .pointer("/requestContext/http/method")
+        .and_then(Value::as_str)
+        .unwrap_or("GET")
+        .to_ascii_uppercase();
     let path = event.get("rawPath").and_then(Value::as_str).unwrap_or("/").to_owned();
     // Stages other than $default prefix the path; match on the route's own tail.
-    let tail = ["/v1/", "/healthz"].iter().find_map(|p| path.find(p).map(|i| path[i..].to_owned())).unwrap_or(path);
+    let tail = ["/v1/", "/healthz"]
+        .iter()
+        .find_map(|p| path.find(p).map(|i| path[i..].to_owned()))
+        .unwrap_or(path);
     if routes == Routes::Read && tail != "/healthz" {
         if let Err(e) = auth::verify_read(auth, &|name: &str| header(&event, name)) {
             return error(&e);
@@ -103,11 +129,20 @@ pub async fn handle(app: &AwsApp, auth: &AuthConfig, routes: Routes, event: Valu
             let uri = called_uri(&event, raw_path);
             let verdict = {
                 let lookup = |name: &str| header(&event, name);
-                let signed = Signed { method: &method, uri: &uri, body: &bytes, header: &lookup };
+                let signed = Signed {
+                    method: &method,
+                    uri: &uri,
+                    body: &bytes,
+                    header: &lookup,
+                };
                 auth::verify_webhook(auth, &signed, app.clock.now())
             };
             if let Err(e) = verdict {
-                tracing::warn!(code = e.code(), field = e.field().unwrap_or_default(), "webhook refused");
+                tracing::warn!(
+                    code = e.code(),
+                    field = e.field().unwrap_or_default(),
+                    "webhook refused"
+                );
                 return error(&e);
             }
             match app.ingest(kind, &bytes).await {

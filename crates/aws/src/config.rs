@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 /// A required environment variable, or a clear start-up error naming it.
 pub fn env(name: &str) -> Result<String, String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or_else(|| format!("environment variable {name} is not set"))
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| format!("environment variable {name} is not set"))
 }
 
 /// SDK configuration from the standard chain (region, credentials, `AWS_ENDPOINT_URL`), on
@@ -19,7 +22,10 @@ pub async fn sdk_config() -> SdkConfig {
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
-    aws_config::defaults(BehaviorVersion::latest()).http_client(http).load().await
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .load()
+        .await
 }
 
 /// The policy bundled next to `bootstrap` (`policy.toml`), or the file `LEADCLOCK_POLICY_FILE` names.

@@ -76,7 +76,10 @@ fn port_err<E: ProvideErrorMetadata + std::fmt::Debug>(op: &'static str, e: &E) 
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     async fn query_ids(
@@ -127,7 +130,11 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| port_err("read rollup", &e))?;
-        Ok(resp.item().and_then(|i| i.get("report")).and_then(|v| v.as_s().ok()).cloned())
+        Ok(resp
+            .item()
+            .and_then(|i| i.get("report"))
+            .and_then(|v| v.as_s().ok())
+            .cloned())
     }
 }
 
@@ -169,9 +176,16 @@ impl EventStore for DynamoStore {
             .item("lead_id", s(event.lead_id.as_str()))
             .build()
             .map_err(|e| PortError::new("append event", e.to_string()))?;
-        let items = vec![put(event_item), TransactWriteItem::builder().update(summary).build(), put(day_item)];
+        let items = vec![
+            put(event_item),
+            TransactWriteItem::builder().update(summary).build(),
+            put(day_item),
+        ];
         let result = with_retries("append event", || {
-            self.client.transact_write_items().set_transact_items(Some(items.clone())).send()
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
         })
         .await;
         match result {
@@ -256,7 +270,10 @@ impl EventStore for DynamoStore {
             TransactWriteItem::builder().update(summary).build(),
         ];
         with_retries("retract claim", || {
-            self.client.transact_write_items().set_transact_items(Some(items.clone())).send()
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
         })
         .await
         .map(|_| ())
@@ -303,17 +320,34 @@ impl LeadIndex for DynamoStore {
             expr.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
         // Only a summary that folded every stored event may clear the "needs attention" mark.
-        let req = req.update_expression(expr).condition_expression("attribute_not_exists(#stored) OR #stored <= :n");
+        let req = req
+            .update_expression(expr)
+            .condition_expression("attribute_not_exists(#stored) OR #stored <= :n");
         match req.send().await {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(port_err("save summary", &e)),
         }
     }
 
     async fn needing_attention(&self, before: DateTime<Utc>) -> Result<Vec<LeadId>, PortError> {
-        let values = HashMap::from([(":d".to_owned(), s("DUE")), (":b".to_owned(), n(before.timestamp_millis()))]);
-        self.query_ids("find due leads", INDEX_DUE, "due_pk = :d AND next_due <= :b", values, None).await
+        let values = HashMap::from([
+            (":d".to_owned(), s("DUE")),
+            (":b".to_owned(), n(before.timestamp_millis())),
+        ]);
+        self.query_ids(
+            "find due leads",
+            INDEX_DUE,
+            "due_pk = :d AND next_due <= :b",
+            values,
+            None,
+        )
+        .await
     }
 
     async fn active_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<LeadId>, PortError> {
@@ -322,7 +356,10 @@ impl LeadIndex for DynamoStore {
         let last = (to - Duration::milliseconds(1)).date_naive();
         while day <= last {
             let values = HashMap::from([(":d".to_owned(), s(format!("DAY#{}", day.format("%Y-%m-%d"))))]);
-            ids.extend(self.query_ids("find active leads", INDEX_BY_DAY, "gsi_day = :d", values, None).await?);
+            ids.extend(
+                self.query_ids("find active leads", INDEX_BY_DAY, "gsi_day = :d", values, None)
+                    .await?,
+            );
             day = match day.succ_opt() {
                 Some(d) => d,
                 None => break,
@@ -335,7 +372,8 @@ impl LeadIndex for DynamoStore {
 
     async fn open_leads(&self) -> Result<Vec<LeadId>, PortError> {
         let values = HashMap::from([(":o".to_owned(), s("OPEN"))]);
-        self.query_ids("find open leads", INDEX_OPEN, "open_pk = :o", values, None).await
+        self.query_ids("find open leads", INDEX_OPEN, "open_pk = :o", values, None)
+            .await
     }
 }
 

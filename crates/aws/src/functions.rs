@@ -28,8 +28,11 @@ pub async fn build_app(sdk: &aws_config::SdkConfig) -> Result<Arc<AwsApp>, Strin
         env("SCHEDULER_ROLE_ARN")?,
         env("TIMER_DLQ_ARN")?,
     );
-    let notifier =
-        SnsNotifier::new(aws_sdk_sns::Client::new(sdk), env("ESCALATION_TOPIC_ARN")?, env("METRICS_TOPIC_ARN")?);
+    let notifier = SnsNotifier::new(
+        aws_sdk_sns::Client::new(sdk),
+        env("ESCALATION_TOPIC_ARN")?,
+        env("METRICS_TOPIC_ARN")?,
+    );
     Ok(Arc::new(App::new(policy, store, timers, notifier, SystemClock)))
 }
 
@@ -59,7 +62,10 @@ pub async fn serve_api(routes: Routes) -> Result<(), Error> {
 
 async fn escalate(app: &AwsApp, input: Value) -> Result<Value, Error> {
     if input.get("sweep").and_then(Value::as_bool).unwrap_or(false) {
-        let visited = app.sweep(chrono::Duration::zero()).await.map_err(|e| Error::from(e.to_string()))?;
+        let visited = app
+            .sweep(chrono::Duration::zero())
+            .await
+            .map_err(|e| Error::from(e.to_string()))?;
         return Ok(json!({"swept": visited}));
     }
     let lead = input
@@ -67,7 +73,10 @@ async fn escalate(app: &AwsApp, input: Value) -> Result<Value, Error> {
         .and_then(Value::as_str)
         .and_then(|s| LeadId::parse(s).ok())
         .ok_or_else(|| Error::from("input needs a lead_id or \"sweep\": true"))?;
-    let r = app.reconcile(&lead, None).await.map_err(|e| Error::from(e.to_string()))?;
+    let r = app
+        .reconcile(&lead, None)
+        .await
+        .map_err(|e| Error::from(e.to_string()))?;
     if let Some(first) = r.failures.first() {
         // Failing makes Scheduler retry; the claims already written keep each step to one send.
         return Err(Error::from(format!("lead {lead}: {first}")));
@@ -114,7 +123,9 @@ pub async fn serve_rollup() -> Result<(), Error> {
 /// Reads the Slack webhook URL from the SSM parameter `SLACK_WEBHOOK_PARAMETER` once.
 /// An unset parameter (or the value `none`) turns Slack off without failing deliveries.
 async fn slack_url() -> Result<Option<String>, Error> {
-    let Ok(name) = env("SLACK_WEBHOOK_PARAMETER") else { return Ok(None) };
+    let Ok(name) = env("SLACK_WEBHOOK_PARAMETER") else {
+        return Ok(None);
+    };
     let sdk = sdk_config().await;
     let ssm = aws_sdk_ssm::Client::new(&sdk);
     match ssm.get_parameter().name(&name).with_decryption(true).send().await {
@@ -146,7 +157,9 @@ pub async fn serve_slack() -> Result<(), Error> {
                 return Ok::<Value, Error>(json!({"posted": 0}));
             };
             for m in &msgs {
-                crate::slack::post(&http, &url, &crate::slack::payload_for(m)).await.map_err(Error::from)?;
+                crate::slack::post(&http, &url, &crate::slack::payload_for(m))
+                    .await
+                    .map_err(Error::from)?;
             }
             Ok(json!({"posted": msgs.len()}))
         }

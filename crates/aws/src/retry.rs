@@ -33,8 +33,10 @@ pub fn retryable(code: Option<&str>, message: Option<&str>) -> bool {
 
 /// Up to ±50% of `d`, from the clock's low bits: enough to spread racing writers apart.
 fn jitter(d: Duration) -> Duration {
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.subsec_nanos())
+        .unwrap_or(0);
     let frac = f64::from(nanos % 1000) / 1000.0; // 0..1
     d.mul_f64(0.5 + frac)
 }
@@ -69,8 +71,14 @@ mod tests {
     #[test]
     fn classifies_errors() {
         assert!(retryable(Some("ThrottlingException"), None));
-        assert!(retryable(Some("TransactionCanceledException"), Some("reasons [None, TransactionConflict, None]")));
-        assert!(!retryable(Some("TransactionCanceledException"), Some("reasons [ConditionalCheckFailed, None, None]")));
+        assert!(retryable(
+            Some("TransactionCanceledException"),
+            Some("reasons [None, TransactionConflict, None]")
+        ));
+        assert!(!retryable(
+            Some("TransactionCanceledException"),
+            Some("reasons [ConditionalCheckFailed, None, None]")
+        ));
         assert!(!retryable(Some("ValidationException"), None));
         assert!(!retryable(None, None));
     }

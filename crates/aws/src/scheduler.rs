@@ -44,19 +44,33 @@ pub fn schedule_name(t: &Timer) -> String {
 /// `at(yyyy-mm-ddThh:mm:ss)` in UTC, rounded up to the next whole second.
 pub fn at_expression(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let t = due.max(now + MIN_LEAD);
-    let whole = if t.timestamp_subsec_nanos() > 0 { t.timestamp() + 1 } else { t.timestamp() };
+    let whole = if t.timestamp_subsec_nanos() > 0 {
+        t.timestamp() + 1
+    } else {
+        t.timestamp()
+    };
     let t = DateTime::<Utc>::from_timestamp(whole, 0).unwrap_or(t);
     format!("at({})", t.format("%Y-%m-%dT%H:%M:%S"))
 }
 
 impl SchedulerTimers {
     pub fn new(client: Client, group: String, target_arn: String, role_arn: String, dlq_arn: String) -> Self {
-        Self { client, group, target_arn, role_arn, dlq_arn }
+        Self {
+            client,
+            group,
+            target_arn,
+            role_arn,
+            dlq_arn,
+        }
     }
 }
 
 fn port_err<E: ProvideErrorMetadata>(op: &'static str, e: &E) -> PortError {
-    let msg = format!("{}: {}", e.code().unwrap_or("unknown"), e.message().unwrap_or("no message"));
+    let msg = format!(
+        "{}: {}",
+        e.code().unwrap_or("unknown"),
+        e.message().unwrap_or("no message")
+    );
     PortError::transient(op, msg)
 }
 
@@ -116,7 +130,12 @@ impl Timers for SchedulerTimers {
         .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(port_err("delete schedule", &e)),
         }
     }
@@ -141,13 +160,23 @@ mod tests {
         assert_eq!(a.len(), 43);
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
         assert_ne!(a, schedule_name(&Timer { step: 1, ..t.clone() }));
-        assert_ne!(a, schedule_name(&Timer { due_at: t.due_at + Duration::seconds(30), ..t.clone() }));
+        assert_ne!(
+            a,
+            schedule_name(&Timer {
+                due_at: t.due_at + Duration::seconds(30),
+                ..t.clone()
+            })
+        );
     }
 
     #[test]
     fn at_expressions_are_whole_seconds_and_never_past() {
-        let now = DateTime::parse_from_rfc3339("2026-11-23T15:00:00.250Z").unwrap().with_timezone(&Utc);
-        let due = DateTime::parse_from_rfc3339("2026-11-23T15:05:00.100Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-11-23T15:00:00.250Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let due = DateTime::parse_from_rfc3339("2026-11-23T15:05:00.100Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(at_expression(due, now), "at(2026-11-23T15:05:01)");
         assert_eq!(at_expression(now - Duration::hours(1), now), "at(2026-11-23T15:00:03)");
     }

@@ -36,7 +36,11 @@ impl SecretSource {
     async fn fetch(&self, name: &Option<String>) -> Vec<Secret> {
         let Some(name) = name else { return Vec::new() };
         match self.ssm.get_parameter().name(name).with_decryption(true).send().await {
-            Ok(out) => out.parameter().and_then(|p| p.value()).map(Secret::list).unwrap_or_default(),
+            Ok(out) => out
+                .parameter()
+                .and_then(|p| p.value())
+                .map(Secret::list)
+                .unwrap_or_default(),
             Err(e) => {
                 tracing::warn!(parameter = %name, error = %aws_sdk_ssm::error::DisplayErrorContext(&e), "secret parameter unreadable; refusing its scheme");
                 Vec::new()

@@ -19,7 +19,11 @@ pub struct SnsNotifier {
 
 impl SnsNotifier {
     pub fn new(client: Client, escalation_topic: String, metrics_topic: String) -> Self {
-        Self { client, escalation_topic, metrics_topic }
+        Self {
+            client,
+            escalation_topic,
+            metrics_topic,
+        }
     }
 }
 
@@ -32,7 +36,14 @@ fn attr(kind: &str, value: impl Into<String>) -> Result<MessageAttributeValue, P
 }
 
 fn port_err<E: ProvideErrorMetadata>(op: &'static str, e: &E) -> PortError {
-    PortError::transient(op, format!("{}: {}", e.code().unwrap_or("unknown"), e.message().unwrap_or("no message")))
+    PortError::transient(
+        op,
+        format!(
+            "{}: {}",
+            e.code().unwrap_or("unknown"),
+            e.message().unwrap_or("no message")
+        ),
+    )
 }
 
 /// Roles a step notifies, as an SNS String.Array: `["owner","manager"]`.

@@ -47,8 +47,13 @@ fn calendar(policy: &PathBuf, name: &str) -> Result<leadclock_domain::Calendar, 
     let src = std::fs::read_to_string(policy).map_err(|e| format!("cannot read {}: {e}", policy.display()))?;
     let mut cals = parse_calendars(&src).map_err(|ps| report_problems(&policy.display().to_string(), &ps))?;
     let known: Vec<String> = cals.keys().cloned().collect();
-    cals.remove(name)
-        .ok_or_else(|| format!("no calendar {name:?} in {}; it has {}", policy.display(), known.join(", ")))
+    cals.remove(name).ok_or_else(|| {
+        format!(
+            "no calendar {name:?} in {}; it has {}",
+            policy.display(),
+            known.join(", ")
+        )
+    })
 }
 
 pub fn run(cmd: CalendarCmd) -> Result<(), String> {
@@ -58,7 +63,10 @@ pub fn run(cmd: CalendarCmd) -> Result<(), String> {
             let start = instant("start", &on.start)?;
             let d = parse_duration(&within).map_err(|e| format!("--within {e}"))?;
             let due = cal.due(start, d).map_err(|e| e.to_string())?;
-            println!("{}", due.with_timezone(&cal.tz).to_rfc3339_opts(SecondsFormat::Secs, true));
+            println!(
+                "{}",
+                due.with_timezone(&cal.tz).to_rfc3339_opts(SecondsFormat::Secs, true)
+            );
         }
         CalendarCmd::Elapsed { on, end } => {
             let cal = calendar(&on.policy, &on.calendar)?;

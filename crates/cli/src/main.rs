@@ -15,7 +15,11 @@ use std::process::ExitCode;
 const DEFAULT_POLICY: &str = "policies/example.toml";
 
 #[derive(Parser)]
-#[command(name = "leadclock", version, about = "Speed-to-lead SLA clocks, escalations and metrics")]
+#[command(
+    name = "leadclock",
+    version,
+    about = "Speed-to-lead SLA clocks, escalations and metrics"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -107,12 +111,17 @@ pub(crate) fn load_policy(path: &Path) -> Result<Policy, String> {
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("LEADCLOCK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("LEADCLOCK_LOG_FORMAT").is_ok_and(|v| v == "json") {
         builder.json().flatten_event(true).init();
     } else {
         use std::io::IsTerminal;
-        builder.with_target(false).with_ansi(std::io::stderr().is_terminal()).init();
+        builder
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init();
     }
 }
 
@@ -147,10 +156,17 @@ LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-
     println!(
         "  notify   stdout, escalations.jsonl{}{}",
         if webhooks.slack_url.is_some() { ", Slack" } else { "" },
-        if webhooks.generic_url.is_some() { ", webhook" } else { "" }
+        if webhooks.generic_url.is_some() {
+            ", webhook"
+        } else {
+            ""
+        }
     );
     if running.restored > 0 {
-        println!("  restored {} lead(s) with pending timers or unreconciled events", running.restored);
+        println!(
+            "  restored {} lead(s) with pending timers or unreconciled events",
+            running.restored
+        );
     }
     println!("Try:");
     let body =
@@ -174,7 +190,9 @@ LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-
 
 fn sign(secret_env: &str, file: Option<&Path>) -> Result<(), String> {
     use std::io::Read;
-    let secrets = std::env::var(secret_env).map(|v| leadclock_app::auth::Secret::list(&v)).unwrap_or_default();
+    let secrets = std::env::var(secret_env)
+        .map(|v| leadclock_app::auth::Secret::list(&v))
+        .unwrap_or_default();
     let secret = secrets.first().ok_or_else(|| format!("{secret_env} holds no secret"))?;
     let mut body = Vec::new();
     match file {
@@ -187,14 +205,22 @@ fn sign(secret_env: &str, file: Option<&Path>) -> Result<(), String> {
     }
     let ts = chrono::Utc::now().timestamp();
     println!("X-Leadclock-Timestamp: {ts}");
-    println!("X-Leadclock-Signature: v1={}", leadclock_app::auth::sign(secret, ts, &body));
+    println!(
+        "X-Leadclock-Signature: v1={}",
+        leadclock_app::auth::sign(secret, ts, &body)
+    );
     Ok(())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
-        Cmd::Serve { policy, data, listen, insecure_no_auth } => {
+        Cmd::Serve {
+            policy,
+            data,
+            listen,
+            insecure_no_auth,
+        } => {
             init_logging();
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
@@ -205,7 +231,9 @@ fn main() -> ExitCode {
             };
             rt.block_on(serve(policy, data, listen, insecure_no_auth))
         }
-        Cmd::Policy { cmd: PolicyCmd::Check { file } } => load_policy(&file).map(|p| {
+        Cmd::Policy {
+            cmd: PolicyCmd::Check { file },
+        } => load_policy(&file).map(|p| {
             println!(
                 "{}: ok ({} lead types, {} calendars, default calendar {})",
                 file.display(),
@@ -216,8 +244,22 @@ fn main() -> ExitCode {
         }),
         Cmd::Calendar { cmd } => calendar_cmd::run(cmd),
         Cmd::Sign { secret_env, file } => sign(&secret_env, file.as_deref()),
-        Cmd::Report { policy, data, from, to, period, by, format } => {
-            let q = MetricsQuery { from, to, period, by, format: None };
+        Cmd::Report {
+            policy,
+            data,
+            from,
+            to,
+            period,
+            by,
+            format,
+        } => {
+            let q = MetricsQuery {
+                from,
+                to,
+                period,
+                by,
+                format: None,
+            };
             report_cmd::report(&policy, &data, q, &format)
         }
         Cmd::Rollup { policy, data, day } => report_cmd::rollup(&policy, &data, day.as_deref()),

@@ -10,7 +10,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 fn open(data: &Path) -> Result<SqliteStore, String> {

@@ -21,7 +21,9 @@ pub struct WallInterval {
 impl WallInterval {
     /// Parses `"09:00-17:00"`; `"24:00"` is a valid end.
     pub fn parse(s: &str) -> Result<Self, String> {
-        let (a, b) = s.split_once('-').ok_or_else(|| format!("interval {s:?} must look like \"09:00-17:00\""))?;
+        let (a, b) = s
+            .split_once('-')
+            .ok_or_else(|| format!("interval {s:?} must look like \"09:00-17:00\""))?;
         let start_min = parse_hhmm(a.trim(), false)?;
         let end_min = parse_hhmm(b.trim(), true)?;
         if end_min <= start_min {
@@ -83,12 +85,22 @@ impl Calendar {
         if week.iter().all(Vec::is_empty) {
             return Err("calendar has no open hours on any day".into());
         }
-        Ok(Self { name: name.into(), tz, week, holidays: holidays.into_iter().collect() })
+        Ok(Self {
+            name: name.into(),
+            tz,
+            week,
+            holidays: holidays.into_iter().collect(),
+        })
     }
 
     /// A calendar open around the clock (used for calendar-time clocks).
     pub fn always_open() -> Self {
-        let all = || vec![WallInterval { start_min: 0, end_min: 24 * 60 }];
+        let all = || {
+            vec![WallInterval {
+                start_min: 0,
+                end_min: 24 * 60,
+            }]
+        };
         Self {
             name: "24x7".into(),
             tz: Tz::UTC,
@@ -249,13 +261,25 @@ mod tests {
     }
 
     fn us_east() -> Calendar {
-        weekdays(chrono_tz::America::New_York, &["09:00-17:00"], &["2026-12-25", "2027-01-01"])
+        weekdays(
+            chrono_tz::America::New_York,
+            &["09:00-17:00"],
+            &["2026-12-25", "2027-01-01"],
+        )
     }
 
     #[test]
     fn parses_intervals_and_rejects_bad_ones() {
         assert_eq!(WallInterval::parse("09:00-24:00").unwrap().end_min, 1440);
-        for bad in ["9-17", "09:00", "17:00-09:00", "09:00-09:00", "24:00-24:00", "09:60-10:00", "08:00-24:01"] {
+        for bad in [
+            "9-17",
+            "09:00",
+            "17:00-09:00",
+            "09:00-09:00",
+            "24:00-24:00",
+            "09:60-10:00",
+            "08:00-24:01",
+        ] {
             assert!(WallInterval::parse(bad).is_err(), "{bad} should fail");
         }
     }
@@ -264,48 +288,79 @@ mod tests {
     fn due_inside_open_time() {
         let c = us_east();
         // Monday 2026-11-23 10:00 EST = 15:00Z
-        assert_eq!(c.due(t("2026-11-23T15:00:00Z"), Duration::minutes(5)).unwrap(), t("2026-11-23T15:05:00Z"));
+        assert_eq!(
+            c.due(t("2026-11-23T15:00:00Z"), Duration::minutes(5)).unwrap(),
+            t("2026-11-23T15:05:00Z")
+        );
     }
 
     #[test]
     fn start_in_closed_time_counts_from_next_opening() {
         let c = us_east();
         // Friday 2026-11-27 18:00 EST -> Monday 09:00 EST + 1h
-        assert_eq!(c.due(t("2026-11-27T23:00:00Z"), Duration::hours(1)).unwrap(), t("2026-11-30T15:00:00Z"));
+        assert_eq!(
+            c.due(t("2026-11-27T23:00:00Z"), Duration::hours(1)).unwrap(),
+            t("2026-11-30T15:00:00Z")
+        );
     }
 
     #[test]
     fn deadline_landing_on_close_is_the_close_and_zero_is_next_open() {
         let c = us_east();
-        assert_eq!(c.due(t("2026-11-23T21:00:00Z"), Duration::hours(1)).unwrap(), t("2026-11-23T22:00:00Z"));
-        assert_eq!(c.due(t("2026-11-23T22:00:00Z"), Duration::zero()).unwrap(), t("2026-11-24T14:00:00Z"));
-        assert_eq!(c.due(t("2026-11-23T15:30:00Z"), Duration::zero()).unwrap(), t("2026-11-23T15:30:00Z"));
+        assert_eq!(
+            c.due(t("2026-11-23T21:00:00Z"), Duration::hours(1)).unwrap(),
+            t("2026-11-23T22:00:00Z")
+        );
+        assert_eq!(
+            c.due(t("2026-11-23T22:00:00Z"), Duration::zero()).unwrap(),
+            t("2026-11-24T14:00:00Z")
+        );
+        assert_eq!(
+            c.due(t("2026-11-23T15:30:00Z"), Duration::zero()).unwrap(),
+            t("2026-11-23T15:30:00Z")
+        );
     }
 
     #[test]
     fn holidays_are_closed() {
         let c = us_east();
         // Thu 2026-12-24 16:30 EST, 1h: 30m on the 24th, the 25th is a holiday, 30m on Mon 28th? No: 26-27 weekend.
-        assert_eq!(c.due(t("2026-12-24T21:30:00Z"), Duration::hours(1)).unwrap(), t("2026-12-28T14:30:00Z"));
-        assert_eq!(c.elapsed(t("2026-12-24T21:30:00Z"), t("2026-12-28T14:30:00Z")), Duration::hours(1));
+        assert_eq!(
+            c.due(t("2026-12-24T21:30:00Z"), Duration::hours(1)).unwrap(),
+            t("2026-12-28T14:30:00Z")
+        );
+        assert_eq!(
+            c.elapsed(t("2026-12-24T21:30:00Z"), t("2026-12-28T14:30:00Z")),
+            Duration::hours(1)
+        );
     }
 
     #[test]
     fn split_days_skip_lunch() {
         let c = weekdays(chrono_tz::America::New_York, &["09:00-12:00", "13:00-17:00"], &[]);
         // Mon 11:30 EST + 1h = 13:30 EST
-        assert_eq!(c.due(t("2026-11-23T16:30:00Z"), Duration::hours(1)).unwrap(), t("2026-11-23T18:30:00Z"));
+        assert_eq!(
+            c.due(t("2026-11-23T16:30:00Z"), Duration::hours(1)).unwrap(),
+            t("2026-11-23T18:30:00Z")
+        );
         // Lands exactly at 12:00 close -> 12:00
-        assert_eq!(c.due(t("2026-11-23T16:30:00Z"), Duration::minutes(30)).unwrap(), t("2026-11-23T17:00:00Z"));
+        assert_eq!(
+            c.due(t("2026-11-23T16:30:00Z"), Duration::minutes(30)).unwrap(),
+            t("2026-11-23T17:00:00Z")
+        );
     }
 
     #[test]
     fn spring_forward_day_is_shorter_in_real_time() {
         // 2027-03-14: New York jumps 02:00 -> 03:00. An always-open local day is 23 real hours.
         let all = || vec![WallInterval::parse("00:00-24:00").unwrap()];
-        let c =
-            Calendar::new("ny24", chrono_tz::America::New_York, [all(), all(), all(), all(), all(), all(), all()], [])
-                .unwrap();
+        let c = Calendar::new(
+            "ny24",
+            chrono_tz::America::New_York,
+            [all(), all(), all(), all(), all(), all(), all()],
+            [],
+        )
+        .unwrap();
         let day_start = t("2027-03-14T05:00:00Z"); // 00:00 EST
         let next_day = t("2027-03-15T04:00:00Z"); // 00:00 EDT
         assert_eq!(c.elapsed(day_start, next_day), Duration::hours(23));
@@ -313,12 +368,26 @@ mod tests {
         let w = Calendar::new(
             "night",
             chrono_tz::America::New_York,
-            [vec![], vec![], vec![], vec![], vec![], vec![], vec![WallInterval::parse("02:30-04:00").unwrap()]],
+            [
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![WallInterval::parse("02:30-04:00").unwrap()],
+            ],
             [],
         )
         .unwrap();
-        assert_eq!(w.next_open(t("2027-03-14T05:00:00Z")).unwrap(), t("2027-03-14T07:00:00Z"));
-        assert_eq!(w.elapsed(t("2027-03-14T05:00:00Z"), t("2027-03-14T12:00:00Z")), Duration::hours(1));
+        assert_eq!(
+            w.next_open(t("2027-03-14T05:00:00Z")).unwrap(),
+            t("2027-03-14T07:00:00Z")
+        );
+        assert_eq!(
+            w.elapsed(t("2027-03-14T05:00:00Z"), t("2027-03-14T12:00:00Z")),
+            Duration::hours(1)
+        );
     }
 
     #[test]
@@ -327,7 +396,15 @@ mod tests {
         let c = Calendar::new(
             "night",
             chrono_tz::America::New_York,
-            [vec![], vec![], vec![], vec![], vec![], vec![], vec![WallInterval::parse("00:00-04:00").unwrap()]],
+            [
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![WallInterval::parse("00:00-04:00").unwrap()],
+            ],
             [],
         )
         .unwrap();
@@ -338,26 +415,46 @@ mod tests {
         let d = Calendar::new(
             "dup",
             chrono_tz::America::New_York,
-            [vec![], vec![], vec![], vec![], vec![], vec![], vec![WallInterval::parse("01:00-02:00").unwrap()]],
+            [
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![WallInterval::parse("01:00-02:00").unwrap()],
+            ],
             [],
         )
         .unwrap();
-        assert_eq!(d.elapsed(t("2026-11-01T00:00:00Z"), t("2026-11-02T00:00:00Z")), Duration::hours(2));
+        assert_eq!(
+            d.elapsed(t("2026-11-01T00:00:00Z"), t("2026-11-02T00:00:00Z")),
+            Duration::hours(2)
+        );
     }
 
     #[test]
     fn business_week_across_dst_in_europe() {
         // London switches on 2027-03-28 (Sunday). Fri 16:00 GMT + 2h business = Mon 10:00 BST = 09:00Z.
         let c = weekdays(chrono_tz::Europe::London, &["09:00-17:00"], &[]);
-        assert_eq!(c.due(t("2027-03-26T16:00:00Z"), Duration::hours(2)).unwrap(), t("2027-03-29T09:00:00Z"));
+        assert_eq!(
+            c.due(t("2027-03-26T16:00:00Z"), Duration::hours(2)).unwrap(),
+            t("2027-03-29T09:00:00Z")
+        );
     }
 
     #[test]
     fn end_of_business_day() {
         let c = us_east();
-        assert_eq!(c.end_of_business_day(t("2026-11-23T15:00:00Z")).unwrap(), t("2026-11-23T22:00:00Z"));
+        assert_eq!(
+            c.end_of_business_day(t("2026-11-23T15:00:00Z")).unwrap(),
+            t("2026-11-23T22:00:00Z")
+        );
         // After close: the next business day's close.
-        assert_eq!(c.end_of_business_day(t("2026-11-23T23:00:00Z")).unwrap(), t("2026-11-24T22:00:00Z"));
+        assert_eq!(
+            c.end_of_business_day(t("2026-11-23T23:00:00Z")).unwrap(),
+            t("2026-11-24T22:00:00Z")
+        );
     }
 
     #[test]
@@ -372,8 +469,17 @@ mod tests {
     fn never_open_is_an_error_not_a_hang() {
         let ivs = vec![WallInterval::parse("09:00-17:00").unwrap()];
         let hol = (0..2000).map(|i| NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Duration::days(i));
-        let c = Calendar::new("closed", Tz::UTC, [ivs, vec![], vec![], vec![], vec![], vec![], vec![]], hol).unwrap();
+        let c = Calendar::new(
+            "closed",
+            Tz::UTC,
+            [ivs, vec![], vec![], vec![], vec![], vec![], vec![]],
+            hol,
+        )
+        .unwrap();
         assert!(c.due(t("2026-01-01T00:00:00Z"), Duration::hours(1)).is_err());
-        assert_eq!(c.elapsed(t("2026-01-01T00:00:00Z"), t("2030-01-01T00:00:00Z")), Duration::zero());
+        assert_eq!(
+            c.elapsed(t("2026-01-01T00:00:00Z"), t("2030-01-01T00:00:00Z")),
+            Duration::zero()
+        );
     }
 }

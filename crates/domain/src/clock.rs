@@ -84,8 +84,14 @@ fn rule_basis(rule: &SlaRule) -> Basis {
 /// The deadline of a rule started at `start` on `cal`.
 pub fn deadline(rule: &SlaRule, cal: &Calendar, start: DateTime<Utc>) -> Option<DateTime<Utc>> {
     match rule.target {
-        Target::Within { duration, basis: Basis::Business } => cal.due(start, duration).ok(),
-        Target::Within { duration, basis: Basis::Calendar } => Some(start + duration),
+        Target::Within {
+            duration,
+            basis: Basis::Business,
+        } => cal.due(start, duration).ok(),
+        Target::Within {
+            duration,
+            basis: Basis::Calendar,
+        } => Some(start + duration),
         Target::EndOfBusinessDay => cal.end_of_business_day(start).ok(),
     }
 }
@@ -135,9 +141,13 @@ fn step_time(
     }
     // Before the deadline of a business-time target: the same business time less, from the start.
     match (step.anchor, &rule.target) {
-        (Anchor::Deadline, Target::Within { duration, basis: Basis::Business }) => {
-            cal.due(start, (*duration + off).max(Duration::zero())).ok()
-        }
+        (
+            Anchor::Deadline,
+            Target::Within {
+                duration,
+                basis: Basis::Business,
+            },
+        ) => cal.due(start, (*duration + off).max(Duration::zero())).ok(),
         _ => Some((anchor + off).max(start)),
     }
 }
@@ -166,7 +176,10 @@ fn view(
             .zip(&rule.ladder)
             .enumerate()
             .filter_map(|(i, (t, step))| {
-                let sent = cycle.escalations.iter().find(|e| e.clock == clock && e.step == i as u32);
+                let sent = cycle
+                    .escalations
+                    .iter()
+                    .find(|e| e.clock == clock && e.step == i as u32);
                 Some(StepView {
                     index: i as u32,
                     name: step.name.clone(),
@@ -234,7 +247,15 @@ pub fn cycle_clocks(cycle: &Cycle, policy: &Policy, now: DateTime<Utc>) -> Vec<C
     ));
     if let (Some(start), Some(lt)) = (cycle.first_assigned_at(), policy.lead_types.get(&cycle.lead_type)) {
         let rcal = response_calendar(policy, cycle);
-        out.push(view(ClockKind::Response, cycle, &lt.sla, rcal, start, earliest(&[touched, closed]), now));
+        out.push(view(
+            ClockKind::Response,
+            cycle,
+            &lt.sla,
+            rcal,
+            start,
+            earliest(&[touched, closed]),
+            now,
+        ));
     }
     out
 }
@@ -263,7 +284,9 @@ impl Timer {
 
 /// Timers the lead needs now: one per running clock of its current cycle.
 pub fn timers(lead: &Lead, policy: &Policy, now: DateTime<Utc>) -> Vec<Timer> {
-    let Some(cycle) = lead.current_cycle() else { return Vec::new() };
+    let Some(cycle) = lead.current_cycle() else {
+        return Vec::new();
+    };
     cycle_clocks(cycle, policy, now)
         .into_iter()
         .filter(ClockView::is_running)
@@ -313,7 +336,11 @@ pub struct Escalation {
 impl Escalation {
     /// One readable line, free of contact data.
     pub fn line(&self) -> String {
-        let who: Vec<String> = self.recipients.iter().map(|r| format!("{} ({})", r.id, r.role)).collect();
+        let who: Vec<String> = self
+            .recipients
+            .iter()
+            .map(|r| format!("{} ({})", r.id, r.role))
+            .collect();
         format!(
             "ESCALATION [{}] lead {} ({}) {} clock step {}/{} \"{}\": owner {}, age {}, deadline {} -> notify {}",
             self.severity,
@@ -359,7 +386,9 @@ pub fn resolve(role: Role, cycle: &Cycle, policy: &Policy) -> Vec<Recipient> {
     let stint = cycle.current_stint();
     let owner = stint.map(|s| s.owner.as_str());
     let person = owner.and_then(|o| dir.people.get(o));
-    let team_name = stint.and_then(|s| s.team.as_deref()).or(person.and_then(|p| p.team.as_deref()));
+    let team_name = stint
+        .and_then(|s| s.team.as_deref())
+        .or(person.and_then(|p| p.team.as_deref()));
     let team = team_name.and_then(|t| dir.teams.get(t));
     let ids: Vec<String> = match role {
         Role::Owner => owner.map(str::to_owned).into_iter().collect(),
@@ -369,7 +398,10 @@ pub fn resolve(role: Role, cycle: &Cycle, policy: &Policy) -> Vec<Recipient> {
             .or_else(|| team.and_then(|t| t.manager.clone()))
             .map(|m| vec![m])
             .unwrap_or_else(|| dir.manager.clone()),
-        Role::Exec => team.and_then(|t| t.exec.clone()).map(|e| vec![e]).unwrap_or_else(|| dir.exec.clone()),
+        Role::Exec => team
+            .and_then(|t| t.exec.clone())
+            .map(|e| vec![e])
+            .unwrap_or_else(|| dir.exec.clone()),
         Role::Ops => dir.ops.clone(),
     };
     ids.into_iter()
@@ -403,9 +435,14 @@ fn recipients(step: &Step, cycle: &Cycle, policy: &Policy) -> Vec<Recipient> {
 
 /// Steps of the current cycle's running clocks that are due at `now` and not yet sent, in order.
 pub fn due_escalations(lead: &Lead, policy: &Policy, now: DateTime<Utc>) -> Vec<Escalation> {
-    let Some(cycle) = lead.current_cycle() else { return Vec::new() };
+    let Some(cycle) = lead.current_cycle() else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
-    for c in cycle_clocks(cycle, policy, now).into_iter().filter(ClockView::is_running) {
+    for c in cycle_clocks(cycle, policy, now)
+        .into_iter()
+        .filter(ClockView::is_running)
+    {
         let rule = match c.clock {
             ClockKind::Assignment => &policy.assignment,
             ClockKind::Response => match policy.lead_types.get(&cycle.lead_type) {
@@ -426,7 +463,11 @@ pub fn due_escalations(lead: &Lead, policy: &Policy, now: DateTime<Utc>) -> Vec<
                 steps_total: total as u32,
                 severity: severity(s.index as usize, total),
                 lead_type: cycle.lead_type.clone(),
-                lead_type_label: policy.lead_types.get(&cycle.lead_type).map(|l| l.label.clone()).unwrap_or_default(),
+                lead_type_label: policy
+                    .lead_types
+                    .get(&cycle.lead_type)
+                    .map(|l| l.label.clone())
+                    .unwrap_or_default(),
                 owner: cycle.current_stint().map(|s| s.owner.clone()),
                 recipients: recipients(step, cycle, policy),
                 engaged_at: cycle.engaged_at,
@@ -450,7 +491,10 @@ pub struct Span {
 impl Span {
     fn between(cal: &Calendar, from: DateTime<Utc>, to: DateTime<Utc>) -> Span {
         let to = to.max(from);
-        Span { seconds: (to - from).num_seconds(), business_seconds: cal.elapsed(from, to).num_seconds() }
+        Span {
+            seconds: (to - from).num_seconds(),
+            business_seconds: cal.elapsed(from, to).num_seconds(),
+        }
     }
 }
 

@@ -26,10 +26,15 @@ macro_rules! id_newtype {
                     return Err(Invalid(concat!($what, " must not be empty").into()));
                 }
                 if s.len() > $max {
-                    return Err(Invalid(format!(concat!($what, " must be at most {} characters"), $max)));
+                    return Err(Invalid(format!(
+                        concat!($what, " must be at most {} characters"),
+                        $max
+                    )));
                 }
                 if !s.bytes().all(|b| b.is_ascii_graphic() && b != b'/') {
-                    return Err(Invalid(concat!($what, " may hold only printable ASCII without spaces or '/'").into()));
+                    return Err(Invalid(
+                        concat!($what, " may hold only printable ASCII without spaces or '/'").into(),
+                    ));
                 }
                 Ok(Self(s.to_owned()))
             }
@@ -86,7 +91,9 @@ impl StageChange {
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s.trim().to_ascii_lowercase())
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s.trim().to_ascii_lowercase())
     }
 
     pub fn as_str(self) -> &'static str {
@@ -278,8 +285,18 @@ mod tests {
 
     #[test]
     fn contact_is_redacted_in_debug() {
-        let c = Contact { name: Some("Ada".into()), email: Some("ada@example.com".into()), company: None };
-        let dbg = format!("{:?}", Form { contact: Some(c), ..Default::default() });
+        let c = Contact {
+            name: Some("Ada".into()),
+            email: Some("ada@example.com".into()),
+            company: None,
+        };
+        let dbg = format!(
+            "{:?}",
+            Form {
+                contact: Some(c),
+                ..Default::default()
+            }
+        );
         assert!(!dbg.contains("ada@example.com") && !dbg.contains("Ada"));
     }
 }

@@ -60,7 +60,10 @@ impl Stage {
 
     /// Stages from which a new engagement starts a new, recycled MQL cycle.
     fn recycles(self) -> bool {
-        matches!(self, Stage::Rejected | Stage::Nurture | Stage::Disqualified | Stage::Lost)
+        matches!(
+            self,
+            Stage::Rejected | Stage::Nurture | Stage::Disqualified | Stage::Lost
+        )
     }
 }
 
@@ -221,7 +224,8 @@ impl Lead {
                 if f.score.is_some() {
                     self.score = f.score;
                 }
-                self.attributes.extend(f.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
+                self.attributes
+                    .extend(f.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
                 let start = match self.cycles.last() {
                     None => Some(false),
                     Some(_) if self.stage.recycles() => Some(true),
@@ -288,8 +292,12 @@ impl Lead {
                 }
             }
             EventBody::Assignment(a) => {
-                self.owner =
-                    Some(Owner { owner: a.owner.clone(), team: a.team.clone(), manager: a.manager.clone(), since: at });
+                self.owner = Some(Owner {
+                    owner: a.owner.clone(),
+                    team: a.team.clone(),
+                    manager: a.manager.clone(),
+                    since: at,
+                });
                 if let Some(c) = self.cycles.last_mut() {
                     if let Some(prev) = c.stints.last_mut() {
                         prev.ended_at.get_or_insert(at);
@@ -369,7 +377,12 @@ impl Lead {
                     }),
                     None => self.orphan_escalations += 1,
                 }
-                format!("escalated: {} clock step {} to {}", x.clock.as_str(), x.step + 1, x.recipients.join(", "))
+                format!(
+                    "escalated: {} clock step {} to {}",
+                    x.clock.as_str(),
+                    x.step + 1,
+                    x.recipients.join(", ")
+                )
             }
         };
         self.timeline.push(TimelineEntry {

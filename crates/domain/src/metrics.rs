@@ -75,7 +75,12 @@ pub struct Rate {
 impl Rate {
     fn new(numerator: u64, denominator: u64) -> Self {
         let percent = (denominator > 0).then(|| numerator as f64 * 100.0 / denominator as f64);
-        Rate { numerator, denominator, percent, band: None }
+        Rate {
+            numerator,
+            denominator,
+            percent,
+            band: None,
+        }
     }
     fn banded(mut self, f: impl Fn(f64) -> Band) -> Self {
         self.band = self.percent.map(f);
@@ -168,7 +173,14 @@ impl Compliance {
 
 impl Default for Compliance {
     fn default() -> Self {
-        Compliance { assigned: 0, met: 0, missed: 0, pending: 0, closed: 0, rate: Rate::new(0, 0) }
+        Compliance {
+            assigned: 0,
+            met: 0,
+            missed: 0,
+            pending: 0,
+            closed: 0,
+            rate: Rate::new(0, 0),
+        }
     }
 }
 
@@ -289,11 +301,15 @@ fn in_period(t: DateTime<Utc>, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
 
 fn team_of(stint: Option<&Stint>, policy: &Policy) -> Option<String> {
     let s = stint?;
-    s.team.clone().or_else(|| policy.directory.people.get(&s.owner).and_then(|p| p.team.clone()))
+    s.team
+        .clone()
+        .or_else(|| policy.directory.people.get(&s.owner).and_then(|p| p.team.clone()))
 }
 
 fn escalated_to_management(row: &Row, policy: &Policy) -> bool {
-    let Some(lt) = policy.lead_types.get(&row.cycle.lead_type) else { return false };
+    let Some(lt) = policy.lead_types.get(&row.cycle.lead_type) else {
+        return false;
+    };
     row.cycle.escalations.iter().any(|e| {
         e.clock == ClockKind::Response
             && lt
@@ -307,7 +323,11 @@ fn escalated_to_management(row: &Row, policy: &Policy) -> bool {
 fn timing(xs: impl Iterator<Item = (i64, i64)>, band: impl Fn(f64) -> Band) -> Timing {
     let (cal, bus): (Vec<i64>, Vec<i64>) = xs.unzip();
     let calendar = Stats::of(cal);
-    Timing { band: calendar.average.map(band), calendar, business: Stats::of(bus) }
+    Timing {
+        band: calendar.average.map(band),
+        calendar,
+        business: Stats::of(bus),
+    }
 }
 
 fn systems_band(avg: f64) -> Band {
@@ -337,9 +357,14 @@ fn section(
     to: DateTime<Utc>,
     policy: &Policy,
 ) -> Section {
-    let cohort: Vec<&&Row> = rows.iter().filter(|r| in_period(r.cycle.engaged_at, from, to)).collect();
-    let assigned: Vec<&&Row> =
-        rows.iter().filter(|r| r.cycle.first_assigned_at().is_some_and(|t| in_period(t, from, to))).collect();
+    let cohort: Vec<&&Row> = rows
+        .iter()
+        .filter(|r| in_period(r.cycle.engaged_at, from, to))
+        .collect();
+    let assigned: Vec<&&Row> = rows
+        .iter()
+        .filter(|r| r.cycle.first_assigned_at().is_some_and(|t| in_period(t, from, to)))
+        .collect();
     let mqls = cohort.len() as u64;
     let recycled = cohort.iter().filter(|r| r.cycle.recycled).count() as u64;
 
@@ -365,17 +390,32 @@ fn section(
     };
 
     let human_delay = timing(
-        assigned.iter().filter_map(|r| r.delays.human).map(|s| (s.seconds, s.business_seconds)),
+        assigned
+            .iter()
+            .filter_map(|r| r.delays.human)
+            .map(|s| (s.seconds, s.business_seconds)),
         response_time_band,
     );
     let speed_to_lead = timing(
-        cohort.iter().filter_map(|r| r.delays.speed_to_lead).map(|s| (s.seconds, s.business_seconds)),
+        cohort
+            .iter()
+            .filter_map(|r| r.delays.speed_to_lead)
+            .map(|s| (s.seconds, s.business_seconds)),
         response_time_band,
     );
     let responded = cohort.iter().filter(|r| r.cycle.first_touch_at.is_some()).count() as u64;
-    let within_5m = cohort.iter().filter(|r| r.delays.speed_to_lead.is_some_and(|s| s.seconds <= 300)).count() as u64;
-    let cohort_assigned: Vec<_> = cohort.iter().filter(|r| r.cycle.first_assigned_at().is_some()).collect();
-    let assigned_untouched = cohort_assigned.iter().filter(|r| r.cycle.first_touch_at.is_none()).count() as u64;
+    let within_5m = cohort
+        .iter()
+        .filter(|r| r.delays.speed_to_lead.is_some_and(|s| s.seconds <= 300))
+        .count() as u64;
+    let cohort_assigned: Vec<_> = cohort
+        .iter()
+        .filter(|r| r.cycle.first_assigned_at().is_some())
+        .collect();
+    let assigned_untouched = cohort_assigned
+        .iter()
+        .filter(|r| r.cycle.first_touch_at.is_none())
+        .count() as u64;
 
     let mut by_lead_type: BTreeMap<String, Compliance> = BTreeMap::new();
     let mut overall = Compliance::default();
@@ -409,7 +449,11 @@ fn section(
     let mut reasons = BTreeMap::new();
     for r in &cohort {
         if r.cycle.rejected_at.is_some() {
-            let reason = r.cycle.rejection_reason.clone().unwrap_or_else(|| "(no reason given)".into());
+            let reason = r
+                .cycle
+                .rejection_reason
+                .clone()
+                .unwrap_or_else(|| "(no reason given)".into());
             *reasons.entry(reason).or_insert(0) += 1;
         }
     }
@@ -494,7 +538,12 @@ fn rep_scores(rows: &[Row], from: DateTime<Utc>, to: DateTime<Utc>, policy: &Pol
             r
         })
         .collect();
-    out.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal).then(a.owner.cmp(&b.owner)));
+    out.sort_by(|a, b| {
+        b.score
+            .partial_cmp(&a.score)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.owner.cmp(&b.owner))
+    });
     out
 }
 
@@ -504,15 +553,18 @@ pub fn open_slas(leads: &[Lead], policy: &Policy, now: DateTime<Utc>) -> Vec<Ope
         .iter()
         .filter_map(|l| l.current_cycle().map(|c| (l, c)))
         .flat_map(|(l, c)| {
-            clock::cycle_clocks(c, policy, now).into_iter().filter(ClockView::is_running).map(move |v| OpenSla {
-                lead_id: l.lead_id.to_string(),
-                lead_type: c.lead_type.clone(),
-                clock: v.clock,
-                owner: c.current_stint().map(|s| s.owner.clone()),
-                deadline: v.deadline,
-                seconds_left: v.deadline.map(|d| (d - now).num_seconds()),
-                status: v.status,
-            })
+            clock::cycle_clocks(c, policy, now)
+                .into_iter()
+                .filter(ClockView::is_running)
+                .map(move |v| OpenSla {
+                    lead_id: l.lead_id.to_string(),
+                    lead_type: c.lead_type.clone(),
+                    clock: v.clock,
+                    owner: c.current_stint().map(|s| s.owner.clone()),
+                    deadline: v.deadline,
+                    seconds_left: v.deadline.map(|d| (d - now).num_seconds()),
+                    status: v.status,
+                })
         })
         .collect();
     out.sort_by_key(|o| (o.deadline.is_none(), o.deadline, o.lead_id.clone()));
@@ -529,7 +581,10 @@ fn flags(s: &Section) -> Vec<String> {
         ));
     }
     if s.sla.overall.rate.band == Some(Band::RedFlag) {
-        f.push(format!("SLA compliance {} is under 70%: SLAs are effectively unenforced", pct(&s.sla.overall.rate)));
+        f.push(format!(
+            "SLA compliance {} is under 70%: SLAs are effectively unenforced",
+            pct(&s.sla.overall.rate)
+        ));
     }
     if s.volume.recycled_share.band == Some(Band::Warning) {
         f.push(format!(
@@ -541,10 +596,16 @@ fn flags(s: &Section) -> Vec<String> {
         f.push("average systems delay is over 10 minutes: investigate routing and workflow delays".into());
     }
     if s.funnel.sal_acceptance.band == Some(Band::RedFlag) {
-        f.push(format!("SAL acceptance {} is under 40%: MQL definition mismatch", pct(&s.funnel.sal_acceptance)));
+        f.push(format!(
+            "SAL acceptance {} is under 40%: MQL definition mismatch",
+            pct(&s.funnel.sal_acceptance)
+        ));
     }
     if s.funnel.rejection.band == Some(Band::RedFlag) {
-        f.push(format!("Sales rejects {} of MQLs (over 50%): revise MQL criteria now", pct(&s.funnel.rejection)));
+        f.push(format!(
+            "Sales rejects {} of MQLs (over 50%): revise MQL criteria now",
+            pct(&s.funnel.rejection)
+        ));
     }
     if s.funnel.rejection_reason_completion.band == Some(Band::RedFlag) {
         f.push("fewer than half of rejections give a reason: the feedback loop is broken".into());
@@ -578,7 +639,11 @@ pub fn report(
         .collect();
     let len = to - from;
     let prev_from = from - len;
-    let previous = |rs: &[&Row]| rs.iter().filter(|r| in_period(r.cycle.engaged_at, prev_from, from)).count() as u64;
+    let previous = |rs: &[&Row]| {
+        rs.iter()
+            .filter(|r| in_period(r.cycle.engaged_at, prev_from, from))
+            .count() as u64
+    };
     let held = leads
         .iter()
         .flat_map(|l| l.cycles.iter())
@@ -642,7 +707,10 @@ mod tests {
     #[test]
     fn stats_use_nearest_rank() {
         let s = Stats::of(vec![5, 1, 4, 2, 3, 6, 7, 8, 9, 10]);
-        assert_eq!((s.count, s.average, s.median, s.p90), (10, Some(5.5), Some(5.0), Some(9.0)));
+        assert_eq!(
+            (s.count, s.average, s.median, s.p90),
+            (10, Some(5.5), Some(5.0), Some(9.0))
+        );
         let e = Stats::of(vec![]);
         assert_eq!((e.count, e.average, e.median), (0, None, None));
     }

@@ -78,7 +78,9 @@ impl Role {
         }
     }
     fn parse(s: &str) -> Option<Self> {
-        [Role::Owner, Role::Manager, Role::Exec, Role::Ops].into_iter().find(|r| r.as_str() == s)
+        [Role::Owner, Role::Manager, Role::Exec, Role::Ops]
+            .into_iter()
+            .find(|r| r.as_str() == s)
     }
 }
 
@@ -108,7 +110,9 @@ impl TouchRule {
     pub fn qualifies(&self, channel: &str, outcome: Option<&str>) -> bool {
         let channel = channel.to_ascii_lowercase();
         let ok_channel = self.channels.iter().any(|c| c == "*" || *c == channel);
-        let excluded = outcome.map(|o| o.to_ascii_lowercase()).is_some_and(|o| self.excluded_outcomes.contains(&o));
+        let excluded = outcome
+            .map(|o| o.to_ascii_lowercase())
+            .is_some_and(|o| self.excluded_outcomes.contains(&o));
         ok_channel && !excluded
     }
 }
@@ -274,7 +278,11 @@ impl Problems<'_> {
     fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         let path = path.into();
         let line = locate(self.src, &path);
-        self.list.push(Problem { path, line, message: message.into() });
+        self.list.push(Problem {
+            path,
+            line,
+            message: message.into(),
+        });
     }
 }
 
@@ -308,7 +316,11 @@ fn locate(src: &str, path: &str) -> Option<usize> {
 
 fn toml_problem(src: &str, e: toml::de::Error) -> Problem {
     let line = e.span().map(|s| src[..s.start.min(src.len())].lines().count().max(1));
-    Problem { path: "(file)".into(), line, message: e.message().to_string() }
+    Problem {
+        path: "(file)".into(),
+        line,
+        message: e.message().to_string(),
+    }
 }
 
 /// Parses a duration like `90s`, `5m`, `1h30m`.
@@ -325,14 +337,20 @@ fn build_calendar(name: &str, raw: &RawCalendar, p: &mut Problems) -> Option<Cal
     let tz: Option<Tz> = match raw.timezone.parse() {
         Ok(tz) => Some(tz),
         Err(_) => {
-            p.add(format!("{base}.timezone"), format!("{:?} is not an IANA time zone", raw.timezone));
+            p.add(
+                format!("{base}.timezone"),
+                format!("{:?} is not an IANA time zone", raw.timezone),
+            );
             None
         }
     };
     let mut week: [Vec<WallInterval>; 7] = Default::default();
     for (day, ivs) in &raw.hours {
         let Some(i) = DAYS.iter().position(|d| d == day) else {
-            p.add(format!("{base}.hours.{day}"), "day must be one of mon, tue, wed, thu, fri, sat, sun");
+            p.add(
+                format!("{base}.hours.{day}"),
+                "day must be one of mon, tue, wed, thu, fri, sat, sun",
+            );
             continue;
         };
         for iv in ivs {
@@ -346,7 +364,10 @@ fn build_calendar(name: &str, raw: &RawCalendar, p: &mut Problems) -> Option<Cal
     for h in &raw.holidays {
         match NaiveDate::parse_from_str(h, "%Y-%m-%d") {
             Ok(d) => holidays.push(d),
-            Err(_) => p.add(format!("{base}.holidays"), format!("{h:?} is not a date like 2026-12-25")),
+            Err(_) => p.add(
+                format!("{base}.holidays"),
+                format!("{h:?} is not a date like 2026-12-25"),
+            ),
         }
     }
     let tz = tz?;
@@ -360,7 +381,9 @@ fn build_calendar(name: &str, raw: &RawCalendar, p: &mut Problems) -> Option<Cal
 }
 
 fn build_calendars(raw: &BTreeMap<String, RawCalendar>, p: &mut Problems) -> BTreeMap<String, Calendar> {
-    raw.iter().filter_map(|(n, c)| build_calendar(n, c, p).map(|c| (n.clone(), c))).collect()
+    raw.iter()
+        .filter_map(|(n, c)| build_calendar(n, c, p).map(|c| (n.clone(), c)))
+        .collect()
 }
 
 /// Parses just the calendars of any TOML file (a full policy or a calendars-only file).
@@ -392,7 +415,10 @@ fn build_steps(path: &str, raw: &[RawStep], basis_ok: bool, p: &mut Problems) ->
             "deadline" => Anchor::Deadline,
             "end_of_business_day" => Anchor::EndOfBusinessDay,
             other => {
-                p.add(format!("{here}.at"), format!("{other:?} must be \"deadline\" or \"end_of_business_day\""));
+                p.add(
+                    format!("{here}.at"),
+                    format!("{other:?} must be \"deadline\" or \"end_of_business_day\""),
+                );
                 continue;
             }
         };
@@ -418,14 +444,22 @@ fn build_steps(path: &str, raw: &[RawStep], basis_ok: bool, p: &mut Problems) ->
         for r in &s.notify {
             match Role::parse(r) {
                 Some(role) => notify.push(role),
-                None => p.add(format!("{here}.notify"), format!("{r:?} must be owner, manager, exec or ops")),
+                None => p.add(
+                    format!("{here}.notify"),
+                    format!("{r:?} must be owner, manager, exec or ops"),
+                ),
             }
         }
         if s.notify.is_empty() {
             p.add(format!("{here}.notify"), "a step must notify at least one role");
         }
         let name = s.name.clone().unwrap_or_else(|| s.notify.join("+"));
-        out.push(Step { name, anchor, offset, notify });
+        out.push(Step {
+            name,
+            anchor,
+            offset,
+            notify,
+        });
     }
     out
 }
@@ -433,7 +467,11 @@ fn build_steps(path: &str, raw: &[RawStep], basis_ok: bool, p: &mut Problems) ->
 fn build_touches(path: &str, raw: Option<&RawTouches>, inherit: &TouchRule, p: &mut Problems) -> TouchRule {
     let Some(raw) = raw else { return inherit.clone() };
     let lower = |v: &Vec<String>| v.iter().map(|s| s.to_ascii_lowercase()).collect::<Vec<_>>();
-    let channels = raw.channels.as_ref().map(lower).unwrap_or_else(|| inherit.channels.clone());
+    let channels = raw
+        .channels
+        .as_ref()
+        .map(lower)
+        .unwrap_or_else(|| inherit.channels.clone());
     if channels.is_empty() {
         p.add(format!("{path}.channels"), "no channel would ever stop the clock");
     }
@@ -452,7 +490,10 @@ fn build_sla(path: &str, raw: &RawSla, ladders: &BTreeMap<String, Vec<Step>>, p:
         None | Some("business") => Basis::Business,
         Some("calendar") => Basis::Calendar,
         Some(other) => {
-            p.add(format!("{path}.clock"), format!("{other:?} must be \"business\" or \"calendar\""));
+            p.add(
+                format!("{path}.clock"),
+                format!("{other:?} must be \"business\" or \"calendar\""),
+            );
             Basis::Business
         }
     };
@@ -491,14 +532,20 @@ fn build_sla(path: &str, raw: &RawSla, ladders: &BTreeMap<String, Vec<Step>>, p:
         (Some(name), None) => match ladders.get(name) {
             Some(steps) => steps.clone(),
             None => {
-                p.add(format!("{path}.ladder"), format!("no ladder named {name:?} in [ladders]"));
+                p.add(
+                    format!("{path}.ladder"),
+                    format!("no ladder named {name:?} in [ladders]"),
+                );
                 Vec::new()
             }
         },
         (None, Some(steps)) => build_steps(&format!("{path}.escalate"), steps, basis == Basis::Business, p),
         (None, None) => Vec::new(),
     };
-    Some(SlaRule { target: target?, ladder })
+    Some(SlaRule {
+        target: target?,
+        ladder,
+    })
 }
 
 impl Policy {
@@ -548,26 +595,41 @@ impl Policy {
         };
 
         let default_touches = TouchRule {
-            channels: ["call", "email", "meeting", "sms", "chat", "linkedin", "video"].map(String::from).to_vec(),
-            excluded_outcomes: ["voicemail", "no_answer", "bounced", "wrong_number"].map(String::from).to_vec(),
+            channels: ["call", "email", "meeting", "sms", "chat", "linkedin", "video"]
+                .map(String::from)
+                .to_vec(),
+            excluded_outcomes: ["voicemail", "no_answer", "bounced", "wrong_number"]
+                .map(String::from)
+                .to_vec(),
         };
         let touches = build_touches("touches", raw.touches.as_ref(), &default_touches, &mut p);
 
         let ladders: BTreeMap<String, Vec<Step>> = raw
             .ladders
             .iter()
-            .map(|(n, l)| (n.clone(), build_steps(&format!("ladders.{n}.steps"), &l.steps, true, &mut p)))
+            .map(|(n, l)| {
+                (
+                    n.clone(),
+                    build_steps(&format!("ladders.{n}.steps"), &l.steps, true, &mut p),
+                )
+            })
             .collect();
 
         let assignment = match &raw.assignment {
             Some(a) => {
                 if a.touches.is_some() {
-                    p.add("assignment.touches", "touch rules belong to lead types, not the assignment SLA");
+                    p.add(
+                        "assignment.touches",
+                        "touch rules belong to lead types, not the assignment SLA",
+                    );
                 }
                 build_sla("assignment", a, &ladders, &mut p)
             }
             None => {
-                p.add("assignment", "an [assignment] SLA (engagement to assignment, owned by ops) is required");
+                p.add(
+                    "assignment",
+                    "an [assignment] SLA (engagement to assignment, owned by ops) is required",
+                );
                 None
             }
         };
@@ -579,12 +641,23 @@ impl Policy {
         for (name, lt) in &raw.lead_types {
             let path = format!("lead_types.{name}");
             if crate::event::LeadId::parse(name).is_err() {
-                p.add(&path, "lead type names may hold only printable ASCII without spaces or '/'");
+                p.add(
+                    &path,
+                    "lead type names may hold only printable ASCII without spaces or '/'",
+                );
             }
             let touches = build_touches(&format!("{path}.touches"), lt.touches.as_ref(), &touches, &mut p);
             if let Some(sla) = build_sla(&path, lt, &ladders, &mut p) {
                 let label = lt.label.clone().unwrap_or_else(|| name.clone());
-                lead_types.insert(name.clone(), LeadType { name: name.clone(), label, sla, touches });
+                lead_types.insert(
+                    name.clone(),
+                    LeadType {
+                        name: name.clone(),
+                        label,
+                        sla,
+                        touches,
+                    },
+                );
             }
         }
 
@@ -592,14 +665,20 @@ impl Policy {
         for (team, t) in &d.teams {
             if let Some(c) = &t.calendar {
                 if !known_cal(c) {
-                    p.add(format!("directory.teams.{team}.calendar"), format!("no calendar named {c:?}"));
+                    p.add(
+                        format!("directory.teams.{team}.calendar"),
+                        format!("no calendar named {c:?}"),
+                    );
                 }
             }
         }
         for (who, person) in &d.people {
             if let Some(t) = &person.team {
                 if !d.teams.contains_key(t) {
-                    p.add(format!("directory.people.{who}.team"), format!("no team named {t:?} in [directory.teams]"));
+                    p.add(
+                        format!("directory.people.{who}.team"),
+                        format!("no team named {t:?} in [directory.teams]"),
+                    );
                 }
             }
         }
@@ -622,7 +701,11 @@ impl Policy {
                 .teams
                 .iter()
                 .map(|(k, v)| {
-                    let team = Team { calendar: v.calendar.clone(), manager: v.manager.clone(), exec: v.exec.clone() };
+                    let team = Team {
+                        calendar: v.calendar.clone(),
+                        manager: v.manager.clone(),
+                        exec: v.exec.clone(),
+                    };
                     (k.clone(), team)
                 })
                 .collect(),
@@ -660,8 +743,15 @@ impl Policy {
 
     /// The calendar name for a lead: owner's team, else region, else the default.
     pub fn calendar_name_for(&self, owner: Option<&str>, team: Option<&str>, region: Option<&str>) -> &str {
-        let team = team.or_else(|| owner.and_then(|o| self.directory.people.get(o)).and_then(|p| p.team.as_deref()));
-        if let Some(c) = team.and_then(|t| self.directory.teams.get(t)).and_then(|t| t.calendar.as_deref()) {
+        let team = team.or_else(|| {
+            owner
+                .and_then(|o| self.directory.people.get(o))
+                .and_then(|p| p.team.as_deref())
+        });
+        if let Some(c) = team
+            .and_then(|t| self.directory.teams.get(t))
+            .and_then(|t| t.calendar.as_deref())
+        {
             return c;
         }
         if let Some(c) = region.and_then(|r| self.regions.get(r)) {
@@ -687,12 +777,21 @@ mod tests {
     #[test]
     fn example_policy_is_valid_and_has_the_five_tiers() {
         let p = Policy::parse(EXAMPLE).unwrap_or_else(|e| panic!("{e:#?}"));
-        for t in ["demo_request", "free_trial", "contact_form", "content_mql", "event_attendee"] {
+        for t in [
+            "demo_request",
+            "free_trial",
+            "contact_form",
+            "content_mql",
+            "event_attendee",
+        ] {
             assert!(p.lead_types.contains_key(t), "{t}");
         }
         assert_eq!(
             p.lead_types["demo_request"].sla.target,
-            Target::Within { duration: Duration::minutes(5), basis: Basis::Business }
+            Target::Within {
+                duration: Duration::minutes(5),
+                basis: Basis::Business
+            }
         );
         assert_eq!(p.lead_types["event_attendee"].sla.target, Target::EndOfBusinessDay);
         let ladder = &p.lead_types["demo_request"].sla.ladder;

@@ -29,12 +29,18 @@ fn cal(name: &str) -> Calendar {
 fn is_open(c: &Calendar, src_hours: &[(u32, &[(u32, u32)])], holidays: &[(i32, u32, u32)], t: DateTime<Utc>) -> bool {
     let local = t.with_timezone(&c.tz);
     let d = local.date_naive();
-    if holidays.iter().any(|&(y, m, dd)| d.year() == y && d.month() == m && d.day() == dd) {
+    if holidays
+        .iter()
+        .any(|&(y, m, dd)| d.year() == y && d.month() == m && d.day() == dd)
+    {
         return false;
     }
     let minute = local.hour() * 60 + local.minute();
     let wd = d.weekday().num_days_from_monday();
-    src_hours.iter().filter(|(day, _)| *day == wd).any(|(_, ivs)| ivs.iter().any(|&(a, b)| a <= minute && minute < b))
+    src_hours
+        .iter()
+        .filter(|(day, _)| *day == wd)
+        .any(|(_, ivs)| ivs.iter().any(|&(a, b)| a <= minute && minute < b))
 }
 
 const US_EAST_HOURS: &[(u32, &[(u32, u32)])] = &[

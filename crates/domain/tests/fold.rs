@@ -27,13 +27,37 @@ fn ev(id: &str, at: DateTime<Utc>, body: EventBody) -> Event {
 }
 
 fn form(id: &str, at: DateTime<Utc>, lead_type: &str) -> Event {
-    ev(id, at, EventBody::Form(Form { lead_type: lead_type.into(), region: Some("na".into()), ..Default::default() }))
+    ev(
+        id,
+        at,
+        EventBody::Form(Form {
+            lead_type: lead_type.into(),
+            region: Some("na".into()),
+            ..Default::default()
+        }),
+    )
 }
 fn assign(id: &str, at: DateTime<Utc>, owner: &str) -> Event {
-    ev(id, at, EventBody::Assignment(Assignment { owner: owner.into(), team: None, manager: None }))
+    ev(
+        id,
+        at,
+        EventBody::Assignment(Assignment {
+            owner: owner.into(),
+            team: None,
+            manager: None,
+        }),
+    )
 }
 fn touch(id: &str, at: DateTime<Utc>, channel: &str, outcome: Option<&str>) -> Event {
-    ev(id, at, EventBody::Touch(Touch { owner: None, channel: channel.into(), outcome: outcome.map(Into::into) }))
+    ev(
+        id,
+        at,
+        EventBody::Touch(Touch {
+            owner: None,
+            channel: channel.into(),
+            outcome: outcome.map(Into::into),
+        }),
+    )
 }
 fn stage(id: &str, at: DateTime<Utc>, s: StageChange) -> Event {
     ev(id, at, EventBody::Stage(Stage { stage: s, reason: None }))
@@ -107,10 +131,16 @@ fn lifecycle_splits_systems_and_human_delay() {
     let lead = fold(&lifecycle(), &p);
     let clocks = clock::clocks(&lead, &p, t(MON10) + Duration::days(1));
     let a = &clocks[0];
-    assert_eq!((a.clock, a.status, a.elapsed_seconds), (ClockKind::Assignment, ClockStatus::Met, 120));
+    assert_eq!(
+        (a.clock, a.status, a.elapsed_seconds),
+        (ClockKind::Assignment, ClockStatus::Met, 120)
+    );
     let r = &clocks[1];
     // The voicemail does not stop the clock; the connected call at +4m does: 2 minutes of human delay.
-    assert_eq!((r.clock, r.status, r.elapsed_seconds), (ClockKind::Response, ClockStatus::Met, 120));
+    assert_eq!(
+        (r.clock, r.status, r.elapsed_seconds),
+        (ClockKind::Response, ClockStatus::Met, 120)
+    );
     assert_eq!(r.deadline, Some(t(MON10) + Duration::minutes(7)));
     // Reassignment: alice's stint ended when bob took over; she responded within her stint.
     let c = lead.current_cycle().unwrap();
@@ -130,7 +160,14 @@ fn ladder_times_follow_the_example_policy() {
     let r = clock::clocks(&lead, &p, s).pop().unwrap();
     assert_eq!(r.deadline, Some(t("2026-11-23T21:05:00Z")));
     let due: Vec<_> = r.steps.iter().map(|s| s.due_at).collect();
-    assert_eq!(due, vec![t("2026-11-23T21:05:00Z"), t("2026-11-24T15:05:00Z"), t("2026-11-24T22:00:00Z")]);
+    assert_eq!(
+        due,
+        vec![
+            t("2026-11-23T21:05:00Z"),
+            t("2026-11-24T15:05:00Z"),
+            t("2026-11-24T22:00:00Z")
+        ]
+    );
     // Event attendee: same business day. Assigned Wed 25th 11:00; Thursday 26th is Thanksgiving.
     let s = t("2026-11-25T16:00:00Z");
     let lead = fold(&[form("f", s, "event_attendee"), assign("a", s, "alice")], &p);
@@ -176,7 +213,10 @@ fn sent_steps_are_not_due_again_and_the_timer_moves_on() {
     let at = s + Duration::minutes(6);
     let due = clock::due_escalations(&fold(&events, &p), &p, at);
     assert_eq!(due.len(), 1);
-    assert_eq!(due[0].recipients.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec!["alice"]);
+    assert_eq!(
+        due[0].recipients.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        vec!["alice"]
+    );
     let id = Event::escalation_id(&lead_id(), 1, ClockKind::Response, 0);
     events.push(ev(
         id.as_str(),
@@ -191,7 +231,10 @@ fn sent_steps_are_not_due_again_and_the_timer_moves_on() {
     let lead = fold(&events, &p);
     assert!(clock::due_escalations(&lead, &p, at).is_empty());
     let timers = clock::timers(&lead, &p, at);
-    assert_eq!((timers[0].step, timers[0].due_at), (1, s + Duration::minutes(5) + Duration::hours(2)));
+    assert_eq!(
+        (timers[0].step, timers[0].due_at),
+        (1, s + Duration::minutes(5) + Duration::hours(2))
+    );
     // The manager step resolves through alice's team to maria, and keeps alice informed.
     let due = clock::due_escalations(&lead, &p, timers[0].due_at);
     let ids: Vec<_> = due[0].recipients.iter().map(|r| r.id.as_str()).collect();
@@ -271,7 +314,13 @@ fn a_rejection_closes_the_clocks() {
 fn pre_assigned_owner_starts_the_response_clock_at_engagement() {
     let p = policy();
     let s = t(MON10);
-    let lead = fold(&[assign("a", s - Duration::days(3), "alice"), form("f", s, "demo_request")], &p);
+    let lead = fold(
+        &[
+            assign("a", s - Duration::days(3), "alice"),
+            form("f", s, "demo_request"),
+        ],
+        &p,
+    );
     let cl = clock::clocks(&lead, &p, s);
     assert_eq!(cl[0].status, ClockStatus::Met);
     assert_eq!(cl[1].started_at, s);
@@ -298,10 +347,19 @@ fn build(spec: &[(u8, i64, u8)]) -> Vec<Event> {
                 4 => stage(
                     &id,
                     at,
-                    [StageChange::Rejected, StageChange::Sal, StageChange::Nurture, StageChange::Sql][k as usize],
+                    [
+                        StageChange::Rejected,
+                        StageChange::Sal,
+                        StageChange::Nurture,
+                        StageChange::Sql,
+                    ][k as usize],
                 ),
                 _ => {
-                    let clock = if k % 2 == 0 { ClockKind::Response } else { ClockKind::Assignment };
+                    let clock = if k % 2 == 0 {
+                        ClockKind::Response
+                    } else {
+                        ClockKind::Assignment
+                    };
                     let eid = Event::escalation_id(&lead_id(), 1 + u32::from(k / 2), clock, u32::from(k % 3));
                     ev(
                         eid.as_str(),

@@ -45,7 +45,11 @@ fn percentile(sorted: &[u64], q: f64) -> u64 {
 }
 
 async fn client(id: usize, args: Arc<Args>, until: Instant, http: reqwest::Client, secret: Option<Secret>) -> Outcome {
-    let mut out = Outcome { latencies_us: Vec::new(), accepted: 0, failed: 0 };
+    let mut out = Outcome {
+        latencies_us: Vec::new(),
+        accepted: 0,
+        failed: 0,
+    };
     let mut n = 0;
     while Instant::now() < until {
         let lead = format!("{}-{id}-{n}", args.prefix);
@@ -60,13 +64,20 @@ async fn client(id: usize, args: Arc<Args>, until: Instant, http: reqwest::Clien
                 "assignment",
                 json!({"lead_id": lead, "occurred_at": now.to_rfc3339(), "owner": format!("rep-{}", id % 10)}),
             ),
-            ("touch", json!({"lead_id": lead, "occurred_at": now.to_rfc3339(), "channel": "call"})),
-            ("stage", json!({"lead_id": lead, "occurred_at": now.to_rfc3339(), "stage": "sal"})),
+            (
+                "touch",
+                json!({"lead_id": lead, "occurred_at": now.to_rfc3339(), "channel": "call"}),
+            ),
+            (
+                "stage",
+                json!({"lead_id": lead, "occurred_at": now.to_rfc3339(), "stage": "sal"}),
+            ),
         ];
         for (kind, body) in steps {
             let raw = body.to_string();
-            let mut req =
-                http.post(format!("{}/v1/events/{kind}", args.url)).header("content-type", "application/json");
+            let mut req = http
+                .post(format!("{}/v1/events/{kind}", args.url))
+                .header("content-type", "application/json");
             if let Some(s) = &secret {
                 let ts = chrono::Utc::now().timestamp();
                 req = req
@@ -87,17 +98,34 @@ async fn client(id: usize, args: Arc<Args>, until: Instant, http: reqwest::Clien
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Arc::new(Args::parse());
-    let host = args.url.split("://").nth(1).unwrap_or("").split(['/', ':']).next().unwrap_or("");
+    let host = args
+        .url
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
     if !(host == "localhost" || host.starts_with("127.") || host == "[::1]") {
         return Err(format!("refusing to load {host}: only loopback targets are allowed"));
     }
     let duration = humantime::parse_duration(&args.duration).map_err(|e| e.to_string())?;
     let env_first = |k: &str| {
-        std::env::var(k).ok().and_then(|v| v.split(',').next().map(|s| s.trim().to_owned())).filter(|s| !s.is_empty())
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
+            .filter(|s| !s.is_empty())
     };
-    let secret = args.secret.clone().or_else(|| env_first("LEADCLOCK_WEBHOOK_SECRETS")).map(|s| Secret::new(&s));
+    let secret = args
+        .secret
+        .clone()
+        .or_else(|| env_first("LEADCLOCK_WEBHOOK_SECRETS"))
+        .map(|s| Secret::new(&s));
     let token = args.token.clone().or_else(|| env_first("LEADCLOCK_READ_TOKENS"));
-    let http = reqwest::Client::builder().pool_max_idle_per_host(args.clients).build().map_err(|e| e.to_string())?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .build()
+        .map_err(|e| e.to_string())?;
     let stats = |http: reqwest::Client| {
         let (url, token) = (format!("{}/v1/stats", args.url), token.clone());
         async move {
@@ -105,15 +133,22 @@ async fn main() -> Result<(), String> {
             if let Some(t) = token {
                 req = req.bearer_auth(t);
             }
-            let v: Value = req.send().await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+            let v: Value = req
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
             v["events"].as_u64().ok_or_else(|| format!("unexpected stats: {v}"))
         }
     };
     let before = stats(http.clone()).await?;
     let started = Instant::now();
     let until = started + duration;
-    let tasks: Vec<_> =
-        (0..args.clients).map(|i| tokio::spawn(client(i, args.clone(), until, http.clone(), secret.clone()))).collect();
+    let tasks: Vec<_> = (0..args.clients)
+        .map(|i| tokio::spawn(client(i, args.clone(), until, http.clone(), secret.clone())))
+        .collect();
     let mut lat = Vec::new();
     let (mut accepted, mut failed) = (0, 0);
     for t in tasks {
@@ -135,7 +170,9 @@ async fn main() -> Result<(), String> {
         lat.last().copied().unwrap_or(0) as f64 / 1000.0,
     );
     if stored != accepted || failed > 0 {
-        return Err(format!("lost events: accepted {accepted}, stored {stored}, failed {failed}"));
+        return Err(format!(
+            "lost events: accepted {accepted}, stored {stored}, failed {failed}"
+        ));
     }
     Ok(())
 }

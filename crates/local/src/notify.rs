@@ -30,7 +30,10 @@ impl Webhooks {
     /// Reads `LEADCLOCK_SLACK_WEBHOOK_URL` and `LEADCLOCK_WEBHOOK_URL`.
     pub fn from_env() -> Self {
         let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        Self { slack_url: get("LEADCLOCK_SLACK_WEBHOOK_URL"), generic_url: get("LEADCLOCK_WEBHOOK_URL") }
+        Self {
+            slack_url: get("LEADCLOCK_SLACK_WEBHOOK_URL"),
+            generic_url: get("LEADCLOCK_WEBHOOK_URL"),
+        }
     }
 }
 
@@ -50,7 +53,13 @@ impl LocalNotifier {
             .user_agent(concat!("leadclock/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        Self { jsonl: data_dir.join("escalations.jsonl"), file_lock: Arc::new(Mutex::new(())), hooks, http, print }
+        Self {
+            jsonl: data_dir.join("escalations.jsonl"),
+            file_lock: Arc::new(Mutex::new(())),
+            hooks,
+            http,
+            print,
+        }
     }
 
     pub fn jsonl_path(&self) -> &std::path::Path {
@@ -60,7 +69,11 @@ impl LocalNotifier {
     fn append_line(&self, path: &std::path::Path, doc: &Value) -> Result<(), PortError> {
         let _guard = self.file_lock.lock().unwrap_or_else(|p| p.into_inner());
         let fail = |e: std::io::Error| PortError::new("append JSON line", format!("{}: {e}", path.display()));
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(fail)?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(fail)?;
         let mut line = doc.to_string();
         line.push('\n');
         f.write_all(line.as_bytes()).and_then(|()| f.sync_data()).map_err(fail)
@@ -104,7 +117,13 @@ impl Notifier for LocalNotifier {
         }
         let lead = e.lead_id.to_string();
         if let Some(url) = &self.hooks.slack_url {
-            tokio::spawn(post_with_retries(self.http.clone(), "slack", url.clone(), slack_payload(&doc), lead.clone()));
+            tokio::spawn(post_with_retries(
+                self.http.clone(),
+                "slack",
+                url.clone(),
+                slack_payload(&doc),
+                lead.clone(),
+            ));
         }
         if let Some(url) = &self.hooks.generic_url {
             tokio::spawn(post_with_retries(self.http.clone(), "webhook", url.clone(), doc, lead));

@@ -82,14 +82,21 @@ pub async fn start(cfg: Config) -> Result<Running, PortError> {
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| PortError::new("listen", format!("{}: {e}", cfg.listen)))?;
-    let addr = listener.local_addr().map_err(|e| PortError::new("listen", e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| PortError::new("listen", e.to_string()))?;
     let router = crate::server::router(crate::server::Ctx {
         app: app.clone(),
         auth: std::sync::Arc::new(cfg.auth),
         public_url: cfg.public_url,
     });
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    Ok(Running { addr, app, restored, server })
+    Ok(Running {
+        addr,
+        app,
+        restored,
+        server,
+    })
 }
 
 /// Minutes after local midnight (reporting time zone) when the previous day's rollup runs.

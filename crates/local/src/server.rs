@@ -38,7 +38,11 @@ pub struct Ctx<S, T, N, C> {
 
 impl<S, T, N, C> Clone for Ctx<S, T, N, C> {
     fn clone(&self) -> Self {
-        Ctx { app: self.app.clone(), auth: self.auth.clone(), public_url: self.public_url.clone() }
+        Ctx {
+            app: self.app.clone(),
+            auth: self.auth.clone(),
+            public_url: self.public_url.clone(),
+        }
     }
 }
 
@@ -62,10 +66,16 @@ where
         .route("/v1/stats", get(stats::<S, T, N, C>))
         .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
         .fallback(|| async {
-            error(&RouteError { status: 404, message: "no such route; see README for the API".into() })
+            error(&RouteError {
+                status: 404,
+                message: "no such route; see README for the API".into(),
+            })
         })
         .method_not_allowed_fallback(|| async {
-            error(&RouteError { status: 405, message: "method not allowed on this route".into() })
+            error(&RouteError {
+                status: 405,
+                message: "method not allowed on this route".into(),
+            })
         })
         // One byte over the limit lets the handler tell "too large" from "exactly at the limit".
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES + 1))
@@ -103,15 +113,28 @@ where
         let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
         format!("http://{host}")
     });
-    let full_uri = format!("{}{}", base.trim_end_matches('/'), uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let full_uri = format!(
+        "{}{}",
+        base.trim_end_matches('/'),
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
     // Checked in its own scope: the header lookup must not live across an await.
     let verdict = {
         let header = lookup(&headers);
-        let signed = Signed { method: method.as_str(), uri: &full_uri, body: &body, header: &header };
+        let signed = Signed {
+            method: method.as_str(),
+            uri: &full_uri,
+            body: &body,
+            header: &header,
+        };
         auth::verify_webhook(&ctx.auth, &signed, ctx.app.clock.now())
     };
     if let Err(e) = verdict {
-        tracing::warn!(code = e.code(), field = e.field().unwrap_or_default(), "webhook refused");
+        tracing::warn!(
+            code = e.code(),
+            field = e.field().unwrap_or_default(),
+            "webhook refused"
+        );
         return error(&e);
     }
     match ctx.app.ingest(kind, &body).await {
@@ -158,7 +181,10 @@ where
     }
     let app = &ctx.app;
     let Ok(Query(q)) = query else {
-        return error(&MetricsError::Invalid { field: "query", message: "could not be parsed".into() });
+        return error(&MetricsError::Invalid {
+            field: "query",
+            message: "could not be parsed".into(),
+        });
     };
     let report = match app.metrics(&q).await {
         Ok(r) => r,

@@ -70,7 +70,9 @@ impl SqliteStore {
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
             .map_err(err("configure store"))?;
         conn.execute_batch(SCHEMA).map_err(err("create schema"))?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// Runs `f` on the connection off the async threads.
@@ -96,7 +98,8 @@ impl SqliteStore {
     /// Total events stored (for load tests and the health endpoint).
     pub async fn count_events(&self) -> Result<u64, PortError> {
         self.with("count events", |c| {
-            c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0)).map(|n| n as u64)
+            c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
         })
         .await
     }
@@ -104,7 +107,8 @@ impl SqliteStore {
     pub async fn rollup(&self, day: &str) -> Result<Option<String>, PortError> {
         let day = day.to_owned();
         self.with("read rollup", move |c| {
-            c.query_row("SELECT report FROM rollups WHERE day = ?1", params![day], |r| r.get(0)).optional()
+            c.query_row("SELECT report FROM rollups WHERE day = ?1", params![day], |r| r.get(0))
+                .optional()
         })
         .await
     }
@@ -124,8 +128,12 @@ impl Counted for SqliteStore {
 impl EventStore for SqliteStore {
     async fn append(&self, event: &Event) -> Result<Appended, PortError> {
         let body = serde_json::to_string(event).map_err(|e| PortError::new("encode event", e.to_string()))?;
-        let (id, lead, at, kind) =
-            (event.event_id.to_string(), event.lead_id.to_string(), millis(event.occurred_at), event.body.kind());
+        let (id, lead, at, kind) = (
+            event.event_id.to_string(),
+            event.lead_id.to_string(),
+            millis(event.occurred_at),
+            event.body.kind(),
+        );
         self.with("append event", move |c| {
             let tx = c.transaction()?;
             let inserted = tx.execute(
@@ -142,7 +150,11 @@ impl EventStore for SqliteStore {
                 )?;
             }
             tx.commit()?;
-            Ok(if inserted == 1 { Appended::New } else { Appended::Duplicate })
+            Ok(if inserted == 1 {
+                Appended::New
+            } else {
+                Appended::Duplicate
+            })
         })
         .await
     }
@@ -165,7 +177,10 @@ impl EventStore for SqliteStore {
         let (lead, id) = (lead.to_string(), event.to_string());
         self.with("retract claim", move |c| {
             let tx = c.transaction()?;
-            let n = tx.execute("DELETE FROM events WHERE event_id = ?1 AND lead_id = ?2", params![id, lead])?;
+            let n = tx.execute(
+                "DELETE FROM events WHERE event_id = ?1 AND lead_id = ?2",
+                params![id, lead],
+            )?;
             if n == 1 {
                 tx.execute("UPDATE leads SET stored = stored - 1 WHERE lead_id = ?1", params![lead])?;
             }
@@ -269,7 +284,11 @@ mod tests {
             event_id: EventId::parse(id).unwrap(),
             lead_id: LeadId::parse(lead).unwrap(),
             occurred_at: from_millis(1_790_000_000_000 + secs * 1000),
-            body: EventBody::Touch(Touch { owner: None, channel: "call".into(), outcome: None }),
+            body: EventBody::Touch(Touch {
+                owner: None,
+                channel: "call".into(),
+                outcome: None,
+            }),
             extra: Default::default(),
         }
     }
@@ -297,9 +316,19 @@ mod tests {
             open: false,
         };
         store.save_summary(&summary).await.unwrap();
-        assert_eq!(store.needing_attention(from_millis(0)).await.unwrap(), vec![LeadId::parse("M").unwrap()]);
+        assert_eq!(
+            store.needing_attention(from_millis(0)).await.unwrap(),
+            vec![LeadId::parse("M").unwrap()]
+        );
         // A stale summary (fewer events) does not overwrite a newer one.
-        store.save_summary(&LeadSummary { events: 1, next_due: Some(from_millis(1)), ..summary }).await.unwrap();
+        store
+            .save_summary(&LeadSummary {
+                events: 1,
+                next_due: Some(from_millis(1)),
+                ..summary
+            })
+            .await
+            .unwrap();
         assert_eq!(store.needing_attention(from_millis(10)).await.unwrap().len(), 1);
         store.retract(&lead, &EventId::parse("e2").unwrap()).await.unwrap();
         assert_eq!(store.load(&lead).await.unwrap().len(), 1);
@@ -313,6 +342,9 @@ mod tests {
     }
 
     fn rand_suffix() -> u128 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
     }
 }

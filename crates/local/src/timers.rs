@@ -95,7 +95,9 @@ impl Timers for LocalTimers {
     }
 
     async fn cancel(&self, timer: &Timer) -> Result<(), PortError> {
-        self.tx.send(Command::Cancel(timer.key())).map_err(|_| PortError::new("cancel timer", "timer task stopped"))
+        self.tx
+            .send(Command::Cancel(timer.key()))
+            .map_err(|_| PortError::new("cancel timer", "timer task stopped"))
     }
 }
 
@@ -135,8 +137,14 @@ mod tests {
     #[tokio::test]
     async fn overdue_fires_at_once() {
         let (timers, mut fired) = LocalTimers::start();
-        timers.schedule(&timer("L", ClockKind::Response, -60_000)).await.unwrap();
-        let got = tokio::time::timeout(std::time::Duration::from_millis(200), fired.recv()).await.unwrap().unwrap();
+        timers
+            .schedule(&timer("L", ClockKind::Response, -60_000))
+            .await
+            .unwrap();
+        let got = tokio::time::timeout(std::time::Duration::from_millis(200), fired.recv())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(got.lead_id.as_str(), "L");
     }
 }

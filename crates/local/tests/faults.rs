@@ -23,7 +23,10 @@ fn t(s: &str) -> DateTime<Utc> {
 }
 
 fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let d = std::env::temp_dir().join(format!("leadclock-faults-{tag}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -80,8 +83,20 @@ type TestApp = App<SqliteStore, RecordingTimers, Flaky, ManualClock>;
 fn app(tag: &str, now: DateTime<Utc>) -> (TestApp, std::path::PathBuf) {
     let dir = temp_dir(tag);
     let store = SqliteStore::open(&dir).unwrap();
-    let notifier = Flaky { inner: LocalNotifier::new(&dir, Webhooks::default(), false), fail_first: Arc::default() };
-    (App::new(policy(), store, RecordingTimers::default(), notifier, ManualClock::at(now)), dir)
+    let notifier = Flaky {
+        inner: LocalNotifier::new(&dir, Webhooks::default(), false),
+        fail_first: Arc::default(),
+    };
+    (
+        App::new(
+            policy(),
+            store,
+            RecordingTimers::default(),
+            notifier,
+            ManualClock::at(now),
+        ),
+        dir,
+    )
 }
 
 fn sent_lines(dir: &std::path::Path) -> Vec<serde_json::Value> {
@@ -120,9 +135,14 @@ async fn a_failed_notification_is_retried_and_sent_once() {
     assert_eq!(r.failures.len(), 1);
     // The retry timer is armed a little later, not in a tight loop.
     let armed = app.timers.armed.lock().unwrap().clone();
-    assert_eq!(armed[0].due_at, app_now(&app) + leadclock_app::handlers::reconcile::RETRY_DELAY);
+    assert_eq!(
+        armed[0].due_at,
+        app_now(&app) + leadclock_app::handlers::reconcile::RETRY_DELAY
+    );
     // The lead stays marked for the sweep.
-    let pending = leadclock_app::ports::LeadIndex::needing_attention(&app.store, app_now(&app)).await.unwrap();
+    let pending = leadclock_app::ports::LeadIndex::needing_attention(&app.store, app_now(&app))
+        .await
+        .unwrap();
     assert_eq!(pending, vec![lead.clone()]);
     // Second attempt fails too; the third delivers.
     app.clock.advance(Duration::seconds(30));
@@ -135,8 +155,14 @@ async fn a_failed_notification_is_retried_and_sent_once() {
     app.reconcile(&lead, None).await.unwrap();
     app.sweep(Duration::zero()).await.unwrap();
     assert_eq!(sent_lines(&dir).len(), 1);
-    let claims =
-        app.store.load(&lead).await.unwrap().iter().filter(|e| e.event_id.as_str().starts_with("esc:")).count();
+    let claims = app
+        .store
+        .load(&lead)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.event_id.as_str().starts_with("esc:"))
+        .count();
     assert_eq!(claims, 1);
 }
 
@@ -146,8 +172,14 @@ async fn a_crash_between_storing_and_scheduling_is_mended_by_the_sweep() {
     // Store events without reconciling, as if the process died right after the append.
     let policy = policy();
     for (kind, body) in [
-        (Kind::Form, r#"{"lead_id":"L-2","occurred_at":"2026-11-23T15:00:00Z","lead_type":"demo_request"}"#),
-        (Kind::Assignment, r#"{"lead_id":"L-2","occurred_at":"2026-11-23T15:00:00Z","owner":"alice"}"#),
+        (
+            Kind::Form,
+            r#"{"lead_id":"L-2","occurred_at":"2026-11-23T15:00:00Z","lead_type":"demo_request"}"#,
+        ),
+        (
+            Kind::Assignment,
+            r#"{"lead_id":"L-2","occurred_at":"2026-11-23T15:00:00Z","owner":"alice"}"#,
+        ),
     ] {
         let e = leadclock_app::wire::parse_event(kind, body.as_bytes(), &policy, app_now(&app)).unwrap();
         app.store.append(&e).await.unwrap();
@@ -173,13 +205,17 @@ async fn a_failed_schedule_leaves_the_lead_for_the_sweep() {
     app.timers.failing.store(1, Ordering::SeqCst);
     demo_lead(&app, "L-3").await;
     // The form's timer failed; the assignment's pass armed the response timer.
-    let pending = leadclock_app::ports::LeadIndex::needing_attention(&app.store, app_now(&app)).await.unwrap();
+    let pending = leadclock_app::ports::LeadIndex::needing_attention(&app.store, app_now(&app))
+        .await
+        .unwrap();
     assert!(pending.is_empty(), "the second pass succeeded and cleared the mark");
     app.timers.failing.store(1, Ordering::SeqCst);
     let form = r#"{"lead_id":"L-3b","occurred_at":"2026-11-23T15:01:00Z","lead_type":"free_trial"}"#;
     let accepted = app.ingest(Kind::Form, form.as_bytes()).await.unwrap();
     assert!(!accepted.duplicate, "the event is kept although its timer failed");
-    let pending = leadclock_app::ports::LeadIndex::needing_attention(&app.store, app_now(&app)).await.unwrap();
+    let pending = leadclock_app::ports::LeadIndex::needing_attention(&app.store, app_now(&app))
+        .await
+        .unwrap();
     assert_eq!(pending, vec![LeadId::parse("L-3b").unwrap()]);
     app.sweep(Duration::zero()).await.unwrap();
     let armed = app.timers.armed.lock().unwrap().clone();
@@ -195,7 +231,11 @@ async fn a_touch_cancels_the_armed_timer() {
     let touch = r#"{"lead_id":"L-4","occurred_at":"2026-11-23T15:02:00Z","channel":"email"}"#;
     app.ingest(Kind::Touch, touch.as_bytes()).await.unwrap();
     assert!(app.timers.armed.lock().unwrap().is_empty());
-    assert_eq!(app.timers.cancelled.lock().unwrap().len(), 2, "the form's assignment timer and the response timer");
+    assert_eq!(
+        app.timers.cancelled.lock().unwrap().len(),
+        2,
+        "the form's assignment timer and the response timer"
+    );
 }
 
 #[tokio::test]
@@ -212,7 +252,9 @@ async fn racing_timers_send_each_step_once() {
         for _ in 0..8 {
             let app = app.clone();
             let lead = LeadId::parse(&format!("L-r{i}")).unwrap();
-            tasks.push(tokio::spawn(async move { app.reconcile(&lead, None).await.unwrap().sent.len() }));
+            tasks.push(tokio::spawn(async move {
+                app.reconcile(&lead, None).await.unwrap().sent.len()
+            }));
         }
     }
     let mut total = 0;
@@ -231,8 +273,15 @@ async fn an_event_that_sends_a_due_step_arms_the_next_one() {
     app.clock.advance(Duration::minutes(6));
     let voicemail = r#"{"lead_id":"L-5","occurred_at":"2026-11-23T15:05:30Z","channel":"call","outcome":"voicemail"}"#;
     app.ingest(Kind::Touch, voicemail.as_bytes()).await.unwrap();
-    assert_eq!(sent_lines(&dir).len(), 1, "the due owner step was sent by the ingest pass");
+    assert_eq!(
+        sent_lines(&dir).len(),
+        1,
+        "the due owner step was sent by the ingest pass"
+    );
     let armed = app.timers.armed.lock().unwrap().clone();
     assert_eq!(armed.len(), 1);
-    assert_eq!((armed[0].step, armed[0].due_at), (1, t(MON10) + Duration::minutes(5) + Duration::hours(2)));
+    assert_eq!(
+        (armed[0].step, armed[0].due_at),
+        (1, t(MON10) + Duration::minutes(5) + Duration::hours(2))
+    );
 }

@@ -23,7 +23,10 @@ struct Harness {
 }
 
 fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let d = std::env::temp_dir().join(format!("leadclock-metrics-{tag}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -35,14 +38,24 @@ fn harness(tag: &str, now: DateTime<Utc>) -> Harness {
     let (timers, fired) = LocalTimers::start();
     let notifier = LocalNotifier::new(&dir, Webhooks::default(), false);
     Harness {
-        app: App::new(policy, SqliteStore::open(&dir).unwrap(), timers, notifier, ManualClock::at(now)),
+        app: App::new(
+            policy,
+            SqliteStore::open(&dir).unwrap(),
+            timers,
+            notifier,
+            ManualClock::at(now),
+        ),
         _fired: fired,
     }
 }
 
 /// New York wall time on a date.
 fn ny(d: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
-    New_York.from_local_datetime(&d.and_hms_opt(h, m, 0).unwrap()).single().unwrap().with_timezone(&Utc)
+    New_York
+        .from_local_datetime(&d.and_hms_opt(h, m, 0).unwrap())
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 /// The `i`-th weekday (Mon–Fri) from `start`, skipping the policy's US holidays.
@@ -72,7 +85,11 @@ impl Harness {
             .await;
     }
     async fn assign(&self, lead: &str, at: DateTime<Utc>, owner: &str) {
-        self.send(Kind::Assignment, json!({"lead_id": lead, "occurred_at": at.to_rfc3339(), "owner": owner})).await;
+        self.send(
+            Kind::Assignment,
+            json!({"lead_id": lead, "occurred_at": at.to_rfc3339(), "owner": owner}),
+        )
+        .await;
     }
     async fn touch(&self, lead: &str, at: DateTime<Utc>) {
         self.send(
@@ -89,8 +106,12 @@ impl Harness {
         .await;
     }
     async fn report(&self, from: &str, to: &str, by: Option<&str>) -> Report {
-        let q =
-            MetricsQuery { from: Some(from.into()), to: Some(to.into()), by: by.map(Into::into), ..Default::default() };
+        let q = MetricsQuery {
+            from: Some(from.into()),
+            to: Some(to.into()),
+            by: by.map(Into::into),
+            ..Default::default()
+        };
         self.app.metrics(&q).await.unwrap()
     }
 }
@@ -123,7 +144,13 @@ async fn february_sla_compliance_example() {
     }
     let r = h.report("2027-02-01", "2027-02-28", Some("lead_type")).await;
     let sla = &r.overall.sla;
-    assert_eq!((sla.by_lead_type["demo_request"].met, sla.by_lead_type["demo_request"].assigned), (38, 50));
+    assert_eq!(
+        (
+            sla.by_lead_type["demo_request"].met,
+            sla.by_lead_type["demo_request"].assigned
+        ),
+        (38, 50)
+    );
     assert_eq!(pct(&sla.by_lead_type["demo_request"].rate), 76.0);
     assert_eq!(pct(&sla.by_lead_type["content_mql"].rate), 85.0);
     assert_eq!(pct(&sla.by_lead_type["event_attendee"].rate), 90.0);
@@ -153,7 +180,8 @@ async fn january_cohort_example() {
     for i in 0..200 {
         let lead = format!("jan-{i}");
         let t = ny(weekday(jan, i, 19), 9, 30);
-        h.form(&lead, t, "contact_form", if i % 2 == 0 { "organic" } else { "paid" }).await;
+        h.form(&lead, t, "contact_form", if i % 2 == 0 { "organic" } else { "paid" })
+            .await;
         h.assign(&lead, t + Duration::minutes(2), "bob").await;
         h.touch(&lead, t + Duration::minutes(20)).await;
         if i < 120 {
@@ -165,7 +193,11 @@ async fn january_cohort_example() {
                 h.stage(&lead, t + Duration::days(20), "disqualified", None).await;
             }
         } else {
-            let reason = if i < 180 { Some(["no budget", "wrong persona", "student"][i % 3]) } else { None };
+            let reason = if i < 180 {
+                Some(["no budget", "wrong persona", "student"][i % 3])
+            } else {
+                None
+            };
             h.stage(&lead, t + Duration::hours(1), "rejected", reason).await;
         }
     }
@@ -234,7 +266,8 @@ async fn formula_table_examples_lead_velocity_and_leakage() {
     let wk1 = NaiveDate::from_ymd_opt(2027, 2, 1).unwrap();
     let wk2 = NaiveDate::from_ymd_opt(2027, 2, 8).unwrap();
     for i in 0..200 {
-        h.form(&format!("a-{i}"), ny(weekday(wk1, i, 5), 11, 0), "content_mql", "email").await;
+        h.form(&format!("a-{i}"), ny(weekday(wk1, i, 5), 11, 0), "content_mql", "email")
+            .await;
     }
     for i in 0..220 {
         let lead = format!("b-{i}");
@@ -249,14 +282,20 @@ async fn formula_table_examples_lead_velocity_and_leakage() {
         }
     }
     let r = h.report("2027-02-08", "2027-02-14", None).await;
-    assert_eq!((r.overall.volume.mqls, r.overall.volume.previous_period_mqls), (220, 200));
+    assert_eq!(
+        (r.overall.volume.mqls, r.overall.volume.previous_period_mqls),
+        (220, 200)
+    );
     assert_eq!(r.overall.volume.lead_velocity_rate, Some(10.0));
     let leak = &r.overall.lead_leakage;
     assert_eq!((leak.numerator, leak.denominator), (30, 200));
     assert_eq!(pct(leak), 15.0);
     assert_eq!(r.overall.systems_delay.still_unassigned, 20);
     // Response rate counts every MQL: 170 of 220.
-    assert_eq!((r.overall.response_rate.numerator, r.overall.response_rate.denominator), (170, 220));
+    assert_eq!(
+        (r.overall.response_rate.numerator, r.overall.response_rate.denominator),
+        (170, 220)
+    );
 }
 
 #[tokio::test]
@@ -296,23 +335,34 @@ async fn empty_periods_no_responses_spanning_and_recycled_leads() {
     let feb = h.report("2027-02-01", "2027-02-07", None).await;
     assert_eq!(jan.overall.volume.mqls, 1, "counted where its MQL was created");
     assert_eq!(jan.overall.sla.overall.assigned, 0);
-    assert_eq!(feb.overall.sla.overall.assigned - 4, 1, "compliance counts where it entered sales ownership");
+    assert_eq!(
+        feb.overall.sla.overall.assigned - 4,
+        1,
+        "compliance counts where it entered sales ownership"
+    );
     // Business versus calendar time: Friday 18:00 → Monday 09:00 is 63 hours, but no open time.
     let sys = jan.overall.systems_delay.timing.clone();
     assert_eq!(sys.calendar.average, Some(63.0 * 3600.0));
     assert_eq!(sys.business.average, Some(0.0));
     let total = jan.overall.speed_to_lead.clone();
-    assert_eq!((total.calendar.average, total.business.average), (Some(63.5 * 3600.0), Some(1800.0)));
+    assert_eq!(
+        (total.calendar.average, total.business.average),
+        (Some(63.5 * 3600.0), Some(1800.0))
+    );
 
     // Recycled: rejected, then re-engaged.
     let d2 = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
     h.form("cyc", ny(d2, 10, 0), "content_mql", "event").await;
     h.assign("cyc", ny(d2, 10, 5), "alice").await;
     h.stage("cyc", ny(d2, 11, 0), "rejected", Some("timing")).await;
-    h.form("cyc", ny(d2.succ_opt().unwrap(), 10, 0), "demo_request", "event").await;
+    h.form("cyc", ny(d2.succ_opt().unwrap(), 10, 0), "demo_request", "event")
+        .await;
     h.form("fresh", ny(d2, 12, 0), "content_mql", "event").await;
     let r = h.report("2027-03-01", "2027-03-07", None).await;
-    assert_eq!((r.overall.volume.mqls, r.overall.volume.new, r.overall.volume.recycled), (3, 2, 1));
+    assert_eq!(
+        (r.overall.volume.mqls, r.overall.volume.new, r.overall.volume.recycled),
+        (3, 2, 1)
+    );
     assert_eq!(pct(&r.overall.volume.recycled_share), 33.3);
     assert_eq!(r.overall.volume.recycled_share.band, Some(Band::Warning));
     assert!(r.flags.iter().any(|f| f.contains("recycled")));

@@ -40,7 +40,10 @@ where
         let appended = self.store.append(&event).await.map_err(IngestError::Store)?;
         let duplicate = appended == Appended::Duplicate;
         tracing::info!(lead_id = %event.lead_id, event_id = %event.event_id, kind = kind.as_str(), duplicate, "event accepted");
-        let lead = match self.reconcile(&event.lead_id, (!duplicate).then_some(&event.event_id)).await {
+        let lead = match self
+            .reconcile(&event.lead_id, (!duplicate).then_some(&event.event_id))
+            .await
+        {
             Ok(r) => {
                 for f in &r.failures {
                     tracing::warn!(lead_id = %event.lead_id, event_id = %event.event_id, error = %f, "reconcile left work for the sweep");
@@ -52,6 +55,11 @@ where
                 None
             }
         };
-        Ok(Accepted { lead_id: event.lead_id.to_string(), event_id: event.event_id.to_string(), duplicate, lead })
+        Ok(Accepted {
+            lead_id: event.lead_id.to_string(),
+            event_id: event.event_id.to_string(),
+            duplicate,
+            lead,
+        })
     }
 }

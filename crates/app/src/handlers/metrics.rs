@@ -73,10 +73,12 @@ fn parse_bound(field: &'static str, s: &str, tz: Tz, end: bool) -> Result<DateTi
         let d = if end { d.succ_opt().unwrap_or(d) } else { d };
         return Ok(local_midnight(tz, d));
     }
-    DateTime::parse_from_rfc3339(s.trim()).map(|t| t.with_timezone(&Utc)).map_err(|_| MetricsError::Invalid {
-        field,
-        message: format!("{s:?} must be a date (2026-02-01) or an RFC 3339 timestamp"),
-    })
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| MetricsError::Invalid {
+            field,
+            message: format!("{s:?} must be a date (2026-02-01) or an RFC 3339 timestamp"),
+        })
 }
 
 /// The `[from, to)` a query asks for, in the policy's reporting time zone.
@@ -89,7 +91,10 @@ pub fn resolve_period(
     let (mut from, mut to) = match q.period.as_deref() {
         None | Some("week") => (now - Duration::days(7), now),
         Some("today") => (local_midnight(tz, today), now),
-        Some("yesterday") => (local_midnight(tz, today.pred_opt().unwrap_or(today)), local_midnight(tz, today)),
+        Some("yesterday") => (
+            local_midnight(tz, today.pred_opt().unwrap_or(today)),
+            local_midnight(tz, today),
+        ),
         Some("month") => (local_midnight(tz, today.with_day(1).unwrap_or(today)), now),
         Some("last_month") => {
             let first = today.with_day(1).unwrap_or(today);
@@ -113,10 +118,16 @@ pub fn resolve_period(
         to = parse_bound("to", t, tz, true)?;
     }
     if to <= from {
-        return Err(MetricsError::Invalid { field: "to", message: "must be after from".into() });
+        return Err(MetricsError::Invalid {
+            field: "to",
+            message: "must be after from".into(),
+        });
     }
     if to - from > Duration::days(3 * 366) {
-        return Err(MetricsError::Invalid { field: "from", message: "periods are limited to 3 years".into() });
+        return Err(MetricsError::Invalid {
+            field: "from",
+            message: "periods are limited to 3 years".into(),
+        });
     }
     Ok((from, to))
 }
@@ -135,9 +146,10 @@ impl Format {
             None | Some("json") => Ok(Format::Json),
             Some("table") => Ok(Format::Table),
             Some("csv") => Ok(Format::Csv),
-            Some(other) => {
-                Err(MetricsError::Invalid { field: "format", message: format!("{other:?} must be json, table or csv") })
-            }
+            Some(other) => Err(MetricsError::Invalid {
+                field: "format",
+                message: format!("{other:?} must be json, table or csv"),
+            }),
         }
     }
 }
@@ -162,7 +174,12 @@ where
     /// or with a clock running now. Cost grows with those leads, not with all history.
     async fn leads_for(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Lead>, PortError> {
         let (span_from, span_to) = metrics::span_needed(from, to);
-        let mut ids: BTreeSet<LeadId> = self.store.active_between(span_from, span_to).await?.into_iter().collect();
+        let mut ids: BTreeSet<LeadId> = self
+            .store
+            .active_between(span_from, span_to)
+            .await?
+            .into_iter()
+            .collect();
         ids.extend(self.store.open_leads().await?);
         let mut leads = Vec::with_capacity(ids.len());
         for id in ids {
@@ -191,7 +208,10 @@ where
     /// Computes one local day's report, stores it and announces its summary.
     pub async fn rollup(&self, day: NaiveDate) -> Result<Report, PortError> {
         let tz = self.policy.reporting_timezone;
-        let (from, to) = (local_midnight(tz, day), local_midnight(tz, day.succ_opt().unwrap_or(day)));
+        let (from, to) = (
+            local_midnight(tz, day),
+            local_midnight(tz, day.succ_opt().unwrap_or(day)),
+        );
         let leads = self.leads_for(from, to).await?;
         let report = metrics::report(&leads, &self.policy, from, to, Some("lead_type"), self.clock.now());
         let json = serde_json::to_value(&report).map_err(|e| PortError::new("encode rollup", e.to_string()))?;

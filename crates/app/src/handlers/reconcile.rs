@@ -44,7 +44,11 @@ fn timers_before(
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Vec<Timer> {
-    let before = Lead::fold(lead_id.clone(), events.iter().filter(|e| &e.event_id != new_event), policy);
+    let before = Lead::fold(
+        lead_id.clone(),
+        events.iter().filter(|e| &e.event_id != new_event),
+        policy,
+    );
     clock::timers(&before, policy, now)
 }
 
@@ -146,7 +150,12 @@ where
                 self.store.save_summary(&s).await?;
             }
         }
-        Ok(Reconciled { lead, sent, timers, failures })
+        Ok(Reconciled {
+            lead,
+            sent,
+            timers,
+            failures,
+        })
     }
 
     /// Reconciles every lead with a step due by `now + horizon` or with unreconciled events.
