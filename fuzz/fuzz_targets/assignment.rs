@@ -1,4 +1,4 @@
 //! The assignment webhook parser: any bytes give an event or a 4xx error, never a panic.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| leadclock_fuzz::check_event(leadclock_app::wire::Kind::Assignment, data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| leadclock_fuzz::check_event(leadclock_app::inbound::Kind::Assignment, data));

@@ -2,7 +2,7 @@
 //! and whatever parses folds.
 
 use leadclock_app::error::HttpError;
-use leadclock_app::wire::{parse_event, Kind};
+use leadclock_app::inbound::{leadclock_json::parse_event, Kind};
 use std::sync::OnceLock;
 
 static POLICY: OnceLock<leadclock_domain::Policy> = OnceLock::new();

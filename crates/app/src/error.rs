@@ -1,31 +1,57 @@
-//! Per-route errors. Each knows its HTTP status, a stable code and the field at fault, so the
-//! local server and API Gateway answer bad input the same way.
+//! Errors at the seams. Each route has its own error enum that knows its HTTP status, a stable
+//! code and the field at fault; [`crate::http`] renders all of them the same way, so both hosts
+//! answer bad input identically. [`PortError`] is what an adapter (store, timers, notifier)
+//! failed at, with its cause kept for logs.
 
 use serde::Serialize;
+use std::sync::Arc;
+
+type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What the outside world failed at: a store, timer or notifier call.
+///
+/// The cause is kept as the error's `source`, so a log or the Lambda runtime sees the whole
+/// chain. Whether it is worth retrying is decided once, by the adapter that classified it.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{operation}: {message}")]
+#[error("{operation}: {source}")]
 pub struct PortError {
     pub operation: &'static str,
-    pub message: String,
-    /// Worth retrying (throttling, a lost race, a timeout).
+    /// Worth retrying (throttling, a lost race, a busy or full disk, a timeout).
     pub transient: bool,
+    #[source]
+    source: Source,
 }
 
+/// A cause given as text, for adapters whose errors are not `std::error::Error`s.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Message(String);
+
 impl PortError {
+    /// A failure that will not heal by retrying.
     pub fn new(operation: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            operation,
-            message: message.into(),
-            transient: false,
-        }
+        Self::permanent(operation, Message(message.into()))
     }
+
+    /// A failure that may heal by retrying, given as text.
     pub fn transient(operation: &'static str, message: impl Into<String>) -> Self {
+        Self::from_source(operation, true, Message(message.into()))
+    }
+
+    /// A failure that will not heal by retrying, with its cause.
+    pub fn permanent(operation: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::from_source(operation, false, source)
+    }
+
+    pub fn from_source(
+        operation: &'static str,
+        transient: bool,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         Self {
             operation,
-            message: message.into(),
-            transient: true,
+            transient,
+            source: Arc::new(source),
         }
     }
 }
@@ -44,11 +70,17 @@ pub struct ErrorDetail {
 }
 
 /// Anything an HTTP surface can render.
-pub trait HttpError {
+pub trait HttpError: std::fmt::Display {
     fn status(&self) -> u16;
     fn code(&self) -> &'static str;
     fn field(&self) -> Option<String>;
-    fn message(&self) -> String;
+    fn message(&self) -> String {
+        self.to_string()
+    }
+    /// Seconds a client should wait before retrying (a 503's `Retry-After`).
+    fn retry_after(&self) -> Option<u32> {
+        None
+    }
     fn body(&self) -> ErrorBody {
         ErrorBody {
             error: ErrorDetail {
@@ -58,6 +90,22 @@ pub trait HttpError {
             },
         }
     }
+}
+
+/// How long a client should wait after a transient store failure.
+pub const STORE_RETRY_AFTER_SECONDS: u32 = 5;
+
+/// Status of a store failure: 503 (retry later) when transient, else 500.
+pub fn store_status(e: &PortError) -> u16 {
+    if e.transient {
+        503
+    } else {
+        500
+    }
+}
+
+fn store_retry_after(e: &PortError) -> Option<u32> {
+    e.transient.then_some(STORE_RETRY_AFTER_SECONDS)
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -77,7 +125,7 @@ pub enum IngestError {
     #[error("body is larger than {limit} bytes")]
     TooLarge { limit: usize },
     #[error("could not store the event: {0}")]
-    Store(PortError),
+    Store(#[source] PortError),
 }
 
 impl IngestError {
@@ -107,8 +155,7 @@ impl HttpError for IngestError {
             Self::Malformed(_) | Self::Missing { .. } | Self::Invalid { .. } | Self::OutOfRange { .. } => 400,
             Self::UnknownLeadType { .. } | Self::UnknownStage { .. } => 422,
             Self::TooLarge { .. } => 413,
-            Self::Store(e) if e.transient => 503,
-            Self::Store(_) => 500,
+            Self::Store(e) => store_status(e),
         }
     }
     fn code(&self) -> &'static str {
@@ -133,8 +180,11 @@ impl HttpError for IngestError {
             Self::Malformed(_) | Self::TooLarge { .. } | Self::Store(_) => None,
         }
     }
-    fn message(&self) -> String {
-        self.to_string()
+    fn retry_after(&self) -> Option<u32> {
+        match self {
+            Self::Store(e) => store_retry_after(e),
+            _ => None,
+        }
     }
 }
 
@@ -145,7 +195,7 @@ pub enum LeadError {
     #[error("no events for lead {0:?}")]
     NotFound(String),
     #[error("could not read the lead: {0}")]
-    Store(PortError),
+    Store(#[source] PortError),
 }
 
 impl HttpError for LeadError {
@@ -153,8 +203,7 @@ impl HttpError for LeadError {
         match self {
             Self::InvalidId(_) => 400,
             Self::NotFound(_) => 404,
-            Self::Store(e) if e.transient => 503,
-            Self::Store(_) => 500,
+            Self::Store(e) => store_status(e),
         }
     }
     fn code(&self) -> &'static str {
@@ -170,33 +219,93 @@ impl HttpError for LeadError {
             Self::Store(_) => None,
         }
     }
-    fn message(&self) -> String {
-        self.to_string()
+    fn retry_after(&self) -> Option<u32> {
+        match self {
+            Self::Store(e) => store_retry_after(e),
+            _ => None,
+        }
     }
 }
 
-/// A route that does not exist, or a method it does not take.
-#[derive(Debug, Clone)]
-pub struct RouteError {
-    pub status: u16,
-    pub message: String,
-}
+/// A failed read of the store outside a lead route (reports, stats).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("could not read the store: {0}")]
+pub struct StoreError(#[source] pub PortError);
 
-impl HttpError for RouteError {
+impl HttpError for StoreError {
     fn status(&self) -> u16 {
-        self.status
+        store_status(&self.0)
     }
     fn code(&self) -> &'static str {
-        if self.status == 405 {
-            "method_not_allowed"
-        } else {
-            "not_found"
-        }
+        "store_unavailable"
     }
     fn field(&self) -> Option<String> {
         None
     }
-    fn message(&self) -> String {
-        self.message.clone()
+    fn retry_after(&self) -> Option<u32> {
+        store_retry_after(&self.0)
+    }
+}
+
+/// A route that does not exist, a method it does not take, or a path that does not decode.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RouteError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+    #[error("{field} {message}")]
+    BadPath { field: &'static str, message: String },
+}
+
+impl HttpError for RouteError {
+    fn status(&self) -> u16 {
+        match self {
+            Self::NotFound(_) => 404,
+            Self::MethodNotAllowed => 405,
+            Self::BadPath { .. } => 400,
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::BadPath { .. } => "invalid_field",
+        }
+    }
+    fn field(&self) -> Option<String> {
+        match self {
+            Self::BadPath { field, .. } => Some((*field).to_owned()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    #[test]
+    fn port_errors_keep_their_cause_and_one_transient_flag() {
+        let io = std::io::Error::other("disk on fire");
+        let e = PortError::from_source("append event", true, io);
+        assert_eq!(e.to_string(), "append event: disk on fire");
+        assert_eq!(e.source().map(|s| s.to_string()).as_deref(), Some("disk on fire"));
+        let wrapped = IngestError::Store(e.clone());
+        assert_eq!(
+            (wrapped.status(), wrapped.retry_after()),
+            (503, Some(STORE_RETRY_AFTER_SECONDS))
+        );
+        // The chain survives wrapping: route error -> port error -> cause.
+        let mut chain = Vec::new();
+        let mut next = wrapped.source();
+        while let Some(s) = next {
+            chain.push(s.to_string());
+            next = s.source();
+        }
+        assert_eq!(chain, ["append event: disk on fire", "disk on fire"]);
+        let permanent = IngestError::Store(PortError::new("decode event", "bad JSON"));
+        assert_eq!((permanent.status(), permanent.retry_after()), (500, None));
     }
 }

@@ -1,16 +1,19 @@
-//! The handlers every host shares, and the ports they drive.
+//! The handlers every host shares, the ports they drive, and the one HTTP front-end.
 //!
-//! The local server and the Lambda functions only parse their transport, call an [`App`]
-//! method, and render the result.
+//! [`inbound`] turns requests into domain events, [`App`]'s handlers apply the rules through
+//! the [`ports`], and [`http`] is the router both hosts serve.
 
 pub mod auth;
 pub mod error;
 pub mod handlers;
+pub mod http;
+pub mod inbound;
 pub mod message;
+pub mod policy_file;
 pub mod ports;
+pub mod query;
 pub mod report_format;
 pub mod view;
-pub mod wire;
 
 use leadclock_domain::Policy;
 use std::sync::Arc;

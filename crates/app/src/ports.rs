@@ -62,6 +62,11 @@ pub trait LeadIndex: Send + Sync {
     fn open_leads(&self) -> impl Future<Output = Result<Vec<LeadId>, PortError>> + Send;
 }
 
+/// Totals for operators and load tests (`GET /v1/stats`).
+pub trait EventCount: Send + Sync {
+    fn count_events(&self) -> impl Future<Output = Result<u64, PortError>> + Send;
+}
+
 /// Where nightly rollups are kept.
 pub trait Rollups: Send + Sync {
     /// Stores one day's report (JSON), replacing an earlier run for that day.

@@ -1,7 +1,6 @@
 //! Reports for people: a readable table, CSV for spreadsheets, and a short rollup summary.
 //! JSON is the report's own serde form.
 
-use crate::handlers::metrics::Format;
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use leadclock_domain::clock::human_duration;
@@ -344,6 +343,26 @@ pub fn csv(r: &Report) -> String {
     out
 }
 
+/// How a report is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Json,
+    Table,
+    Csv,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "json" => Some(Format::Json),
+            "table" => Some(Format::Table),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+}
+
 /// A report in the asked format, with its content type: what every HTTP surface sends.
 pub fn render(r: &Report, format: Format, tz: Tz) -> (&'static str, String) {
     match format {
@@ -357,7 +376,7 @@ pub fn render(r: &Report, format: Format, tz: Tz) -> (&'static str, String) {
 }
 
 /// A few lines for the metrics topic and Slack.
-pub fn summary(r: &Report, day: &str, _tz: Tz) -> String {
+pub fn summary(r: &Report, day: &str) -> String {
     let s = &r.overall;
     let mut out = format!("leadclock daily rollup {day}\n");
     let _ = writeln!(

@@ -2,7 +2,6 @@
 //! Runs once per execution environment; handlers reuse what it builds.
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use leadclock_domain::policy::report_problems;
 use leadclock_domain::Policy;
 use std::path::PathBuf;
 
@@ -37,8 +36,7 @@ pub fn load_policy() -> Result<Policy, String> {
             PathBuf::from(root).join("policy.toml")
         }
     };
-    let src = std::fs::read_to_string(&path).map_err(|e| format!("cannot read policy {}: {e}", path.display()))?;
-    Policy::parse(&src).map_err(|problems| report_problems(&path.display().to_string(), &problems))
+    leadclock_app::policy_file::load(&path)
 }
 
 /// JSON logs to stdout (CloudWatch), level from `LEADCLOCK_LOG` (default info).

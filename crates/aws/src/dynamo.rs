@@ -23,8 +23,8 @@
 //! every stored event (optimistic concurrency: a summary older than the events never clears the
 //! mark). Transaction conflicts and throttling are retried a bounded number of times with jitter.
 
+use crate::error::port_err;
 use crate::retry::with_retries;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
@@ -53,25 +53,6 @@ fn n(v: i64) -> AttributeValue {
 
 fn lead_pk(lead: &LeadId) -> String {
     format!("LEAD#{lead}")
-}
-
-fn port_err<E: ProvideErrorMetadata + std::fmt::Debug>(op: &'static str, e: &E) -> PortError {
-    let code = e.code().unwrap_or("unknown");
-    let msg = format!("{code}: {}", e.message().unwrap_or("no message"));
-    let transient = matches!(
-        code,
-        "ThrottlingException"
-            | "ProvisionedThroughputExceededException"
-            | "RequestLimitExceeded"
-            | "TransactionConflictException"
-            | "InternalServerError"
-            | "ServiceUnavailable"
-    ) || code == "unknown";
-    if transient {
-        PortError::transient(op, msg)
-    } else {
-        PortError::new(op, msg)
-    }
 }
 
 impl DynamoStore {
@@ -105,7 +86,7 @@ impl DynamoStore {
                     .send()
             })
             .await
-            .map_err(|e| port_err(op, &e))?;
+            .map_err(|e| port_err(op, e))?;
             for item in resp.items() {
                 if let Some(AttributeValue::S(id)) = item.get("lead_id") {
                     if let Ok(id) = LeadId::parse(id) {
@@ -129,7 +110,7 @@ impl DynamoStore {
             .key("SK", s("ROLLUP"))
             .send()
             .await
-            .map_err(|e| port_err("read rollup", &e))?;
+            .map_err(|e| port_err("read rollup", e))?;
         Ok(resp
             .item()
             .and_then(|i| i.get("report"))
@@ -209,7 +190,7 @@ impl EventStore for DynamoStore {
                 if duplicate {
                     Ok(Appended::Duplicate)
                 } else {
-                    Err(port_err("append event", &e))
+                    Err(port_err("append event", e))
                 }
             }
         }
@@ -232,7 +213,7 @@ impl EventStore for DynamoStore {
                     .send()
             })
             .await
-            .map_err(|e| port_err("load lead", &e))?;
+            .map_err(|e| port_err("load lead", e))?;
             for item in resp.items() {
                 let body = item
                     .get("body")
@@ -277,7 +258,7 @@ impl EventStore for DynamoStore {
         })
         .await
         .map(|_| ())
-        .map_err(|e| port_err("retract claim", &e))
+        .map_err(|e| port_err("retract claim", e))
     }
 }
 
@@ -331,7 +312,7 @@ impl LeadIndex for DynamoStore {
             {
                 Ok(())
             }
-            Err(e) => Err(port_err("save summary", &e)),
+            Err(e) => Err(port_err("save summary", e)),
         }
     }
 
@@ -389,6 +370,6 @@ impl Rollups for DynamoStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| port_err("save rollup", &e))
+            .map_err(|e| port_err("save rollup", e))
     }
 }

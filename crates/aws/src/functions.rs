@@ -1,18 +1,18 @@
 //! Building the app once per execution environment, from environment variables the SAM
-//! template sets.
+//! template sets, and the loop each function runs.
 
-use crate::apigw::{self, Routes};
 use crate::config::{env, load_policy, sdk_config};
 use crate::dynamo::DynamoStore;
-use crate::scheduler::SchedulerTimers;
+use crate::scheduler::{EscalateInput, SchedulerTimers};
+use crate::secrets::SecretSource;
 use crate::sns::SnsNotifier;
 use crate::AwsApp;
-use chrono::NaiveDate;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use leadclock_app::ports::Clock;
-use leadclock_app::ports::SystemClock;
+use leadclock_app::http::Routes;
+use leadclock_app::ports::{Clock, SystemClock};
+use leadclock_app::query::yesterday;
 use leadclock_app::App;
-use leadclock_domain::LeadId;
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -44,54 +44,43 @@ async fn app_or_exit(sdk: &aws_config::SdkConfig) -> Result<Arc<AwsApp>, Error> 
     })
 }
 
-/// An API function: one route set, the app and the secret source built once.
-pub async fn serve_api(routes: Routes) -> Result<(), Error> {
+/// An API function: its routes of the shared router, the app and the secret source built once.
+pub async fn serve_api(routes: &[Routes]) -> Result<(), Error> {
     let sdk = sdk_config().await;
     let app = app_or_exit(&sdk).await?;
-    let secrets = Arc::new(crate::secrets::SecretSource::from_env(aws_sdk_ssm::Client::new(&sdk)));
-    lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| {
-        let (app, secrets) = (app.clone(), secrets.clone());
-        async move {
-            // /healthz answers without secrets, so a probe needs none.
-            let auth = secrets.current().await;
-            Ok::<Value, Error>(Box::pin(apigw::handle(&app, &auth, routes, ev.payload)).await)
-        }
-    }))
-    .await
+    let secrets = Arc::new(SecretSource::from_env(aws_sdk_ssm::Client::new(&sdk)));
+    crate::http::serve(app, secrets, routes).await
 }
 
-async fn escalate(app: &AwsApp, input: Value) -> Result<Value, Error> {
-    if input.get("sweep").and_then(Value::as_bool).unwrap_or(false) {
-        let visited = app
-            .sweep(chrono::Duration::zero())
-            .await
-            .map_err(|e| Error::from(e.to_string()))?;
-        return Ok(json!({"swept": visited}));
-    }
-    let lead = input
-        .get("lead_id")
-        .and_then(Value::as_str)
-        .and_then(|s| LeadId::parse(s).ok())
-        .ok_or_else(|| Error::from("input needs a lead_id or \"sweep\": true"))?;
-    let r = app
-        .reconcile(&lead, None)
-        .await
-        .map_err(|e| Error::from(e.to_string()))?;
-    if let Some(first) = r.failures.first() {
+/// A timer firing re-reads its lead, sends what is due and arms the next step; the sweep does
+/// that for every lead that needs it.
+async fn escalate(app: &AwsApp, input: EscalateInput) -> Result<Value, Error> {
+    let lead = match input {
+        EscalateInput::Sweep { .. } => {
+            let visited = app.sweep(chrono::Duration::zero()).await?;
+            return Ok(json!({"swept": visited}));
+        }
+        EscalateInput::Timer(t) => t.lead_id,
+        EscalateInput::Lead { lead_id } => lead_id,
+    };
+    let r = app.reconcile(&lead, None).await?;
+    if let Some(first) = r.failures.into_iter().next() {
         // Failing makes Scheduler retry; the claims already written keep each step to one send.
-        return Err(Error::from(format!("lead {lead}: {first}")));
+        tracing::warn!(lead_id = %lead, error = %first, "escalation left work; failing so Scheduler retries");
+        return Err(first.into());
     }
     Ok(json!({"lead_id": lead.as_str(), "sent": r.sent.len(), "next": r.timers.first().map(|t| t.due_at)}))
 }
 
-/// Runs `handler` on each JSON event with the app built once.
-async fn serve_json<F, Fut>(handler: F) -> Result<(), Error>
+/// Runs `handler` on each JSON event, typed, with the app built once.
+async fn serve_json<I, F, Fut>(handler: F) -> Result<(), Error>
 where
-    F: Fn(Arc<AwsApp>, Value) -> Fut + Clone + Send + 'static,
+    I: DeserializeOwned + Send + 'static,
+    F: Fn(Arc<AwsApp>, I) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Result<Value, Error>> + Send,
 {
     let app = app_or_exit(&sdk_config().await).await?;
-    lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| {
+    lambda_runtime::run(service_fn(move |ev: LambdaEvent<I>| {
         let (app, handler) = (app.clone(), handler.clone());
         async move { Box::pin(handler(app, ev.payload)).await }
     }))
@@ -99,25 +88,25 @@ where
 }
 
 pub async fn serve_escalate() -> Result<(), Error> {
-    serve_json(|app, input| async move { escalate(&app, input).await }).await
+    serve_json(|app, input: EscalateInput| async move { escalate(&app, input).await }).await
 }
 
-async fn rollup(app: &AwsApp, input: Value) -> Result<Value, Error> {
-    let tz = app.policy.reporting_timezone;
-    let day = match input.get("day").and_then(Value::as_str) {
-        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| Error::from(format!("day {d:?} must be YYYY-MM-DD")))?,
-        None => {
-            let today = app.clock.now().with_timezone(&tz).date_naive();
-            today.pred_opt().unwrap_or(today)
-        }
-    };
-    let report = app.rollup(day).await.map_err(|e| Error::from(e.to_string()))?;
+/// The rollup's input: `{}` for yesterday in the reporting time zone, or `{"day": "YYYY-MM-DD"}`.
+#[derive(Debug, Default, serde::Deserialize)]
+struct RollupInput {
+    day: Option<chrono::NaiveDate>,
+}
+
+async fn rollup(app: &AwsApp, input: RollupInput) -> Result<Value, Error> {
+    let day = input
+        .day
+        .unwrap_or_else(|| yesterday(app.policy.reporting_timezone, app.clock.now()));
+    let report = app.rollup(day).await?;
     Ok(json!({"day": day.to_string(), "mqls": report.overall.volume.mqls}))
 }
 
 pub async fn serve_rollup() -> Result<(), Error> {
-    serve_json(|app, input| async move { rollup(&app, input).await }).await
+    serve_json(|app, input: RollupInput| async move { rollup(&app, input).await }).await
 }
 
 /// Reads the Slack webhook URL from the SSM parameter `SLACK_WEBHOOK_PARAMETER` once.

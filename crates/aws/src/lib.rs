@@ -1,10 +1,11 @@
 //! AWS adapters and Lambda entry points. The functions in `src/bin` only wire these adapters
 //! to the handlers in `leadclock-app`, the same handlers the local server runs.
 
-pub mod apigw;
 pub mod config;
 pub mod dynamo;
+pub mod error;
 pub mod functions;
+pub mod http;
 pub mod retry;
 pub mod scheduler;
 pub mod secrets;

@@ -4,8 +4,8 @@
 //! Names are deterministic per lead, cycle, clock, step and due instant, so a retried create is
 //! harmless (ConflictException means "already armed"). Scheduler fires with one-minute precision.
 
+use crate::error::port_err;
 use crate::retry::with_retries;
-use aws_sdk_scheduler::error::ProvideErrorMetadata;
 use aws_sdk_scheduler::types::{
     ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, Target,
 };
@@ -14,6 +14,8 @@ use chrono::{DateTime, Duration, Utc};
 use leadclock_app::error::PortError;
 use leadclock_app::ports::Timers;
 use leadclock_domain::clock::Timer;
+use leadclock_domain::LeadId;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Scheduler retries a failed invocation of `escalate` this many times before the DLQ.
@@ -22,6 +24,21 @@ pub const RETRY_ATTEMPTS: i32 = 5;
 pub const MAX_EVENT_AGE_SECONDS: i32 = 3600;
 /// The earliest a schedule may be set: a little ahead, so "now" is never in the past on arrival.
 const MIN_LEAD: Duration = Duration::seconds(2);
+
+/// What the `escalate` function is invoked with: a one-time schedule's timer, or the sweep
+/// (`{"sweep": true}`, from the template's rate schedule).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EscalateInput {
+    Timer(Timer),
+    /// A hand-made invocation naming only the lead.
+    Lead {
+        lead_id: LeadId,
+    },
+    Sweep {
+        sweep: bool,
+    },
+}
 
 #[derive(Clone)]
 pub struct SchedulerTimers {
@@ -65,25 +82,10 @@ impl SchedulerTimers {
     }
 }
 
-fn port_err<E: ProvideErrorMetadata>(op: &'static str, e: &E) -> PortError {
-    let msg = format!(
-        "{}: {}",
-        e.code().unwrap_or("unknown"),
-        e.message().unwrap_or("no message")
-    );
-    PortError::transient(op, msg)
-}
-
 impl Timers for SchedulerTimers {
     async fn schedule(&self, timer: &Timer) -> Result<(), PortError> {
-        let input = serde_json::json!({
-            "lead_id": timer.lead_id.as_str(),
-            "cycle": timer.cycle,
-            "clock": timer.clock.as_str(),
-            "step": timer.step,
-            "due_at": timer.due_at.to_rfc3339(),
-        })
-        .to_string();
+        let input = serde_json::to_string(&EscalateInput::Timer(timer.clone()))
+            .map_err(|e| PortError::permanent("create schedule", e))?;
         let target = Target::builder()
             .arn(&self.target_arn)
             .role_arn(&self.role_arn)
@@ -118,7 +120,7 @@ impl Timers for SchedulerTimers {
         match result {
             Ok(_) => Ok(()),
             Err(e) if e.as_service_error().is_some_and(|se| se.is_conflict_exception()) => Ok(()),
-            Err(e) => Err(port_err("create schedule", &e)),
+            Err(e) => Err(port_err("create schedule", e)),
         }
     }
 
@@ -136,7 +138,7 @@ impl Timers for SchedulerTimers {
             {
                 Ok(())
             }
-            Err(e) => Err(port_err("delete schedule", &e)),
+            Err(e) => Err(port_err("delete schedule", e)),
         }
     }
 }

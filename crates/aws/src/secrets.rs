@@ -4,6 +4,9 @@
 
 use aws_sdk_ssm::Client;
 use leadclock_app::auth::{AuthConfig, Secret};
+use leadclock_app::http::AuthProvider;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -49,7 +52,7 @@ impl SecretSource {
     }
 
     /// The current secrets, refreshed when older than [`REFRESH`].
-    pub async fn current(&self) -> Arc<AuthConfig> {
+    pub async fn load(&self) -> Arc<AuthConfig> {
         let mut cache = self.cache.lock().await;
         if let Some((at, cfg)) = cache.as_ref() {
             if at.elapsed() < REFRESH {
@@ -64,5 +67,11 @@ impl SecretSource {
         });
         *cache = Some((Instant::now(), cfg.clone()));
         cfg
+    }
+}
+
+impl AuthProvider for SecretSource {
+    fn current(&self) -> Pin<Box<dyn Future<Output = Arc<AuthConfig>> + Send + '_>> {
+        Box::pin(self.load())
     }
 }

@@ -1,7 +1,7 @@
 //! SNS notifier: escalations as JSON with message attributes for subscription filters, and the
 //! nightly summary to the metrics topic.
 
-use aws_sdk_sns::error::ProvideErrorMetadata;
+use crate::error::port_err;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 use leadclock_app::error::PortError;
@@ -35,17 +35,6 @@ fn attr(kind: &str, value: impl Into<String>) -> Result<MessageAttributeValue, P
         .map_err(|e| PortError::new("publish", e.to_string()))
 }
 
-fn port_err<E: ProvideErrorMetadata>(op: &'static str, e: &E) -> PortError {
-    PortError::transient(
-        op,
-        format!(
-            "{}: {}",
-            e.code().unwrap_or("unknown"),
-            e.message().unwrap_or("no message")
-        ),
-    )
-}
-
 /// Roles a step notifies, as an SNS String.Array: `["owner","manager"]`.
 fn roles(e: &Escalation) -> String {
     let mut roles: Vec<&str> = e.recipients.iter().map(|r| r.role).collect();
@@ -75,7 +64,7 @@ impl Notifier for SnsNotifier {
             .send()
             .await
             .map(|_| ())
-            .map_err(|err| port_err("publish escalation", &err))
+            .map_err(|err| port_err("publish escalation", err))
     }
 
     async fn publish_rollup(&self, day: &str, summary: &str, _report: &Value) -> Result<(), PortError> {
@@ -89,6 +78,6 @@ impl Notifier for SnsNotifier {
             .send()
             .await
             .map(|_| ())
-            .map_err(|err| port_err("publish rollup", &err))
+            .map_err(|err| port_err("publish rollup", err))
     }
 }

@@ -3,11 +3,9 @@
 mod calendar_cmd;
 mod report_cmd;
 
-use leadclock_app::handlers::metrics::MetricsQuery;
+use leadclock_app::query::RawReportQuery;
 
 use clap::{Parser, Subcommand};
-use leadclock_domain::policy::report_problems;
-use leadclock_domain::Policy;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -98,15 +96,7 @@ enum PolicyCmd {
     Check { file: PathBuf },
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-}
-
-/// Loads and validates a policy, printing every problem.
-pub(crate) fn load_policy(path: &Path) -> Result<Policy, String> {
-    let src = read(path)?;
-    Policy::parse(&src).map_err(|problems| report_problems(&path.display().to_string(), &problems))
-}
+pub(crate) use leadclock_app::policy_file::load as load_policy;
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
@@ -253,14 +243,14 @@ fn main() -> ExitCode {
             by,
             format,
         } => {
-            let q = MetricsQuery {
+            let q = RawReportQuery {
                 from,
                 to,
                 period,
                 by,
-                format: None,
+                format: Some(format),
             };
-            report_cmd::report(&policy, &data, q, &format)
+            report_cmd::report(&policy, &data, &q)
         }
         Cmd::Rollup { policy, data, day } => report_cmd::rollup(&policy, &data, day.as_deref()),
     };

@@ -1,8 +1,9 @@
 //! `leadclock report` and `leadclock rollup`: the shared metrics handler over the local store.
 
 use crate::load_policy;
-use leadclock_app::handlers::metrics::MetricsQuery;
 use leadclock_app::ports::SystemClock;
+use leadclock_app::query::{yesterday, RawReportQuery, ReportQuery};
+use leadclock_app::report_format::Format;
 use leadclock_app::{report_format, App};
 use leadclock_local::notify::{LocalNotifier, Webhooks};
 use leadclock_local::store::SqliteStore;
@@ -26,16 +27,17 @@ fn open(data: &Path) -> Result<SqliteStore, String> {
     SqliteStore::open(data).map_err(|e| e.to_string())
 }
 
-pub fn report(policy: &Path, data: &Path, q: MetricsQuery, format: &str) -> Result<(), String> {
+pub fn report(policy: &Path, data: &Path, raw: &RawReportQuery) -> Result<(), String> {
+    let q = ReportQuery::parse(raw).map_err(|e| format!("--{}", e))?;
     let policy = Arc::new(load_policy(policy)?);
     let store = open(data)?;
     let tz = policy.reporting_timezone;
     let app = App::new(policy, store, (), (), SystemClock);
     let report = runtime()?.block_on(app.metrics(&q)).map_err(|e| e.to_string())?;
-    let text = match format {
-        "json" => serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
-        "csv" => report_format::csv(&report),
-        _ => report_format::table(&report, tz),
+    let text = match q.format {
+        Format::Json => serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
+        Format::Csv => report_format::csv(&report),
+        Format::Table => report_format::table(&report, tz),
     };
     print!("{text}");
     Ok(())
@@ -47,10 +49,7 @@ pub fn rollup(policy: &Path, data: &Path, day: Option<&str>) -> Result<(), Strin
     let day = match day {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| format!("--day {d:?} must be like 2026-02-01"))?,
-        None => {
-            let today = chrono::Utc::now().with_timezone(&tz).date_naive();
-            today.pred_opt().unwrap_or(today)
-        }
+        None => yesterday(tz, chrono::Utc::now()),
     };
     let store = open(data)?;
     let rt = runtime()?;

@@ -266,7 +266,7 @@ pub fn clocks(lead: &Lead, policy: &Policy, now: DateTime<Utc>) -> Vec<ClockView
 }
 
 /// The one pending timer of a running clock: its next unsent step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Timer {
     pub lead_id: LeadId,
     pub cycle: u32,

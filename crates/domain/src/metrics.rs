@@ -738,3 +738,41 @@ mod tests {
         assert_eq!(systems_band(900.0), Band::Red);
     }
 }
+
+/// A breakdown a report can be split by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    LeadType,
+    Source,
+    Region,
+    Team,
+    Owner,
+    Segment,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 6] = [
+        Self::LeadType,
+        Self::Source,
+        Self::Region,
+        Self::Team,
+        Self::Owner,
+        Self::Segment,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LeadType => "lead_type",
+            Self::Source => "source",
+            Self::Region => "region",
+            Self::Team => "team",
+            Self::Owner => "owner",
+            Self::Segment => "segment",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}

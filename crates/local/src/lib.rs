@@ -1,8 +1,7 @@
-//! Local adapters and the local server: SQLite store, in-process timers, stdout/JSON-lines/
-//! Slack/webhook notifications, and the HTTP API.
+//! Local adapters and the local runtime: SQLite store, in-process timers, stdout/JSON-lines/
+//! Slack/webhook notifications, and the shared HTTP router served by `axum::serve`.
 
 pub mod notify;
 pub mod runtime;
-pub mod server;
 pub mod store;
 pub mod timers;

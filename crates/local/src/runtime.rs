@@ -3,8 +3,11 @@
 use crate::notify::{LocalNotifier, Webhooks};
 use crate::store::SqliteStore;
 use crate::timers::LocalTimers;
+use leadclock_app::auth::AuthConfig;
 use leadclock_app::error::PortError;
-use leadclock_app::ports::SystemClock;
+use leadclock_app::handlers::metrics::next_rollup;
+use leadclock_app::http::{self, ApiState, PublicBase, Routes, StaticAuth};
+use leadclock_app::ports::{Clock, SystemClock};
 use leadclock_app::App;
 use leadclock_domain::Policy;
 use std::net::SocketAddr;
@@ -25,7 +28,7 @@ pub struct Config {
     pub webhooks: Webhooks,
     /// Print each escalation line on stdout.
     pub print_escalations: bool,
-    pub auth: leadclock_app::auth::AuthConfig,
+    pub auth: AuthConfig,
     /// The public base URL senders call (for HubSpot signatures behind a proxy).
     pub public_url: Option<String>,
 }
@@ -85,11 +88,7 @@ pub async fn start(cfg: Config) -> Result<Running, PortError> {
     let addr = listener
         .local_addr()
         .map_err(|e| PortError::new("listen", e.to_string()))?;
-    let router = crate::server::router(crate::server::Ctx {
-        app: app.clone(),
-        auth: std::sync::Arc::new(cfg.auth),
-        public_url: cfg.public_url,
-    });
+    let router = local_router(app.clone(), cfg.auth, cfg.public_url);
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     Ok(Running {
         addr,
@@ -99,22 +98,26 @@ pub async fn start(cfg: Config) -> Result<Running, PortError> {
     })
 }
 
-/// Minutes after local midnight (reporting time zone) when the previous day's rollup runs.
-pub const ROLLUP_MINUTE: i64 = 5;
+/// Every route, plus the local-only `/v1/stats`, with the public URL senders sign.
+fn local_router(app: Arc<LocalApp>, auth: AuthConfig, public_url: Option<String>) -> axum::Router {
+    let state = ApiState {
+        app,
+        auth: Arc::new(StaticAuth(Arc::new(auth))),
+    };
+    let router = http::finish(http::routes(state.clone(), &Routes::all()).merge(http::stats(state)));
+    match public_url {
+        Some(base) => router.layer(axum::Extension(PublicBase(base))),
+        None => router,
+    }
+}
 
 /// Runs the rollup of each finished day at 00:05 in the policy's reporting time zone.
 async fn nightly_rollups(app: Arc<LocalApp>) {
-    use leadclock_app::handlers::metrics::local_midnight;
     let tz = app.policy.reporting_timezone;
     loop {
-        let now = chrono::Utc::now();
-        let today = now.with_timezone(&tz).date_naive();
-        let mut next = local_midnight(tz, today) + chrono::Duration::minutes(ROLLUP_MINUTE);
-        if next <= now {
-            next = local_midnight(tz, today.succ_opt().unwrap_or(today)) + chrono::Duration::minutes(ROLLUP_MINUTE);
-        }
-        tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
-        let day = next.with_timezone(&tz).date_naive().pred_opt().unwrap_or(today);
+        let now = app.clock.now();
+        let (at, day) = next_rollup(tz, now);
+        tokio::time::sleep((at - now).to_std().unwrap_or_default()).await;
         if let Err(e) = app.rollup(day).await {
             tracing::error!(day = %day, error = %e, "nightly rollup failed");
         }

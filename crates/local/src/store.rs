@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use leadclock_app::error::PortError;
-use leadclock_app::ports::{Appended, EventStore, LeadIndex, LeadSummary, Rollups};
+use leadclock_app::ports::{Appended, EventCount, EventStore, LeadIndex, LeadSummary, Rollups};
 use leadclock_domain::{Event, EventId, LeadId};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
@@ -114,12 +114,7 @@ impl SqliteStore {
     }
 }
 
-/// Totals for operators and load tests (`GET /v1/stats`).
-pub trait Counted: Send + Sync {
-    fn count_events(&self) -> impl std::future::Future<Output = Result<u64, PortError>> + Send;
-}
-
-impl Counted for SqliteStore {
+impl EventCount for SqliteStore {
     async fn count_events(&self) -> Result<u64, PortError> {
         SqliteStore::count_events(self).await
     }

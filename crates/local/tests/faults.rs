@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use leadclock_app::error::PortError;
+use leadclock_app::inbound::Kind;
 use leadclock_app::ports::{EventStore, ManualClock, Notifier, Timers};
-use leadclock_app::wire::Kind;
 use leadclock_app::App;
 use leadclock_domain::clock::{Escalation, Timer};
 use leadclock_domain::{LeadId, Policy};
@@ -181,7 +181,8 @@ async fn a_crash_between_storing_and_scheduling_is_mended_by_the_sweep() {
             r#"{"lead_id":"L-2","occurred_at":"2026-11-23T15:00:00Z","owner":"alice"}"#,
         ),
     ] {
-        let e = leadclock_app::wire::parse_event(kind, body.as_bytes(), &policy, app_now(&app)).unwrap();
+        let e =
+            leadclock_app::inbound::leadclock_json::parse_event(kind, body.as_bytes(), &policy, app_now(&app)).unwrap();
         app.store.append(&e).await.unwrap();
     }
     assert!(app.timers.armed.lock().unwrap().is_empty());

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::New_York;
-use leadclock_app::handlers::metrics::MetricsQuery;
+use leadclock_app::inbound::Kind;
 use leadclock_app::ports::ManualClock;
-use leadclock_app::wire::Kind;
+use leadclock_app::query::{RawReportQuery, ReportQuery};
 use leadclock_app::{report_format, App};
 use leadclock_domain::metrics::{Band, Report};
 use leadclock_domain::Policy;
@@ -106,13 +106,13 @@ impl Harness {
         .await;
     }
     async fn report(&self, from: &str, to: &str, by: Option<&str>) -> Report {
-        let q = MetricsQuery {
+        let raw = RawReportQuery {
             from: Some(from.into()),
             to: Some(to.into()),
             by: by.map(Into::into),
             ..Default::default()
         };
-        self.app.metrics(&q).await.unwrap()
+        self.app.metrics(&ReportQuery::parse(&raw).unwrap()).await.unwrap()
     }
 }
 

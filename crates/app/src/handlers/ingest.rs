@@ -1,10 +1,12 @@
-//! `POST /v1/events/{kind}`: validate, store once, reconcile.
+//! Receiving events: whatever the payload format, each event is stored once, then its lead is
+//! reconciled.
 
 use crate::error::IngestError;
+use crate::inbound::{Inbound, Kind, LeadclockJson, PayloadFormat};
 use crate::ports::{Appended, Clock, EventStore, LeadIndex, Notifier, Timers};
 use crate::view::LeadView;
-use crate::wire::{self, Kind};
 use crate::App;
+use leadclock_domain::Event;
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -35,11 +37,34 @@ where
     N: Notifier,
     C: Clock,
 {
+    /// Receives a request in any payload format: every event it carries, in order.
+    pub async fn receive(
+        &self,
+        format: &impl PayloadFormat,
+        request: &Inbound<'_>,
+    ) -> Result<Vec<Accepted>, IngestError> {
+        let events = format.events(request, &self.policy)?;
+        let mut accepted = Vec::with_capacity(events.len());
+        for event in &events {
+            accepted.push(self.accept(event, format.name()).await?);
+        }
+        Ok(accepted)
+    }
+
+    /// The JSON API's one event of `kind`.
     pub async fn ingest(&self, kind: Kind, body: &[u8]) -> Result<Accepted, IngestError> {
-        let event = wire::parse_event(kind, body, &self.policy, self.clock.now())?;
-        let appended = self.store.append(&event).await.map_err(IngestError::Store)?;
+        let request = Inbound::body(body, self.clock.now());
+        let mut accepted = self.receive(&LeadclockJson { kind }, &request).await?;
+        accepted
+            .pop()
+            .ok_or_else(|| IngestError::Malformed("the request carried no event".into()))
+    }
+
+    /// Stores one event once, then reconciles its lead.
+    async fn accept(&self, event: &Event, format: &'static str) -> Result<Accepted, IngestError> {
+        let appended = self.store.append(event).await.map_err(IngestError::Store)?;
         let duplicate = appended == Appended::Duplicate;
-        tracing::info!(lead_id = %event.lead_id, event_id = %event.event_id, kind = kind.as_str(), duplicate, "event accepted");
+        tracing::info!(lead_id = %event.lead_id, event_id = %event.event_id, kind = event.body.kind(), format, duplicate, "event accepted");
         let lead = match self
             .reconcile(&event.lead_id, (!duplicate).then_some(&event.event_id))
             .await

@@ -1,167 +1,46 @@
 //! `GET /v1/metrics` and `leadclock report`: the methodology's metrics for a period, and the
 //! nightly rollup that stores and announces one day of them.
 
-use crate::error::{HttpError, PortError};
+use crate::error::{store_status, HttpError, PortError, STORE_RETRY_AFTER_SECONDS};
 use crate::ports::{Clock, EventStore, LeadIndex, Notifier, Rollups};
+use crate::query::{day_span, local_date, local_midnight, QueryError, ReportQuery};
 use crate::report_format;
 use crate::App;
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use leadclock_domain::metrics::{self, Report, DIMENSIONS};
+use leadclock_domain::metrics::{self, Dimension, Report};
 use leadclock_domain::{Lead, LeadId};
 use std::collections::BTreeSet;
 
-/// Query parameters shared by the HTTP route and the CLI.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct MetricsQuery {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    /// today, yesterday, week (last 7 days), month (month to date), last_month.
-    pub period: Option<String>,
-    pub by: Option<String>,
-    pub format: Option<String>,
-}
-
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum MetricsError {
-    #[error("{field} {message}")]
-    Invalid { field: &'static str, message: String },
+pub enum ReportError {
+    #[error(transparent)]
+    Query(#[from] QueryError),
     #[error("could not read leads: {0}")]
-    Store(PortError),
+    Store(#[source] PortError),
 }
 
-impl HttpError for MetricsError {
+impl HttpError for ReportError {
     fn status(&self) -> u16 {
         match self {
-            Self::Invalid { .. } => 400,
-            Self::Store(e) if e.transient => 503,
-            Self::Store(_) => 500,
+            Self::Query(q) => q.status(),
+            Self::Store(e) => store_status(e),
         }
     }
     fn code(&self) -> &'static str {
         match self {
-            Self::Invalid { .. } => "invalid_field",
+            Self::Query(q) => q.code(),
             Self::Store(_) => "store_unavailable",
         }
     }
     fn field(&self) -> Option<String> {
         match self {
-            Self::Invalid { field, .. } => Some((*field).to_owned()),
+            Self::Query(q) => q.field(),
             Self::Store(_) => None,
         }
     }
-    fn message(&self) -> String {
-        self.to_string()
-    }
-}
-
-/// Local midnight of `d` in `tz` (the first instant of that date, across DST gaps).
-pub fn local_midnight(tz: Tz, d: NaiveDate) -> DateTime<Utc> {
-    let mut naive = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-    for _ in 0..24 * 4 {
-        match tz.from_local_datetime(&naive) {
-            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => return t.with_timezone(&Utc),
-            LocalResult::None => naive += Duration::minutes(15),
-        }
-    }
-    Utc.from_utc_datetime(&naive)
-}
-
-fn parse_bound(field: &'static str, s: &str, tz: Tz, end: bool) -> Result<DateTime<Utc>, MetricsError> {
-    if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
-        // A date `to` is inclusive: the period runs to the end of that day.
-        let d = if end { d.succ_opt().unwrap_or(d) } else { d };
-        return Ok(local_midnight(tz, d));
-    }
-    DateTime::parse_from_rfc3339(s.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| MetricsError::Invalid {
-            field,
-            message: format!("{s:?} must be a date (2026-02-01) or an RFC 3339 timestamp"),
-        })
-}
-
-/// The `[from, to)` a query asks for, in the policy's reporting time zone.
-pub fn resolve_period(
-    q: &MetricsQuery,
-    tz: Tz,
-    now: DateTime<Utc>,
-) -> Result<(DateTime<Utc>, DateTime<Utc>), MetricsError> {
-    let today = now.with_timezone(&tz).date_naive();
-    let (mut from, mut to) = match q.period.as_deref() {
-        None | Some("week") => (now - Duration::days(7), now),
-        Some("today") => (local_midnight(tz, today), now),
-        Some("yesterday") => (
-            local_midnight(tz, today.pred_opt().unwrap_or(today)),
-            local_midnight(tz, today),
-        ),
-        Some("month") => (local_midnight(tz, today.with_day(1).unwrap_or(today)), now),
-        Some("last_month") => {
-            let first = today.with_day(1).unwrap_or(today);
-            let prev = first.pred_opt().unwrap_or(first).with_day(1).unwrap_or(first);
-            (local_midnight(tz, prev), local_midnight(tz, first))
-        }
-        Some(other) => {
-            return Err(MetricsError::Invalid {
-                field: "period",
-                message: format!("{other:?} must be today, yesterday, week, month or last_month"),
-            })
-        }
-    };
-    if let Some(f) = &q.from {
-        from = parse_bound("from", f, tz, false)?;
-        if q.to.is_none() {
-            to = now;
-        }
-    }
-    if let Some(t) = &q.to {
-        to = parse_bound("to", t, tz, true)?;
-    }
-    if to <= from {
-        return Err(MetricsError::Invalid {
-            field: "to",
-            message: "must be after from".into(),
-        });
-    }
-    if to - from > Duration::days(3 * 366) {
-        return Err(MetricsError::Invalid {
-            field: "from",
-            message: "periods are limited to 3 years".into(),
-        });
-    }
-    Ok((from, to))
-}
-
-/// How a report is rendered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Json,
-    Table,
-    Csv,
-}
-
-impl Format {
-    pub fn parse(s: Option<&str>) -> Result<Format, MetricsError> {
-        match s {
-            None | Some("json") => Ok(Format::Json),
-            Some("table") => Ok(Format::Table),
-            Some("csv") => Ok(Format::Csv),
-            Some(other) => Err(MetricsError::Invalid {
-                field: "format",
-                message: format!("{other:?} must be json, table or csv"),
-            }),
-        }
-    }
-}
-
-fn check_by(by: Option<&str>) -> Result<Option<&str>, MetricsError> {
-    match by {
-        None => Ok(None),
-        Some(b) if DIMENSIONS.contains(&b) => Ok(Some(b)),
-        Some(b) => Err(MetricsError::Invalid {
-            field: "by",
-            message: format!("{b:?} must be one of {}", DIMENSIONS.join(", ")),
-        }),
+    fn retry_after(&self) -> Option<u32> {
+        matches!(self, Self::Store(e) if e.transient).then_some(STORE_RETRY_AFTER_SECONDS)
     }
 }
 
@@ -189,14 +68,39 @@ where
         Ok(leads)
     }
 
-    pub async fn metrics(&self, q: &MetricsQuery) -> Result<Report, MetricsError> {
+    /// The report a query asks for.
+    pub async fn metrics(&self, q: &ReportQuery) -> Result<Report, ReportError> {
         let now = self.clock.now();
-        Format::parse(q.format.as_deref())?;
-        let (from, to) = resolve_period(q, self.policy.reporting_timezone, now)?;
-        let by = check_by(q.by.as_deref())?;
-        let leads = self.leads_for(from, to).await.map_err(MetricsError::Store)?;
-        Ok(metrics::report(&leads, &self.policy, from, to, by, now))
+        let (from, to) = q.resolve(self.policy.reporting_timezone, now)?;
+        self.report(from, to, q.by).await.map_err(ReportError::Store)
     }
+
+    async fn report(&self, from: DateTime<Utc>, to: DateTime<Utc>, by: Option<Dimension>) -> Result<Report, PortError> {
+        let leads = self.leads_for(from, to).await?;
+        Ok(metrics::report(
+            &leads,
+            &self.policy,
+            from,
+            to,
+            by.map(Dimension::as_str),
+            self.clock.now(),
+        ))
+    }
+}
+
+/// Minutes after local midnight (reporting time zone) when the previous day's rollup runs.
+pub const ROLLUP_MINUTE: i64 = 5;
+
+/// When the next nightly rollup runs after `now`, and which local day it reports on.
+pub fn next_rollup(tz: Tz, now: DateTime<Utc>) -> (DateTime<Utc>, NaiveDate) {
+    let today = local_date(tz, now);
+    let at = |d: NaiveDate| local_midnight(tz, d) + Duration::minutes(ROLLUP_MINUTE);
+    let day = if at(today) > now {
+        today
+    } else {
+        today.succ_opt().unwrap_or(today)
+    };
+    (at(day), day.pred_opt().unwrap_or(day))
 }
 
 impl<S, T, N, C> App<S, T, N, C>
@@ -208,18 +112,36 @@ where
     /// Computes one local day's report, stores it and announces its summary.
     pub async fn rollup(&self, day: NaiveDate) -> Result<Report, PortError> {
         let tz = self.policy.reporting_timezone;
-        let (from, to) = (
-            local_midnight(tz, day),
-            local_midnight(tz, day.succ_opt().unwrap_or(day)),
-        );
-        let leads = self.leads_for(from, to).await?;
-        let report = metrics::report(&leads, &self.policy, from, to, Some("lead_type"), self.clock.now());
-        let json = serde_json::to_value(&report).map_err(|e| PortError::new("encode rollup", e.to_string()))?;
+        let (from, to) = day_span(tz, day);
+        let report = self.report(from, to, Some(Dimension::LeadType)).await?;
+        let json = serde_json::to_value(&report).map_err(|e| PortError::permanent("encode rollup", e))?;
         let key = day.format("%Y-%m-%d").to_string();
         self.store.save_rollup(&key, &json.to_string()).await?;
-        let summary = report_format::summary(&report, &key, tz);
+        let summary = report_format::summary(&report, &key);
         self.notifier.publish_rollup(&key, &summary, &json).await?;
         tracing::info!(day = %key, mqls = report.overall.volume.mqls, "rollup published");
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rollup_runs_five_past_midnight_for_the_day_before() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // 00:03 local on the 24th: runs at 00:05 the same night, for the 23rd.
+        assert_eq!(
+            next_rollup(tz, t("2026-11-24T05:03:00Z")),
+            (t("2026-11-24T05:05:00Z"), d("2026-11-23"))
+        );
+        // 00:05 exactly has run: the next is tomorrow's, for the 24th.
+        assert_eq!(
+            next_rollup(tz, t("2026-11-24T05:05:00Z")),
+            (t("2026-11-25T05:05:00Z"), d("2026-11-24"))
+        );
     }
 }

@@ -1,9 +1,9 @@
 //! `POST /v1/events/assignment` behind API Gateway.
 
-use leadclock_app::wire::Kind;
-use leadclock_aws::apigw::Routes;
+use leadclock_app::http::Routes;
+use leadclock_app::inbound::Kind;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    leadclock_aws::functions::serve_api(Routes::Ingest(Kind::Assignment)).await
+    leadclock_aws::functions::serve_api(&[Routes::Events(Kind::Assignment)]).await
 }

@@ -1,8 +1,8 @@
 //! `GET /v1/leads/{lead_id}`, `GET /v1/metrics` and `GET /healthz` behind API Gateway.
 
-use leadclock_aws::apigw::Routes;
+use leadclock_app::http::Routes;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    leadclock_aws::functions::serve_api(Routes::Read).await
+    leadclock_aws::functions::serve_api(&[Routes::Reads]).await
 }

@@ -1,6 +1,8 @@
-//! Webhook bodies to domain events, with an error that names the field at fault.
+//! leadclock's own JSON: one event per request, its kind named by the route
+//! (`POST /v1/events/{form,assignment,touch,stage}`), with an error that names the field at fault.
 
 use crate::error::IngestError;
+use crate::inbound::{Inbound, PayloadFormat};
 use chrono::{DateTime, Duration, Utc};
 use leadclock_domain::event::{Assignment, Contact, Form, Stage, Touch};
 use leadclock_domain::{Event, EventBody, EventId, LeadId, Policy, StageChange};
@@ -31,6 +33,8 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Form, Kind::Assignment, Kind::Touch, Kind::Stage];
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "form" => Some(Kind::Form),
@@ -144,6 +148,22 @@ fn derived_id(kind: Kind, map: &Map<String, Value>) -> EventId {
     let digest = Sha256::digest(format!("{}\n{canonical}", kind.as_str()).as_bytes());
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     EventId::parse(&format!("{}-{hex}", kind.as_str())).expect("hex id is valid")
+}
+
+/// The JSON API's format for one event kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeadclockJson {
+    pub kind: Kind,
+}
+
+impl PayloadFormat for LeadclockJson {
+    fn name(&self) -> &'static str {
+        "leadclock-json"
+    }
+
+    fn events(&self, request: &Inbound<'_>, policy: &Policy) -> Result<Vec<Event>, IngestError> {
+        parse_event(self.kind, request.body, policy, request.received_at).map(|e| vec![e])
+    }
 }
 
 /// Parses a webhook body into an event, checking it against the policy.
@@ -328,7 +348,7 @@ mod tests {
     use crate::error::HttpError;
 
     fn policy() -> Policy {
-        Policy::parse(include_str!("../../../policies/example.toml")).unwrap()
+        Policy::parse(include_str!("../../../../policies/example.toml")).unwrap()
     }
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-23T16:00:00Z")

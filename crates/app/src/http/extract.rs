@@ -1,0 +1,160 @@
+//! Extractors shared by every route: a webhook body whose signature has been checked, a read
+//! that carried its token, a typed report query, path parameters. Each rejects with the
+//! documented JSON error.
+
+use super::response::error;
+use super::ApiState;
+use crate::auth::{self, Signed};
+use crate::error::{HttpError, IngestError, RouteError};
+use crate::inbound::leadclock_json::MAX_BODY_BYTES;
+use crate::ports::Clock;
+use crate::query::{QueryError, RawReportQuery, ReportQuery};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+/// The base URL senders call (`https://leads.example.com`), set by the host: from
+/// `LEADCLOCK_PUBLIC_URL` locally, from API Gateway's domain name on Lambda. Without it the
+/// request's `Host` is used.
+#[derive(Debug, Clone)]
+pub struct PublicBase(pub String);
+
+fn header_lookup(headers: &HeaderMap) -> impl Fn(&str) -> Option<String> + Sync + '_ {
+    move |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// The full URL the sender called, as HubSpot signs it.
+fn called_url(parts: &Parts) -> String {
+    let base = match parts.extensions.get::<PublicBase>() {
+        Some(PublicBase(b)) => b.clone(),
+        None => {
+            let host = parts
+                .headers
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    };
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    format!("{}{path}", base.trim_end_matches('/'))
+}
+
+/// A webhook's raw body, within the size limit, whose signature the current secrets accept.
+pub struct SignedBody {
+    pub body: Bytes,
+    pub headers: HeaderMap,
+}
+
+impl<S, T, N, C> FromRequest<ApiState<S, T, N, C>> for SignedBody
+where
+    S: Send + Sync + 'static,
+    T: Send + Sync + 'static,
+    N: Send + Sync + 'static,
+    C: Clock + 'static,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &ApiState<S, T, N, C>) -> Result<Self, Response> {
+        let (parts, body) = req.into_parts();
+        let url = called_url(&parts);
+        let body = match Bytes::from_request(Request::from_parts(parts.clone(), body), state).await {
+            Ok(b) if b.len() <= MAX_BODY_BYTES => b,
+            Ok(_) => return Err(error(&IngestError::TooLarge { limit: MAX_BODY_BYTES })),
+            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(error(&IngestError::TooLarge { limit: MAX_BODY_BYTES }))
+            }
+            Err(rej) => return Err(error(&IngestError::Malformed(rej.body_text()))),
+        };
+        let cfg = state.auth.current().await;
+        let verdict = {
+            let header = header_lookup(&parts.headers);
+            let signed = Signed {
+                method: parts.method.as_str(),
+                uri: &url,
+                body: &body,
+                header: &header,
+            };
+            auth::verify_webhook(&cfg, &signed, state.app.clock.now())
+        };
+        match verdict {
+            Ok(_) => Ok(SignedBody {
+                body,
+                headers: parts.headers,
+            }),
+            Err(e) => {
+                tracing::warn!(
+                    code = e.code(),
+                    field = e.field().unwrap_or_default(),
+                    "webhook refused"
+                );
+                Err(error(&e))
+            }
+        }
+    }
+}
+
+impl SignedBody {
+    /// Header lookup by lower-case name, for inbound adapters.
+    pub fn header(&self) -> impl Fn(&str) -> Option<String> + Sync + '_ {
+        header_lookup(&self.headers)
+    }
+}
+
+/// A read whose bearer token the current tokens accept.
+pub struct ReadAccess;
+
+impl<S, T, N, C> FromRequestParts<ApiState<S, T, N, C>> for ReadAccess
+where
+    S: Send + Sync + 'static,
+    T: Send + Sync + 'static,
+    N: Send + Sync + 'static,
+    C: Send + Sync + 'static,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState<S, T, N, C>) -> Result<Self, Response> {
+        let cfg = state.auth.current().await;
+        auth::verify_read(&cfg, &header_lookup(&parts.headers))
+            .map(|()| ReadAccess)
+            .map_err(|e| error(&e))
+    }
+}
+
+/// A report query, checked once.
+pub struct Report(pub ReportQuery);
+
+impl<St: Send + Sync> FromRequestParts<St> for Report {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Response> {
+        let Query(raw) = Query::<RawReportQuery>::from_request_parts(parts, state)
+            .await
+            .map_err(|rej| {
+                error(&QueryError::Invalid {
+                    field: "query",
+                    message: format!("could not be parsed: {}", rej.body_text()),
+                })
+            })?;
+        ReportQuery::parse(&raw).map(Report).map_err(|e| error(&e))
+    }
+}
+
+/// The `{lead_id}` path parameter.
+pub struct LeadIdParam(pub String);
+
+impl<St: Send + Sync> FromRequestParts<St> for LeadIdParam {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Response> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(LeadIdParam(id)),
+            Err(rej) => Err(error(&RouteError::BadPath {
+                field: "lead_id",
+                message: rej.body_text(),
+            })),
+        }
+    }
+}

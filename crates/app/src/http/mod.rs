@@ -1,0 +1,132 @@
+//! The one HTTP front-end of both hosts: an axum [`Router`] built here, served by `axum::serve`
+//! locally and by `lambda_http` on Lambda. Each Lambda mounts only its own routes from the same
+//! builder, so a route, its auth, its limits and its errors exist once.
+//!
+//! Host-specific facts reach the routes as request extensions set by the host's own layer:
+//! [`PublicBase`] (the URL senders call, which HubSpot signs).
+
+mod extract;
+pub mod response;
+mod routes;
+
+pub use extract::PublicBase;
+
+use crate::auth::AuthConfig;
+use crate::inbound::Kind;
+use crate::ports::{Clock, EventCount, EventStore, LeadIndex, Notifier, Timers};
+use crate::App;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// Where the routes get the current secrets from: fixed locally, refreshed from SSM on AWS.
+pub trait AuthProvider: Send + Sync + 'static {
+    fn current(&self) -> Pin<Box<dyn Future<Output = Arc<AuthConfig>> + Send + '_>>;
+}
+
+/// Secrets that never change while the process runs (the local server, tests).
+pub struct StaticAuth(pub Arc<AuthConfig>);
+
+impl AuthProvider for StaticAuth {
+    fn current(&self) -> Pin<Box<dyn Future<Output = Arc<AuthConfig>> + Send + '_>> {
+        let cfg = self.0.clone();
+        Box::pin(async move { cfg })
+    }
+}
+
+/// What every route needs: the shared handlers and who may call them.
+pub struct ApiState<S, T, N, C> {
+    pub app: Arc<App<S, T, N, C>>,
+    pub auth: Arc<dyn AuthProvider>,
+}
+
+impl<S, T, N, C> Clone for ApiState<S, T, N, C> {
+    fn clone(&self) -> Self {
+        ApiState {
+            app: self.app.clone(),
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+/// A group of routes a host serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routes {
+    /// `POST /v1/events/{kind}` for one kind.
+    Events(Kind),
+    /// `GET /v1/leads/{lead_id}`, `GET /v1/metrics`, `GET /healthz`.
+    Reads,
+}
+
+impl Routes {
+    /// Every route group: what the local server mounts.
+    pub fn all() -> Vec<Routes> {
+        let mut all: Vec<Routes> = Kind::ALL.into_iter().map(Routes::Events).collect();
+        all.push(Routes::Reads);
+        all
+    }
+}
+
+/// The router for `groups`, with the shared fallbacks, limits and error bodies.
+pub fn router<S, T, N, C>(state: ApiState<S, T, N, C>, groups: &[Routes]) -> Router
+where
+    S: EventStore + LeadIndex + 'static,
+    T: Timers + 'static,
+    N: Notifier + 'static,
+    C: Clock + 'static,
+{
+    finish(routes(state, groups))
+}
+
+/// The routes of `groups`, without fallbacks: for a host that merges more before [`finish`].
+pub fn routes<S, T, N, C>(state: ApiState<S, T, N, C>, routes: &[Routes]) -> Router
+where
+    S: EventStore + LeadIndex + 'static,
+    T: Timers + 'static,
+    N: Notifier + 'static,
+    C: Clock + 'static,
+{
+    let mut r = Router::new();
+    for group in routes {
+        r = match *group {
+            Routes::Events(kind) => r.route(
+                &format!("/v1/events/{}", kind.as_str()),
+                post(routes::events::ingest).layer(Extension(kind)),
+            ),
+            Routes::Reads => r
+                .route("/v1/leads/{lead_id}", get(routes::leads::lead))
+                .route("/v1/metrics", get(routes::metrics::metrics))
+                .route("/healthz", get(routes::health::healthz)),
+        };
+    }
+    if routes.iter().any(|g| matches!(g, Routes::Events(_))) {
+        r = r.route("/v1/events/{kind}", post(routes::events::unknown_kind));
+    }
+    r.with_state(state)
+}
+
+/// `GET /v1/stats`: totals for operators and load tests, where the store can count them.
+pub fn stats<S, T, N, C>(state: ApiState<S, T, N, C>) -> Router
+where
+    S: EventCount + 'static,
+    T: Send + Sync + 'static,
+    N: Send + Sync + 'static,
+    C: Send + Sync + 'static,
+{
+    Router::new()
+        .route("/v1/stats", get(routes::stats::stats))
+        .with_state(state)
+}
+
+/// What every router shares: JSON 404/405 bodies and the body limit.
+pub fn finish(r: Router) -> Router {
+    r.fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        // One byte over the limit lets the extractor tell "too large" from "exactly at the limit".
+        .layer(DefaultBodyLimit::max(
+            crate::inbound::leadclock_json::MAX_BODY_BYTES + 1,
+        ))
+}

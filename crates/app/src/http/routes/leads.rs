@@ -1,0 +1,25 @@
+//! `GET /v1/leads/{lead_id}`: the timeline, clocks and escalations of one lead.
+
+use crate::http::extract::{LeadIdParam, ReadAccess};
+use crate::http::response::{error, json};
+use crate::http::ApiState;
+use crate::ports::{Clock, EventStore};
+use axum::extract::State;
+use axum::response::Response;
+
+pub async fn lead<S, T, N, C>(
+    State(state): State<ApiState<S, T, N, C>>,
+    _: ReadAccess,
+    LeadIdParam(id): LeadIdParam,
+) -> Response
+where
+    S: EventStore + 'static,
+    T: Send + Sync + 'static,
+    N: Send + Sync + 'static,
+    C: Clock + 'static,
+{
+    match state.app.lead(&id).await {
+        Ok(view) => json(200, &view),
+        Err(e) => error(&e),
+    }
+}

@@ -1,0 +1,19 @@
+//! One module per route, each short: extract, call the shared handler, render.
+
+pub mod events;
+pub mod health;
+pub mod leads;
+pub mod metrics;
+pub mod stats;
+
+use super::response::error;
+use crate::error::RouteError;
+use axum::response::Response;
+
+pub async fn not_found() -> Response {
+    error(&RouteError::NotFound("no such route; see README for the API".into()))
+}
+
+pub async fn method_not_allowed() -> Response {
+    error(&RouteError::MethodNotAllowed)
+}
