@@ -7,7 +7,7 @@
 use crate::calendar::{Calendar, WallInterval};
 use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -40,12 +40,30 @@ pub fn report_problems(file: &str, problems: &[Problem]) -> String {
     out
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which time an SLA counts; its JSON form is [`Basis::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Basis {
     /// Only open business time counts.
     Business,
     /// Wall-clock time counts, around the clock.
     Calendar,
+}
+
+impl Basis {
+    pub const ALL: [Basis; 2] = [Basis::Business, Basis::Calendar];
+
+    /// The name a policy's `clock = "..."` uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Business => "business",
+            Basis::Calendar => "calendar",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +78,9 @@ pub enum Anchor {
     EndOfBusinessDay,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Who a ladder step notifies; its JSON form is [`Role::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     Owner,
     Manager,
@@ -69,6 +89,8 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Manager, Role::Exec, Role::Ops];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Owner => "owner",
@@ -77,10 +99,9 @@ impl Role {
             Role::Ops => "ops",
         }
     }
-    fn parse(s: &str) -> Option<Self> {
-        [Role::Owner, Role::Manager, Role::Exec, Role::Ops]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+    /// The role a policy's `notify = [...]` names, exactly as written.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 
@@ -772,7 +793,7 @@ impl Policy {
 mod tests {
     use super::*;
 
-    pub const EXAMPLE: &str = include_str!("../../../policies/example.toml");
+    pub const EXAMPLE: &str = include_str!("../../../../policies/example.toml");
 
     #[test]
     fn example_policy_is_valid_and_has_the_five_tiers() {
