@@ -1,0 +1,351 @@
+//! The SLA policy: calendars, lead types with their targets and ladders, the assignment SLA,
+//! which touches count, and the directory that turns roles into people.
+//!
+//! Parsing collects every problem it can find, each with its location, so one
+//! `leadclock policy check` run shows all that is wrong.
+//!
+//! This file holds the model. `raw` is the file's TOML schema; `validate` turns it into the
+//! model with the help of `calendars`, `ladders` and `directory`; `problems` places each problem
+//! at the line and column of the key or value it is about.
+
+mod calendars;
+mod directory;
+mod ladders;
+mod problems;
+mod raw;
+mod validate;
+
+use crate::calendar::Calendar;
+use chrono::Duration;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// One thing wrong with a policy file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key path, e.g. `lead_types.demo_request.within`.
+    pub path: String,
+    /// 1-based line of the offending key or value; `None` when the problem is something missing.
+    pub line: Option<usize>,
+    /// 1-based column (in characters) on that line; not shown by `Display` or [`report_problems`].
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "line {l}: {}: {}", self.path, self.message),
+            None => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// Every problem of a file, one per line as `FILE:LINE: path: message` (for people and logs).
+pub fn report_problems(file: &str, problems: &[Problem]) -> String {
+    let mut out = format!("{file}: {} problem(s)", problems.len());
+    for p in problems {
+        let at = p.line.map(|l| format!(":{l}")).unwrap_or_default();
+        out.push_str(&format!("\n  {file}{at}: {}: {}", p.path, p.message));
+    }
+    out
+}
+
+/// Which time an SLA counts; its JSON form is [`Basis::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// Only open business time counts.
+    Business,
+    /// Wall-clock time counts, around the clock.
+    Calendar,
+}
+
+impl Basis {
+    pub const ALL: [Basis; 2] = [Basis::Business, Basis::Calendar];
+
+    /// The name a policy's `clock = "..."` uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Business => "business",
+            Basis::Calendar => "calendar",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Within { duration: Duration, basis: Basis },
+    EndOfBusinessDay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    Deadline,
+    EndOfBusinessDay,
+}
+
+/// Who a ladder step notifies; its JSON form is [`Role::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Manager,
+    Exec,
+    Ops,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Manager, Role::Exec, Role::Ops];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Manager => "manager",
+            Role::Exec => "exec",
+            Role::Ops => "ops",
+        }
+    }
+    /// The role a policy's `notify = [...]` names, exactly as written.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub name: String,
+    pub anchor: Anchor,
+    /// Signed: negative fires before the anchor.
+    pub offset: Duration,
+    pub notify: Vec<Role>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaRule {
+    pub target: Target,
+    pub ladder: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TouchRule {
+    pub channels: Vec<String>,
+    pub excluded_outcomes: Vec<String>,
+}
+
+impl TouchRule {
+    /// Whether a touch stops the response clock.
+    pub fn qualifies(&self, channel: &str, outcome: Option<&str>) -> bool {
+        let channel = channel.to_ascii_lowercase();
+        let ok_channel = self.channels.iter().any(|c| c == "*" || *c == channel);
+        let excluded = outcome
+            .map(|o| o.to_ascii_lowercase())
+            .is_some_and(|o| self.excluded_outcomes.contains(&o));
+        ok_channel && !excluded
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadType {
+    pub name: String,
+    pub label: String,
+    pub sla: SlaRule,
+    pub touches: TouchRule,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Person {
+    pub name: Option<String>,
+    pub team: Option<String>,
+    pub manager: Option<String>,
+    pub slack: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Team {
+    pub calendar: Option<String>,
+    pub manager: Option<String>,
+    pub exec: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Directory {
+    pub people: BTreeMap<String, Person>,
+    pub teams: BTreeMap<String, Team>,
+    pub ops: Vec<String>,
+    pub exec: Vec<String>,
+    pub manager: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub calendars: BTreeMap<String, Calendar>,
+    pub default_calendar: String,
+    pub regions: BTreeMap<String, String>,
+    pub reporting_timezone: Tz,
+    pub recycle_limit: u32,
+    pub assignment: SlaRule,
+    pub lead_types: BTreeMap<String, LeadType>,
+    pub directory: Directory,
+}
+
+/// Parses a duration like `90s`, `5m`, `1h30m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{s:?} is not a duration like 90s, 5m or 1h30m ({e})"))?;
+    Duration::from_std(d).map_err(|_| format!("{s:?} is too long"))
+}
+
+/// Parses just the calendars of any TOML file (a full policy or a calendars-only file).
+pub fn parse_calendars(src: &str) -> Result<BTreeMap<String, Calendar>, Vec<Problem>> {
+    calendars::calendars_only(src)
+}
+
+impl Policy {
+    /// Parses and validates a policy; on failure returns every problem found.
+    pub fn parse(src: &str) -> Result<Policy, Vec<Problem>> {
+        validate::policy(src)
+    }
+
+    /// The calendar name for a lead: owner's team, else region, else the default.
+    pub fn calendar_name_for(&self, owner: Option<&str>, team: Option<&str>, region: Option<&str>) -> &str {
+        let team = team.or_else(|| {
+            owner
+                .and_then(|o| self.directory.people.get(o))
+                .and_then(|p| p.team.as_deref())
+        });
+        if let Some(c) = team
+            .and_then(|t| self.directory.teams.get(t))
+            .and_then(|t| t.calendar.as_deref())
+        {
+            return c;
+        }
+        if let Some(c) = region.and_then(|r| self.regions.get(r)) {
+            return c;
+        }
+        &self.default_calendar
+    }
+
+    pub fn calendar(&self, name: &str) -> &Calendar {
+        self.calendars
+            .get(name)
+            .or_else(|| self.calendars.get(&self.default_calendar))
+            .expect("validated policy has its default calendar")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub const EXAMPLE: &str = include_str!("../../../../policies/example.toml");
+
+    #[test]
+    fn example_policy_is_valid_and_has_the_five_tiers() {
+        let p = Policy::parse(EXAMPLE).unwrap_or_else(|e| panic!("{e:#?}"));
+        for t in [
+            "demo_request",
+            "free_trial",
+            "contact_form",
+            "content_mql",
+            "event_attendee",
+        ] {
+            assert!(p.lead_types.contains_key(t), "{t}");
+        }
+        assert_eq!(
+            p.lead_types["demo_request"].sla.target,
+            Target::Within {
+                duration: Duration::minutes(5),
+                basis: Basis::Business
+            }
+        );
+        assert_eq!(p.lead_types["event_attendee"].sla.target, Target::EndOfBusinessDay);
+        let ladder = &p.lead_types["demo_request"].sla.ladder;
+        assert_eq!(ladder.len(), 3);
+        assert_eq!(ladder[1].offset, Duration::hours(2));
+        assert_eq!(ladder[2].anchor, Anchor::EndOfBusinessDay);
+        assert!(p.calendars.len() >= 2);
+        assert_eq!(p.recycle_limit, 2);
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_location() {
+        let src = r#"
+default_calendar = "nowhere"
+
+[calendars.us]
+timezone = "America/Nowhere"
+hours = { mon = ["09:00-17:00"], funday = ["10:00-11:00"] }
+holidays = ["2026-13-01"]
+
+[assignment]
+within = "5 parsecs"
+
+[lead_types.demo]
+within = "5m"
+ladder = "missing"
+"#;
+        let problems = Policy::parse(src).unwrap_err();
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        for expected in [
+            "default_calendar",
+            "calendars.us.timezone",
+            "calendars.us.hours.funday",
+            "calendars.us.holidays",
+            "assignment.within",
+            "lead_types.demo.ladder",
+        ] {
+            assert!(paths.contains(&expected), "missing {expected} in {paths:?}");
+        }
+        let tz = problems.iter().find(|p| p.path == "calendars.us.timezone").unwrap();
+        assert_eq!(tz.line, Some(5));
+        let lad = problems.iter().find(|p| p.path == "lead_types.demo.ladder").unwrap();
+        assert_eq!(lad.line, Some(14));
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_line() {
+        let problems = Policy::parse("[calendars.x]\ntimezone = \n").unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, Some(2));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let src = EXAMPLE.replace("recycle_limit", "recycle_limt");
+        let problems = Policy::parse(&src).unwrap_err();
+        assert!(problems[0].message.contains("recycle_limt"), "{problems:?}");
+    }
+
+    #[test]
+    fn calendars_only_file() {
+        let cals = parse_calendars("[calendars.x]\ntimezone = \"UTC\"\nhours = { mon = [\"00:00-24:00\"] }\n").unwrap();
+        assert!(cals.contains_key("x"));
+        assert!(parse_calendars("a = 1").is_err());
+    }
+
+    #[test]
+    fn touch_rules() {
+        let p = Policy::parse(EXAMPLE).unwrap();
+        let t = &p.lead_types["demo_request"].touches;
+        assert!(t.qualifies("call", Some("connected")));
+        assert!(t.qualifies("Email", None));
+        assert!(!t.qualifies("call", Some("voicemail")));
+        assert!(!t.qualifies("carrier_pigeon", None));
+    }
+
+    #[test]
+    fn calendar_choice_prefers_team_then_region_then_default() {
+        let p = Policy::parse(EXAMPLE).unwrap();
+        assert_eq!(p.calendar_name_for(Some("amelie"), None, Some("na")), "emea");
+        assert_eq!(p.calendar_name_for(Some("stranger"), None, Some("emea")), "emea");
+        assert_eq!(p.calendar_name_for(None, None, None), p.default_calendar);
+    }
+}

@@ -1,0 +1,159 @@
+//! The policy file as written: the TOML schema, before any validation.
+//!
+//! Every value a problem can point at is a [`Spanned`], and every table a problem can point at
+//! is reached through a spanned map key, so a problem carries the real position of what it is
+//! about. Tables themselves are never spanned: a table made by dotted keys (`hours.mon = [...]`)
+//! has no span, and a spanned table would then fail to deserialize.
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use toml::Spanned;
+
+/// Byte range of a key or value in the policy source.
+pub(super) type Span = Range<usize>;
+
+/// A string value (or a map key) together with where it is written.
+pub(super) type Text = Spanned<String>;
+
+/// A table of named sub-tables, each name keeping where it is written.
+pub(super) type Named<T> = BTreeMap<Text, T>;
+
+/// An array value whose elements keep where each is written.
+pub(super) type SpannedList<T> = Spanned<Vec<Spanned<T>>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCalendar {
+    pub timezone: Text,
+    #[serde(default)]
+    pub hours: Named<Vec<Text>>,
+    #[serde(default)]
+    pub holidays: Vec<Text>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStep {
+    pub name: Option<String>,
+    pub at: Text,
+    pub after: Option<Text>,
+    pub before: Option<Text>,
+    pub notify: SpannedList<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTouches {
+    pub channels: Option<Spanned<Vec<String>>>,
+    pub excluded_outcomes: Option<Spanned<Vec<String>>>,
+}
+
+impl RawTouches {
+    /// Where the touch rules are written: their first key's value.
+    pub fn span(&self) -> Option<Span> {
+        earliest([
+            self.channels.as_ref().map(Spanned::span),
+            self.excluded_outcomes.as_ref().map(Spanned::span),
+        ])
+    }
+}
+
+/// The SLA of `[assignment]` or of one `[lead_types.NAME]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSla {
+    pub label: Option<String>,
+    pub within: Option<Text>,
+    pub by: Option<Text>,
+    pub clock: Option<Text>,
+    pub ladder: Option<Text>,
+    pub escalate: Option<SpannedList<RawStep>>,
+    pub touches: Option<RawTouches>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPerson {
+    pub name: Option<String>,
+    pub team: Option<Text>,
+    pub manager: Option<String>,
+    pub slack: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTeam {
+    pub calendar: Option<Text>,
+    pub manager: Option<String>,
+    pub exec: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDirectory {
+    pub ops: Option<Spanned<Vec<String>>>,
+    pub exec: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub manager: Vec<String>,
+    #[serde(default)]
+    pub people: Named<RawPerson>,
+    #[serde(default)]
+    pub teams: Named<RawTeam>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLadder {
+    pub steps: SpannedList<RawStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPolicy {
+    pub default_calendar: Option<Text>,
+    pub reporting_timezone: Option<Text>,
+    pub recycle_limit: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub calendars: Named<RawCalendar>,
+    #[serde(default)]
+    pub regions: Named<Text>,
+    pub touches: Option<RawTouches>,
+    pub assignment: Option<RawSla>,
+    #[serde(default)]
+    pub ladders: Named<RawLadder>,
+    #[serde(default)]
+    pub lead_types: Named<RawSla>,
+    #[serde(default)]
+    pub directory: RawDirectory,
+}
+
+/// Only the `[calendars.*]` tables of any TOML file; other keys are ignored on purpose.
+#[derive(Deserialize)]
+pub(super) struct CalendarsOnly {
+    #[serde(default)]
+    pub calendars: Named<RawCalendar>,
+}
+
+/// Where each top-level key is written, read in a second pass over a source that already
+/// parsed: `[assignment]` and `[directory]` are struct fields, whose keys carry no span.
+#[derive(Deserialize, Default)]
+#[serde(transparent)]
+pub(super) struct TopKeys(BTreeMap<Text, IgnoredAny>);
+
+impl TopKeys {
+    pub fn read(src: &str) -> Self {
+        toml::from_str(src).unwrap_or_default()
+    }
+
+    pub fn span(&self, key: &str) -> Option<Span> {
+        self.0.get_key_value(key).map(|(k, _)| k.span())
+    }
+}
+
+/// The span that starts first, if any.
+pub(super) fn earliest(spans: impl IntoIterator<Item = Option<Span>>) -> Option<Span> {
+    spans.into_iter().flatten().min_by_key(|s| s.start)
+}
