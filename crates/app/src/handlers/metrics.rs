@@ -7,7 +7,7 @@ use crate::report_format;
 use crate::App;
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use leadclock_domain::metrics::{self, Report, DIMENSIONS};
+use leadclock_domain::metrics::{self, Dimension, Report};
 use leadclock_domain::{Lead, LeadId};
 use std::collections::BTreeSet;
 
@@ -154,13 +154,15 @@ impl Format {
     }
 }
 
-fn check_by(by: Option<&str>) -> Result<Option<&str>, MetricsError> {
+fn check_by(by: Option<&str>) -> Result<Option<Dimension>, MetricsError> {
     match by {
         None => Ok(None),
-        Some(b) if DIMENSIONS.contains(&b) => Ok(Some(b)),
-        Some(b) => Err(MetricsError::Invalid {
+        Some(b) => Dimension::parse(b).map(Some).ok_or_else(|| MetricsError::Invalid {
             field: "by",
-            message: format!("{b:?} must be one of {}", DIMENSIONS.join(", ")),
+            message: format!(
+                "{b:?} must be one of {}",
+                Dimension::ALL.map(Dimension::as_str).join(", ")
+            ),
         }),
     }
 }
@@ -213,7 +215,8 @@ where
             local_midnight(tz, day.succ_opt().unwrap_or(day)),
         );
         let leads = self.leads_for(from, to).await?;
-        let report = metrics::report(&leads, &self.policy, from, to, Some("lead_type"), self.clock.now());
+        let by = Some(Dimension::LeadType);
+        let report = metrics::report(&leads, &self.policy, from, to, by, self.clock.now());
         let json = serde_json::to_value(&report).map_err(|e| PortError::new("encode rollup", e.to_string()))?;
         let key = day.format("%Y-%m-%d").to_string();
         self.store.save_rollup(&key, &json.to_string()).await?;

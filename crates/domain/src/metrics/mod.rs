@@ -7,6 +7,7 @@
 //! `docs/metrics.md` is the reference.
 
 pub mod bands;
+mod dimension;
 mod flags;
 mod funnel;
 mod open;
@@ -18,6 +19,7 @@ mod sla;
 mod stats;
 
 pub use bands::{Band, Benchmark};
+pub use dimension::Dimension;
 pub use funnel::Funnel;
 pub use open::{open_slas, OpenSla};
 pub use report::{report, Report};
@@ -27,9 +29,6 @@ pub use sla::{Compliance, Sla};
 pub use stats::{Rate, Stats, Timing};
 
 use chrono::{DateTime, Utc};
-
-/// Dimensions a report can break down by.
-pub const DIMENSIONS: [&str; 6] = ["lead_type", "source", "region", "team", "owner", "segment"];
 
 /// Whether `t` falls in the half-open period `[from, to)`.
 fn in_period(t: DateTime<Utc>, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {

@@ -1,6 +1,7 @@
 //! The report for a period: the overall section, its breakdown, and what is not sliced.
 
 use super::bands::MQL_TO_SQL;
+use super::dimension::Dimension;
 use super::flags::flags;
 use super::open::{open_slas, OpenSla};
 use super::reps::{rep_scores, RepScore};
@@ -20,7 +21,7 @@ pub struct Report {
     pub to: DateTime<Utc>,
     pub generated_at: DateTime<Utc>,
     pub overall: Section,
-    pub by: Option<String>,
+    pub by: Option<Dimension>,
     pub groups: BTreeMap<String, Section>,
     pub conversion_by_source: BTreeMap<String, Rate>,
     pub reps: Vec<RepScore>,
@@ -48,7 +49,7 @@ impl Period<'_> {
     }
 
     /// One section per value of `dim`, leaving out groups with nothing in either period.
-    fn groups(&self, rows: &[Row], dim: &str) -> BTreeMap<String, Section> {
+    fn groups(&self, rows: &[Row], dim: Dimension) -> BTreeMap<String, Section> {
         let mut split: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
         for r in rows {
             split.entry(r.dimension(dim)).or_default().push(r);
@@ -67,7 +68,7 @@ impl Period<'_> {
             .iter()
             .filter(|r| in_period(r.cycle.engaged_at, self.from, self.to))
         {
-            let e = by_source.entry(r.dimension("source")).or_default();
+            let e = by_source.entry(r.dimension(Dimension::Source)).or_default();
             e.1 += 1;
             e.0 += u64::from(r.cycle.sql_at.is_some());
         }
@@ -79,13 +80,13 @@ impl Period<'_> {
 }
 
 /// The report for `[from, to)` over `leads` (any leads; those outside the period count only
-/// where a cohort rule says so). `by` must be one of [`DIMENSIONS`](super::DIMENSIONS).
+/// where a cohort rule says so), broken down `by` a dimension when given.
 pub fn report(
     leads: &[Lead],
     policy: &Policy,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    by: Option<&str>,
+    by: Option<Dimension>,
     now: DateTime<Utc>,
 ) -> Report {
     let period = Period { from, to, policy };
@@ -104,7 +105,7 @@ pub fn report(
         generated_at: now,
         flags: flags(&overall),
         overall,
-        by: by.map(str::to_owned),
+        by,
         groups: by.map(|dim| period.groups(&rows, dim)).unwrap_or_default(),
         conversion_by_source: period.conversion_by_source(&rows),
         reps: rep_scores(&rows, from, to, policy),

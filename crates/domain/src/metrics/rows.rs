@@ -1,5 +1,6 @@
 //! One MQL cycle with what the metrics need, computed once per report.
 
+use super::dimension::Dimension;
 use crate::clock::{self, ClockView, Delays};
 use crate::lead::{Cycle, Lead, Stint};
 use crate::policy::Policy;
@@ -18,16 +19,15 @@ impl Row<'_> {
         self.clocks.iter().find(|c| c.clock == kind)
     }
 
-    /// The cycle's value on `dim` (one of [`super::DIMENSIONS`]); `(none)` when it has none.
-    pub(super) fn dimension(&self, dim: &str) -> String {
+    /// The cycle's value on `dim`; `(none)` when it has none.
+    pub(super) fn dimension(&self, dim: Dimension) -> String {
         let v = match dim {
-            "lead_type" => Some(self.cycle.lead_type.clone()),
-            "source" => self.cycle.source.clone(),
-            "region" => self.cycle.region.clone(),
-            "segment" => self.cycle.segment.clone(),
-            "owner" => self.cycle.first_stint().map(|s| s.owner.clone()),
-            "team" => self.team.clone(),
-            _ => None,
+            Dimension::LeadType => Some(self.cycle.lead_type.clone()),
+            Dimension::Source => self.cycle.source.clone(),
+            Dimension::Region => self.cycle.region.clone(),
+            Dimension::Segment => self.cycle.segment.clone(),
+            Dimension::Owner => self.cycle.first_stint().map(|s| s.owner.clone()),
+            Dimension::Team => self.team.clone(),
         };
         v.unwrap_or_else(|| "(none)".into())
     }
