@@ -16,11 +16,11 @@ pub enum Band {
     Good,
     Warning,
     RedFlag,
-    /// Systems delay only: 5–10 minutes.
+    /// Systems delay only: past good, short of yellow.
     Watch,
-    /// Systems delay only: 10–15 minutes.
+    /// Systems delay only: past watch, short of red.
     Yellow,
-    /// Systems delay only: 15 minutes or more.
+    /// Systems delay only: the worst band.
     Red,
 }
 
@@ -390,17 +390,13 @@ fn middle_and_worst(b: &Benchmark) -> (String, String) {
             b.red_bound().map(|r| r.symbol(u)).unwrap_or_default(),
         ),
         (Scale::GoodWatchYellowRed { yellow }, red) => {
-            let worst = red.map_or(yellow.value, |r| r.value);
-            let middle = format!(
-                "watch {}, yellow {}",
-                range(b.good.value, yellow.value, u),
-                range(yellow.value, worst, u)
-            );
-            let red = b
-                .red_bound()
-                .map(|r| format!("red {}", r.symbol(u)))
-                .unwrap_or_default();
-            (middle, red)
+            let yellow_band = match red {
+                Some(r) => range(yellow.value, r.value, u),
+                None => b.worse_side_of(yellow).symbol(u),
+            };
+            let middle = format!("watch {}, yellow {yellow_band}", range(b.good.value, yellow.value, u));
+            let worst = b.red_bound().map_or("—".into(), |r| format!("red {}", r.symbol(u)));
+            (middle, worst)
         }
     }
 }

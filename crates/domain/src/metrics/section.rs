@@ -17,7 +17,7 @@ pub struct Volume {
     pub mqls: u64,
     pub new: u64,
     pub recycled: u64,
-    /// Recycled share of MQLs; above 30% is a warning.
+    /// Recycled share of MQLs, banded by [`RECYCLED_SHARE`].
     pub recycled_share: Rate,
     /// Re-engagements over the recycle limit, kept out of the MQL count.
     pub held_in_long_term_nurture: u64,

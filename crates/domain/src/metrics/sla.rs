@@ -54,7 +54,7 @@ impl Default for Compliance {
 pub struct Sla {
     pub by_lead_type: BTreeMap<String, Compliance>,
     pub overall: Compliance,
-    /// Above 95%: the SLA may be too lenient.
+    /// Compliance within [`SLA_TOO_LENIENT`]: the SLA may be too lenient.
     pub too_lenient: bool,
     /// Share of assigned leads whose escalation reached a manager or exec step.
     pub breach_escalation_rate: Rate,
