@@ -165,7 +165,7 @@ pub fn table(r: &Report, tz: Tz) -> String {
         let _ = writeln!(out, "SOURCES    MQL → SQL by source: {}", parts.join(" · "));
     }
     if let Some(by) = &r.by {
-        let _ = writeln!(out, "\nBY {}", by.to_uppercase());
+        let _ = writeln!(out, "\nBY {}", by.as_str().to_uppercase());
         let _ = writeln!(
             out,
             "  {:<20} {:>5} {:>10} {:>10} {:>9} {:>11} {:>9} {:>9}",

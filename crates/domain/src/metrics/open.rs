@@ -1,0 +1,44 @@
+//! The clocks running now.
+
+use crate::clock::{self, ClockStatus, ClockView};
+use crate::lead::Lead;
+use crate::policy::Policy;
+use crate::ClockKind;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenSla {
+    pub lead_id: String,
+    pub lead_type: String,
+    pub clock: ClockKind,
+    pub owner: Option<String>,
+    pub deadline: Option<DateTime<Utc>>,
+    /// Negative once breached.
+    pub seconds_left: Option<i64>,
+    pub status: ClockStatus,
+}
+
+/// Leads whose clock runs now, soonest deadline first.
+pub fn open_slas(leads: &[Lead], policy: &Policy, now: DateTime<Utc>) -> Vec<OpenSla> {
+    let mut out: Vec<OpenSla> = leads
+        .iter()
+        .filter_map(|l| l.current_cycle().map(|c| (l, c)))
+        .flat_map(|(l, c)| {
+            clock::cycle_clocks(c, policy, now)
+                .into_iter()
+                .filter(ClockView::is_running)
+                .map(move |v| OpenSla {
+                    lead_id: l.lead_id.to_string(),
+                    lead_type: c.lead_type.clone(),
+                    clock: v.clock,
+                    owner: c.current_stint().map(|s| s.owner.clone()),
+                    deadline: v.deadline,
+                    seconds_left: v.deadline.map(|d| (d - now).num_seconds()),
+                    status: v.status,
+                })
+        })
+        .collect();
+    out.sort_by_key(|o| (o.deadline.is_none(), o.deadline, o.lead_id.clone()));
+    out
+}

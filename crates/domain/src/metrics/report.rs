@@ -1,0 +1,114 @@
+//! The report for a period: the overall section, its breakdown, and what is not sliced.
+
+use super::bands::MQL_TO_SQL;
+use super::dimension::Dimension;
+use super::flags::flags;
+use super::open::{open_slas, OpenSla};
+use super::reps::{rep_scores, RepScore};
+use super::rows::{rows, Row};
+use super::section::{section, Context, Section};
+use super::stats::Rate;
+use super::{in_period, previous_period};
+use crate::lead::Lead;
+use crate::policy::Policy;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub generated_at: DateTime<Utc>,
+    pub overall: Section,
+    pub by: Option<Dimension>,
+    pub groups: BTreeMap<String, Section>,
+    pub conversion_by_source: BTreeMap<String, Rate>,
+    pub reps: Vec<RepScore>,
+    pub open_slas: Vec<OpenSla>,
+    /// Plain-language warnings from the benchmark bands.
+    pub flags: Vec<String>,
+}
+
+/// The period being reported and how to count it.
+struct Period<'p> {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    policy: &'p Policy,
+}
+
+impl Period<'_> {
+    /// The section of `rows`, with their MQLs of the previous period of equal length.
+    fn section(&self, rows: &[&Row], held: u64) -> Section {
+        let (prev_from, prev_to) = previous_period(self.from, self.to);
+        let previous_mqls = rows
+            .iter()
+            .filter(|r| in_period(r.cycle.engaged_at, prev_from, prev_to))
+            .count() as u64;
+        section(rows, Context { previous_mqls, held }, self.from, self.to, self.policy)
+    }
+
+    /// One section per value of `dim`, leaving out groups with nothing in either period.
+    fn groups(&self, rows: &[Row], dim: Dimension) -> BTreeMap<String, Section> {
+        let mut split: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
+        for r in rows {
+            split.entry(r.dimension(dim)).or_default().push(r);
+        }
+        split
+            .into_iter()
+            .map(|(k, rs)| (k, self.section(&rs, 0)))
+            .filter(|(_, s)| s.volume.mqls + s.sla.overall.assigned + s.volume.previous_period_mqls > 0)
+            .collect()
+    }
+
+    /// MQL → SQL of the period's MQL cohort per source.
+    fn conversion_by_source(&self, rows: &[Row]) -> BTreeMap<String, Rate> {
+        let mut by_source: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for r in rows
+            .iter()
+            .filter(|r| in_period(r.cycle.engaged_at, self.from, self.to))
+        {
+            let e = by_source.entry(r.dimension(Dimension::Source)).or_default();
+            e.1 += 1;
+            e.0 += u64::from(r.cycle.sql_at.is_some());
+        }
+        by_source
+            .into_iter()
+            .map(|(k, (n, d))| (k, Rate::new(n, d).banded(&MQL_TO_SQL)))
+            .collect()
+    }
+}
+
+/// The report for `[from, to)` over `leads` (any leads; those outside the period count only
+/// where a cohort rule says so), broken down `by` a dimension when given.
+pub fn report(
+    leads: &[Lead],
+    policy: &Policy,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    by: Option<Dimension>,
+    now: DateTime<Utc>,
+) -> Report {
+    let period = Period { from, to, policy };
+    let rows = rows(leads, policy, now);
+    // Re-engagements over the recycle limit: suppressed cycles, so not in `rows`.
+    let held = leads
+        .iter()
+        .flat_map(|l| l.cycles.iter())
+        .filter(|c| c.suppressed && in_period(c.engaged_at, from, to))
+        .count() as u64;
+    let all: Vec<&Row> = rows.iter().collect();
+    let overall = period.section(&all, held);
+    Report {
+        from,
+        to,
+        generated_at: now,
+        flags: flags(&overall),
+        overall,
+        by,
+        groups: by.map(|dim| period.groups(&rows, dim)).unwrap_or_default(),
+        conversion_by_source: period.conversion_by_source(&rows),
+        reps: rep_scores(&rows, from, to, policy),
+        open_slas: open_slas(leads, policy, now),
+    }
+}

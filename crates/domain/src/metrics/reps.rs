@@ -1,0 +1,117 @@
+//! Rep response scores: the methodology's rubric over each owner's own assignments.
+
+use super::in_period;
+use super::rows::Row;
+use crate::clock::{self, ClockStatus};
+use crate::lead::Stint;
+use crate::policy::Policy;
+use crate::ClockKind;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RepScore {
+    pub owner: String,
+    pub leads: u64,
+    pub points: u64,
+    /// points / (leads × 10) × 100.
+    pub score: Option<f64>,
+    /// Assignments still inside their window, not scored yet.
+    pub pending: u64,
+    /// Leads per rubric row: under 5m, 5–15m, 15–60m, 1–4h, 4–8h, 8h+/next day, none.
+    pub distribution: [u64; 7],
+}
+
+impl RepScore {
+    fn new(owner: &str) -> RepScore {
+        RepScore {
+            owner: owner.to_owned(),
+            leads: 0,
+            points: 0,
+            score: None,
+            pending: 0,
+            distribution: [0; 7],
+        }
+    }
+}
+
+/// Rubric points for a response `secs` after assignment; `next_day` when it came on a later
+/// business day than the assignment.
+pub fn rubric_points(secs: Option<i64>, next_day: bool) -> (u64, usize) {
+    match secs {
+        None => (0, 6),
+        Some(s) if s < 5 * 60 => (10, 0),
+        Some(s) if s < 15 * 60 => (8, 1),
+        Some(s) if s < 3600 => (6, 2),
+        Some(s) if s < 4 * 3600 => (4, 3),
+        Some(s) if s < 8 * 3600 && !next_day => (2, 4),
+        Some(_) => (1, 5),
+    }
+}
+
+/// Scores per owner of the stints assigned in `[from, to)`, best score first.
+pub(super) fn rep_scores(rows: &[Row], from: DateTime<Utc>, to: DateTime<Utc>, policy: &Policy) -> Vec<RepScore> {
+    let mut reps: BTreeMap<String, RepScore> = BTreeMap::new();
+    for r in rows {
+        for (i, s) in r.cycle.stints.iter().enumerate() {
+            if in_period(s.assigned_at, from, to) {
+                let e = reps.entry(s.owner.clone()).or_insert_with(|| RepScore::new(&s.owner));
+                score_stint(e, r, i, s, policy);
+            }
+        }
+    }
+    let mut out: Vec<RepScore> = reps
+        .into_values()
+        .map(|mut r| {
+            r.score = (r.leads > 0).then(|| r.points as f64 * 100.0 / (r.leads as f64 * 10.0));
+            r
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.score
+            .partial_cmp(&a.score)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.owner.cmp(&b.owner))
+    });
+    out
+}
+
+/// Adds the `i`-th stint `s` of row `r` to its owner's score: pending while the owner still
+/// holds an untouched lead inside its window, else scored by the rubric.
+fn score_stint(e: &mut RepScore, r: &Row, i: usize, s: &Stint, policy: &Policy) {
+    let holding = s.ended_at.is_none() && i + 1 == r.cycle.stints.len();
+    let window_open = r
+        .clock(ClockKind::Response)
+        .is_some_and(|c| c.status == ClockStatus::Running);
+    if s.responded_at.is_none() && holding && window_open && r.cycle.closed_at.is_none() {
+        e.pending += 1;
+        return;
+    }
+    let cal = clock::response_calendar(policy, r.cycle);
+    let secs = s.responded_at.map(|t| (t - s.assigned_at).num_seconds().max(0));
+    let next_day = s
+        .responded_at
+        .is_some_and(|t| t.with_timezone(&cal.tz).date_naive() > s.assigned_at.with_timezone(&cal.tz).date_naive());
+    let (points, row) = rubric_points(secs, next_day);
+    e.leads += 1;
+    e.points += points;
+    e.distribution[row] += 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rubric_rows() {
+        assert_eq!(rubric_points(Some(299), false).0, 10);
+        assert_eq!(rubric_points(Some(300), false).0, 8);
+        assert_eq!(rubric_points(Some(15 * 60), false).0, 6);
+        assert_eq!(rubric_points(Some(3600), false).0, 4);
+        assert_eq!(rubric_points(Some(4 * 3600), false).0, 2);
+        assert_eq!(rubric_points(Some(5 * 3600), true).0, 1);
+        assert_eq!(rubric_points(Some(8 * 3600), false).0, 1);
+        assert_eq!(rubric_points(None, false).0, 0);
+    }
+}

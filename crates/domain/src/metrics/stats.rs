@@ -1,0 +1,93 @@
+//! The value types every figure is made of: a rate, a distribution of durations, a timing.
+
+use super::bands::{Band, Benchmark};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rate {
+    pub numerator: u64,
+    pub denominator: u64,
+    /// `None` when the denominator is zero.
+    pub percent: Option<f64>,
+    pub band: Option<Band>,
+}
+
+impl Rate {
+    pub(super) fn new(numerator: u64, denominator: u64) -> Self {
+        let percent = (denominator > 0).then(|| numerator as f64 * 100.0 / denominator as f64);
+        Rate {
+            numerator,
+            denominator,
+            percent,
+            band: None,
+        }
+    }
+    pub(super) fn banded(mut self, benchmark: &Benchmark) -> Self {
+        self.band = self.percent.map(|p| benchmark.band(p));
+        self
+    }
+}
+
+/// Distribution of durations, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Stats {
+    pub count: u64,
+    pub average: Option<f64>,
+    pub median: Option<f64>,
+    pub p90: Option<f64>,
+}
+
+impl Stats {
+    pub fn of(mut xs: Vec<i64>) -> Stats {
+        xs.sort_unstable();
+        let n = xs.len();
+        let rank = |q: f64| -> Option<f64> {
+            // Nearest rank: the smallest value with at least q of the data at or below it.
+            let k = ((q * n as f64).ceil() as usize).clamp(1, n.max(1));
+            xs.get(k - 1).map(|&v| v as f64)
+        };
+        Stats {
+            count: n as u64,
+            average: (n > 0).then(|| xs.iter().sum::<i64>() as f64 / n as f64),
+            median: rank(0.5),
+            p90: rank(0.9),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timing {
+    pub calendar: Stats,
+    pub business: Stats,
+    pub band: Option<Band>,
+}
+
+impl Timing {
+    /// Calendar and business distributions of `(calendar, business)` seconds, banded on the
+    /// calendar average.
+    pub(super) fn of(xs: impl Iterator<Item = (i64, i64)>, benchmark: &Benchmark) -> Timing {
+        let (cal, bus): (Vec<i64>, Vec<i64>) = xs.unzip();
+        let calendar = Stats::of(cal);
+        Timing {
+            band: calendar.average.map(|a| benchmark.band(a)),
+            calendar,
+            business: Stats::of(bus),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_use_nearest_rank() {
+        let s = Stats::of(vec![5, 1, 4, 2, 3, 6, 7, 8, 9, 10]);
+        assert_eq!(
+            (s.count, s.average, s.median, s.p90),
+            (10, Some(5.5), Some(5.0), Some(9.0))
+        );
+        let e = Stats::of(vec![]);
+        assert_eq!((e.count, e.average, e.median), (0, None, None));
+    }
+}
