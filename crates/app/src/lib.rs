@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod error;
 pub mod handlers;
+pub mod memory;
 pub mod message;
 pub mod ports;
 pub mod report_format;
