@@ -662,6 +662,8 @@ def sweep_paused(s):
     keep = ("Name", "GroupName", "ScheduleExpression", "ScheduleExpressionTimezone", "FlexibleTimeWindow", "Target", "Description")
     definition = {k: sweep[k] for k in keep if sweep.get(k)}
     s.scheduler.update_schedule(**definition, State="DISABLED")
+    paused = s.scheduler.get_schedule(Name=sweep["Name"], GroupName=sweep["GroupName"])
+    assert paused["State"] == "DISABLED", paused
     try:
         time.sleep(SWEEP_SETTLE)
         yield
