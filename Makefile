@@ -60,6 +60,7 @@ checkov: $(VENV)-checkov/.installed
 ## Deploys infra/template.yaml to ministack with the functions built for this host, and drives it.
 aws-test: venv
 	$(CARGO) build --locked -p leadclock-aws --bins
+	$(CARGO) test --locked --no-run -p leadclock-aws --test store_contract
 	mkdir -p target
 	LEADCLOCK_LAMBDA_BIN_DIR=$(TARGET_DIR)/debug $(VENV)/bin/pytest -q -p no:cacheprovider tests/aws
 

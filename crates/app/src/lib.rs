@@ -8,6 +8,7 @@ pub mod error;
 pub mod handlers;
 pub mod http;
 pub mod inbound;
+pub mod memory;
 pub mod message;
 pub mod policy_file;
 pub mod ports;

@@ -82,7 +82,7 @@ where
             &self.policy,
             from,
             to,
-            by.map(Dimension::as_str),
+            by,
             self.clock.now(),
         ))
     }

@@ -1,0 +1,109 @@
+//! `EventStore`: the durable log, unique per (lead, event id).
+
+use crate::check::{ensure, ensure_eq, Ctx, Failure, Outcome};
+use crate::fixtures::{event_id, every_kind, march, touch};
+use crate::Adapter;
+use leadclock_app::ports::{Appended, EventStore};
+use leadclock_domain::event::Touch;
+use leadclock_domain::{Event, EventBody, EventId};
+
+fn by_id(mut events: Vec<Event>) -> Vec<Event> {
+    events.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+    events
+}
+
+fn ids(events: &[Event]) -> Vec<&EventId> {
+    events.iter().map(|e| &e.event_id).collect()
+}
+
+/// The first append of an id stores it; the same id again is a duplicate, even with another
+/// body, and keeps the first.
+pub async fn append_stores_an_event_id_once<A: Adapter>(cx: Ctx<A>) -> Outcome {
+    let lead = cx.lead(1)?;
+    let first = touch(&lead, "e1", march(10, 9)?)?;
+    let mut resent = first.clone();
+    resent.body = EventBody::Touch(Touch {
+        owner: Some("bob".into()),
+        channel: "email".into(),
+        outcome: None,
+    });
+    ensure_eq("first append", cx.store.append(&first).await?, Appended::New)?;
+    ensure_eq("same id again", cx.store.append(&first).await?, Appended::Duplicate)?;
+    ensure_eq(
+        "same id, other body",
+        cx.store.append(&resent).await?,
+        Appended::Duplicate,
+    )?;
+    ensure_eq("events after duplicates", cx.store.load(&lead).await?, vec![first])
+}
+
+/// Event ids are unique per lead: one id on two leads is two events.
+pub async fn one_event_id_on_two_leads_is_two_events<A: Adapter>(cx: Ctx<A>) -> Outcome {
+    let (a, b) = (cx.lead(1)?, cx.lead(2)?);
+    let on_a = touch(&a, "shared", march(10, 9)?)?;
+    let on_b = touch(&b, "shared", march(10, 10)?)?;
+    ensure_eq("append to the first lead", cx.store.append(&on_a).await?, Appended::New)?;
+    ensure_eq("same id on a second lead", cx.store.append(&on_b).await?, Appended::New)?;
+    ensure_eq("first lead's events", cx.store.load(&a).await?, vec![on_a])?;
+    ensure_eq("second lead's events", cx.store.load(&b).await?, vec![on_b])
+}
+
+/// `load` returns every event of the lead, in any order, and no other lead's; a lead never
+/// seen has none.
+pub async fn load_returns_exactly_the_leads_events<A: Adapter>(cx: Ctx<A>) -> Outcome {
+    let (lead, other, unseen) = (cx.lead(1)?, cx.lead(2)?, cx.lead(3)?);
+    let mine = vec![
+        touch(&lead, "e3", march(10, 11)?)?,
+        touch(&lead, "e1", march(10, 9)?)?,
+        touch(&lead, "e2", march(10, 10)?)?,
+    ];
+    for e in &mine {
+        cx.store.append(e).await?;
+    }
+    cx.store.append(&touch(&other, "e4", march(10, 9)?)?).await?;
+    ensure_eq("events of the lead", by_id(cx.store.load(&lead).await?), by_id(mine))?;
+    ensure_eq("events of a lead never seen", cx.store.load(&unseen).await?, vec![])
+}
+
+/// Every kind of event comes back as stored: equal once encoded, field for field.
+pub async fn load_round_trips_every_event_kind<A: Adapter>(cx: Ctx<A>) -> Outcome {
+    let lead = cx.lead(1)?;
+    let stored = by_id(every_kind(&lead, march(10, 9)?)?);
+    for e in &stored {
+        cx.store.append(e).await?;
+    }
+    let loaded = by_id(cx.store.load(&lead).await?);
+    ensure_eq("ids loaded", ids(&loaded), ids(&stored))?;
+    for (got, want) in loaded.iter().zip(&stored) {
+        let (got_json, want_json) = (json(got)?, json(want)?);
+        ensure(got_json == want_json, || {
+            format!("{} came back as {got_json}, stored as {want_json}", want.event_id)
+        })?;
+    }
+    Ok(())
+}
+
+fn json(event: &Event) -> Result<String, Failure> {
+    serde_json::to_string(event).map_err(|e| Failure::Fixture(format!("encode {}: {e}", event.event_id)))
+}
+
+/// A retracted claim is gone, the lead's other events stay, and the id can be claimed again.
+pub async fn retract_frees_the_event_id<A: Adapter>(cx: Ctx<A>) -> Outcome {
+    let lead = cx.lead(1)?;
+    let kept = touch(&lead, "e1", march(10, 9)?)?;
+    let claim = touch(&lead, "claim", march(10, 10)?)?;
+    cx.store.append(&kept).await?;
+    cx.store.append(&claim).await?;
+    cx.store.retract(&lead, &event_id("claim")?).await?;
+    ensure_eq(
+        "events after the retract",
+        cx.store.load(&lead).await?,
+        vec![kept.clone()],
+    )?;
+    ensure_eq("claiming the id again", cx.store.append(&claim).await?, Appended::New)?;
+    ensure_eq(
+        "events after the new claim",
+        by_id(cx.store.load(&lead).await?),
+        by_id(vec![kept, claim]),
+    )
+}

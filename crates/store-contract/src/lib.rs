@@ -1,0 +1,102 @@
+//! The store contract: what every adapter of the store ports (`EventStore`, `LeadIndex`,
+//! `Rollups`) promises its callers, checked the same way against memory, SQLite and DynamoDB.
+//!
+//! Each case is one async function that creates its own leads, named after the run and the
+//! case, so cases and runs can share one table; it asserts only about those leads. Where the
+//! adapters differ today, a case states what every caller relies on, not what one adapter
+//! happens to do.
+//!
+//! Adding a case: write `async fn what_it_decides<A: Adapter>(cx: Ctx<A>) -> Outcome` in the
+//! module of its port, and name it in [`cases`].
+
+mod check;
+mod event_store;
+mod fixtures;
+mod lead_index;
+mod rollups;
+
+pub use check::{Ctx, Failure, Outcome};
+
+use leadclock_app::error::PortError;
+use leadclock_app::ports::{EventStore, LeadIndex, Rollups};
+use std::future::Future;
+use std::pin::Pin;
+
+/// One adapter under test.
+pub trait Adapter: 'static {
+    type Store: EventStore + LeadIndex + Rollups + 'static;
+
+    /// Named in every failure ("memory", "sqlite", "dynamodb").
+    const NAME: &'static str;
+
+    /// A store for one case: a fresh one, or one shared with other cases.
+    fn store(&self) -> impl Future<Output = Result<Self::Store, PortError>>;
+
+    /// The report saved for `day`: a read the ports do not offer.
+    fn rollup(store: &Self::Store, day: &str) -> impl Future<Output = Result<Option<String>, PortError>>;
+}
+
+/// A running case.
+type CaseFuture = Pin<Box<dyn Future<Output = Outcome>>>;
+
+/// A named case of the contract.
+pub struct Case<A: Adapter> {
+    pub name: &'static str,
+    run: fn(Ctx<A>) -> CaseFuture,
+}
+
+/// `Case`s from async functions generic over the adapter, named after the function.
+macro_rules! cases {
+    ($($port:ident :: $case:ident),* $(,)?) => {
+        vec![$(Case { name: stringify!($case), run: |cx| Box::pin($port::$case(cx)) }),*]
+    };
+}
+
+/// Every case, in the order they run.
+pub fn cases<A: Adapter>() -> Vec<Case<A>> {
+    cases![
+        event_store::append_stores_an_event_id_once,
+        event_store::one_event_id_on_two_leads_is_two_events,
+        event_store::load_returns_exactly_the_leads_events,
+        event_store::load_round_trips_every_event_kind,
+        event_store::retract_frees_the_event_id,
+        lead_index::appended_events_need_attention_until_folded,
+        lead_index::a_new_event_marks_a_reconciled_lead_again,
+        lead_index::stale_summary_changes_nothing,
+        lead_index::summary_of_every_event_replaces_the_saved_one,
+        lead_index::needing_attention_lists_leads_due_by_the_instant,
+        lead_index::open_leads_follow_the_latest_summary,
+        lead_index::active_between_returns_leads_with_events_in_the_period,
+        lead_index::active_between_leaves_out_leads_idle_in_the_period,
+        rollups::save_rollup_replaces_the_days_report,
+    ]
+}
+
+/// Runs every case against `adapter`, each on a store from [`Adapter::store`], and panics
+/// with every failure, each naming its case and the adapter.
+pub async fn run_all<A: Adapter>(adapter: &A) {
+    let run = check::Run::new();
+    let all = cases::<A>();
+    let mut failures = Vec::new();
+    for case in &all {
+        let outcome = match adapter.store().await {
+            Ok(store) => (case.run)(Ctx::new(store, &run, case.name)).await,
+            Err(e) => Err(Failure::Port(e)),
+        };
+        match outcome {
+            Ok(()) => println!("[{}] {} ... ok", A::NAME, case.name),
+            Err(why) => {
+                println!("[{}] {} ... FAILED", A::NAME, case.name);
+                failures.push(format!("[{}] {}: {why}", A::NAME, case.name));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} store contract cases failed on {}:\n{}",
+        failures.len(),
+        all.len(),
+        A::NAME,
+        failures.join("\n")
+    );
+}
