@@ -8,7 +8,7 @@
 //! - `[history]`: one row per field change (Salesforce `LeadHistory`);
 //! - `[activities]`: one row per activity (Salesforce `Task`) → [`Fact::Touch`].
 //!
-//! Column names are matched exactly (after trimming). See `crates/crm/mappings/` for the
+//! Column names are matched after trimming, ignoring case. See `crates/crm/mappings/` for the
 //! shipped files.
 //!
 //! [`Fact::Seen`]: crate::Fact::Seen

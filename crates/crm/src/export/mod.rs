@@ -106,16 +106,20 @@ pub fn import<R: Read>(mapping: &Mapping, opts: &ImportOptions, input: R) -> Res
     Ok(out)
 }
 
-/// Header name → position.
+/// Header name → position. Names match ignoring case: Data Loader writes `CREATEDDATE` for the
+/// API name `CreatedDate`.
 struct Columns(HashMap<String, usize>);
+
+fn column_key(name: &str) -> String {
+    name.trim_start_matches('\u{feff}').trim().to_lowercase()
+}
 
 impl Columns {
     fn new(header: &csv::StringRecord) -> Self {
-        let clean = |h: &str| h.trim_start_matches('\u{feff}').trim().to_owned();
-        Columns(header.iter().enumerate().map(|(i, h)| (clean(h), i)).collect())
+        Columns(header.iter().enumerate().map(|(i, h)| (column_key(h), i)).collect())
     }
     fn has(&self, name: &str) -> bool {
-        self.0.contains_key(name.trim())
+        self.0.contains_key(&column_key(name))
     }
 }
 
@@ -129,7 +133,7 @@ pub(crate) struct Row<'a> {
 impl Row<'_> {
     /// The trimmed value; `None` when empty.
     pub(crate) fn get(&self, column: &str) -> Option<&str> {
-        let i = *self.columns.0.get(column.trim())?;
+        let i = *self.columns.0.get(&column_key(column))?;
         self.record.get(i).map(str::trim).filter(|v| !v.is_empty())
     }
     pub(crate) fn error(&self, column: &str, reason: impl Into<String>) -> RowError {
