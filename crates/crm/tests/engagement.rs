@@ -145,3 +145,19 @@ fn salesloft_people_teach_email_and_crm_id() {
     assert!(salesloft::parse("call_created", b"[]").is_err());
     assert!(salesloft::parse("call_created", br#"{"id":1,"created_at":"2024-06-10T10:05:00Z"}"#).is_err());
 }
+
+#[test]
+fn later_updates_of_a_sent_email_are_duplicates() {
+    let first = salesloft::parse("email_updated", &fixture("salesloft/email-updated-sent.json")).unwrap();
+    let opened = String::from_utf8(fixture("salesloft/email-updated-sent.json"))
+        .unwrap()
+        .replace("\"views\":0", "\"views\":3")
+        .replace(
+            "10:06:00.000000-04:00\",\"recipient",
+            "11:30:00.000000-04:00\",\"recipient",
+        );
+    let later = salesloft::parse("email_updated", opened.as_bytes()).unwrap();
+    assert_eq!(first.facts[0].key, later.facts[0].key);
+    let again = outreach::parse(&fixture("outreach/call-created.json")).unwrap();
+    assert_eq!(again.facts[0].key.as_str(), "outreach:call:7001:created");
+}

@@ -167,3 +167,20 @@ fn malformed_messages_are_errors() {
         Err(SalesforceError::Id { .. })
     ));
 }
+
+#[test]
+fn a_resend_keeps_its_keys_even_when_the_values_moved_on() {
+    let first = OutboundMessage::parse(&text("salesforce/lead-notification.xml"))
+        .unwrap()
+        .facts()
+        .unwrap();
+    let resent =
+        text("salesforce/lead-notification.xml").replace("2024-06-10T14:01:12.000Z", "2024-06-10T14:09:00.000Z");
+    let again = OutboundMessage::parse(&resent).unwrap().facts().unwrap();
+    let keys = |b: &leadclock_crm::Batch| b.facts.iter().map(|k| k.key.clone()).collect::<Vec<_>>();
+    assert_eq!(keys(&first), keys(&again));
+    assert_ne!(
+        first.facts[2].fact, again.facts[2].fact,
+        "the owner fact is re-timed, its key is not"
+    );
+}

@@ -64,16 +64,12 @@ pub fn parse(xml: &str) -> Result<Element, XmlError> {
             .map_err(|e| XmlError::Syntax(e.to_string()))?;
         let ns = namespace(ns);
         match event {
-            Event::Start(e) | Event::Empty(e) if stack.len() >= MAX_DEPTH || count >= MAX_ELEMENTS => {
-                let _ = e;
-                return Err(XmlError::TooLarge);
-            }
             Event::Start(e) => {
-                count += 1;
+                within_limits(&stack, &mut count)?;
                 stack.push(element(&reader, ns, &e)?);
             }
             Event::Empty(e) => {
-                count += 1;
+                within_limits(&stack, &mut count)?;
                 let el = element(&reader, ns, &e)?;
                 if let Some(root) = attach(&mut stack, el) {
                     return Ok(root);
@@ -101,6 +97,15 @@ pub fn parse(xml: &str) -> Result<Element, XmlError> {
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
         }
     }
+}
+
+/// Counts one more element; refuses documents deeper or larger than any Outbound Message.
+fn within_limits(stack: &[Element], count: &mut usize) -> Result<(), XmlError> {
+    *count += 1;
+    if stack.len() >= MAX_DEPTH || *count > MAX_ELEMENTS {
+        return Err(XmlError::TooLarge);
+    }
+    Ok(())
 }
 
 /// Adds a finished element to its parent; returns it when it was the root.
