@@ -124,6 +124,12 @@ pub enum IngestError {
     UnknownStage { stage: String },
     #[error("body is larger than {limit} bytes")]
     TooLarge { limit: usize },
+    #[error("event_id {event_id:?} was already stored with a different body (stored {stored}, received {received}); send a new event_id, or `supersedes` to correct it")]
+    Conflict {
+        event_id: String,
+        stored: String,
+        received: String,
+    },
     #[error("could not store the event: {0}")]
     Store(#[source] PortError),
 }
@@ -155,11 +161,13 @@ impl HttpError for IngestError {
             Self::Malformed(_) | Self::Missing { .. } | Self::Invalid { .. } | Self::OutOfRange { .. } => 400,
             Self::UnknownLeadType { .. } | Self::UnknownStage { .. } => 422,
             Self::TooLarge { .. } => 413,
+            Self::Conflict { .. } => 409,
             Self::Store(e) => store_status(e),
         }
     }
     fn code(&self) -> &'static str {
         match self {
+            Self::Conflict { .. } => "event_id_conflict",
             Self::Malformed(_) => "malformed_json",
             Self::Missing { .. } => "missing_field",
             Self::Invalid { .. } => "invalid_field",
@@ -177,6 +185,7 @@ impl HttpError for IngestError {
             }
             Self::UnknownLeadType { .. } => Some("lead_type".into()),
             Self::UnknownStage { .. } => Some("stage".into()),
+            Self::Conflict { .. } => Some("event_id".into()),
             Self::Malformed(_) | Self::TooLarge { .. } | Self::Store(_) => None,
         }
     }

@@ -5,11 +5,13 @@
 
 pub mod auth;
 pub mod error;
+pub mod fingerprint;
 pub mod handlers;
 pub mod http;
 pub mod inbound;
 pub mod memory;
 pub mod message;
+pub mod outbox;
 pub mod policy_file;
 pub mod ports;
 pub mod query;

@@ -6,8 +6,10 @@
 //! count is ahead of its summary has unreconciled events and needs attention.
 
 use crate::error::PortError;
-use crate::ports::{Appended, EventStore, LeadIndex, LeadSummary, Rollups};
+use crate::outbox::{OutboxMessage, OutboxStatus};
+use crate::ports::{Appended, EventStore, LeadIndex, LeadSummary, Outbox, Rollups, StepLog};
 use chrono::{DateTime, Utc};
+use leadclock_domain::steps::{StepKey, StepRecord, StepStatus};
 use leadclock_domain::{Event, EventId, LeadId};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -23,6 +25,8 @@ struct State {
     events: BTreeMap<LeadId, BTreeMap<EventId, Event>>,
     leads: BTreeMap<LeadId, Row>,
     rollups: BTreeMap<String, String>,
+    steps: BTreeMap<(LeadId, StepKey), StepRecord>,
+    outbox: BTreeMap<String, OutboxMessage>,
 }
 
 /// What SQLite's `leads` table keeps about a lead; created by its first event.
@@ -34,6 +38,7 @@ struct Row {
     first_engaged_at: Option<DateTime<Utc>>,
     last_activity: DateTime<Utc>,
     open: bool,
+    armed: Vec<leadclock_domain::steps::Timer>,
 }
 
 impl Row {
@@ -45,6 +50,7 @@ impl Row {
             first_engaged_at: None,
             last_activity: first_event_at,
             open: false,
+            armed: Vec::new(),
         }
     }
 
@@ -89,8 +95,8 @@ impl EventStore for MemoryStore {
     async fn append(&self, event: &Event) -> Result<Appended, PortError> {
         let mut state = self.state();
         let events = state.events.entry(event.lead_id.clone()).or_default();
-        if events.contains_key(&event.event_id) {
-            return Ok(Appended::Duplicate);
+        if let Some(stored) = events.get(&event.event_id) {
+            return Ok(Appended::Duplicate(Box::new(stored.clone())));
         }
         events.insert(event.event_id.clone(), event.clone());
         let row = state
@@ -110,15 +116,6 @@ impl EventStore for MemoryStore {
             .map(|events| events.values().cloned().collect())
             .unwrap_or_default())
     }
-
-    async fn retract(&self, lead: &LeadId, event: &EventId) -> Result<(), PortError> {
-        let mut state = self.state();
-        let removed = state.events.get_mut(lead).and_then(|events| events.remove(event));
-        if let (Some(_), Some(row)) = (removed, state.leads.get_mut(lead)) {
-            row.stored = row.stored.saturating_sub(1);
-        }
-        Ok(())
-    }
 }
 
 impl LeadIndex for MemoryStore {
@@ -137,7 +134,25 @@ impl LeadIndex for MemoryStore {
         row.first_engaged_at = s.first_engaged_at;
         row.last_activity = row.last_activity.max(s.last_activity);
         row.open = s.open;
+        row.armed = s.armed.clone();
         Ok(())
+    }
+
+    async fn summary(&self, lead: &LeadId) -> Result<Option<LeadSummary>, PortError> {
+        let state = self.state();
+        Ok(state
+            .leads
+            .get(lead)
+            .filter(|row| row.folded > 0)
+            .map(|row| LeadSummary {
+                lead_id: lead.clone(),
+                events: row.folded,
+                next_due: row.next_due,
+                first_engaged_at: row.first_engaged_at,
+                last_activity: row.last_activity,
+                open: row.open,
+                armed: row.armed.clone(),
+            }))
     }
 
     async fn needing_attention(&self, before: DateTime<Utc>) -> Result<Vec<LeadId>, PortError> {
@@ -150,6 +165,97 @@ impl LeadIndex for MemoryStore {
 
     async fn open_leads(&self) -> Result<Vec<LeadId>, PortError> {
         Ok(self.leads_where(|row| row.open))
+    }
+}
+
+/// Whether `new` may replace `old`: nothing replaces a decided record, and a settling record
+/// keeps the first pass's window.
+pub fn replaces(old: Option<&StepRecord>, new: &StepRecord) -> bool {
+    match old {
+        None => true,
+        Some(o) => o.status == StepStatus::Settling && new.status != StepStatus::Settling,
+    }
+}
+
+impl StepLog for MemoryStore {
+    async fn steps(&self, lead: &LeadId) -> Result<Vec<StepRecord>, PortError> {
+        let state = self.state();
+        Ok(state
+            .steps
+            .iter()
+            .filter(|((l, _), _)| l == lead)
+            .map(|(_, r)| r.clone())
+            .collect())
+    }
+
+    async fn record(
+        &self,
+        lead: &LeadId,
+        records: &[StepRecord],
+        outbox: &[OutboxMessage],
+    ) -> Result<Vec<StepKey>, PortError> {
+        let mut state = self.state();
+        let mut written = Vec::new();
+        for r in records {
+            let k = (lead.clone(), r.key);
+            if replaces(state.steps.get(&k), r) {
+                state.steps.insert(k, r.clone());
+                written.push(r.key);
+            }
+        }
+        for m in outbox.iter().filter(|m| written.contains(&m.step)) {
+            state.outbox.entry(m.id()).or_insert_with(|| m.clone());
+        }
+        Ok(written)
+    }
+}
+
+impl Outbox for MemoryStore {
+    async fn due_messages(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMessage>, PortError> {
+        let state = self.state();
+        let mut due: Vec<OutboxMessage> = state
+            .outbox
+            .values()
+            .filter(|m| m.status == OutboxStatus::Pending && m.next_attempt_at <= now)
+            .cloned()
+            .collect();
+        due.sort_by_key(|m| (m.next_attempt_at, m.created_at));
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn lead_messages(&self, lead: &LeadId) -> Result<Vec<OutboxMessage>, PortError> {
+        Ok(self
+            .state()
+            .outbox
+            .values()
+            .filter(|m| &m.lead_id == lead)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_message(&self, m: &OutboxMessage) -> Result<(), PortError> {
+        let mut state = self.state();
+        state.outbox.insert(m.id(), m.clone());
+        if m.status == OutboxStatus::Sent && m.channel.is_durable() {
+            if let Some(r) = state.steps.get_mut(&(m.lead_id.clone(), m.step)) {
+                if r.status == StepStatus::Delivering {
+                    r.status = StepStatus::Delivered;
+                    r.at = m.sent_at.unwrap_or(r.at);
+                    r.reason = format!("delivered to {}", m.channel.as_str());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn dead_letters(&self) -> Result<u64, PortError> {
+        Ok(self
+            .state()
+            .outbox
+            .values()
+            .filter(|m| m.status == OutboxStatus::Dead)
+            .count() as u64)
     }
 }
 
@@ -167,17 +273,13 @@ mod tests {
     use leadclock_domain::EventBody;
 
     fn touch(id: &str, lead: &str) -> Event {
-        Event {
-            event_id: EventId::parse(id).unwrap(),
-            lead_id: LeadId::parse(lead).unwrap(),
-            occurred_at: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
-            body: EventBody::Touch(Touch {
-                owner: None,
-                channel: "call".into(),
-                outcome: None,
-            }),
-            extra: Default::default(),
-        }
+        let body = EventBody::Touch(Touch {
+            owner: None,
+            channel: "call".into(),
+            outcome: None,
+        });
+        let at = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        Event::new(EventId::parse(id).unwrap(), LeadId::parse(lead).unwrap(), at, body)
     }
 
     // The port behaviour is the store contract suite's (crates/store-contract); this is the
@@ -187,7 +289,10 @@ mod tests {
         let store = MemoryStore::new();
         let clone = store.clone();
         assert_eq!(clone.append(&touch("e1", "L")).await.unwrap(), Appended::New);
-        assert_eq!(store.append(&touch("e1", "L")).await.unwrap(), Appended::Duplicate);
+        assert!(matches!(
+            store.append(&touch("e1", "L")).await.unwrap(),
+            Appended::Duplicate(_)
+        ));
         clone.save_rollup("2026-01-01", "{}").await.unwrap();
         assert_eq!(store.rollup("2026-01-01").as_deref(), Some("{}"));
         assert_eq!(store.load(&LeadId::parse("L").unwrap()).await.unwrap().len(), 1);

@@ -2,16 +2,18 @@
 //! handlers take them as generics, so both hosts run the same code.
 
 use crate::error::PortError;
+use crate::outbox::{Channel, OutboxMessage, SendFailure};
 use chrono::{DateTime, Utc};
-use leadclock_domain::clock::{Escalation, Timer};
-use leadclock_domain::{Event, EventId, LeadId};
+use leadclock_domain::steps::{StepKey, StepRecord, StepStatus, Timer};
+use leadclock_domain::{Event, LeadId};
 use std::future::Future;
 
-/// Result of storing an event: first time, or an id seen before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Result of storing an event: first time, or an id seen before (with what was stored, so
+/// the caller can tell a repeat from a conflicting reuse of the id).
+#[derive(Debug, Clone, PartialEq)]
 pub enum Appended {
     New,
-    Duplicate,
+    Duplicate(Box<Event>),
 }
 
 /// What the store keeps about a lead beside its events, for timers, sweeps and reports.
@@ -28,6 +30,9 @@ pub struct LeadSummary {
     pub last_activity: DateTime<Utc>,
     /// A clock of the current cycle is running (the lead is on the open-SLA list).
     pub open: bool,
+    /// The timers this summary's pass armed: a step armed for its due instant is delivered
+    /// at that instant, without a settle window.
+    pub armed: Vec<Timer>,
 }
 
 /// The durable log of events, keyed by event id.
@@ -38,15 +43,15 @@ pub trait EventStore: Send + Sync {
 
     /// Every stored event of a lead, in any order.
     fn load(&self, lead: &LeadId) -> impl Future<Output = Result<Vec<Event>, PortError>> + Send;
-
-    /// Removes an escalation claim whose notification failed, so a retry can claim it again.
-    fn retract(&self, lead: &LeadId, event: &EventId) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Per-lead summaries: what needs a timer, and which leads a period touches.
 pub trait LeadIndex: Send + Sync {
     /// Saves a summary unless a newer one (more events) is already saved.
     fn save_summary(&self, summary: &LeadSummary) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// The saved summary of a lead, if any.
+    fn summary(&self, lead: &LeadId) -> impl Future<Output = Result<Option<LeadSummary>, PortError>> + Send;
 
     /// Leads with an escalation due by `before`, or with events not yet reconciled.
     fn needing_attention(&self, before: DateTime<Utc>) -> impl Future<Output = Result<Vec<LeadId>, PortError>> + Send;
@@ -67,6 +72,49 @@ pub trait EventCount: Send + Sync {
     fn count_events(&self) -> impl Future<Output = Result<u64, PortError>> + Send;
 }
 
+/// What was done about each escalation step, and the messages a claim put in the outbox.
+pub trait StepLog: Send + Sync {
+    /// The lead's step records.
+    fn steps(&self, lead: &LeadId) -> impl Future<Output = Result<Vec<StepRecord>, PortError>> + Send;
+
+    /// Writes `records` and `outbox` in one transaction. A record is written only where the
+    /// step has no decided record yet (so racing passes agree on one outcome), and the outbox
+    /// messages of a step whose record was not written are dropped with it. Returns the steps
+    /// written.
+    fn record(
+        &self,
+        lead: &LeadId,
+        records: &[StepRecord],
+        outbox: &[OutboxMessage],
+    ) -> impl Future<Output = Result<Vec<StepKey>, PortError>> + Send;
+}
+
+/// The outbox's reading and bookkeeping side, for the dispatcher and the lead view.
+pub trait Outbox: Send + Sync {
+    /// Pending messages whose next attempt is due by `now`, oldest first, at most `limit`.
+    fn due_messages(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<OutboxMessage>, PortError>> + Send;
+
+    /// Every message of one lead.
+    fn lead_messages(&self, lead: &LeadId) -> impl Future<Output = Result<Vec<OutboxMessage>, PortError>> + Send;
+
+    /// Saves a message after an attempt (its status, attempts, next attempt, last error). When a
+    /// durable channel accepted it, the step's `delivering` record becomes `delivered` in the
+    /// same transaction.
+    fn update_message(&self, message: &OutboxMessage) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// How many messages are dead-lettered.
+    fn dead_letters(&self) -> impl Future<Output = Result<u64, PortError>> + Send;
+}
+
+/// Every store port: what a host's store adapter implements.
+pub trait Store: EventStore + LeadIndex + StepLog + Outbox + Rollups {}
+
+impl<T: EventStore + LeadIndex + StepLog + Outbox + Rollups> Store for T {}
+
 /// Where nightly rollups are kept.
 pub trait Rollups: Send + Sync {
     /// Stores one day's report (JSON), replacing an earlier run for that day.
@@ -81,10 +129,17 @@ pub trait Timers: Send + Sync {
     fn cancel(&self, timer: &Timer) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
-/// Where escalations go (stdout, files, Slack, SNS…).
+/// The channels escalations go out on (a JSON-lines file, Slack, webhooks, SNS…).
 pub trait Notifier: Send + Sync {
-    /// `Ok` once the escalation is durably handed over (written, queued or published).
-    fn notify(&self, escalation: &Escalation) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The channels a step with this status is sent to, durable first. A host that keeps a
+    /// record of every outcome (the local JSON-lines file) lists it for every status.
+    fn channels_for(&self, status: StepStatus) -> Vec<Channel>;
+
+    /// Sends one message; `Ok` once the channel accepted it.
+    fn send(&self, message: &OutboxMessage) -> impl Future<Output = Result<(), SendFailure>> + Send;
+
+    /// New messages are waiting: a host with a background dispatcher wakes it.
+    fn wake(&self) {}
 
     /// Announces a nightly rollup: a readable summary and the full report as JSON.
     fn publish_rollup(

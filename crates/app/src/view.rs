@@ -1,9 +1,12 @@
-//! What the API returns about a lead: contact-free, derived from the fold.
+//! What the API returns about a lead: contact-free, derived from the fold, with each step's
+//! outcome and each channel's delivery state from the store.
 
+use crate::outbox::{Channel, OutboxMessage, OutboxStatus};
 use chrono::{DateTime, Utc};
-use leadclock_domain::clock::{self, ClockView, Delays, Timer};
+use leadclock_domain::clock::{self, ClockView, Delays};
 use leadclock_domain::lead::{Lead, Owner, Stint, TimelineEntry};
-use leadclock_domain::{ClockKind, Policy};
+use leadclock_domain::steps::{StepKey, StepRecord, StepStatus};
+use leadclock_domain::Policy;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,13 +29,41 @@ pub struct CycleView {
     pub opportunity_at: Option<DateTime<Utc>>,
 }
 
+/// One channel's delivery of one step.
 #[derive(Debug, Clone, Serialize)]
-pub struct SentView {
+pub struct DeliveryView {
+    pub channel: Channel,
+    pub status: OutboxStatus,
+    pub attempts: u32,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// What was done about one escalation step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepOutcomeView {
     pub cycle: u32,
-    pub clock: ClockKind,
+    pub clock: leadclock_domain::ClockKind,
+    /// 1-based.
     pub step: u32,
-    pub sent_at: DateTime<Utc>,
-    pub recipients: Vec<String>,
+    pub status: StepStatus,
+    pub reason: String,
+    pub due_at: DateTime<Utc>,
+    pub first_seen_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// The next step a running clock of the current cycle is waiting for.
+#[derive(Debug, Clone, Serialize)]
+pub struct NextStep {
+    pub cycle: u32,
+    pub clock: leadclock_domain::ClockKind,
+    /// 1-based.
+    pub step: u32,
+    pub name: String,
+    pub due_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,55 +78,100 @@ pub struct LeadView {
     pub recycle_count: u32,
     /// Clocks of the current cycle.
     pub clocks: Vec<ClockView>,
-    pub next_escalation: Option<Timer>,
+    pub next_escalation: Option<NextStep>,
     pub cycles: Vec<CycleView>,
-    pub escalations: Vec<SentView>,
+    /// Every recorded step, oldest cycle first, with its outcome and deliveries.
+    pub escalations: Vec<StepOutcomeView>,
     pub timeline: Vec<TimelineEntry>,
     pub as_of: DateTime<Utc>,
 }
 
+fn cycle_view(c: &leadclock_domain::lead::Cycle, policy: &Policy) -> CycleView {
+    CycleView {
+        index: c.index,
+        recycled: c.recycled,
+        suppressed: c.suppressed,
+        lead_type: c.lead_type.clone(),
+        engaged_at: c.engaged_at,
+        first_assigned_at: c.first_assigned_at(),
+        first_touch_at: c.first_touch_at,
+        delays: clock::delays(c, policy),
+        owners: c.stints.clone(),
+        touches: c.touches,
+        qualifying_touches: c.qualifying_touches,
+        sal_at: c.sal_at,
+        rejected_at: c.rejected_at,
+        rejection_reason: c.rejection_reason.clone(),
+        sql_at: c.sql_at,
+        opportunity_at: c.opportunity_at,
+    }
+}
+
+fn outcome_view(r: &StepRecord, messages: &[OutboxMessage]) -> StepOutcomeView {
+    let deliveries = messages
+        .iter()
+        .filter(|m| m.step == r.key)
+        .map(|m| DeliveryView {
+            channel: m.channel,
+            status: m.status,
+            attempts: m.attempts,
+            sent_at: m.sent_at,
+            next_attempt_at: (m.status == OutboxStatus::Pending).then_some(m.next_attempt_at),
+            last_error: m.last_error.clone(),
+        })
+        .collect();
+    StepOutcomeView {
+        cycle: r.key.cycle,
+        clock: r.key.clock,
+        step: r.key.step + 1,
+        status: r.status,
+        reason: r.reason.clone(),
+        due_at: r.due_at,
+        first_seen_at: r.first_seen_at,
+        at: r.at,
+        deliveries,
+    }
+}
+
+/// The soonest step ahead of a running clock that nothing was decided about yet.
+fn next_step(clocks: &[ClockView], records: &[StepRecord], now: DateTime<Utc>) -> Option<NextStep> {
+    let decided = |k: StepKey| records.iter().any(|r| r.key == k && r.status.is_decided());
+    clocks
+        .iter()
+        .filter(|c| c.is_running())
+        .flat_map(|c| c.steps.iter().map(move |s| (c, s)))
+        .filter(|(c, s)| {
+            s.due_at > now
+                && !decided(StepKey {
+                    cycle: c.cycle,
+                    clock: c.clock,
+                    step: s.index,
+                })
+        })
+        .min_by_key(|(_, s)| s.due_at)
+        .map(|(c, s)| NextStep {
+            cycle: c.cycle,
+            clock: c.clock,
+            step: s.index + 1,
+            name: s.name.clone(),
+            due_at: s.due_at,
+        })
+}
+
 impl LeadView {
-    pub fn build(lead: &Lead, policy: &Policy, now: DateTime<Utc>) -> Self {
+    pub fn build(
+        lead: &Lead,
+        policy: &Policy,
+        now: DateTime<Utc>,
+        records: &[StepRecord],
+        messages: &[OutboxMessage],
+    ) -> Self {
         let clocks = lead
             .current_cycle()
             .map(|c| clock::cycle_clocks(c, policy, now))
             .unwrap_or_default();
-        let next_escalation = clock::timers(lead, policy, now).into_iter().min_by_key(|t| t.due_at);
-        let cycles = lead
-            .cycles
-            .iter()
-            .map(|c| CycleView {
-                index: c.index,
-                recycled: c.recycled,
-                suppressed: c.suppressed,
-                lead_type: c.lead_type.clone(),
-                engaged_at: c.engaged_at,
-                first_assigned_at: c.first_assigned_at(),
-                first_touch_at: c.first_touch_at,
-                delays: clock::delays(c, policy),
-                owners: c.stints.clone(),
-                touches: c.touches,
-                qualifying_touches: c.qualifying_touches,
-                sal_at: c.sal_at,
-                rejected_at: c.rejected_at,
-                rejection_reason: c.rejection_reason.clone(),
-                sql_at: c.sql_at,
-                opportunity_at: c.opportunity_at,
-            })
-            .collect();
-        let escalations = lead
-            .cycles
-            .iter()
-            .flat_map(|c| {
-                c.escalations.iter().map(move |e| SentView {
-                    cycle: c.index,
-                    clock: e.clock,
-                    step: e.step,
-                    sent_at: e.sent_at,
-                    recipients: e.recipients.clone(),
-                })
-            })
-            .collect();
+        let mut sorted: Vec<&StepRecord> = records.iter().collect();
+        sorted.sort_by_key(|r| r.key);
         LeadView {
             lead_id: lead.lead_id.to_string(),
             stage: lead.stage.as_str(),
@@ -105,10 +181,10 @@ impl LeadView {
             segment: lead.segment.clone(),
             owner: lead.owner.clone(),
             recycle_count: lead.recycle_count,
+            next_escalation: next_step(&clocks, records, now),
             clocks,
-            next_escalation,
-            cycles,
-            escalations,
+            cycles: lead.cycles.iter().map(|c| cycle_view(c, policy)).collect(),
+            escalations: sorted.into_iter().map(|r| outcome_view(r, messages)).collect(),
             timeline: lead.timeline.clone(),
             as_of: now,
         }

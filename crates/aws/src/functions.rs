@@ -58,18 +58,25 @@ async fn escalate(app: &AwsApp, input: EscalateInput) -> Result<Value, Error> {
     let lead = match input {
         EscalateInput::Sweep { .. } => {
             let visited = app.sweep(chrono::Duration::zero()).await?;
-            return Ok(json!({"swept": visited}));
+            // The back-stop: anything a failed publish left in the outbox is retried here.
+            let d = app.dispatch().await?;
+            return Ok(json!({"swept": visited, "sent": d.sent, "retrying": d.retrying, "dead": d.dead}));
         }
         EscalateInput::Timer(t) => t.lead_id,
         EscalateInput::Lead { lead_id } => lead_id,
     };
-    let r = app.reconcile(&lead, None).await?;
+    let r = app.reconcile(&lead).await?;
+    // Publish what this pass claimed now; a failure stays in the outbox for the sweep.
+    let d = app.dispatch().await?;
     if let Some(first) = r.failures.into_iter().next() {
-        // Failing makes Scheduler retry; the claims already written keep each step to one send.
+        // Failing makes Scheduler retry; the records already written keep each step to one outcome.
         tracing::warn!(lead_id = %lead, error = %first, "escalation left work; failing so Scheduler retries");
         return Err(first.into());
     }
-    Ok(json!({"lead_id": lead.as_str(), "sent": r.sent.len(), "next": r.timers.first().map(|t| t.due_at)}))
+    Ok(
+        json!({"lead_id": lead.as_str(), "claimed": r.sent.len(), "sent": d.sent, "retrying": d.retrying,
+              "next": r.timers.first().map(|t| t.due_at)}),
+    )
 }
 
 /// Runs `handler` on each JSON event, typed, with the app built once.

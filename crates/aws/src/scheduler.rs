@@ -13,7 +13,7 @@ use aws_sdk_scheduler::Client;
 use chrono::{DateTime, Duration, Utc};
 use leadclock_app::error::PortError;
 use leadclock_app::ports::Timers;
-use leadclock_domain::clock::Timer;
+use leadclock_domain::steps::Timer;
 use leadclock_domain::LeadId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

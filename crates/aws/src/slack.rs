@@ -2,16 +2,16 @@
 //! incoming webhook. The webhook URL is a secret read once from SSM Parameter Store
 //! (SecureString); it never appears in the template, the code or the logs.
 
-use leadclock_app::message::{slack_payload, slack_rollup};
+use leadclock_app::message::{slack_payload, slack_rollup, Published};
+use leadclock_app::outbox::backoff;
 use serde_json::Value;
-use std::time::Duration;
 
 pub const ATTEMPTS: u32 = 3;
 
 /// The Slack body for one SNS message: Block Kit for an escalation, a code block otherwise.
 pub fn payload_for(message: &str) -> Value {
-    match serde_json::from_str::<Value>(message) {
-        Ok(doc) if doc.get("type").and_then(Value::as_str) == Some("leadclock.escalation") => slack_payload(&doc),
+    match Published::parse(message) {
+        Some(Published::Escalation(m)) => slack_payload(&m),
         _ => slack_rollup(message),
     }
 }
@@ -32,7 +32,6 @@ pub fn messages(event: &Value) -> Vec<String> {
 
 /// Posts with retries; an error makes the Lambda fail, so SNS retries the delivery too.
 pub async fn post(http: &reqwest::Client, url: &str, body: &Value) -> Result<(), String> {
-    let mut delay = Duration::from_millis(300);
     let mut last = String::new();
     for attempt in 1..=ATTEMPTS {
         match http.post(url).json(body).send().await {
@@ -42,8 +41,12 @@ pub async fn post(http: &reqwest::Client, url: &str, body: &Value) -> Result<(),
         }
         tracing::warn!(attempt, error = %last, "Slack post failed");
         if attempt < ATTEMPTS {
-            tokio::time::sleep(delay).await;
-            delay *= 2;
+            tokio::time::sleep(
+                backoff(attempt - 1, None, u64::from(attempt) * 7919)
+                    .to_std()
+                    .unwrap_or_default(),
+            )
+            .await;
         }
     }
     Err(last)
@@ -55,8 +58,12 @@ mod tests {
 
     #[test]
     fn escalations_become_block_kit_and_summaries_text() {
-        let esc = serde_json::json!({"type": "leadclock.escalation", "lead_id": "L-1", "lead_type": "demo_request",
-            "step": 1, "steps_total": 3, "severity": "warning", "deadline": "2026-11-23T15:05:00Z", "recipients": []});
+        let esc = serde_json::json!({"type": "leadclock.escalation", "idempotency_key": "L-1:1:response:1",
+            "outcome": "delivered", "lead_id": "L-1", "cycle": 1, "clock": "response", "step": 1, "step_name": "owner",
+            "steps_total": 3, "severity": "warning", "lead_type": "demo_request", "lead_type_label": "Demo",
+            "owner": "alice", "recipients": [], "engaged_at": "2026-11-23T15:00:00Z",
+            "clock_started_at": "2026-11-23T15:00:00Z", "deadline": "2026-11-23T15:05:00Z",
+            "due_at": "2026-11-23T15:05:00Z", "age_seconds": 300, "text": "ESCALATION"});
         let p = payload_for(&esc.to_string());
         assert_eq!(p["blocks"][0]["type"], "header");
         let s = payload_for("leadclock daily rollup 2026-11-22\nMQLs 3");

@@ -191,8 +191,17 @@ pub struct Stage {
     pub reason: Option<String>,
 }
 
-/// The record that an escalation step was sent; stored like any event so "sent once" is
-/// the same idempotency rule as "stored once".
+/// A correction: the event `target` was wrong (a touch logged on the wrong lead, a mistaken
+/// assignment). The fold ignores the target from then on; the timeline keeps both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Void {
+    pub target: EventId,
+    pub reason: String,
+}
+
+/// How escalations were recorded before step outcomes existed: a claim stored as an event.
+/// Stores written by earlier releases still hold these; the fold ignores them and the
+/// handlers turn each into a `delivered` step record once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escalated {
     pub cycle: u32,
@@ -208,6 +217,8 @@ pub enum EventBody {
     Assignment(Assignment),
     Touch(Touch),
     Stage(Stage),
+    Void(Void),
+    /// Legacy only: never written by this release.
     Escalated(Escalated),
 }
 
@@ -218,6 +229,7 @@ impl EventBody {
             Self::Assignment(_) => "assignment",
             Self::Touch(_) => "touch",
             Self::Stage(_) => "stage",
+            Self::Void(_) => "void",
             Self::Escalated(_) => "escalated",
         }
     }
@@ -229,8 +241,25 @@ impl EventBody {
             Self::Assignment(_) => 1,
             Self::Touch(_) => 2,
             Self::Stage(_) => 3,
-            Self::Escalated(_) => 4,
+            Self::Void(_) => 4,
+            Self::Escalated(_) => 5,
         }
+    }
+}
+
+/// Whether an event is news or history. History (imports, `"history": true`) never pages
+/// anyone; it is measured like any other event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    #[default]
+    Live,
+    History,
+}
+
+impl Origin {
+    pub fn is_live(&self) -> bool {
+        *self == Origin::Live
     }
 }
 
@@ -241,15 +270,43 @@ pub struct Event {
     pub occurred_at: DateTime<Utc>,
     #[serde(flatten)]
     pub body: EventBody,
+    /// Live (the default) or history.
+    #[serde(default, skip_serializing_if = "Origin::is_live")]
+    pub origin: Origin,
+    /// The event this one replaces: the fold ignores the replaced one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<EventId>,
     /// Fields the sender added that leadclock does not know, kept as JSON text, never interpreted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, String>,
 }
 
 impl Event {
-    /// The deterministic id of an escalation record: one per lead, cycle, clock and step.
-    pub fn escalation_id(lead: &LeadId, cycle: u32, clock: ClockKind, step: u32) -> EventId {
-        EventId(format!("esc:{lead}:{cycle}:{}:{step}", clock.as_str()))
+    /// A live event with nothing extra: the common case for tests and adapters.
+    pub fn new(event_id: EventId, lead_id: LeadId, occurred_at: DateTime<Utc>, body: EventBody) -> Event {
+        Event {
+            event_id,
+            lead_id,
+            occurred_at,
+            body,
+            origin: Origin::Live,
+            supersedes: None,
+            extra: BTreeMap::new(),
+        }
+    }
+
+    /// The event this one takes out of the fold, if any.
+    pub fn voids(&self) -> Option<&EventId> {
+        match &self.body {
+            EventBody::Void(v) => Some(&v.target),
+            _ => self.supersedes.as_ref(),
+        }
+    }
+
+    /// Whether two events say the same thing, whatever their ids, origins or unknown fields:
+    /// the fold keeps one of them.
+    pub fn same_fact(&self, other: &Event) -> bool {
+        self.occurred_at == other.occurred_at && self.body == other.body && self.supersedes == other.supersedes
     }
 
     /// Fold order: time, then the handoff's order, then id, so every arrival order agrees.

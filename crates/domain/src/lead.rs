@@ -1,13 +1,15 @@
 //! The fold: a lead's state from its set of events.
 //!
-//! Events are de-duplicated by id and applied in [`Event::sort_key`] order, so the same set
-//! in any arrival order, with any repeats, gives the same state.
+//! Events are de-duplicated by id and by content (the same fact spelled twice is one fact),
+//! corrections take the events they void out, and the rest are applied in
+//! [`Event::sort_key`] order, so the same set in any arrival order, with any repeats, gives the
+//! same state.
 
-use crate::event::{ClockKind, Event, EventBody, LeadId, StageChange};
+use crate::event::{Assignment, Event, EventBody, EventId, Form, LeadId, Origin, StageChange, Touch};
 use crate::policy::Policy;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Where a lead stands in the handoff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -80,14 +82,6 @@ pub struct Stint {
     pub responded_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SentStep {
-    pub clock: ClockKind,
-    pub step: u32,
-    pub sent_at: DateTime<Utc>,
-    pub recipients: Vec<String>,
-}
-
 /// One pass through the handoff, from an engagement to the lead leaving the queue.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cycle {
@@ -118,10 +112,37 @@ pub struct Cycle {
     pub lost_at: Option<DateTime<Utc>>,
     pub disqualified_at: Option<DateTime<Utc>>,
     pub nurture_at: Option<DateTime<Utc>>,
-    pub escalations: Vec<SentStep>,
 }
 
 impl Cycle {
+    fn engaged(index: u32, recycled: bool, suppressed: bool, form: &Form, lead: &Lead, at: DateTime<Utc>) -> Cycle {
+        Cycle {
+            index,
+            recycled,
+            suppressed,
+            lead_type: form.lead_type.clone(),
+            source: lead.source.clone(),
+            region: lead.region.clone(),
+            segment: lead.segment.clone(),
+            engaged_at: at,
+            stints: Vec::new(),
+            first_touch_at: None,
+            first_touch_owner: None,
+            touches: 0,
+            qualifying_touches: 0,
+            closed_at: None,
+            sal_at: None,
+            rejected_at: None,
+            rejection_reason: None,
+            sql_at: None,
+            opportunity_at: None,
+            won_at: None,
+            lost_at: None,
+            disqualified_at: None,
+            nurture_at: None,
+        }
+    }
+
     pub fn first_assigned_at(&self) -> Option<DateTime<Utc>> {
         self.stints.first().map(|s| s.assigned_at)
     }
@@ -131,8 +152,18 @@ impl Cycle {
     pub fn current_stint(&self) -> Option<&Stint> {
         self.stints.last()
     }
-    pub fn was_sent(&self, clock: ClockKind, step: u32) -> bool {
-        self.escalations.iter().any(|e| e.clock == clock && e.step == step)
+
+    fn stage_slot(&mut self, stage: StageChange) -> &mut Option<DateTime<Utc>> {
+        match stage {
+            StageChange::Sal => &mut self.sal_at,
+            StageChange::Rejected => &mut self.rejected_at,
+            StageChange::Sql => &mut self.sql_at,
+            StageChange::Opportunity => &mut self.opportunity_at,
+            StageChange::Won => &mut self.won_at,
+            StageChange::Lost => &mut self.lost_at,
+            StageChange::Disqualified => &mut self.disqualified_at,
+            StageChange::Nurture => &mut self.nurture_at,
+        }
     }
 }
 
@@ -143,6 +174,11 @@ pub struct TimelineEntry {
     pub kind: &'static str,
     /// Contact-free description.
     pub summary: String,
+    #[serde(skip_serializing_if = "Origin::is_live")]
+    pub origin: Origin,
+    /// The correction that took this event out of the fold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voided_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -167,9 +203,67 @@ pub struct Lead {
     pub recycle_count: u32,
     pub cycles: Vec<Cycle>,
     pub timeline: Vec<TimelineEntry>,
-    /// Escalation records whose cycle does not exist (kept, not applied).
-    pub orphan_escalations: u32,
+    /// When the earliest live event happened: a step that fell due before it (or on a lead
+    /// with no live event at all) belongs to history and pages nobody.
+    pub first_live_at: Option<DateTime<Utc>>,
     pub attributes: BTreeMap<String, String>,
+}
+
+/// The events a fold applies, in order, with what voided the others.
+struct Effective<'a> {
+    ordered: Vec<&'a Event>,
+    voided_by: HashMap<&'a EventId, &'a EventId>,
+}
+
+/// Sorted, repeats (by id, then by content) dropped, corrections resolved.
+fn effective<'a>(lead_id: &LeadId, events: impl IntoIterator<Item = &'a Event>) -> Effective<'a> {
+    let mut ordered: Vec<&Event> = events.into_iter().filter(|e| &e.lead_id == lead_id).collect();
+    ordered.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    // A repeated id keeps its earliest copy, so the choice does not depend on arrival order.
+    let mut seen = HashSet::new();
+    ordered.retain(|e| seen.insert(e.event_id.as_str()));
+    let mut kept: Vec<&Event> = Vec::with_capacity(ordered.len());
+    for e in ordered {
+        // Same instant and rank sort together: compare only against that run.
+        let same_run = kept
+            .iter()
+            .rev()
+            .take_while(|k| k.occurred_at == e.occurred_at && k.body.rank() == e.body.rank());
+        if !same_run.into_iter().any(|k| k.same_fact(e)) {
+            kept.push(e);
+        }
+    }
+    let voided_by = voids(&kept);
+    Effective {
+        ordered: kept,
+        voided_by,
+    }
+}
+
+/// Who voids whom. A void cannot itself be voided or superseded, and an event voided by a
+/// void does not supersede anything, so undoing a mistaken correction restores its target.
+fn voids<'a>(events: &[&'a Event]) -> HashMap<&'a EventId, &'a EventId> {
+    let is_void: HashSet<&EventId> = events
+        .iter()
+        .filter(|e| matches!(e.body, EventBody::Void(_)))
+        .map(|e| &e.event_id)
+        .collect();
+    let mut by_void = HashMap::new();
+    for e in events.iter().filter(|e| matches!(e.body, EventBody::Void(_))) {
+        if let Some(target) = e.voids().filter(|t| !is_void.contains(t)) {
+            by_void.insert(target, &e.event_id);
+        }
+    }
+    let mut all = by_void.clone();
+    for e in events
+        .iter()
+        .filter(|e| !matches!(e.body, EventBody::Void(_)) && !by_void.contains_key(&e.event_id))
+    {
+        if let Some(target) = e.voids().filter(|t| !is_void.contains(t)) {
+            all.entry(target).or_insert(&e.event_id);
+        }
+    }
+    all
 }
 
 impl Lead {
@@ -177,14 +271,8 @@ impl Lead {
         self.cycles.last()
     }
 
-    /// Folds a set of events (any order, repeats allowed) into the lead's state.
-    pub fn fold<'a>(lead_id: LeadId, events: impl IntoIterator<Item = &'a Event>, policy: &Policy) -> Lead {
-        let mut events: Vec<&Event> = events.into_iter().filter(|e| e.lead_id == lead_id).collect();
-        events.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        // A repeated id keeps its earliest copy, so the choice does not depend on arrival order.
-        let mut seen = HashSet::new();
-        events.retain(|e| seen.insert(e.event_id.as_str()));
-        let mut lead = Lead {
+    fn empty(lead_id: LeadId, events: usize) -> Lead {
+        Lead {
             lead_id,
             stage: Stage::New,
             lead_type: None,
@@ -196,200 +284,183 @@ impl Lead {
             owner: None,
             recycle_count: 0,
             cycles: Vec::new(),
-            timeline: Vec::with_capacity(events.len()),
-            orphan_escalations: 0,
+            timeline: Vec::with_capacity(events),
+            first_live_at: None,
             attributes: BTreeMap::new(),
-        };
-        for e in events {
-            lead.apply(e, policy);
+        }
+    }
+
+    /// Folds a set of events (any order, repeats allowed) into the lead's state.
+    pub fn fold<'a>(lead_id: LeadId, events: impl IntoIterator<Item = &'a Event>, policy: &Policy) -> Lead {
+        let events: Vec<&Event> = events.into_iter().filter(|e| e.lead_id == lead_id).collect();
+        // Any live copy of any event counts, whichever copy the fold keeps.
+        let first_live_at = events
+            .iter()
+            .filter(|e| e.origin.is_live())
+            .map(|e| e.occurred_at)
+            .min();
+        let eff = effective(&lead_id, events.iter().copied());
+        let mut lead = Lead::empty(lead_id, eff.ordered.len());
+        lead.first_live_at = first_live_at;
+        for e in &eff.ordered {
+            match eff.voided_by.get(&e.event_id) {
+                Some(by) => lead.note(e, format!("{} (voided)", e.body.kind()), Some(by)),
+                None => lead.apply(e, policy),
+            }
         }
         lead
+    }
+
+    fn note(&mut self, e: &Event, summary: String, voided_by: Option<&EventId>) {
+        self.timeline.push(TimelineEntry {
+            event_id: e.event_id.to_string(),
+            occurred_at: e.occurred_at,
+            kind: e.body.kind(),
+            summary,
+            origin: e.origin,
+            voided_by: voided_by.map(|v| v.to_string()),
+        });
     }
 
     fn apply(&mut self, e: &Event, policy: &Policy) {
         let at = e.occurred_at;
         let summary = match &e.body {
-            EventBody::Form(f) => {
-                self.lead_type = Some(f.lead_type.clone());
-                for (slot, v) in [
-                    (&mut self.source, &f.source),
-                    (&mut self.region, &f.region),
-                    (&mut self.segment, &f.segment),
-                    (&mut self.account, &f.account),
-                ] {
-                    if v.is_some() {
-                        slot.clone_from(v);
-                    }
-                }
-                if f.score.is_some() {
-                    self.score = f.score;
-                }
-                self.attributes
-                    .extend(f.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
-                let start = match self.cycles.last() {
-                    None => Some(false),
-                    Some(_) if self.stage.recycles() => Some(true),
-                    Some(_) => None,
-                };
-                match start {
-                    Some(recycled) => {
-                        if recycled {
-                            self.recycle_count += 1;
-                        }
-                        let suppressed = self.recycle_count > policy.recycle_limit;
-                        let mut cycle = Cycle {
-                            index: self.cycles.len() as u32 + 1,
-                            recycled,
-                            suppressed,
-                            lead_type: f.lead_type.clone(),
-                            source: self.source.clone(),
-                            region: self.region.clone(),
-                            segment: self.segment.clone(),
-                            engaged_at: at,
-                            stints: Vec::new(),
-                            first_touch_at: None,
-                            first_touch_owner: None,
-                            touches: 0,
-                            qualifying_touches: 0,
-                            closed_at: None,
-                            sal_at: None,
-                            rejected_at: None,
-                            rejection_reason: None,
-                            sql_at: None,
-                            opportunity_at: None,
-                            won_at: None,
-                            lost_at: None,
-                            disqualified_at: None,
-                            nurture_at: None,
-                            escalations: Vec::new(),
-                        };
-                        // An owner named before the first engagement (an ABM account owner)
-                        // holds the lead from the moment it engages.
-                        if !recycled {
-                            if let Some(o) = &self.owner {
-                                cycle.stints.push(Stint {
-                                    owner: o.owner.clone(),
-                                    team: o.team.clone(),
-                                    manager: o.manager.clone(),
-                                    assigned_at: at,
-                                    ended_at: None,
-                                    responded_at: None,
-                                });
-                            }
-                        }
-                        self.stage = if suppressed { Stage::LongTermNurture } else { Stage::Mql };
-                        self.cycles.push(cycle);
-                        let what = if suppressed {
-                            "over the recycle limit: long-term nurture"
-                        } else if recycled {
-                            "recycled MQL"
-                        } else {
-                            "MQL"
-                        };
-                        format!("{} form, {what} (cycle {})", f.lead_type, self.cycles.len())
-                    }
-                    None => format!("{} form, repeat engagement", f.lead_type),
-                }
-            }
-            EventBody::Assignment(a) => {
-                self.owner = Some(Owner {
-                    owner: a.owner.clone(),
-                    team: a.team.clone(),
-                    manager: a.manager.clone(),
-                    since: at,
-                });
-                if let Some(c) = self.cycles.last_mut() {
-                    if let Some(prev) = c.stints.last_mut() {
-                        prev.ended_at.get_or_insert(at);
-                    }
-                    c.stints.push(Stint {
-                        owner: a.owner.clone(),
-                        team: a.team.clone(),
-                        manager: a.manager.clone(),
-                        assigned_at: at,
-                        ended_at: None,
-                        responded_at: None,
-                    });
-                }
-                format!("assigned to {}", a.owner)
-            }
-            EventBody::Touch(t) => {
-                let qualifies = self
-                    .cycles
-                    .last()
-                    .and_then(|c| policy.lead_types.get(&c.lead_type))
-                    .map(|lt| lt.touches.qualifies(&t.channel, t.outcome.as_deref()))
-                    .unwrap_or(false);
-                let by = t.owner.clone().or_else(|| self.owner.as_ref().map(|o| o.owner.clone()));
-                if let Some(c) = self.cycles.last_mut() {
-                    c.touches += 1;
-                    if qualifies {
-                        c.qualifying_touches += 1;
-                        if c.first_touch_at.is_none() {
-                            c.first_touch_at = Some(at);
-                            c.first_touch_owner.clone_from(&by);
-                        }
-                        if let Some(s) = c.stints.last_mut() {
-                            let by_holder = t.owner.as_deref().is_none_or(|o| o == s.owner);
-                            if by_holder && s.responded_at.is_none() {
-                                s.responded_at = Some(at);
-                            }
-                        }
-                    }
-                }
-                let outcome = t.outcome.as_deref().map(|o| format!(" ({o})")).unwrap_or_default();
-                let q = if qualifies { "" } else { ", does not stop the clock" };
-                format!("{} touch{outcome}{q}", t.channel)
-            }
-            EventBody::Stage(s) => {
-                self.stage = Stage::from_change(s.stage);
-                if let Some(c) = self.cycles.last_mut() {
-                    let slot = match s.stage {
-                        StageChange::Sal => &mut c.sal_at,
-                        StageChange::Rejected => &mut c.rejected_at,
-                        StageChange::Sql => &mut c.sql_at,
-                        StageChange::Opportunity => &mut c.opportunity_at,
-                        StageChange::Won => &mut c.won_at,
-                        StageChange::Lost => &mut c.lost_at,
-                        StageChange::Disqualified => &mut c.disqualified_at,
-                        StageChange::Nurture => &mut c.nurture_at,
-                    };
-                    slot.get_or_insert(at);
-                    if s.stage == StageChange::Rejected && s.reason.is_some() {
-                        c.rejection_reason.clone_from(&s.reason);
-                    }
-                    if s.stage != StageChange::Sal {
-                        c.closed_at.get_or_insert(at);
-                    }
-                }
-                match &s.reason {
-                    Some(r) => format!("stage {} ({r})", s.stage.as_str()),
-                    None => format!("stage {}", s.stage.as_str()),
-                }
-            }
+            EventBody::Form(f) => self.apply_form(f, at, policy),
+            EventBody::Assignment(a) => self.apply_assignment(a, at),
+            EventBody::Touch(t) => self.apply_touch(t, at, policy),
+            EventBody::Stage(s) => self.apply_stage(s.stage, s.reason.as_deref(), at),
+            EventBody::Void(v) => format!("voided {} ({})", v.target, v.reason),
             EventBody::Escalated(x) => {
-                match self.cycles.get_mut((x.cycle as usize).wrapping_sub(1)) {
-                    Some(c) => c.escalations.push(SentStep {
-                        clock: x.clock,
-                        step: x.step,
-                        sent_at: at,
-                        recipients: x.recipients.clone(),
-                    }),
-                    None => self.orphan_escalations += 1,
-                }
                 format!(
-                    "escalated: {} clock step {} to {}",
+                    "escalation record: {} clock step {} (from an earlier release)",
                     x.clock.as_str(),
-                    x.step + 1,
-                    x.recipients.join(", ")
+                    x.step + 1
                 )
             }
         };
-        self.timeline.push(TimelineEntry {
-            event_id: e.event_id.to_string(),
-            occurred_at: at,
-            kind: e.body.kind(),
-            summary,
+        self.note(e, summary, None);
+    }
+
+    /// A form: the lead's facts, and a new MQL cycle unless one is already open.
+    fn apply_form(&mut self, f: &Form, at: DateTime<Utc>, policy: &Policy) -> String {
+        self.lead_type = Some(f.lead_type.clone());
+        for (slot, v) in [
+            (&mut self.source, &f.source),
+            (&mut self.region, &f.region),
+            (&mut self.segment, &f.segment),
+            (&mut self.account, &f.account),
+        ] {
+            if v.is_some() {
+                slot.clone_from(v);
+            }
+        }
+        if f.score.is_some() {
+            self.score = f.score;
+        }
+        self.attributes
+            .extend(f.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let recycled = match self.cycles.last() {
+            None => false,
+            Some(_) if self.stage.recycles() => true,
+            Some(_) => return format!("{} form, repeat engagement", f.lead_type),
+        };
+        self.recycle_count += u32::from(recycled);
+        let suppressed = self.recycle_count > policy.recycle_limit;
+        let mut cycle = Cycle::engaged(self.cycles.len() as u32 + 1, recycled, suppressed, f, self, at);
+        // An owner named before the first engagement (an ABM account owner) holds the lead
+        // from the moment it engages.
+        if let (false, Some(o)) = (recycled, &self.owner) {
+            cycle.stints.push(Stint {
+                owner: o.owner.clone(),
+                team: o.team.clone(),
+                manager: o.manager.clone(),
+                assigned_at: at,
+                ended_at: None,
+                responded_at: None,
+            });
+        }
+        self.stage = if suppressed { Stage::LongTermNurture } else { Stage::Mql };
+        self.cycles.push(cycle);
+        let what = match (suppressed, recycled) {
+            (true, _) => "over the recycle limit: long-term nurture",
+            (false, true) => "recycled MQL",
+            (false, false) => "MQL",
+        };
+        format!("{} form, {what} (cycle {})", f.lead_type, self.cycles.len())
+    }
+
+    /// An assignment: a new owner, and a new accountability window in the open cycle.
+    fn apply_assignment(&mut self, a: &Assignment, at: DateTime<Utc>) -> String {
+        self.owner = Some(Owner {
+            owner: a.owner.clone(),
+            team: a.team.clone(),
+            manager: a.manager.clone(),
+            since: at,
         });
+        if let Some(c) = self.cycles.last_mut() {
+            if let Some(prev) = c.stints.last_mut() {
+                prev.ended_at.get_or_insert(at);
+            }
+            c.stints.push(Stint {
+                owner: a.owner.clone(),
+                team: a.team.clone(),
+                manager: a.manager.clone(),
+                assigned_at: at,
+                ended_at: None,
+                responded_at: None,
+            });
+        }
+        format!("assigned to {}", a.owner)
+    }
+
+    /// A touch: counted, and the first qualifying one stops the response clock.
+    fn apply_touch(&mut self, t: &Touch, at: DateTime<Utc>, policy: &Policy) -> String {
+        let qualifies = self
+            .cycles
+            .last()
+            .and_then(|c| policy.lead_types.get(&c.lead_type))
+            .is_some_and(|lt| lt.touches.qualifies(&t.channel, t.outcome.as_deref()));
+        let by = t.owner.clone().or_else(|| self.owner.as_ref().map(|o| o.owner.clone()));
+        if let Some(c) = self.cycles.last_mut() {
+            c.touches += 1;
+            if qualifies {
+                record_qualifying_touch(c, t, by, at);
+            }
+        }
+        let outcome = t.outcome.as_deref().map(|o| format!(" ({o})")).unwrap_or_default();
+        let q = if qualifies { "" } else { ", does not stop the clock" };
+        format!("{} touch{outcome}{q}", t.channel)
+    }
+
+    /// A stage change: the cycle's milestone, and (for all but SAL) the end of its clocks.
+    fn apply_stage(&mut self, stage: StageChange, reason: Option<&str>, at: DateTime<Utc>) -> String {
+        self.stage = Stage::from_change(stage);
+        if let Some(c) = self.cycles.last_mut() {
+            c.stage_slot(stage).get_or_insert(at);
+            if stage == StageChange::Rejected && reason.is_some() {
+                c.rejection_reason = reason.map(str::to_owned);
+            }
+            if stage != StageChange::Sal {
+                c.closed_at.get_or_insert(at);
+            }
+        }
+        match reason {
+            Some(r) => format!("stage {} ({r})", stage.as_str()),
+            None => format!("stage {}", stage.as_str()),
+        }
+    }
+}
+
+fn record_qualifying_touch(c: &mut Cycle, t: &Touch, by: Option<String>, at: DateTime<Utc>) {
+    c.qualifying_touches += 1;
+    if c.first_touch_at.is_none() {
+        c.first_touch_at = Some(at);
+        c.first_touch_owner = by;
+    }
+    if let Some(s) = c.stints.last_mut() {
+        let by_holder = t.owner.as_deref().is_none_or(|o| o == s.owner);
+        if by_holder && s.responded_at.is_none() {
+            s.responded_at = Some(at);
+        }
     }
 }

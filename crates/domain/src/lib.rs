@@ -9,8 +9,9 @@ pub mod event;
 pub mod lead;
 pub mod metrics;
 pub mod policy;
+pub mod steps;
 
 pub use calendar::Calendar;
-pub use event::{ClockKind, Event, EventBody, EventId, LeadId, StageChange};
+pub use event::{ClockKind, Event, EventBody, EventId, LeadId, Origin, StageChange};
 pub use lead::Lead;
 pub use policy::Policy;

@@ -121,13 +121,7 @@ fn t(s: &str) -> DateTime<Utc> {
 }
 
 fn ev(lead: &str, id: &str, at: DateTime<Utc>, body: EventBody) -> Event {
-    Event {
-        event_id: EventId::parse(id).unwrap(),
-        lead_id: LeadId::parse(lead).unwrap(),
-        occurred_at: at,
-        body,
-        extra: Default::default(),
-    }
+    Event::new(EventId::parse(id).unwrap(), LeadId::parse(lead).unwrap(), at, body)
 }
 
 /// A demo request assigned `systems_minutes` after the form, never touched.

@@ -2,9 +2,12 @@
 //! Also: clocks, ladders, stale timers, recycling and reassignment on real event streams.
 
 use chrono::{DateTime, Duration, Utc};
+use leadclock_domain::clock::Escalation;
 use leadclock_domain::clock::{self, ClockStatus};
-use leadclock_domain::event::{Assignment, Escalated, Form, Stage, Touch};
+use leadclock_domain::event::{Assignment, Form, Stage, Touch, Void};
 use leadclock_domain::lead::Stage as LeadStage;
+use leadclock_domain::policy::Role;
+use leadclock_domain::steps::{self, StepBook, StepKey, StepRecord, StepStatus, Timer};
 use leadclock_domain::{ClockKind, Event, EventBody, EventId, Lead, LeadId, Policy, StageChange};
 use proptest::prelude::*;
 
@@ -17,13 +20,47 @@ fn t(s: &str) -> DateTime<Utc> {
 }
 
 fn ev(id: &str, at: DateTime<Utc>, body: EventBody) -> Event {
-    Event {
-        event_id: EventId::parse(id).unwrap(),
-        lead_id: LeadId::parse("L-1").unwrap(),
-        occurred_at: at,
-        body,
-        extra: Default::default(),
-    }
+    Event::new(EventId::parse(id).unwrap(), LeadId::parse("L-1").unwrap(), at, body)
+}
+
+/// The plan with nothing recorded and nothing armed.
+fn plan(lead: &Lead, p: &Policy, now: DateTime<Utc>, book: &StepBook) -> steps::Plan {
+    steps::plan(&steps::Inputs {
+        lead,
+        policy: p,
+        now,
+        book,
+        armed: &[],
+    })
+}
+
+/// The timers a lead needs now, nothing recorded.
+fn timers(lead: &Lead, p: &Policy, now: DateTime<Utc>) -> Vec<Timer> {
+    plan(lead, p, now, &StepBook::default()).timers
+}
+
+/// The steps that would be delivered now had every one been armed for its instant.
+fn deliverable(lead: &Lead, p: &Policy, now: DateTime<Utc>, book: &StepBook) -> Vec<Escalation> {
+    let armed: Vec<Timer> = clock::clocks(lead, p, now)
+        .iter()
+        .flat_map(|c| {
+            c.steps.iter().map(move |s| Timer {
+                lead_id: lead.lead_id.clone(),
+                cycle: c.cycle,
+                clock: c.clock,
+                step: s.index,
+                due_at: s.due_at,
+            })
+        })
+        .collect();
+    steps::plan(&steps::Inputs {
+        lead,
+        policy: p,
+        now,
+        book,
+        armed: &armed,
+    })
+    .deliver
 }
 
 fn form(id: &str, at: DateTime<Utc>, lead_type: &str) -> Event {
@@ -193,50 +230,53 @@ fn a_touched_lead_has_nothing_due_so_stale_timers_are_harmless() {
     let p = policy();
     let s = t(MON10);
     let mut events = vec![form("f", s, "demo_request"), assign("a", s, "alice")];
-    let timers = clock::timers(&fold(&events, &p), &p, s);
-    assert_eq!(timers.len(), 1);
-    assert_eq!(timers[0].due_at, s + Duration::minutes(5));
+    let armed = timers(&fold(&events, &p), &p, s);
+    assert_eq!(armed.len(), 1);
+    assert_eq!(armed[0].due_at, s + Duration::minutes(5));
     let late = s + Duration::hours(8);
-    assert_eq!(clock::due_escalations(&fold(&events, &p), &p, late).len(), 3);
+    let none = StepBook::default();
+    assert_eq!(deliverable(&fold(&events, &p), &p, late, &none).len(), 3);
     // The touch arrives (out of order, before the deadline): nothing is due any more.
     events.push(touch("t", s + Duration::minutes(4), "email", None));
     let lead = fold(&events, &p);
-    assert!(clock::due_escalations(&lead, &p, late).is_empty());
-    assert!(clock::timers(&lead, &p, late).is_empty());
+    assert!(deliverable(&lead, &p, late, &none).is_empty());
+    assert!(timers(&lead, &p, late).is_empty());
 }
 
 #[test]
 fn sent_steps_are_not_due_again_and_the_timer_moves_on() {
     let p = policy();
     let s = t(MON10);
-    let mut events = vec![form("f", s, "demo_request"), assign("a", s, "alice")];
+    let lead = fold(&[form("f", s, "demo_request"), assign("a", s, "alice")], &p);
     let at = s + Duration::minutes(6);
-    let due = clock::due_escalations(&fold(&events, &p), &p, at);
+    let due = deliverable(&lead, &p, at, &StepBook::default());
     assert_eq!(due.len(), 1);
     assert_eq!(
         due[0].recipients.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
         vec!["alice"]
     );
-    let id = Event::escalation_id(&lead_id(), 1, ClockKind::Response, 0);
-    events.push(ev(
-        id.as_str(),
-        at,
-        EventBody::Escalated(Escalated {
+    let sent = StepRecord {
+        key: StepKey {
             cycle: 1,
             clock: ClockKind::Response,
             step: 0,
-            recipients: vec!["alice".into()],
-        }),
-    ));
-    let lead = fold(&events, &p);
-    assert!(clock::due_escalations(&lead, &p, at).is_empty());
-    let timers = clock::timers(&lead, &p, at);
+        },
+        status: StepStatus::Delivered,
+        due_at: due[0].due_at,
+        first_seen_at: due[0].due_at,
+        settle_until: None,
+        at,
+        reason: "sent".into(),
+    };
+    let book = StepBook::new([sent]);
+    assert!(deliverable(&lead, &p, at, &book).is_empty());
+    let next = plan(&lead, &p, at, &book).timers;
     assert_eq!(
-        (timers[0].step, timers[0].due_at),
+        (next[0].step, next[0].due_at),
         (1, s + Duration::minutes(5) + Duration::hours(2))
     );
     // The manager step resolves through alice's team to maria, and keeps alice informed.
-    let due = clock::due_escalations(&lead, &p, timers[0].due_at);
+    let due = deliverable(&lead, &p, next[0].due_at, &book);
     let ids: Vec<_> = due[0].recipients.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, vec!["alice", "maria"]);
 }
@@ -246,9 +286,9 @@ fn assignment_clock_escalates_to_ops() {
     let p = policy();
     let s = t(MON10);
     let lead = fold(&[form("f", s, "free_trial")], &p);
-    let due = clock::due_escalations(&lead, &p, s + Duration::minutes(5));
+    let due = deliverable(&lead, &p, s + Duration::minutes(5), &StepBook::default());
     assert_eq!(due.len(), 1);
-    assert_eq!(due[0].clock, ClockKind::Assignment);
+    assert_eq!(due[0].key.clock, ClockKind::Assignment);
     assert_eq!(due[0].recipients[0].id, "revops-oncall");
 }
 
@@ -261,9 +301,15 @@ fn manager_named_on_the_assignment_wins() {
         x.manager = Some("quinn".into());
     }
     let lead = fold(&[form("f", s, "demo_request"), a], &p);
-    let due = clock::due_escalations(&lead, &p, s + Duration::hours(3));
-    let mgr = due.iter().find(|e| e.step == 1).unwrap();
-    assert!(mgr.recipients.iter().any(|r| r.id == "quinn" && r.role == "manager"));
+    let due = deliverable(&lead, &p, s + Duration::hours(3), &StepBook::default());
+    let mgr = due
+        .iter()
+        .find(|e| e.key.step == 1 && e.key.clock == ClockKind::Response)
+        .unwrap();
+    assert!(mgr
+        .recipients
+        .iter()
+        .any(|r| r.id == "quinn" && r.role == Role::Manager));
 }
 
 #[test]
@@ -290,7 +336,7 @@ fn recycling_counts_cycles_and_stops_at_the_limit() {
     // Once over the limit, the lead is in long-term nurture with no clocks.
     let lead = fold(&events[..10], &p);
     assert_eq!(lead.stage, LeadStage::LongTermNurture);
-    assert!(clock::timers(&lead, &p, s + Duration::days(30)).is_empty());
+    assert!(timers(&lead, &p, s + Duration::days(30)).is_empty());
 }
 
 #[test]
@@ -307,7 +353,7 @@ fn a_rejection_closes_the_clocks() {
     );
     let r = clock::clocks(&lead, &p, s + Duration::hours(1)).pop().unwrap();
     assert_eq!(r.status, ClockStatus::Closed);
-    assert!(clock::timers(&lead, &p, s).is_empty());
+    assert!(timers(&lead, &p, s).is_empty());
 }
 
 #[test]
@@ -354,21 +400,15 @@ fn build(spec: &[(u8, i64, u8)]) -> Vec<Event> {
                         StageChange::Sql,
                     ][k as usize],
                 ),
+                // A correction voiding one of the first events.
                 _ => {
-                    let clock = if k % 2 == 0 {
-                        ClockKind::Response
-                    } else {
-                        ClockKind::Assignment
-                    };
-                    let eid = Event::escalation_id(&lead_id(), 1 + u32::from(k / 2), clock, u32::from(k % 3));
+                    let target = EventId::parse(&format!("e{k}")).unwrap();
                     ev(
-                        eid.as_str(),
+                        &format!("void-{id}"),
                         at,
-                        EventBody::Escalated(Escalated {
-                            cycle: 1 + u32::from(k / 2),
-                            clock,
-                            step: u32::from(k % 3),
-                            recipients: vec![],
+                        EventBody::Void(Void {
+                            target,
+                            reason: "wrong lead".into(),
                         }),
                     )
                 }
@@ -403,11 +443,12 @@ proptest! {
         prop_assert_eq!(&got, &expected);
         let now = t("2026-11-25T00:00:00Z");
         prop_assert_eq!(clock::clocks(&got, &p, now), clock::clocks(&expected, &p, now));
-        prop_assert_eq!(clock::timers(&got, &p, now), clock::timers(&expected, &p, now));
-        // Timers never point at a stopped clock, and due steps are never already sent.
-        for e in clock::due_escalations(&got, &p, now) {
-            let c = got.cycles.iter().find(|c| c.index == e.cycle).unwrap();
-            prop_assert!(!c.was_sent(e.clock, e.step));
+        let none = StepBook::default();
+        prop_assert_eq!(plan(&got, &p, now, &none), plan(&expected, &p, now, &none));
+        // A timer never points at a stopped clock.
+        for timer in timers(&got, &p, now) {
+            let c = clock::clocks(&got, &p, now).into_iter().find(|c| c.cycle == timer.cycle && c.clock == timer.clock);
+            prop_assert!(c.is_some_and(|c| c.is_running()));
         }
     }
 }

@@ -4,4 +4,5 @@
 pub mod notify;
 pub mod runtime;
 pub mod store;
+pub mod tasks;
 pub mod timers;

@@ -2,12 +2,12 @@
 
 use crate::notify::{LocalNotifier, Webhooks};
 use crate::store::SqliteStore;
+use crate::tasks;
 use crate::timers::LocalTimers;
 use leadclock_app::auth::AuthConfig;
 use leadclock_app::error::PortError;
-use leadclock_app::handlers::metrics::next_rollup;
 use leadclock_app::http::{self, ApiState, PublicBase, Routes, StaticAuth};
-use leadclock_app::ports::{Clock, SystemClock};
+use leadclock_app::ports::SystemClock;
 use leadclock_app::App;
 use leadclock_domain::Policy;
 use std::net::SocketAddr;
@@ -47,40 +47,25 @@ impl Running {
     }
 }
 
-/// Opens the store, re-arms timers from it (firing overdue steps at once), and starts serving.
+/// Opens the store, re-arms timers from it (firing overdue steps at once), starts the
+/// background tasks (timers, sweep, dispatcher, nightly rollup) and starts serving.
 pub async fn start(cfg: Config) -> Result<Running, PortError> {
     let store = SqliteStore::open(&cfg.data_dir)?;
-    let (timers, mut fired) = LocalTimers::start();
+    let (timers, fired) = LocalTimers::start(SystemClock);
     let notifier = LocalNotifier::new(&cfg.data_dir, cfg.webhooks, cfg.print_escalations);
     let app = Arc::new(App::new(Arc::new(cfg.policy), store, timers, notifier, SystemClock));
 
-    // Restore: every lead with a pending step or unreconciled events gets its timers back.
-    let restored = app.sweep(chrono::Duration::days(3650)).await?;
+    // Restore: every lead's armed timers come back, then overdue steps and unreconciled events
+    // are handled at once.
+    let restored = app.restore_timers(chrono::Duration::days(3650)).await?;
+    app.sweep(chrono::Duration::zero()).await?;
 
-    let on_fire = app.clone();
-    tokio::spawn(async move {
-        while let Some(f) = fired.recv().await {
-            let app = on_fire.clone();
-            tokio::spawn(async move {
-                if let Err(e) = app.reconcile(&f.lead_id, None).await {
-                    tracing::warn!(lead_id = %f.lead_id, error = %e, "timer could not reconcile; the sweep will retry");
-                }
-            });
-        }
+    tasks::on_timers(app.clone(), fired);
+    tasks::every(app.clone(), "sweep", SWEEP_PERIOD, |app| async move {
+        app.sweep(chrono::Duration::zero()).await.map(|_| ())
     });
-    let sweeper = app.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SWEEP_PERIOD);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            if let Err(e) = sweeper.sweep(chrono::Duration::zero()).await {
-                tracing::warn!(error = %e, "sweep failed");
-            }
-        }
-    });
-
-    tokio::spawn(nightly_rollups(app.clone()));
+    tasks::dispatcher(app.clone());
+    tasks::nightly_rollups(app.clone());
 
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -108,18 +93,5 @@ fn local_router(app: Arc<LocalApp>, auth: AuthConfig, public_url: Option<String>
     match public_url {
         Some(base) => router.layer(axum::Extension(PublicBase(base))),
         None => router,
-    }
-}
-
-/// Runs the rollup of each finished day at 00:05 in the policy's reporting time zone.
-async fn nightly_rollups(app: Arc<LocalApp>) {
-    let tz = app.policy.reporting_timezone;
-    loop {
-        let now = app.clock.now();
-        let (at, day) = next_rollup(tz, now);
-        tokio::time::sleep((at - now).to_std().unwrap_or_default()).await;
-        if let Err(e) = app.rollup(day).await {
-            tracing::error!(day = %day, error = %e, "nightly rollup failed");
-        }
     }
 }

@@ -1,11 +1,12 @@
 //! In-process timers: one tokio task holds every pending timer and sends the lead id of each
-//! that falls due to a channel the runtime drains. Nothing here is durable: the store's
-//! `next_due` is, and start-up re-arms from it.
+//! that falls due to a channel the runtime drains. Nothing here is durable: each lead's saved
+//! summary lists what it armed, and start-up re-arms from it. Due instants are read against
+//! the injected clock.
 
 use chrono::{DateTime, Utc};
 use leadclock_app::error::PortError;
-use leadclock_app::ports::Timers;
-use leadclock_domain::clock::Timer;
+use leadclock_app::ports::{Clock, Timers};
+use leadclock_domain::steps::Timer;
 use leadclock_domain::LeadId;
 use std::collections::{BTreeSet, HashMap};
 use tokio::sync::mpsc;
@@ -31,28 +32,28 @@ pub struct Fired {
 
 impl LocalTimers {
     /// Starts the timer task; due timers arrive on the returned receiver.
-    pub fn start() -> (Self, mpsc::UnboundedReceiver<Fired>) {
+    pub fn start(clock: impl Clock + 'static) -> (Self, mpsc::UnboundedReceiver<Fired>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (fired_tx, fired_rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(rx, fired_tx));
+        tokio::spawn(run(rx, fired_tx, clock));
         (Self { tx }, fired_rx)
     }
 }
 
-fn instant_of(due: DateTime<Utc>) -> Instant {
-    let now = Utc::now();
-    let wait = (due - now).to_std().unwrap_or_default();
+/// The runtime instant when `due` comes, by the injected clock.
+fn instant_of(due: DateTime<Utc>, clock: &impl Clock) -> Instant {
+    let wait = (due - clock.now()).to_std().unwrap_or_default();
     Instant::now() + wait
 }
 
-async fn run(mut rx: mpsc::UnboundedReceiver<Command>, fired: mpsc::UnboundedSender<Fired>) {
+async fn run(mut rx: mpsc::UnboundedReceiver<Command>, fired: mpsc::UnboundedSender<Fired>, clock: impl Clock) {
     let mut by_key: HashMap<String, Timer> = HashMap::new();
     let mut queue: BTreeSet<(DateTime<Utc>, String)> = BTreeSet::new();
     loop {
         let next = queue.first().cloned();
         let sleep = async {
             match &next {
-                Some((due, _)) => tokio::time::sleep_until(instant_of(*due)).await,
+                Some((due, _)) => tokio::time::sleep_until(instant_of(*due, &clock)).await,
                 None => std::future::pending().await,
             }
         };
@@ -118,7 +119,7 @@ mod tests {
 
     #[tokio::test]
     async fn fires_in_order_replaces_and_cancels() {
-        let (timers, mut fired) = LocalTimers::start();
+        let (timers, mut fired) = LocalTimers::start(leadclock_app::ports::SystemClock);
         timers.schedule(&timer("B", ClockKind::Response, 200)).await.unwrap();
         timers.schedule(&timer("A", ClockKind::Response, 100)).await.unwrap();
         // Replacing A's response timer moves it after B.
@@ -136,7 +137,7 @@ mod tests {
 
     #[tokio::test]
     async fn overdue_fires_at_once() {
-        let (timers, mut fired) = LocalTimers::start();
+        let (timers, mut fired) = LocalTimers::start(leadclock_app::ports::SystemClock);
         timers
             .schedule(&timer("L", ClockKind::Response, -60_000))
             .await

@@ -35,16 +35,11 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
 fn harness(tag: &str, now: DateTime<Utc>) -> Harness {
     let dir = temp_dir(tag);
     let policy = Arc::new(Policy::parse(include_str!("../../../policies/example.toml")).unwrap());
-    let (timers, fired) = LocalTimers::start();
+    let clock = ManualClock::at(now);
+    let (timers, fired) = LocalTimers::start(clock.clone());
     let notifier = LocalNotifier::new(&dir, Webhooks::default(), false);
     Harness {
-        app: App::new(
-            policy,
-            SqliteStore::open(&dir).unwrap(),
-            timers,
-            notifier,
-            ManualClock::at(now),
-        ),
+        app: App::new(policy, SqliteStore::open(&dir).unwrap(), timers, notifier, clock),
         _fired: fired,
     }
 }

@@ -6,9 +6,11 @@
 
 use crate::check::Failure;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use leadclock_app::outbox::{Channel, OutboxMessage};
 use leadclock_app::ports::LeadSummary;
-use leadclock_domain::event::{Assignment, Contact, Escalated, Form, Stage, Touch};
-use leadclock_domain::{ClockKind, Event, EventBody, EventId, LeadId, StageChange};
+use leadclock_domain::event::{Assignment, Contact, Escalated, Form, Stage, Touch, Void};
+use leadclock_domain::steps::{StepKey, StepRecord, StepStatus};
+use leadclock_domain::{ClockKind, Event, EventBody, EventId, LeadId, Origin, StageChange};
 use std::collections::BTreeMap;
 
 /// `hour`:00 UTC on March `day`, 2031.
@@ -46,13 +48,7 @@ pub fn touch(lead: &LeadId, id: &str, at: DateTime<Utc>) -> Result<Event, Failur
 }
 
 fn event(lead: &LeadId, event_id: EventId, occurred_at: DateTime<Utc>, body: EventBody) -> Event {
-    Event {
-        event_id,
-        lead_id: lead.clone(),
-        occurred_at,
-        body,
-        extra: BTreeMap::new(),
-    }
+    Event::new(event_id, lead.clone(), occurred_at, body)
 }
 
 /// One event of every kind, every optional field filled, with text that must survive
@@ -82,23 +78,35 @@ pub fn every_kind(lead: &LeadId, at: DateTime<Utc>) -> Result<Vec<Event>, Failur
         stage: StageChange::Sal,
         reason: Some("fits the ICP — budget \"confirmed\"".into()),
     });
+    // What stores written by earlier releases hold: a claim stored as an event.
     let escalated = EventBody::Escalated(Escalated {
         cycle: 1,
         clock: ClockKind::Response,
         step: 2,
         recipients: vec!["alice".into(), "maria".into()],
     });
+    let void = EventBody::Void(Void {
+        target: event_id("touch-1")?,
+        reason: "logged on the wrong lead".into(),
+    });
+    let mut history = event(lead, event_id("assign-0")?, at - Duration::days(30), assignment.clone());
+    history.origin = Origin::History;
+    let mut correction = event(lead, event_id("stage-2")?, at + Duration::seconds(6), stage.clone());
+    correction.supersedes = Some(event_id("stage-1")?);
     Ok(vec![
         form,
+        history,
         event(lead, event_id("assign-1")?, at + Duration::seconds(1), assignment),
         event(lead, event_id("touch-1")?, at + Duration::milliseconds(2_500), touch),
         event(lead, event_id("stage-1")?, at + Duration::seconds(3), stage),
         event(
             lead,
-            Event::escalation_id(lead, 1, ClockKind::Response, 2),
+            event_id(&format!("esc:{lead}:1:response:2"))?,
             at + Duration::seconds(4),
             escalated,
         ),
+        event(lead, event_id("void:touch-1")?, at + Duration::seconds(5), void),
+        correction,
     ])
 }
 
@@ -131,5 +139,25 @@ pub fn summary(lead: &LeadId, events: u64, last_activity: DateTime<Utc>) -> Lead
         first_engaged_at: None,
         last_activity,
         open: false,
+        armed: Vec::new(),
     }
+}
+
+/// A step record with `status`, due at `due_at`, decided then.
+pub fn record(key: StepKey, status: StepStatus, due_at: DateTime<Utc>) -> StepRecord {
+    StepRecord {
+        key,
+        status,
+        due_at,
+        first_seen_at: due_at,
+        settle_until: (status == StepStatus::Settling).then(|| due_at + Duration::seconds(60)),
+        at: due_at,
+        reason: format!("contract: {}", status.as_str()),
+    }
+}
+
+/// A pending JSON-lines message of `key`, first due at `at`, carrying `tag`.
+pub fn message(lead: &LeadId, key: StepKey, at: DateTime<Utc>, tag: &str) -> OutboxMessage {
+    let payload = serde_json::json!({"type": "leadclock.test", "tag": tag}).to_string();
+    OutboxMessage::new(lead.clone(), key, Channel::Jsonl, payload, at)
 }

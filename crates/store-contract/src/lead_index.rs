@@ -223,3 +223,26 @@ pub async fn active_between_leaves_out_leads_idle_in_the_period<A: Adapter>(cx: 
     ensure_omits(&q, &ids, &later, "engaged after the period, it has no earlier event")?;
     ensure_omits(&q, &ids, &later_unfolded, "its event is on a day after the period")
 }
+
+/// The saved summary reads back, with the timers its pass armed; a lead never summarised has none.
+pub async fn summary_reads_back_with_its_armed_timers<A: Adapter>(cx: Ctx<A>) -> Outcome {
+    let lead = cx.lead(1)?;
+    cx.store.append(&touch(&lead, "e1", march(10, 9)?)?).await?;
+    crate::check::ensure_eq("before any summary", cx.store.summary(&lead).await?, None)?;
+    let armed = leadclock_domain::steps::Timer {
+        lead_id: lead.clone(),
+        cycle: 1,
+        clock: leadclock_domain::ClockKind::Response,
+        step: 0,
+        due_at: due(5)?,
+    };
+    let saved = LeadSummary {
+        next_due: Some(due(5)?),
+        open: true,
+        armed: vec![armed],
+        ..summary(&lead, 1, march(10, 9)?)
+    };
+    cx.store.save_summary(&saved).await?;
+    crate::check::ensure_eq("the saved summary", cx.store.summary(&lead).await?, Some(saved))?;
+    crate::check::ensure_eq("a lead never seen", cx.store.summary(&cx.lead(2)?).await?, None)
+}

@@ -1,5 +1,5 @@
 //! The store contract: what every adapter of the store ports (`EventStore`, `LeadIndex`,
-//! `Rollups`) promises its callers, checked the same way against memory, SQLite and DynamoDB.
+//! `StepLog`, `Outbox`, `Rollups`) promises its callers, checked the same way against memory, SQLite and DynamoDB.
 //!
 //! Each case is one async function that creates its own leads, named after the run and the
 //! case, so cases and runs can share one table; it asserts only about those leads. Where the
@@ -13,18 +13,20 @@ mod check;
 mod event_store;
 mod fixtures;
 mod lead_index;
+mod outbox;
 mod rollups;
+mod steps;
 
 pub use check::{Ctx, Failure, Outcome};
 
 use leadclock_app::error::PortError;
-use leadclock_app::ports::{EventStore, LeadIndex, Rollups};
+use leadclock_app::ports::Store;
 use std::future::Future;
 use std::pin::Pin;
 
 /// One adapter under test.
 pub trait Adapter: 'static {
-    type Store: EventStore + LeadIndex + Rollups + 'static;
+    type Store: Store + 'static;
 
     /// Named in every failure ("memory", "sqlite", "dynamodb").
     const NAME: &'static str;
@@ -59,7 +61,6 @@ pub fn cases<A: Adapter>() -> Vec<Case<A>> {
         event_store::one_event_id_on_two_leads_is_two_events,
         event_store::load_returns_exactly_the_leads_events,
         event_store::load_round_trips_every_event_kind,
-        event_store::retract_frees_the_event_id,
         lead_index::appended_events_need_attention_until_folded,
         lead_index::a_new_event_marks_a_reconciled_lead_again,
         lead_index::stale_summary_changes_nothing,
@@ -68,6 +69,14 @@ pub fn cases<A: Adapter>() -> Vec<Case<A>> {
         lead_index::open_leads_follow_the_latest_summary,
         lead_index::active_between_returns_leads_with_events_in_the_period,
         lead_index::active_between_leaves_out_leads_idle_in_the_period,
+        lead_index::summary_reads_back_with_its_armed_timers,
+        steps::records_read_back_by_lead,
+        steps::a_decided_record_is_never_replaced,
+        steps::settling_keeps_the_first_window_and_yields_to_an_outcome,
+        steps::messages_of_an_unwritten_record_are_dropped,
+        outbox::due_messages_are_pending_and_due_oldest_first,
+        outbox::a_durable_send_makes_the_step_delivered,
+        outbox::a_failed_attempt_waits_and_dead_letters_are_counted,
         rollups::save_rollup_replaces_the_days_report,
     ]
 }

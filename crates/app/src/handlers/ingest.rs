@@ -2,8 +2,9 @@
 //! reconciled.
 
 use crate::error::IngestError;
+use crate::fingerprint;
 use crate::inbound::{Inbound, Kind, LeadclockJson, PayloadFormat};
-use crate::ports::{Appended, Clock, EventStore, LeadIndex, Notifier, Timers};
+use crate::ports::{Appended, Clock, EventStore, LeadIndex, Notifier, StepLog, Timers};
 use crate::view::LeadView;
 use crate::App;
 use leadclock_domain::Event;
@@ -32,7 +33,7 @@ impl Accepted {
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: EventStore + LeadIndex,
+    S: EventStore + LeadIndex + StepLog,
     T: Timers,
     N: Notifier,
     C: Clock,
@@ -46,7 +47,7 @@ where
         let events = format.events(request, &self.policy)?;
         let mut accepted = Vec::with_capacity(events.len());
         for event in &events {
-            accepted.push(self.accept(event, format.name()).await?);
+            accepted.push(self.accept(event, format.name(), format.refuses_conflicts()).await?);
         }
         Ok(accepted)
     }
@@ -61,19 +62,39 @@ where
     }
 
     /// Stores one event once, then reconciles its lead.
-    async fn accept(&self, event: &Event, format: &'static str) -> Result<Accepted, IngestError> {
-        let appended = self.store.append(event).await.map_err(IngestError::Store)?;
-        let duplicate = appended == Appended::Duplicate;
+    async fn accept(
+        &self,
+        event: &Event,
+        format: &'static str,
+        refuse_conflicts: bool,
+    ) -> Result<Accepted, IngestError> {
+        let duplicate = match self.store.append(event).await.map_err(IngestError::Store)? {
+            Appended::New => false,
+            Appended::Duplicate(stored) => {
+                let (stored, received) = (fingerprint::of(&stored), fingerprint::of(event));
+                if refuse_conflicts && stored != received {
+                    return Err(IngestError::Conflict {
+                        event_id: event.event_id.to_string(),
+                        stored,
+                        received,
+                    });
+                }
+                true
+            }
+        };
         tracing::info!(lead_id = %event.lead_id, event_id = %event.event_id, kind = event.body.kind(), format, duplicate, "event accepted");
-        let lead = match self
-            .reconcile(&event.lead_id, (!duplicate).then_some(&event.event_id))
-            .await
-        {
+        let lead = match self.reconcile(&event.lead_id).await {
             Ok(r) => {
                 for f in &r.failures {
                     tracing::warn!(lead_id = %event.lead_id, event_id = %event.event_id, error = %f, "reconcile left work for the sweep");
                 }
-                Some(LeadView::build(&r.lead, &self.policy, self.clock.now()))
+                Some(LeadView::build(
+                    &r.lead,
+                    &self.policy,
+                    self.clock.now(),
+                    &r.records,
+                    &[],
+                ))
             }
             Err(e) => {
                 tracing::error!(lead_id = %event.lead_id, event_id = %event.event_id, error = %e, "stored, but could not reconcile; the sweep will");

@@ -77,14 +77,7 @@ where
 
     async fn report(&self, from: DateTime<Utc>, to: DateTime<Utc>, by: Option<Dimension>) -> Result<Report, PortError> {
         let leads = self.leads_for(from, to).await?;
-        Ok(metrics::report(
-            &leads,
-            &self.policy,
-            from,
-            to,
-            by,
-            self.clock.now(),
-        ))
+        Ok(metrics::report(&leads, &self.policy, from, to, by, self.clock.now()))
     }
 }
 

@@ -1,161 +1,217 @@
-//! Bring one lead's outside world in line with its events: send the escalation steps that
-//! are due (each once), arm the timer of every running clock, cancel timers made stale.
+//! Bring one lead's outside world in line with its events: record what each due step's
+//! outcome is (claiming the ones to deliver, with their outbox messages, in one write), arm the
+//! timer of every running clock, cancel timers made stale.
 //!
 //! Ingest, a firing timer and the periodic sweep all end here, so a lost timer or a crash
-//! between storing and scheduling is mended by the next pass.
+//! between storing and scheduling is mended by the next pass. The decisions themselves are the
+//! domain's ([`steps::plan`]); this is only their execution.
 
 use crate::error::PortError;
-use crate::ports::{Appended, Clock, EventStore, LeadIndex, LeadSummary, Notifier, Timers};
+use crate::message::{EscalationMessage, OutcomeMessage};
+use crate::outbox::OutboxMessage;
+use crate::ports::{Clock, EventStore, LeadIndex, LeadSummary, Notifier, StepLog, Timers};
 use crate::App;
 use chrono::{DateTime, Duration, Utc};
-use leadclock_domain::clock::{self, Timer};
-use leadclock_domain::event::Escalated;
-use leadclock_domain::{Event, EventBody, EventId, Lead, LeadId, Policy};
-
-/// Delay before retrying a step whose notification failed.
-pub const RETRY_DELAY: Duration = Duration::seconds(30);
+use leadclock_domain::clock::{self, Escalation};
+use leadclock_domain::steps::{self, Plan, StepBook, StepKey, StepRecord, StepStatus, Timer};
+use leadclock_domain::{Event, EventBody, Lead, LeadId};
 
 #[derive(Debug)]
 pub struct Reconciled {
     pub lead: Lead,
-    /// Steps sent by this pass, in order.
-    pub sent: Vec<clock::Escalation>,
+    /// Steps this pass claimed for delivery, in order.
+    pub sent: Vec<Escalation>,
+    /// Every record this pass wrote (settling, outcomes, claims).
+    pub recorded: Vec<StepRecord>,
+    /// The lead's records after this pass.
+    pub records: Vec<StepRecord>,
     pub timers: Vec<Timer>,
     /// Failures that leave work for a retry (the lead stays marked for attention).
     pub failures: Vec<PortError>,
 }
 
-fn summary(lead: &Lead, events: &[Event], timers: &[Timer], open: bool) -> Option<LeadSummary> {
+/// Steps an earlier release recorded as `escalated` events: each becomes a `delivered` record
+/// once, so upgraded stores keep what they sent.
+fn legacy_claims(events: &[Event], book: &StepBook) -> Vec<StepRecord> {
+    events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Escalated(x) => Some((
+                e,
+                StepKey {
+                    cycle: x.cycle,
+                    clock: x.clock,
+                    step: x.step,
+                },
+            )),
+            _ => None,
+        })
+        .filter(|(_, key)| book.get(key).is_none())
+        .map(|(e, key)| StepRecord {
+            key,
+            status: StepStatus::Delivered,
+            due_at: e.occurred_at,
+            first_seen_at: e.occurred_at,
+            settle_until: None,
+            at: e.occurred_at,
+            reason: "delivered by an earlier release".into(),
+        })
+        .collect()
+}
+
+fn summary(lead: &Lead, events: &[Event], plan: &Plan, open: bool) -> Option<LeadSummary> {
     Some(LeadSummary {
         lead_id: lead.lead_id.clone(),
         events: events.len() as u64,
-        next_due: timers.iter().map(|t| t.due_at).min(),
+        next_due: plan.timers.iter().map(|t| t.due_at).min(),
         first_engaged_at: lead.cycles.first().map(|c| c.engaged_at),
         last_activity: events.iter().map(|e| e.occurred_at).max()?,
         open,
+        armed: plan.timers.clone(),
     })
-}
-
-/// The timers the lead had before `new_event` arrived.
-fn timers_before(
-    events: &[Event],
-    new_event: &EventId,
-    lead_id: &LeadId,
-    policy: &Policy,
-    now: DateTime<Utc>,
-) -> Vec<Timer> {
-    let before = Lead::fold(
-        lead_id.clone(),
-        events.iter().filter(|e| &e.event_id != new_event),
-        policy,
-    );
-    clock::timers(&before, policy, now)
 }
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: EventStore + LeadIndex,
+    S: EventStore + LeadIndex + StepLog,
     T: Timers,
     N: Notifier,
     C: Clock,
 {
-    /// Reconciles one lead. `new_event` names the event that prompted it, if any, so the
-    /// timer it made stale can be cancelled.
-    pub async fn reconcile(&self, lead_id: &LeadId, new_event: Option<&EventId>) -> Result<Reconciled, PortError> {
+    /// Reconciles one lead: decide, record, arm.
+    pub async fn reconcile(&self, lead_id: &LeadId) -> Result<Reconciled, PortError> {
         let now = self.clock.now();
-        let mut events = self.store.load(lead_id).await?;
-        let mut lead = Lead::fold(lead_id.clone(), &events, &self.policy);
-        // What was armed before the new event, taken before this pass adds any claims.
-        let before = new_event.map(|id| timers_before(&events, id, lead_id, &self.policy, now));
-        let mut sent = Vec::new();
+        let events = self.store.load(lead_id).await?;
+        let lead = Lead::fold(lead_id.clone(), &events, &self.policy);
+        let armed = self.store.summary(lead_id).await?.map(|s| s.armed).unwrap_or_default();
+        let stored = self.store.steps(lead_id).await?;
+        let legacy = legacy_claims(&events, &StepBook::new(stored.iter().cloned()));
+        let book = StepBook::new(stored.into_iter().chain(legacy.iter().cloned()));
+        let mut plan = steps::plan(&steps::Inputs {
+            lead: &lead,
+            policy: &self.policy,
+            now,
+            book: &book,
+            armed: &armed,
+        });
+        plan.records.splice(0..0, legacy);
         let mut failures = Vec::new();
-        let mut retry = false;
-
-        for esc in clock::due_escalations(&lead, &self.policy, now) {
-            let claim = Event {
-                event_id: Event::escalation_id(lead_id, esc.cycle, esc.clock, esc.step),
-                lead_id: lead_id.clone(),
-                occurred_at: now,
-                body: EventBody::Escalated(Escalated {
-                    cycle: esc.cycle,
-                    clock: esc.clock,
-                    step: esc.step,
-                    recipients: esc.recipients.iter().map(|r| r.id.clone()).collect(),
-                }),
-                extra: Default::default(),
-            };
-            // The claim is the "sent once" guard: only the writer of a new claim notifies.
-            match self.store.append(&claim).await {
-                Ok(Appended::Duplicate) => continue,
-                Ok(Appended::New) => {}
-                Err(e) => {
-                    failures.push(e);
-                    retry = true;
-                    continue;
-                }
-            }
-            match self.notifier.notify(&esc).await {
-                Ok(()) => {
-                    tracing::info!(lead_id = %lead_id, event_id = %claim.event_id, step = esc.step, clock = esc.clock.as_str(), "escalation sent");
-                    events.push(claim);
-                    sent.push(esc);
-                }
-                Err(e) => {
-                    tracing::warn!(lead_id = %lead_id, event_id = %claim.event_id, error = %e, "escalation not delivered; will retry");
-                    if let Err(r) = self.store.retract(lead_id, &claim.event_id).await {
-                        // The claim stays: the step counts as sent rather than risk sending twice.
-                        tracing::error!(lead_id = %lead_id, event_id = %claim.event_id, error = %r, "could not retract claim");
-                        failures.push(r);
-                    }
-                    failures.push(e);
-                    retry = true;
-                }
-            }
-        }
-        if !sent.is_empty() {
-            lead = Lead::fold(lead_id.clone(), &events, &self.policy);
-        }
-
-        let mut timers = clock::timers(&lead, &self.policy, now);
-        if retry {
-            for t in &mut timers {
-                t.due_at = t.due_at.max(now + RETRY_DELAY);
-            }
-        }
-        // After an event, touch only the timers it changed; otherwise (timer, sweep) arm them all.
-        let to_arm: Vec<&Timer> = match &before {
-            Some(before) => {
-                for stale in before.iter().filter(|old| !timers.contains(old)) {
-                    if let Err(e) = self.timers.cancel(stale).await {
-                        // Harmless: a stale timer finds nothing due.
-                        tracing::warn!(lead_id = %lead_id, error = %e, "could not cancel a stale timer");
-                    }
-                }
-                timers.iter().filter(|t| retry || !before.contains(t)).collect()
-            }
-            None => timers.iter().collect(),
-        };
-        for t in to_arm {
-            if let Err(e) = self.timers.schedule(t).await {
+        let (recorded, sent) = match self.record(lead_id, &plan, now).await {
+            Ok(written) => written,
+            Err(e) => {
                 failures.push(e);
+                retry_later(&mut plan, now);
+                (Vec::new(), Vec::new())
             }
-        }
+        };
+        self.arm(&armed, &plan.timers, &mut failures).await;
         // Saving the summary clears the lead's "needs attention" mark only when all went well;
         // otherwise the sweep comes back to it.
         if failures.is_empty() {
             let open = lead
                 .current_cycle()
                 .is_some_and(|c| clock::cycle_clocks(c, &self.policy, now).iter().any(|v| v.is_running()));
-            if let Some(s) = summary(&lead, &events, &timers, open) {
+            if let Some(s) = summary(&lead, &events, &plan, open) {
                 self.store.save_summary(&s).await?;
             }
         }
+        let records = StepBook::new(book.records().cloned().chain(recorded.iter().cloned()))
+            .records()
+            .cloned()
+            .collect();
         Ok(Reconciled {
             lead,
             sent,
-            timers,
+            recorded,
+            records,
+            timers: plan.timers,
             failures,
         })
+    }
+
+    /// Writes the plan's records with their outbox messages; returns what was written and the
+    /// escalations it claimed.
+    async fn record(
+        &self,
+        lead_id: &LeadId,
+        plan: &Plan,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<StepRecord>, Vec<Escalation>), PortError> {
+        if plan.records.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let outbox = self.messages(lead_id, plan, now)?;
+        let written = self.store.record(lead_id, &plan.records, &outbox).await?;
+        let recorded: Vec<StepRecord> = plan
+            .records
+            .iter()
+            .filter(|r| written.contains(&r.key))
+            .cloned()
+            .collect();
+        let sent: Vec<Escalation> = plan
+            .deliver
+            .iter()
+            .filter(|e| written.contains(&e.key))
+            .cloned()
+            .collect();
+        for r in &recorded {
+            tracing::info!(lead_id = %lead_id, step = %r.key, status = r.status.as_str(), reason = %r.reason, "step recorded");
+        }
+        if !outbox.is_empty() {
+            self.notifier.wake();
+        }
+        Ok((recorded, sent))
+    }
+
+    /// The outbox messages of the plan's records: the escalation for a claim, an outcome line
+    /// for the rest, on the channels the host sends each to.
+    fn messages(&self, lead_id: &LeadId, plan: &Plan, now: DateTime<Utc>) -> Result<Vec<OutboxMessage>, PortError> {
+        let mut out = Vec::new();
+        for r in &plan.records {
+            let payload = match plan.deliver.iter().find(|e| e.key == r.key) {
+                Some(e) => serde_json::to_string(&EscalationMessage::of(e)),
+                None if r.status == StepStatus::Settling => continue,
+                None => serde_json::to_string(&OutcomeMessage::of(lead_id, r)),
+            }
+            .map_err(|e| PortError::permanent("encode message", e))?;
+            for channel in self.notifier.channels_for(r.status) {
+                out.push(OutboxMessage::new(
+                    lead_id.clone(),
+                    r.key,
+                    channel,
+                    payload.clone(),
+                    now,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Arms the timers the plan needs and cancels the ones it no longer does.
+    async fn arm(&self, armed: &[Timer], wanted: &[Timer], failures: &mut Vec<PortError>) {
+        for stale in armed.iter().filter(|old| !wanted.iter().any(|t| t.key() == old.key())) {
+            if let Err(e) = self.timers.cancel(stale).await {
+                // Harmless: a stale timer finds nothing due.
+                tracing::warn!(lead_id = %stale.lead_id, error = %e, "could not cancel a stale timer");
+            }
+        }
+        for t in wanted.iter().filter(|t| !armed.contains(t)) {
+            if let Err(e) = self.timers.schedule(t).await {
+                failures.push(e);
+            }
+        }
+    }
+
+    /// Re-arms the timers every lead's last pass armed: for a host whose timers live in memory
+    /// (the local server), at start-up. Returns how many leads it restored.
+    pub async fn restore_timers(&self, horizon: Duration) -> Result<usize, PortError> {
+        let ids = self.store.needing_attention(self.clock.now() + horizon).await?;
+        for id in &ids {
+            for t in self.store.summary(id).await?.map(|s| s.armed).unwrap_or_default() {
+                self.timers.schedule(&t).await?;
+            }
+        }
+        Ok(ids.len())
     }
 
     /// Reconciles every lead with a step due by `now + horizon` or with unreconciled events.
@@ -163,10 +219,21 @@ where
     pub async fn sweep(&self, horizon: Duration) -> Result<usize, PortError> {
         let ids = self.store.needing_attention(self.clock.now() + horizon).await?;
         for id in &ids {
-            if let Err(e) = self.reconcile(id, None).await {
+            if let Err(e) = self.reconcile(id).await {
                 tracing::warn!(lead_id = %id, error = %e, "sweep could not reconcile lead");
             }
         }
         Ok(ids.len())
+    }
+}
+
+/// Delay before a pass whose records could not be written tries again.
+pub const RETRY_DELAY: Duration = Duration::seconds(30);
+
+/// Nothing was recorded: come back a little later rather than in a tight loop. (The lead stays
+/// marked for the sweep too, since its summary is not saved.)
+fn retry_later(plan: &mut Plan, now: DateTime<Utc>) {
+    for t in &mut plan.timers {
+        t.due_at = t.due_at.max(now + RETRY_DELAY);
     }
 }

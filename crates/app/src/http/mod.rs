@@ -13,7 +13,7 @@ pub use extract::PublicBase;
 
 use crate::auth::AuthConfig;
 use crate::inbound::Kind;
-use crate::ports::{Clock, EventCount, EventStore, LeadIndex, Notifier, Timers};
+use crate::ports::{Clock, EventCount, Notifier, Store, Timers};
 use crate::App;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -73,7 +73,7 @@ impl Routes {
 /// The router for `groups`, with the shared fallbacks, limits and error bodies.
 pub fn router<S, T, N, C>(state: ApiState<S, T, N, C>, groups: &[Routes]) -> Router
 where
-    S: EventStore + LeadIndex + 'static,
+    S: Store + 'static,
     T: Timers + 'static,
     N: Notifier + 'static,
     C: Clock + 'static,
@@ -84,7 +84,7 @@ where
 /// The routes of `groups`, without fallbacks: for a host that merges more before [`finish`].
 pub fn routes<S, T, N, C>(state: ApiState<S, T, N, C>, routes: &[Routes]) -> Router
 where
-    S: EventStore + LeadIndex + 'static,
+    S: Store + 'static,
     T: Timers + 'static,
     N: Notifier + 'static,
     C: Clock + 'static,

@@ -5,9 +5,8 @@ use crate::error::IngestError;
 use crate::inbound::{Inbound, PayloadFormat};
 use chrono::{DateTime, Duration, Utc};
 use leadclock_domain::event::{Assignment, Contact, Form, Stage, Touch};
-use leadclock_domain::{Event, EventBody, EventId, LeadId, Policy, StageChange};
+use leadclock_domain::{Event, EventBody, EventId, LeadId, Origin, Policy, StageChange};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Largest webhook body accepted.
@@ -96,6 +95,15 @@ impl<'a> Fields<'a> {
         check_text(name, s, max).map(Some)
     }
 
+    fn flag(&self, name: &str) -> Result<bool, IngestError> {
+        match self.get(name) {
+            None => Ok(false),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| IngestError::invalid(name, "must be true or false")),
+        }
+    }
+
     fn required_text(&self, name: &str, max: usize) -> Result<String, IngestError> {
         self.text(name, max)?
             .ok_or_else(|| IngestError::Missing { field: name.into() })
@@ -141,15 +149,6 @@ pub fn parse_instant(field: &str, s: &str, now: DateTime<Utc>) -> Result<DateTim
     Ok(t)
 }
 
-/// An id derived from the body, for senders that send none: the same body gives the same id.
-fn derived_id(kind: Kind, map: &Map<String, Value>) -> EventId {
-    // serde_json's Map is sorted by key, so this serialisation is canonical.
-    let canonical = serde_json::to_string(map).unwrap_or_default();
-    let digest = Sha256::digest(format!("{}\n{canonical}", kind.as_str()).as_bytes());
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    EventId::parse(&format!("{}-{hex}", kind.as_str())).expect("hex id is valid")
-}
-
 /// The JSON API's format for one event kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeadclockJson {
@@ -166,8 +165,13 @@ impl PayloadFormat for LeadclockJson {
     }
 }
 
-/// Parses a webhook body into an event, checking it against the policy.
-pub fn parse_event(kind: Kind, body: &[u8], policy: &Policy, now: DateTime<Utc>) -> Result<Event, IngestError> {
+/// Event id prefixes leadclock writes itself; senders may not use them.
+const RESERVED_PREFIXES: [&str; 2] = ["esc:", "void:"];
+/// Fields every kind shares.
+const COMMON_FIELDS: [&str; 5] = ["event_id", "lead_id", "occurred_at", "history", "supersedes"];
+
+/// The body as a JSON object, within the size and depth limits.
+pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, IngestError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(IngestError::TooLarge { limit: MAX_BODY_BYTES });
     }
@@ -177,33 +181,70 @@ pub fn parse_event(kind: Kind, body: &[u8], policy: &Policy, now: DateTime<Utc>)
     let Value::Object(map) = value else {
         return Err(IngestError::Malformed("body must be a JSON object".into()));
     };
-    if depth(&Value::Object(map.clone())) > MAX_DEPTH {
+    if map.values().map(depth).max().unwrap_or(0) + 1 > MAX_DEPTH {
         return Err(IngestError::Malformed(format!(
             "body nests deeper than {MAX_DEPTH} levels"
         )));
     }
-    let f = Fields { map: &map };
-    let lead_id = {
-        let s = f.required_text("lead_id", 128)?;
-        LeadId::parse(&s).map_err(|e| IngestError::invalid("lead_id", e.0))?
-    };
-    let event_id = match f.text("event_id", 200)? {
-        Some(s) => EventId::parse(&s).map_err(|e| IngestError::invalid("event_id", e.0))?,
-        None => {
-            let mut without = map.clone();
-            without.remove("event_id");
-            derived_id(kind, &without)
-        }
-    };
-    if event_id.as_str().starts_with("esc:") {
-        return Err(IngestError::invalid(
-            "event_id",
-            "ids starting with \"esc:\" are reserved",
-        ));
-    }
+    Ok(map)
+}
+
+/// Parses a webhook body into an event, checking it against the policy.
+pub fn parse_event(kind: Kind, body: &[u8], policy: &Policy, now: DateTime<Utc>) -> Result<Event, IngestError> {
+    parse_fields(kind, &parse_object(body)?, policy, now)
+}
+
+/// Parses one event of `kind` from a JSON object (a request body, or one item of a batch).
+pub fn parse_fields(
+    kind: Kind,
+    map: &Map<String, Value>,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Event, IngestError> {
+    let f = Fields { map };
+    let lead_id = LeadId::parse(&f.required_text("lead_id", 128)?).map_err(|e| IngestError::invalid("lead_id", e.0))?;
+    let given_id = f.text("event_id", 200)?.map(|s| event_id("event_id", &s)).transpose()?;
     let occurred_at = parse_instant("occurred_at", &f.required_text("occurred_at", 64)?, now)?;
-    let body = match kind {
-        Kind::Form => EventBody::Form(parse_form(&f, policy)?),
+    let body = parse_body(kind, &f, policy)?;
+    let mut event = Event::new(
+        EventId::parse(kind.as_str()).expect("kind names are valid ids"),
+        lead_id,
+        occurred_at,
+        body,
+    );
+    event.origin = if f.flag("history")? {
+        Origin::History
+    } else {
+        Origin::Live
+    };
+    event.supersedes = f
+        .text("supersedes", 200)?
+        .map(|s| event_id("supersedes", &s))
+        .transpose()?;
+    event.extra = parse_extra(kind, map)?;
+    // Without an id, the event's own content names it: the same event, however it is spelled
+    // (offsets, key order, number forms), gets the same id.
+    event.event_id = match given_id {
+        Some(id) => id,
+        None => crate::fingerprint::derived_id(kind.as_str(), &event),
+    };
+    Ok(event)
+}
+
+fn event_id(field: &str, s: &str) -> Result<EventId, IngestError> {
+    let id = EventId::parse(s).map_err(|e| IngestError::invalid(field, e.0))?;
+    match RESERVED_PREFIXES.iter().find(|p| id.as_str().starts_with(**p)) {
+        Some(p) => Err(IngestError::invalid(
+            field,
+            format!("ids starting with {p:?} are reserved"),
+        )),
+        None => Ok(id),
+    }
+}
+
+fn parse_body(kind: Kind, f: &Fields, policy: &Policy) -> Result<EventBody, IngestError> {
+    Ok(match kind {
+        Kind::Form => EventBody::Form(parse_form(f, policy)?),
         Kind::Assignment => EventBody::Assignment(Assignment {
             owner: f.required_text("owner", MAX_TEXT)?,
             team: f.text("team", MAX_TEXT)?,
@@ -222,10 +263,14 @@ pub fn parse_event(kind: Kind, body: &[u8], policy: &Policy, now: DateTime<Utc>)
                 reason: f.text("reason", MAX_REASON)?,
             })
         }
-    };
+    })
+}
+
+/// Fields the sender added that leadclock does not know: kept as text, bounded.
+fn parse_extra(kind: Kind, map: &Map<String, Value>) -> Result<BTreeMap<String, String>, IngestError> {
     let mut extra = BTreeMap::new();
-    for (k, v) in &map {
-        if ["event_id", "lead_id", "occurred_at"].contains(&k.as_str()) || kind.known_fields().contains(&k.as_str()) {
+    for (k, v) in map {
+        if COMMON_FIELDS.contains(&k.as_str()) || kind.known_fields().contains(&k.as_str()) {
             continue;
         }
         if extra.len() >= MAX_ATTRIBUTES {
@@ -236,13 +281,7 @@ pub fn parse_event(kind: Kind, body: &[u8], policy: &Policy, now: DateTime<Utc>)
         }
         extra.insert(bounded_key(k)?, bounded_json(k, v)?);
     }
-    Ok(Event {
-        event_id,
-        lead_id,
-        occurred_at,
-        body,
-        extra,
-    })
+    Ok(extra)
 }
 
 fn bounded_key(k: &str) -> Result<String, IngestError> {

@@ -45,4 +45,11 @@ pub trait PayloadFormat: Send + Sync {
 
     /// The events the request carries, in the order given; an error names the field at fault.
     fn events(&self, request: &Inbound<'_>, policy: &Policy) -> Result<Vec<Event>, IngestError>;
+
+    /// Whether an id stored before with a different body is answered `409 event_id_conflict`
+    /// (the JSON API: the client chose the id) or taken as a repeat (a vendor's own dedupe key,
+    /// which vendors resend with changed details and must never see refused).
+    fn refuses_conflicts(&self) -> bool {
+        true
+    }
 }

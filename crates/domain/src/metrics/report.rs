@@ -31,13 +31,12 @@ pub struct Report {
 }
 
 /// The period being reported and how to count it.
-struct Period<'p> {
+struct Period {
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    policy: &'p Policy,
 }
 
-impl Period<'_> {
+impl Period {
     /// The section of `rows`, with their MQLs of the previous period of equal length.
     fn section(&self, rows: &[&Row], held: u64) -> Section {
         let (prev_from, prev_to) = previous_period(self.from, self.to);
@@ -45,7 +44,7 @@ impl Period<'_> {
             .iter()
             .filter(|r| in_period(r.cycle.engaged_at, prev_from, prev_to))
             .count() as u64;
-        section(rows, Context { previous_mqls, held }, self.from, self.to, self.policy)
+        section(rows, Context { previous_mqls, held }, self.from, self.to)
     }
 
     /// One section per value of `dim`, leaving out groups with nothing in either period.
@@ -89,7 +88,7 @@ pub fn report(
     by: Option<Dimension>,
     now: DateTime<Utc>,
 ) -> Report {
-    let period = Period { from, to, policy };
+    let period = Period { from, to };
     let rows = rows(leads, policy, now);
     // Re-engagements over the recycle limit: suppressed cycles, so not in `rows`.
     let held = leads

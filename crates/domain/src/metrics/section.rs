@@ -8,7 +8,6 @@ use super::in_period;
 use super::rows::{count, Row};
 use super::sla::{sla, Sla};
 use super::stats::{Rate, Timing};
-use crate::policy::Policy;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -56,7 +55,7 @@ pub(super) struct Context {
 
 /// The section of `rows` for `[from, to)`. The MQL cohort is the cycles engaged in the period;
 /// the assignment cohort is the cycles first assigned in it.
-pub(super) fn section(rows: &[&Row], ctx: Context, from: DateTime<Utc>, to: DateTime<Utc>, policy: &Policy) -> Section {
+pub(super) fn section(rows: &[&Row], ctx: Context, from: DateTime<Utc>, to: DateTime<Utc>) -> Section {
     let cohort: Vec<&Row> = rows
         .iter()
         .copied()
@@ -76,7 +75,7 @@ pub(super) fn section(rows: &[&Row], ctx: Context, from: DateTime<Utc>, to: Date
         response_rate: Rate::new(count(&cohort, |r| r.cycle.first_touch_at.is_some()), mqls).banded(&RESPONSE_RATE),
         five_minute_response_rate: five_minute_response_rate(&cohort),
         lead_leakage: lead_leakage(&cohort),
-        sla: sla(&assigned, policy),
+        sla: sla(&assigned),
         funnel: funnel(&cohort),
     }
 }

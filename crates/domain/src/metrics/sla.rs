@@ -4,7 +4,7 @@ use super::bands::{BREACH_ESCALATION_RATE, SLA_COMPLIANCE, SLA_TOO_LENIENT};
 use super::rows::{count, Row};
 use super::stats::Rate;
 use crate::clock::ClockStatus;
-use crate::policy::{Policy, Role};
+use crate::policy::Role;
 use crate::ClockKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -61,7 +61,7 @@ pub struct Sla {
 }
 
 /// Response-clock compliance per lead type and overall, and breach escalation, of `assigned`.
-pub(super) fn sla(assigned: &[&Row], policy: &Policy) -> Sla {
+pub(super) fn sla(assigned: &[&Row]) -> Sla {
     let mut by_lead_type: BTreeMap<String, Compliance> = BTreeMap::new();
     let mut overall = Compliance::default();
     for r in assigned {
@@ -72,7 +72,7 @@ pub(super) fn sla(assigned: &[&Row], policy: &Policy) -> Sla {
     }
     by_lead_type.values_mut().for_each(Compliance::finish);
     overall.finish();
-    let escalated = count(assigned, |r| escalated_to_management(r, policy));
+    let escalated = count(assigned, escalated_to_management);
     Sla {
         too_lenient: overall.rate.percent.is_some_and(|p| SLA_TOO_LENIENT.contains(p)),
         breach_escalation_rate: Rate::new(escalated, assigned.len() as u64).banded(&BREACH_ESCALATION_RATE),
@@ -81,17 +81,12 @@ pub(super) fn sla(assigned: &[&Row], policy: &Policy) -> Sla {
     }
 }
 
-/// Whether the response clock's escalation reached a ladder step notifying a manager or exec.
-fn escalated_to_management(row: &Row, policy: &Policy) -> bool {
-    let Some(lt) = policy.lead_types.get(&row.cycle.lead_type) else {
-        return false;
-    };
-    row.cycle.escalations.iter().any(|e| {
-        e.clock == ClockKind::Response
-            && lt
-                .sla
-                .ladder
-                .get(e.step as usize)
-                .is_some_and(|s| s.notify.iter().any(|r| matches!(r, Role::Manager | Role::Exec)))
+/// Whether the events earned a response-clock step that notifies a manager or exec: the lead
+/// breached far enough to reach management, whatever was or was not delivered.
+fn escalated_to_management(row: &Row) -> bool {
+    row.clock(ClockKind::Response).is_some_and(|c| {
+        c.steps
+            .iter()
+            .any(|s| s.earned && s.notify.iter().any(|r| matches!(r, Role::Manager | Role::Exec)))
     })
 }

@@ -19,7 +19,7 @@ pub(super) fn directory(raw: &RawDirectory, calendars: &Named<RawCalendar>, p: &
         teams: raw
             .teams
             .iter()
-            .map(|(name, raw)| (name.get_ref().clone(), team(raw)))
+            .map(|(name, raw)| (name.get_ref().clone(), team(name.get_ref(), raw, p)))
             .collect(),
         ops: list(&raw.ops),
         exec: list(&raw.exec),
@@ -63,11 +63,12 @@ fn person(raw: &RawPerson) -> Person {
     }
 }
 
-fn team(raw: &RawTeam) -> Team {
+fn team(name: &str, raw: &RawTeam, p: &mut Problems) -> Team {
     Team {
         calendar: raw.calendar.as_ref().map(|c| c.get_ref().clone()),
         manager: raw.manager.clone(),
         exec: raw.exec.clone(),
+        mode: super::delivery::mode(&format!("directory.teams.{name}.mode"), raw.mode.as_ref(), p),
     }
 }
 

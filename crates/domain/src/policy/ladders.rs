@@ -7,12 +7,21 @@ use chrono::Duration;
 use std::collections::BTreeMap;
 use toml::Spanned;
 
+/// A named ladder: its steps and, if it says, how stale a step may be and still be sent.
+#[derive(Clone)]
+pub(super) struct Ladder {
+    steps: Vec<Step>,
+    stale_after: Option<Duration>,
+}
+
 /// The named ladders of `[ladders.NAME]`, each validated once for every SLA that uses it.
-pub(super) fn ladders(raw: &Named<RawLadder>, p: &mut Problems) -> BTreeMap<String, Vec<Step>> {
+pub(super) fn ladders(raw: &Named<RawLadder>, p: &mut Problems) -> BTreeMap<String, Ladder> {
     raw.iter()
         .map(|(name, l)| {
-            let path = format!("ladders.{}.steps", name.get_ref());
-            (name.get_ref().clone(), steps(&path, &l.steps, true, p))
+            let base = format!("ladders.{}", name.get_ref());
+            let steps = steps(&format!("{base}.steps"), &l.steps, true, p);
+            let stale_after = super::delivery::duration(&format!("{base}.stale_after"), l.stale_after.as_ref(), p);
+            (name.get_ref().clone(), Ladder { steps, stale_after })
         })
         .collect()
 }
@@ -135,15 +144,17 @@ pub(super) fn sla(
     path: &str,
     raw: &RawSla,
     at: Option<Span>,
-    ladders: &BTreeMap<String, Vec<Step>>,
+    ladders: &BTreeMap<String, Ladder>,
     p: &mut Problems,
 ) -> Option<SlaRule> {
     let basis = basis(path, raw, p);
     let target = target(path, raw, basis, at.clone(), p);
-    let ladder = ladder(path, raw, basis, at, ladders, p);
+    let (ladder, ladder_stale) = ladder(path, raw, basis, at, ladders, p);
+    let own_stale = super::delivery::duration(&format!("{path}.stale_after"), raw.stale_after.as_ref(), p);
     Some(SlaRule {
         target: target?,
         ladder,
+        stale_after: own_stale.or(ladder_stale),
     })
 }
 
@@ -199,23 +210,26 @@ fn ladder(
     raw: &RawSla,
     basis: Basis,
     at: Option<Span>,
-    ladders: &BTreeMap<String, Vec<Step>>,
+    ladders: &BTreeMap<String, Ladder>,
     p: &mut Problems,
-) -> Vec<Step> {
+) -> (Vec<Step>, Option<Duration>) {
     match (&raw.ladder, &raw.escalate) {
         (Some(_), Some(_)) => {
             p.add(path, at, "give `ladder` or `escalate`, not both");
-            Vec::new()
+            (Vec::new(), None)
         }
         (Some(name), None) => match ladders.get(name.get_ref()) {
-            Some(steps) => steps.clone(),
+            Some(l) => (l.steps.clone(), l.stale_after),
             None => {
                 let message = format!("no ladder named {:?} in [ladders]", name.get_ref());
                 p.add(format!("{path}.ladder"), name.span(), message);
-                Vec::new()
+                (Vec::new(), None)
             }
         },
-        (None, Some(list)) => steps(&format!("{path}.escalate"), list, basis == Basis::Business, p),
-        (None, None) => Vec::new(),
+        (None, Some(list)) => (
+            steps(&format!("{path}.escalate"), list, basis == Basis::Business, p),
+            None,
+        ),
+        (None, None) => (Vec::new(), None),
     }
 }

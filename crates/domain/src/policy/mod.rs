@@ -9,6 +9,7 @@
 //! at the line and column of the key or value it is about.
 
 mod calendars;
+mod delivery;
 mod directory;
 mod ladders;
 mod problems;
@@ -131,6 +132,53 @@ pub struct Step {
 pub struct SlaRule {
     pub target: Target,
     pub ladder: Vec<Step>,
+    /// How old a due step may be when leadclock first learns of it and still be delivered;
+    /// `None` takes [`Delivery::stale_after`].
+    pub stale_after: Option<Duration>,
+}
+
+/// Whether due steps are delivered, or only computed and recorded (a phased rollout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Live,
+    Shadow,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Live => "live",
+            Mode::Shadow => "shadow",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Mode> {
+        [Mode::Live, Mode::Shadow].into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// `[delivery]`: the rules every delivery path applies to a due step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// How long a step that an event made due (or overdue) waits for late events before it
+    /// is delivered.
+    pub settle: Duration,
+    /// A step already this far past its due instant when leadclock first learns of it is
+    /// recorded as missed (`stale`), not delivered.
+    pub stale_after: Duration,
+    /// The default mode; teams and lead types may say otherwise.
+    pub mode: Mode,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            settle: Duration::seconds(60),
+            stale_after: Duration::minutes(15),
+            mode: Mode::Live,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +205,7 @@ pub struct LeadType {
     pub label: String,
     pub sla: SlaRule,
     pub touches: TouchRule,
+    pub mode: Option<Mode>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -173,6 +222,7 @@ pub struct Team {
     pub calendar: Option<String>,
     pub manager: Option<String>,
     pub exec: Option<String>,
+    pub mode: Option<Mode>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -194,6 +244,7 @@ pub struct Policy {
     pub assignment: SlaRule,
     pub lead_types: BTreeMap<String, LeadType>,
     pub directory: Directory,
+    pub delivery: Delivery,
 }
 
 /// Parses a duration like `90s`, `5m`, `1h30m`.
@@ -231,6 +282,30 @@ impl Policy {
             return c;
         }
         &self.default_calendar
+    }
+
+    /// How far past due a step may be when first learned of and still be delivered.
+    pub fn stale_after(&self, rule: &SlaRule) -> Duration {
+        rule.stale_after.unwrap_or(self.delivery.stale_after)
+    }
+
+    /// The delivery mode for a lead type and an owner's team. A team's or a lead type's own
+    /// setting overrides the default; when both are set and disagree, shadow wins, so nobody
+    /// is paged unless every setting that names the lead allows it.
+    pub fn mode_for(&self, lead_type: &str, team: Option<&str>) -> Mode {
+        let by_type = self.lead_types.get(lead_type).and_then(|l| l.mode);
+        let by_team = team.and_then(|t| self.directory.teams.get(t)).and_then(|t| t.mode);
+        match (by_type, by_team) {
+            (None, None) => self.delivery.mode,
+            (Some(m), None) | (None, Some(m)) => m,
+            (Some(a), Some(b)) if a == b => a,
+            (Some(_), Some(_)) => Mode::Shadow,
+        }
+    }
+
+    /// The team a person belongs to in the directory.
+    pub fn team_of(&self, person: &str) -> Option<&str> {
+        self.directory.people.get(person).and_then(|p| p.team.as_deref())
     }
 
     pub fn calendar(&self, name: &str) -> &Calendar {

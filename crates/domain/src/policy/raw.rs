@@ -71,6 +71,10 @@ pub(super) struct RawSla {
     pub ladder: Option<Text>,
     pub escalate: Option<SpannedList<RawStep>>,
     pub touches: Option<RawTouches>,
+    /// Overrides the ladder's and `[delivery]`'s `stale_after` for this SLA.
+    pub stale_after: Option<Text>,
+    /// `live` or `shadow` for this lead type (lead types only).
+    pub mode: Option<Text>,
 }
 
 #[derive(Deserialize, Default)]
@@ -89,6 +93,7 @@ pub(super) struct RawTeam {
     pub calendar: Option<Text>,
     pub manager: Option<String>,
     pub exec: Option<String>,
+    pub mode: Option<Text>,
 }
 
 #[derive(Deserialize, Default)]
@@ -108,6 +113,16 @@ pub(super) struct RawDirectory {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLadder {
     pub steps: SpannedList<RawStep>,
+    pub stale_after: Option<Text>,
+}
+
+/// `[delivery]`: when a due step is delivered, recorded as missed, or only measured.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDelivery {
+    pub settle: Option<Text>,
+    pub stale_after: Option<Text>,
+    pub mode: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -128,6 +143,8 @@ pub(super) struct RawPolicy {
     pub lead_types: Named<RawSla>,
     #[serde(default)]
     pub directory: RawDirectory,
+    #[serde(default)]
+    pub delivery: RawDelivery,
 }
 
 /// Only the `[calendars.*]` tables of any TOML file; other keys are ignored on purpose.

@@ -2,8 +2,8 @@
 
 use super::problems::{parse_toml, Problems};
 use super::raw::{RawPolicy, RawSla, Span, TopKeys};
-use super::{calendars, directory, ladders};
-use super::{LeadType, Policy, Problem, SlaRule, Step, TouchRule};
+use super::{calendars, delivery, directory, ladders};
+use super::{LeadType, Policy, Problem, SlaRule, TouchRule};
 use crate::calendar::Calendar;
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
@@ -38,6 +38,7 @@ pub(super) fn policy(src: &str) -> Result<Policy, Vec<Problem>> {
     let directory = directory::directory(&raw.directory, &raw.calendars, &mut p);
     let slas = assignment.iter().chain(lead_types.values().map(|l| &l.sla));
     directory::role_coverage(slas, &raw.directory, keys.span("directory"), &directory, &mut p);
+    let delivery = delivery::delivery(&raw.delivery, &mut p);
     let regions = raw
         .regions
         .into_iter()
@@ -52,6 +53,7 @@ pub(super) fn policy(src: &str) -> Result<Policy, Vec<Problem>> {
         assignment,
         lead_types,
         directory,
+        delivery,
     }))
 }
 
@@ -136,7 +138,7 @@ fn default_touches() -> TouchRule {
 fn assignment(
     raw: Option<&RawSla>,
     at: Option<Span>,
-    ladders: &BTreeMap<String, Vec<Step>>,
+    ladders: &BTreeMap<String, ladders::Ladder>,
     p: &mut Problems,
 ) -> Option<SlaRule> {
     let Some(a) = raw else {
@@ -161,7 +163,7 @@ fn assignment(
 fn lead_types(
     raw: &RawPolicy,
     touches: &TouchRule,
-    ladders: &BTreeMap<String, Vec<Step>>,
+    ladders: &BTreeMap<String, ladders::Ladder>,
     p: &mut Problems,
 ) -> BTreeMap<String, LeadType> {
     if raw.lead_types.is_empty() {
@@ -180,11 +182,13 @@ fn lead_types(
             continue;
         };
         let label = lt.label.clone().unwrap_or_else(|| name.clone());
+        let mode = super::delivery::mode(&format!("{path}.mode"), lt.mode.as_ref(), p);
         let lead_type = LeadType {
             name: name.clone(),
             label,
             sla,
             touches,
+            mode,
         };
         out.insert(name.clone(), lead_type);
     }

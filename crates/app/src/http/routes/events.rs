@@ -5,7 +5,7 @@ use crate::http::extract::SignedBody;
 use crate::http::response::{error, json};
 use crate::http::ApiState;
 use crate::inbound::{Inbound, Kind, LeadclockJson};
-use crate::ports::{Clock, EventStore, LeadIndex, Notifier, Timers};
+use crate::ports::{Clock, Notifier, Store, Timers};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Extension;
@@ -17,7 +17,7 @@ pub async fn ingest<S, T, N, C>(
     signed: SignedBody,
 ) -> Response
 where
-    S: EventStore + LeadIndex + 'static,
+    S: Store + 'static,
     T: Timers + 'static,
     N: Notifier + 'static,
     C: Clock + 'static,

@@ -3,7 +3,7 @@
 use crate::http::extract::{LeadIdParam, ReadAccess};
 use crate::http::response::{error, json};
 use crate::http::ApiState;
-use crate::ports::{Clock, EventStore};
+use crate::ports::{Clock, Store};
 use axum::extract::State;
 use axum::response::Response;
 
@@ -13,7 +13,7 @@ pub async fn lead<S, T, N, C>(
     LeadIdParam(id): LeadIdParam,
 ) -> Response
 where
-    S: EventStore + 'static,
+    S: Store + 'static,
     T: Send + Sync + 'static,
     N: Send + Sync + 'static,
     C: Clock + 'static,

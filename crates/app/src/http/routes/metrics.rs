@@ -3,7 +3,7 @@
 use crate::http::extract::{ReadAccess, Report};
 use crate::http::response::{error, text};
 use crate::http::ApiState;
-use crate::ports::{Clock, EventStore, LeadIndex};
+use crate::ports::{Clock, Store};
 use crate::report_format;
 use axum::extract::State;
 use axum::response::Response;
@@ -14,7 +14,7 @@ pub async fn metrics<S, T, N, C>(
     Report(query): Report,
 ) -> Response
 where
-    S: EventStore + LeadIndex + 'static,
+    S: Store + 'static,
     T: Send + Sync + 'static,
     N: Send + Sync + 'static,
     C: Clock + 'static,

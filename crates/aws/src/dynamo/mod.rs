@@ -9,13 +9,24 @@
 //! | summary | `LEAD#{lead}` | `SUMMARY` | `lead_id`, `events_stored` (events written), `events_folded` (events the saved summary folded), `next_due` (ms), `due_pk`, `open_pk`, `first_engaged_at`, `last_activity` |
 //! | day index | `LEAD#{lead}` | `DAY#{yyyy-mm-dd}` | `lead_id`, `gsi_day` = `DAY#{yyyy-mm-dd}` (UTC date of an event) |
 //! | rollup | `ROLLUP#{yyyy-mm-dd}` | `ROLLUP` | `report` (JSON) |
+//! | step record | `LEAD#{lead}` | `STEP#{cycle}#{clock}#{step}` | `status`, `body` (record JSON) |
+//! | outbox message | `LEAD#{lead}` | `OUT#{message id}` | `status`, `body` (message JSON), `lead_id`, `outbox_pk` = `OUTBOX` while pending / `DEAD` once dead-lettered, `outbox_due` (ms) |
 //!
-//! Indexes (sparse, keys only):
+//! The summary also keeps `armed`: the timers its pass armed (JSON), so a step armed for its
+//! due instant is delivered at once when it fires.
+//!
+//! Indexes (sparse):
 //! - `by_day` (`gsi_day`, `lead_id`): the leads with an event on a date — reports and the rollup
 //!   Query one day at a time, never Scan.
 //! - `due` (`due_pk` = `DUE`, `next_due`): leads with an escalation step due by an instant, or
 //!   with events not yet reconciled (`next_due` = 0) — the sweep.
 //! - `open` (`open_pk` = `OPEN`, `lead_id`): leads with a running clock — the open-SLA list.
+//! - `outbox` (`outbox_pk`, `outbox_due`, with `body`): messages to send, oldest due first — the
+//!   dispatcher; and the dead letters (`DEAD`), counted for health.
+//!
+//! Stacks written by releases before step outcomes hold escalation claims as `escalated`
+//! events; the reconcile pass turns each into a `delivered` record the first time it visits the
+//! lead, so a deployed stack upgrades in place.
 //!
 //! Access patterns: append = one transaction (conditional put of the event on its id, one more
 //! `events_stored` and the "needs attention" mark on the summary, the day index); load = Query on
@@ -23,19 +34,23 @@
 //! every stored event (optimistic concurrency: a summary older than the events never clears the
 //! mark). Transaction conflicts and throttling are retried a bounded number of times with jitter.
 
+mod outbox;
+mod steps;
+
 use crate::error::port_err;
 use crate::retry::with_retries;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use leadclock_app::error::PortError;
 use leadclock_app::ports::{Appended, EventStore, LeadIndex, LeadSummary, Rollups};
-use leadclock_domain::{Event, EventId, LeadId};
+use leadclock_domain::{Event, LeadId};
 use std::collections::HashMap;
 
 pub const INDEX_BY_DAY: &str = "by_day";
 pub const INDEX_DUE: &str = "due";
 pub const INDEX_OPEN: &str = "open";
+pub const INDEX_OUTBOX: &str = "outbox";
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -51,8 +66,24 @@ fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
+/// One item's attributes.
+type Item = HashMap<String, AttributeValue>;
+
 fn lead_pk(lead: &LeadId) -> String {
     format!("LEAD#{lead}")
+}
+
+/// A stored JSON attribute back to its type.
+fn decode<T: serde::de::DeserializeOwned>(op: &'static str, item: &Item, attr: &str) -> Result<T, PortError> {
+    let body = item
+        .get(attr)
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| PortError::new(op, format!("item without `{attr}`")))?;
+    serde_json::from_str(body).map_err(|e| PortError::permanent(op, e))
+}
+
+fn encode<T: serde::Serialize>(op: &'static str, v: &T) -> Result<String, PortError> {
+    serde_json::to_string(v).map_err(|e| PortError::permanent(op, e))
 }
 
 impl DynamoStore {
@@ -63,42 +94,82 @@ impl DynamoStore {
         }
     }
 
+    /// Every item a query returns, page after page. `query` builds the request; the pager
+    /// adds the start key of each next page.
+    async fn query_all(
+        &self,
+        op: &'static str,
+        query: impl Fn() -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<Item>, PortError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let resp = with_retries(op, || query().set_exclusive_start_key(start.clone()).send())
+                .await
+                .map_err(|e| port_err(op, e))?;
+            out.extend(resp.items().iter().cloned());
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// The lead ids an index query returns.
     async fn query_ids(
         &self,
         op: &'static str,
         index: &str,
         key_condition: &str,
         values: HashMap<String, AttributeValue>,
-        names: Option<HashMap<String, String>>,
     ) -> Result<Vec<LeadId>, PortError> {
-        let mut out = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let resp = with_retries(op, || {
+        let items = self
+            .query_all(op, || {
                 self.client
                     .query()
                     .table_name(&self.table)
                     .index_name(index)
                     .key_condition_expression(key_condition)
                     .set_expression_attribute_values(Some(values.clone()))
-                    .set_expression_attribute_names(names.clone())
-                    .set_exclusive_start_key(start.clone())
-                    .send()
             })
-            .await
-            .map_err(|e| port_err(op, e))?;
-            for item in resp.items() {
-                if let Some(AttributeValue::S(id)) = item.get("lead_id") {
-                    if let Ok(id) = LeadId::parse(id) {
-                        out.push(id);
-                    }
-                }
-            }
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(out),
-            }
-        }
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|i| i.get("lead_id").and_then(|v| v.as_s().ok()))
+            .filter_map(|id| LeadId::parse(id).ok())
+            .collect())
+    }
+
+    /// The items of one lead whose sort key starts with `prefix`, read strongly consistent.
+    async fn lead_items(&self, op: &'static str, lead: &LeadId, prefix: &str) -> Result<Vec<Item>, PortError> {
+        self.query_all(op, || {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(lead_pk(lead)))
+                .expression_attribute_values(":prefix", s(prefix))
+        })
+        .await
+    }
+
+    async fn stored_event(&self, event: &Event) -> Result<Event, PortError> {
+        let resp = with_retries("read stored event", || {
+            self.client
+                .get_item()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key("PK", s(lead_pk(&event.lead_id)))
+                .key("SK", s(format!("EVT#{}", event.event_id)))
+                .send()
+        })
+        .await
+        .map_err(|e| port_err("read stored event", e))?;
+        let item = resp
+            .item()
+            .ok_or_else(|| PortError::transient("read stored event", "the event is not readable yet"))?;
+        decode("decode event", item, "body")
     }
 
     pub async fn rollup(&self, day: &str) -> Result<Option<String>, PortError> {
@@ -188,7 +259,7 @@ impl EventStore for DynamoStore {
                     _ => false,
                 };
                 if duplicate {
-                    Ok(Appended::Duplicate)
+                    Ok(Appended::Duplicate(Box::new(self.stored_event(event).await?)))
                 } else {
                     Err(port_err("append event", e))
                 }
@@ -197,74 +268,19 @@ impl EventStore for DynamoStore {
     }
 
     async fn load(&self, lead: &LeadId) -> Result<Vec<Event>, PortError> {
-        let mut out = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let resp = with_retries("load lead", || {
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .consistent_read(true)
-                    .key_condition_expression("PK = :pk AND begins_with(SK, :evt)")
-                    .expression_attribute_values(":pk", s(lead_pk(lead)))
-                    .expression_attribute_values(":evt", s("EVT#"))
-                    .projection_expression("body")
-                    .set_exclusive_start_key(start.clone())
-                    .send()
-            })
-            .await
-            .map_err(|e| port_err("load lead", e))?;
-            for item in resp.items() {
-                let body = item
-                    .get("body")
-                    .and_then(|v| v.as_s().ok())
-                    .ok_or_else(|| PortError::new("decode event", "event item without a body"))?;
-                out.push(serde_json::from_str(body).map_err(|e| PortError::new("decode event", e.to_string()))?);
-            }
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(out),
-            }
-        }
-    }
-
-    async fn retract(&self, lead: &LeadId, event: &EventId) -> Result<(), PortError> {
-        let pk = lead_pk(lead);
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .key("PK", s(&pk))
-            .key("SK", s(format!("EVT#{event}")))
-            .condition_expression("attribute_exists(PK)")
-            .build()
-            .map_err(|e| PortError::new("retract claim", e.to_string()))?;
-        let summary = Update::builder()
-            .table_name(&self.table)
-            .key("PK", s(&pk))
-            .key("SK", s("SUMMARY"))
-            .update_expression("SET #stored = #stored - :one")
-            .expression_attribute_names("#stored", "events_stored")
-            .expression_attribute_values(":one", n(1))
-            .build()
-            .map_err(|e| PortError::new("retract claim", e.to_string()))?;
-        let items = vec![
-            TransactWriteItem::builder().delete(delete).build(),
-            TransactWriteItem::builder().update(summary).build(),
-        ];
-        with_retries("retract claim", || {
-            self.client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-        })
-        .await
-        .map(|_| ())
-        .map_err(|e| port_err("retract claim", e))
+        let items = self.lead_items("load lead", lead, "EVT#").await?;
+        items.iter().map(|i| decode("decode event", i, "body")).collect()
     }
 }
 
 impl LeadIndex for DynamoStore {
     async fn save_summary(&self, summary: &LeadSummary) -> Result<(), PortError> {
-        let mut set = vec!["#folded = :n", "last_activity = :last", "lead_id = :lead"];
+        let mut set = vec![
+            "#folded = :n",
+            "last_activity = :last",
+            "lead_id = :lead",
+            "armed = :armed",
+        ];
         let mut remove = Vec::new();
         let mut req = self
             .client
@@ -276,7 +292,8 @@ impl LeadIndex for DynamoStore {
             .expression_attribute_names("#folded", "events_folded")
             .expression_attribute_names("#stored", "events_stored")
             .expression_attribute_values(":last", n(summary.last_activity.timestamp_millis()))
-            .expression_attribute_values(":lead", s(summary.lead_id.as_str()));
+            .expression_attribute_values(":lead", s(summary.lead_id.as_str()))
+            .expression_attribute_values(":armed", s(encode("encode timers", &summary.armed)?));
         match summary.next_due {
             Some(t) => {
                 set.push("next_due = :due, due_pk = :duepk");
@@ -316,19 +333,50 @@ impl LeadIndex for DynamoStore {
         }
     }
 
+    async fn summary(&self, lead: &LeadId) -> Result<Option<LeadSummary>, PortError> {
+        let resp = with_retries("read summary", || {
+            self.client
+                .get_item()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key("PK", s(lead_pk(lead)))
+                .key("SK", s("SUMMARY"))
+                .send()
+        })
+        .await
+        .map_err(|e| port_err("read summary", e))?;
+        let Some(item) = resp.item() else { return Ok(None) };
+        let num = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+        };
+        let time = |k: &str| num(k).and_then(DateTime::from_timestamp_millis);
+        let Some(folded) = num("events_folded") else {
+            return Ok(None);
+        };
+        let armed = match item.get("armed") {
+            Some(_) => decode("decode timers", item, "armed")?,
+            None => Vec::new(),
+        };
+        Ok(Some(LeadSummary {
+            lead_id: lead.clone(),
+            events: folded as u64,
+            next_due: time("next_due").filter(|t| t.timestamp_millis() > 0),
+            first_engaged_at: time("first_engaged_at"),
+            last_activity: time("last_activity").unwrap_or_default(),
+            open: item.contains_key("open_pk"),
+            armed,
+        }))
+    }
+
     async fn needing_attention(&self, before: DateTime<Utc>) -> Result<Vec<LeadId>, PortError> {
         let values = HashMap::from([
             (":d".to_owned(), s("DUE")),
             (":b".to_owned(), n(before.timestamp_millis())),
         ]);
-        self.query_ids(
-            "find due leads",
-            INDEX_DUE,
-            "due_pk = :d AND next_due <= :b",
-            values,
-            None,
-        )
-        .await
+        self.query_ids("find due leads", INDEX_DUE, "due_pk = :d AND next_due <= :b", values)
+            .await
     }
 
     async fn active_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<LeadId>, PortError> {
@@ -338,7 +386,7 @@ impl LeadIndex for DynamoStore {
         while day <= last {
             let values = HashMap::from([(":d".to_owned(), s(format!("DAY#{}", day.format("%Y-%m-%d"))))]);
             ids.extend(
-                self.query_ids("find active leads", INDEX_BY_DAY, "gsi_day = :d", values, None)
+                self.query_ids("find active leads", INDEX_BY_DAY, "gsi_day = :d", values)
                     .await?,
             );
             day = match day.succ_opt() {
@@ -353,7 +401,7 @@ impl LeadIndex for DynamoStore {
 
     async fn open_leads(&self) -> Result<Vec<LeadId>, PortError> {
         let values = HashMap::from([(":o".to_owned(), s("OPEN"))]);
-        self.query_ids("find open leads", INDEX_OPEN, "open_pk = :o", values, None)
+        self.query_ids("find open leads", INDEX_OPEN, "open_pk = :o", values)
             .await
     }
 }

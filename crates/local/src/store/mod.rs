@@ -1,50 +1,36 @@
-//! SQLite event store: one file in the data dir, WAL with full sync, so an accepted event
-//! survives `kill -9` and power loss.
+//! SQLite store: one file in the data dir, WAL with full sync, so an accepted event or a
+//! claimed step survives `kill -9` and power loss.
 //!
-//! Tables: `events` (the log; an event id is unique within its lead) and `leads` (one summary row per lead:
-//! how many events are stored, how many the saved summary folded, the next escalation due).
-//! A lead whose `stored` count is ahead of its summary has unreconciled events.
+//! Tables (see [`schema`] for versions and migrations): `events` (the log; an event id is
+//! unique within its lead), `leads` (one summary row per lead: how many events are stored, how
+//! many the saved summary folded, the next wake-up, the timers armed), `steps` (what was done
+//! about each escalation step), `outbox` (each step's messages until their channel accepts
+//! them) and `rollups`. A lead whose `stored` count is ahead of its summary has unreconciled
+//! events.
+
+mod outbox;
+pub mod schema;
+mod steps;
 
 use chrono::{DateTime, Utc};
 use leadclock_app::error::PortError;
 use leadclock_app::ports::{Appended, EventCount, EventStore, LeadIndex, LeadSummary, Rollups};
-use leadclock_domain::{Event, EventId, LeadId};
+use leadclock_domain::{Event, LeadId};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS events (
-    lead_id     TEXT NOT NULL,
-    event_id    TEXT NOT NULL,
-    occurred_at INTEGER NOT NULL,
-    kind        TEXT NOT NULL,
-    body        TEXT NOT NULL,
-    received_at INTEGER NOT NULL,
-    PRIMARY KEY (lead_id, event_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS leads (
-    lead_id          TEXT PRIMARY KEY,
-    stored           INTEGER NOT NULL DEFAULT 0,
-    folded           INTEGER NOT NULL DEFAULT 0,
-    next_due         INTEGER,
-    first_engaged_at INTEGER,
-    last_activity    INTEGER,
-    open             INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS leads_next_due ON leads (next_due) WHERE next_due IS NOT NULL;
-CREATE INDEX IF NOT EXISTS leads_dirty ON leads (lead_id) WHERE stored > folded;
-CREATE INDEX IF NOT EXISTS leads_activity ON leads (last_activity);
-CREATE INDEX IF NOT EXISTS leads_open ON leads (lead_id) WHERE open = 1;
-CREATE TABLE IF NOT EXISTS rollups (
-    day        TEXT PRIMARY KEY,
-    report     TEXT NOT NULL,
-    created_at INTEGER NOT NULL
-);
-";
-
 fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// A stored JSON body back to its type; a body that does not decode is corruption, not input.
+fn decode<T: serde::de::DeserializeOwned>(op: &'static str, body: &str) -> Result<T, PortError> {
+    serde_json::from_str(body).map_err(|e| PortError::permanent(op, e))
 }
 
 fn err(op: &'static str) -> impl Fn(rusqlite::Error) -> PortError {
@@ -69,7 +55,8 @@ impl SqliteStore {
         let conn = Connection::open(dir.join("leadclock.db")).map_err(err("open store"))?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
             .map_err(err("configure store"))?;
-        conn.execute_batch(SCHEMA).map_err(err("create schema"))?;
+        let mut conn = conn;
+        schema::migrate(&mut conn).map_err(|e| PortError::new("migrate store", e))?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -144,14 +131,22 @@ impl EventStore for SqliteStore {
                     params![lead, at],
                 )?;
             }
-            tx.commit()?;
-            Ok(if inserted == 1 {
-                Appended::New
+            let stored: Option<String> = if inserted == 1 {
+                None
             } else {
-                Appended::Duplicate
-            })
+                Some(tx.query_row(
+                    "SELECT body FROM events WHERE lead_id = ?1 AND event_id = ?2",
+                    params![lead, id],
+                    |r| r.get(0),
+                )?)
+            };
+            tx.commit()?;
+            Ok(stored)
         })
-        .await
+        .await?
+        .map_or(Ok(Appended::New), |body| {
+            Ok(Appended::Duplicate(Box::new(decode("decode event", &body)?)))
+        })
     }
 
     async fn load(&self, lead: &LeadId) -> Result<Vec<Event>, PortError> {
@@ -163,30 +158,13 @@ impl EventStore for SqliteStore {
                 rows.collect()
             })
             .await?;
-        rows.iter()
-            .map(|b| serde_json::from_str(b).map_err(|e| PortError::new("decode event", e.to_string())))
-            .collect()
-    }
-
-    async fn retract(&self, lead: &LeadId, event: &EventId) -> Result<(), PortError> {
-        let (lead, id) = (lead.to_string(), event.to_string());
-        self.with("retract claim", move |c| {
-            let tx = c.transaction()?;
-            let n = tx.execute(
-                "DELETE FROM events WHERE event_id = ?1 AND lead_id = ?2",
-                params![id, lead],
-            )?;
-            if n == 1 {
-                tx.execute("UPDATE leads SET stored = stored - 1 WHERE lead_id = ?1", params![lead])?;
-            }
-            tx.commit()
-        })
-        .await
+        rows.iter().map(|b| decode("decode event", b)).collect()
     }
 }
 
 impl LeadIndex for SqliteStore {
     async fn save_summary(&self, s: &LeadSummary) -> Result<(), PortError> {
+        let armed = serde_json::to_string(&s.armed).map_err(|e| PortError::permanent("encode timers", e))?;
         let (lead, folded, next_due, engaged, last, open) = (
             s.lead_id.to_string(),
             s.events as i64,
@@ -198,13 +176,53 @@ impl LeadIndex for SqliteStore {
         self.with("save summary", move |c| {
             c.execute(
                 "UPDATE leads SET folded = ?2, next_due = ?3, first_engaged_at = ?4,
-                    last_activity = MAX(COALESCE(last_activity, ?5), ?5), open = ?6
+                    last_activity = MAX(COALESCE(last_activity, ?5), ?5), open = ?6, armed = ?7
                  WHERE lead_id = ?1 AND folded <= ?2",
-                params![lead, folded, next_due, engaged, last, open],
+                params![lead, folded, next_due, engaged, last, open, armed],
             )
             .map(|_| ())
         })
         .await
+    }
+
+    async fn summary(&self, lead: &LeadId) -> Result<Option<LeadSummary>, PortError> {
+        let id = lead.to_string();
+        let row = self
+            .with("read summary", move |c| {
+                c.query_row(
+                    "SELECT folded, next_due, first_engaged_at, last_activity, open, armed FROM leads
+                     WHERE lead_id = ?1 AND folded > 0",
+                    params![id],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, Option<i64>>(1)?,
+                            r.get::<_, Option<i64>>(2)?,
+                            r.get::<_, Option<i64>>(3)?,
+                            r.get::<_, bool>(4)?,
+                            r.get::<_, Option<String>>(5)?,
+                        ))
+                    },
+                )
+                .optional()
+            })
+            .await?;
+        let Some((folded, next_due, engaged, last, open, armed)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(LeadSummary {
+            lead_id: lead.clone(),
+            events: folded as u64,
+            next_due: next_due.map(from_millis),
+            first_engaged_at: engaged.map(from_millis),
+            last_activity: from_millis(last.unwrap_or_default()),
+            open,
+            armed: armed
+                .as_deref()
+                .map(|a| decode("decode timers", a))
+                .transpose()?
+                .unwrap_or_default(),
+        }))
     }
 
     async fn needing_attention(&self, before: DateTime<Utc>) -> Result<Vec<LeadId>, PortError> {
@@ -260,86 +278,5 @@ impl Rollups for SqliteStore {
             .map(|_| ())
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-    use leadclock_domain::event::Touch;
-    use leadclock_domain::EventBody;
-
-    fn from_millis(ms: i64) -> DateTime<Utc> {
-        Utc.timestamp_millis_opt(ms).single().unwrap()
-    }
-
-    fn touch(id: &str, lead: &str, secs: i64) -> Event {
-        Event {
-            event_id: EventId::parse(id).unwrap(),
-            lead_id: LeadId::parse(lead).unwrap(),
-            occurred_at: from_millis(1_790_000_000_000 + secs * 1000),
-            body: EventBody::Touch(Touch {
-                owner: None,
-                channel: "call".into(),
-                outcome: None,
-            }),
-            extra: Default::default(),
-        }
-    }
-
-    #[tokio::test]
-    async fn stores_once_and_survives_reopen() {
-        let dir = tempdir();
-        let store = SqliteStore::open(&dir).unwrap();
-        assert_eq!(store.append(&touch("e1", "L", 0)).await.unwrap(), Appended::New);
-        assert_eq!(store.append(&touch("e1", "L", 0)).await.unwrap(), Appended::Duplicate);
-        store.append(&touch("e2", "L", 5)).await.unwrap();
-        store.append(&touch("e3", "M", 5)).await.unwrap();
-        drop(store);
-        let store = SqliteStore::open(&dir).unwrap();
-        let lead = LeadId::parse("L").unwrap();
-        assert_eq!(store.load(&lead).await.unwrap().len(), 2);
-        // Both leads have unreconciled events until a summary folds them.
-        assert_eq!(store.needing_attention(from_millis(0)).await.unwrap().len(), 2);
-        let summary = LeadSummary {
-            lead_id: lead.clone(),
-            events: 2,
-            next_due: None,
-            first_engaged_at: None,
-            last_activity: from_millis(1_790_000_005_000),
-            open: false,
-        };
-        store.save_summary(&summary).await.unwrap();
-        assert_eq!(
-            store.needing_attention(from_millis(0)).await.unwrap(),
-            vec![LeadId::parse("M").unwrap()]
-        );
-        // A stale summary (fewer events) does not overwrite a newer one.
-        store
-            .save_summary(&LeadSummary {
-                events: 1,
-                next_due: Some(from_millis(1)),
-                ..summary
-            })
-            .await
-            .unwrap();
-        assert_eq!(store.needing_attention(from_millis(10)).await.unwrap().len(), 1);
-        store.retract(&lead, &EventId::parse("e2").unwrap()).await.unwrap();
-        assert_eq!(store.load(&lead).await.unwrap().len(), 1);
-        std::fs::remove_dir_all(dir).ok();
-    }
-
-    pub fn tempdir() -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("leadclock-store-{}-{}", std::process::id(), rand_suffix()));
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
-
-    fn rand_suffix() -> u128 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
     }
 }

@@ -1,0 +1,123 @@
+//! The SQLite schema and its migrations. `PRAGMA user_version` says which version a file is
+//! at; every migration runs in one transaction, so a crash mid-upgrade leaves the old version.
+//!
+//! | version | written by | what |
+//! |---|---|---|
+//! | 0 (no tables) | — | a new file: the latest schema is created |
+//! | 1 (tables, `user_version` 0) | releases before step outcomes | events, leads, rollups; escalation claims as `escalated` events |
+//! | 2 | this release | + `steps` (step records), `outbox`, `leads.armed` (the timers a pass armed); claims become `delivered` step records |
+
+use rusqlite::{Connection, OptionalExtension};
+
+/// The version this release writes.
+pub const VERSION: i64 = 2;
+
+/// Version 1: what releases before step outcomes wrote (and never versioned).
+const V1: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    lead_id     TEXT NOT NULL,
+    event_id    TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (lead_id, event_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leads (
+    lead_id          TEXT PRIMARY KEY,
+    stored           INTEGER NOT NULL DEFAULT 0,
+    folded           INTEGER NOT NULL DEFAULT 0,
+    next_due         INTEGER,
+    first_engaged_at INTEGER,
+    last_activity    INTEGER,
+    open             INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS leads_next_due ON leads (next_due) WHERE next_due IS NOT NULL;
+CREATE INDEX IF NOT EXISTS leads_dirty ON leads (lead_id) WHERE stored > folded;
+CREATE INDEX IF NOT EXISTS leads_activity ON leads (last_activity);
+CREATE INDEX IF NOT EXISTS leads_open ON leads (lead_id) WHERE open = 1;
+CREATE TABLE IF NOT EXISTS rollups (
+    day        TEXT PRIMARY KEY,
+    report     TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+";
+
+/// Version 1 → 2: step records and the outbox. Each claim an earlier release stored as an
+/// `escalated` event was sent, so it becomes a `delivered` record; the events stay (the fold
+/// ignores them) so nothing stored is rewritten.
+const V2: &str = "
+CREATE TABLE steps (
+    lead_id TEXT NOT NULL,
+    cycle   INTEGER NOT NULL,
+    clock   TEXT NOT NULL,
+    step    INTEGER NOT NULL,
+    status  TEXT NOT NULL,
+    body    TEXT NOT NULL,
+    PRIMARY KEY (lead_id, cycle, clock, step)
+) WITHOUT ROWID;
+CREATE TABLE outbox (
+    id              TEXT PRIMARY KEY,
+    lead_id         TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    body            TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX outbox_lead ON outbox (lead_id);
+CREATE INDEX outbox_dead ON outbox (status) WHERE status = 'dead';
+ALTER TABLE leads ADD COLUMN armed TEXT;
+INSERT OR IGNORE INTO steps (lead_id, cycle, clock, step, status, body)
+SELECT lead_id,
+       json_extract(body, '$.cycle'),
+       json_extract(body, '$.clock'),
+       json_extract(body, '$.step'),
+       'delivered',
+       json_object(
+           'key', json_object('cycle', json_extract(body, '$.cycle'), 'clock', json_extract(body, '$.clock'),
+                              'step', json_extract(body, '$.step')),
+           'status', 'delivered',
+           'due_at', json_extract(body, '$.occurred_at'),
+           'first_seen_at', json_extract(body, '$.occurred_at'),
+           'at', json_extract(body, '$.occurred_at'),
+           'reason', 'delivered by an earlier release')
+FROM events WHERE kind = 'escalated';
+";
+
+/// Which version a file is at.
+fn version(c: &Connection) -> rusqlite::Result<i64> {
+    let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if v > 0 {
+        return Ok(v);
+    }
+    let has_events: Option<String> = c
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'events'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(if has_events.is_some() { 1 } else { 0 })
+}
+
+/// Brings a file to [`VERSION`]; refuses a file from a newer release.
+pub fn migrate(c: &mut Connection) -> Result<(), String> {
+    let from = version(c).map_err(|e| e.to_string())?;
+    if from > VERSION {
+        return Err(format!(
+            "the database is at schema version {from}, newer than this release's {VERSION}: upgrade leadclock"
+        ));
+    }
+    let steps: [(i64, &str); 2] = [(1, V1), (2, V2)];
+    for (to, sql) in steps.into_iter().filter(|(to, _)| *to > from) {
+        let tx = c.transaction().map_err(|e| e.to_string())?;
+        tx.execute_batch(sql)
+            .map_err(|e| format!("migrating to schema version {to}: {e}"))?;
+        tx.pragma_update(None, "user_version", to).map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())?;
+        if from > 0 {
+            tracing::info!(from, to, "store migrated");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Stores written by the previous release open and upgrade in place: the schema migrates, the
+//! escalations it sent become `delivered` step records, and nothing is sent again.
+
+use chrono::{DateTime, Duration, Utc};
+use leadclock_app::ports::{EventStore, ManualClock, Outbox, StepLog};
+use leadclock_app::App;
+use leadclock_domain::steps::StepStatus;
+use leadclock_domain::{LeadId, Policy};
+use leadclock_local::notify::{LocalNotifier, Webhooks};
+use leadclock_local::store::{schema, SqliteStore};
+use leadclock_local::timers::LocalTimers;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let d = std::env::temp_dir().join(format!("leadclock-migrate-{tag}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A data dir holding what the previous release wrote.
+fn legacy_dir(tag: &str) -> PathBuf {
+    let dir = temp_dir(tag);
+    let conn = rusqlite::Connection::open(dir.join("leadclock.db")).unwrap();
+    conn.execute_batch(include_str!("fixtures/legacy-v1.sql")).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/legacy-v1-escalations.jsonl"
+        ),
+        dir.join("escalations.jsonl"),
+    )
+    .unwrap();
+    dir
+}
+
+fn user_version(dir: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(dir.join("leadclock.db")).unwrap();
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
+}
+
+fn lead(id: &str) -> LeadId {
+    LeadId::parse(id).unwrap()
+}
+
+#[tokio::test]
+async fn a_previous_release_store_upgrades_and_keeps_what_it_sent() {
+    let dir = legacy_dir("upgrade");
+    assert_eq!(user_version(&dir), 0);
+    let store = SqliteStore::open(&dir).unwrap();
+    assert_eq!(user_version(&dir), schema::VERSION);
+    // Every event is still there, claims included.
+    assert_eq!(store.load(&lead("OLD-1")).await.unwrap().len(), 5);
+    // The three steps it sent are delivered records now.
+    let mut steps: Vec<(u32, StepStatus)> = store
+        .steps(&lead("OLD-1"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.key.step, r.status))
+        .collect();
+    steps.sort();
+    assert_eq!(
+        steps,
+        vec![
+            (0, StepStatus::Delivered),
+            (1, StepStatus::Delivered),
+            (2, StepStatus::Delivered)
+        ]
+    );
+    drop(store);
+    // Opening again changes nothing.
+    let store = SqliteStore::open(&dir).unwrap();
+    assert_eq!(store.steps(&lead("OLD-1")).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn an_upgraded_lead_is_not_paged_again() {
+    let dir = legacy_dir("no-resend");
+    let store = SqliteStore::open(&dir).unwrap();
+    let events = store.load(&lead("OLD-1")).await.unwrap();
+    let last: DateTime<Utc> = events.iter().map(|e| e.occurred_at).max().unwrap();
+    let policy = Arc::new(Policy::parse(include_str!("../../../tests/fixtures/fast.toml")).unwrap());
+    let clock = ManualClock::at(last + Duration::seconds(30));
+    let (timers, _fired) = LocalTimers::start(clock.clone());
+    let notifier = LocalNotifier::new(&dir, Webhooks::default(), false);
+    let app = App::new(policy, store, timers, notifier, clock);
+    for id in ["OLD-1", "OLD-2", "OLD-3"] {
+        app.reconcile(&lead(id)).await.unwrap();
+    }
+    app.dispatch().await.unwrap();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("escalations.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let old_one: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["lead_id"] == "OLD-1" && l["type"] == "leadclock.escalation")
+        .collect();
+    assert_eq!(
+        old_one.len(),
+        3,
+        "the three lines the previous release wrote, none again"
+    );
+    assert!(app.store.lead_messages(&lead("OLD-1")).await.unwrap().is_empty());
+    // The lead view shows what the previous release sent.
+    let view = app.lead("OLD-1").await.unwrap();
+    assert_eq!(view.escalations.len(), 3);
+    assert!(view.escalations.iter().all(|s| s.status == StepStatus::Delivered));
+}
+
+#[test]
+fn a_store_from_a_newer_release_is_refused() {
+    let dir = temp_dir("newer");
+    SqliteStore::open(&dir).unwrap();
+    let conn = rusqlite::Connection::open(dir.join("leadclock.db")).unwrap();
+    conn.pragma_update(None, "user_version", schema::VERSION + 1).unwrap();
+    drop(conn);
+    let err = SqliteStore::open(&dir).err().expect("refused");
+    assert!(err.to_string().contains("newer than this release"), "{err}");
+}
