@@ -12,7 +12,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 VENV ?= .venv
 FUNCTIONS := form-ingest assignment first-touch stage escalate read-api rollup slack-notify
 
-.PHONY: run test fmt lint check-policy unit venv cfn-lint checkov aws-test build deploy fuzz load deny
+.PHONY: run test fmt lint check-policy unit venv cfn-lint checkov aws-test build deploy fuzz load deny bench bench-coldstart
 
 ## Build and start the local server with the example policy.
 run:
@@ -112,3 +112,15 @@ deny:
 	fi
 	$(CARGO_DENY) --offline check --hide-inclusion-graph bans licenses sources
 
+## Benchmarks on this machine; results are printed, never asserted.
+bench: bench-coldstart
+
+## Cold start of each function (release, this host) and of hello-lambda, against a local fake Runtime API.
+## BENCH_BIN_DIR measures other builds with the same harness, e.g. an older commit's target/release.
+BENCH_RUNS ?= 15
+BENCH_BIN_DIR ?= $(TARGET_DIR)/release
+bench-coldstart:
+	$(CARGO) build --release --locked -p leadclock-aws --bins
+	$(CARGO) build --release --locked -p leadclock-hello-lambda
+	$(PYTHON) bench/coldstart.py --bin-dir $(BENCH_BIN_DIR) --hello $(TARGET_DIR)/release/hello-lambda \
+	  --policy $(POLICY) --runs $(BENCH_RUNS)
