@@ -240,6 +240,10 @@ def zip_size(binary: Path, policy: Path | None, work: Path) -> int:
     return out.stat().st_size
 
 
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def machine_info() -> list[str]:
     model = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -254,7 +258,7 @@ def machine_info() -> list[str]:
         f"date:    {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {model}, "
         f"{mem_kib / 1048576:.1f} GiB RAM, {platform.system()} {platform.release()} {platform.machine()}",
-        f"load:    {Path('/proc/loadavg').read_text().split()[:3]} (1/5/15 min) at start",
+        f"load:    {loadavg()} (1/5/15 min) at start",
     ]
 
 
@@ -318,8 +322,8 @@ def report(bins: dict[str, Path], results: dict[str, list[Outcome]], policy: Pat
         ncalls = sum(len(o.other) for o in outcomes) / len(outcomes)
         print(f"{name:<14} {len(ms):>3} {med:>10.1f} {p90(ms):>8.1f} {min(ms):>8.1f} {med / hello_median:>8.2f} "
               f"{bins[name].stat().st_size / 1024:>11.0f} {zsize / 1024:>8.0f} {zsize / hello_zip:>11.2f} "
-              f"{ncalls:>10.0f}" + (f"  ({', '.join(calls)})" if calls else ""))
-    print(f"load:    {Path('/proc/loadavg').read_text().split()[:3]} (1/5/15 min) at end")
+              f"{ncalls:>10.1f}" + (f"  ({', '.join(calls)})" if calls else ""))
+    print(f"load:    {loadavg()} (1/5/15 min) at end")
     return failures
 
 
