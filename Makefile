@@ -12,7 +12,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 VENV ?= .venv
 FUNCTIONS := form-ingest assignment first-touch stage escalate read-api rollup slack-notify
 
-.PHONY: run test fmt lint check-policy unit venv cfn-lint checkov aws-test build deploy fuzz load
+.PHONY: run test fmt lint check-policy unit venv cfn-lint checkov aws-test build deploy fuzz load deny bench bench-coldstart
 
 ## Build and start the local server with the example policy.
 run:
@@ -20,8 +20,8 @@ run:
 	$(CARGO) run --release --locked -q -p leadclock -- policy check $(POLICY)
 	$(CARGO) run --release --locked -q -p leadclock -- serve --policy $(POLICY) --data $(DATA) --listen $(LISTEN) $(RUN_FLAGS)
 
-## Every test: formatting, lints, the policy, Rust tests, the template, the full AWS stack on an emulator.
-test: fmt lint check-policy unit cfn-lint checkov aws-test
+## Every test: formatting, lints, the dependency policy, the policy, Rust tests, the template, the full AWS stack on an emulator.
+test: fmt lint deny check-policy unit cfn-lint checkov aws-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -101,3 +101,27 @@ load:
 	sleep 1; $(TARGET_DIR)/release/leadclock-load --url http://127.0.0.1:18099 --clients $(LOAD_CLIENTS) --duration $(LOAD_DURATION); rc=$$?; \
 	ps -o rss= -p $$pid | awk '{ printf "server RSS after the run: %.1f MiB\n", $$1 / 1024 }'; \
 	kill $$pid; rm -rf $$dir; exit $$rc
+
+## Dependency policy (deny.toml): licenses, banned crates, sources; offline, no advisory fetch.
+## cargo-deny is installed once, pinned, into a cache outside the work tree.
+CARGO_DENY_VERSION := 0.20.2
+TOOLS_DIR ?= $(HOME)/.cache/leadclock-tools
+CARGO_DENY := $(TOOLS_DIR)/bin/cargo-deny
+deny:
+	if [ "$$($(CARGO_DENY) --version 2>/dev/null)" != "cargo-deny $(CARGO_DENY_VERSION)" ]; then \
+	  $(CARGO) install --locked --quiet cargo-deny --version $(CARGO_DENY_VERSION) --root $(TOOLS_DIR); \
+	fi
+	$(CARGO_DENY) --offline check --hide-inclusion-graph bans licenses sources
+
+## Benchmarks on this machine; results are printed, never asserted.
+bench: bench-coldstart
+
+## Cold start of each function (release, this host) and of hello-lambda, against a local fake Runtime API.
+## BENCH_BIN_DIR measures other builds with the same harness, e.g. an older commit's target/release.
+BENCH_RUNS ?= 15
+BENCH_BIN_DIR ?= $(TARGET_DIR)/release
+bench-coldstart:
+	$(CARGO) build --release --locked -p leadclock-aws --bins
+	$(CARGO) build --release --locked -p leadclock-hello-lambda
+	$(PYTHON) bench/coldstart.py --bin-dir $(BENCH_BIN_DIR) --hello $(TARGET_DIR)/release/hello-lambda \
+	  --policy $(POLICY) --runs $(BENCH_RUNS)
