@@ -2,7 +2,7 @@
 
 use super::problems::{parse_toml, Problems};
 use super::raw::{RawPolicy, RawSla, Span, TopKeys};
-use super::{calendars, directory, ladders};
+use super::{calendars, classify, directory, ladders};
 use super::{LeadType, Policy, Problem, SlaRule, Step, TouchRule};
 use crate::calendar::Calendar;
 use chrono_tz::Tz;
@@ -38,6 +38,7 @@ pub(super) fn policy(src: &str) -> Result<Policy, Vec<Problem>> {
     let directory = directory::directory(&raw.directory, &raw.calendars, &mut p);
     let slas = assignment.iter().chain(lead_types.values().map(|l| &l.sla));
     directory::role_coverage(slas, &raw.directory, keys.span("directory"), &directory, &mut p);
+    let classify = classify::rules(&raw.classify, &raw.lead_types, &mut p);
     let regions = raw
         .regions
         .into_iter()
@@ -52,6 +53,7 @@ pub(super) fn policy(src: &str) -> Result<Policy, Vec<Problem>> {
         assignment,
         lead_types,
         directory,
+        classify,
     }))
 }
 
