@@ -1,6 +1,7 @@
 //! `leadclock`: serve the local product, check a policy, compute business-hours instants.
 
 mod calendar_cmd;
+mod explain_cmd;
 mod report_cmd;
 
 use leadclock_app::query::RawReportQuery;
@@ -94,6 +95,13 @@ enum Cmd {
 enum PolicyCmd {
     /// Report every problem in a policy file, with its location.
     Check { file: PathBuf },
+    /// Show which [[classify]] rule decides a form event (the JSON of POST /v1/events/form), and why.
+    Explain {
+        /// The event's JSON body.
+        event: PathBuf,
+        #[arg(long, default_value = DEFAULT_POLICY)]
+        policy: PathBuf,
+    },
 }
 
 pub(crate) use leadclock_app::policy_file::load as load_policy;
@@ -232,6 +240,9 @@ fn main() -> ExitCode {
                 p.default_calendar
             );
         }),
+        Cmd::Policy {
+            cmd: PolicyCmd::Explain { event, policy },
+        } => explain_cmd::run(&event, &policy),
         Cmd::Calendar { cmd } => calendar_cmd::run(cmd),
         Cmd::Sign { secret_env, file } => sign(&secret_env, file.as_deref()),
         Cmd::Report {

@@ -5,11 +5,13 @@
 //! `leadclock policy check` run shows all that is wrong.
 //!
 //! This file holds the model. `raw` is the file's TOML schema; `validate` turns it into the
-//! model with the help of `calendars`, `ladders` and `directory`; `problems` places each problem
-//! at the line and column of the key or value it is about.
+//! model with the help of `calendars`, `ladders`, `directory` and `classify`; `problems` places
+//! each problem at the line and column of the key or value it is about. `classify` also holds
+//! [`Policy::classify`] and [`Policy::explain`], which apply the `[[classify]]` rules.
 
 mod calendars;
 mod delivery;
+mod classify;
 mod directory;
 mod ladders;
 mod problems;
@@ -234,6 +236,163 @@ pub struct Directory {
     pub manager: Vec<String>,
 }
 
+/// What classification rules read about a lead, whichever path it came in by: the form's known
+/// fields, and a flat map of the sender's other properties (the JSON API's `attributes`, a CRM's
+/// `form_name`, `lifecycle_stage`, `hs_analytics_source`, …). A blank value counts as absent.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LeadFacts {
+    /// The lead type the sender named, if any; it wins over every rule.
+    pub lead_type: Option<String>,
+    pub source: Option<String>,
+    pub region: Option<String>,
+    pub segment: Option<String>,
+    pub account: Option<String>,
+    pub score: Option<f64>,
+    /// By exact (case-sensitive) name; a rule reads one as `properties.NAME`.
+    pub properties: BTreeMap<String, String>,
+}
+
+/// The fact a condition reads, written `source`, `score`, `properties.NAME`, … in a policy.
+///
+/// `lead_type` is not one: an explicit lead type wins before any rule is tried.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    Source,
+    Region,
+    Segment,
+    Account,
+    Score,
+    Property(String),
+}
+
+/// Why a condition's `field` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    #[error("lead_type cannot be a condition: an explicit lead_type wins over every rule")]
+    LeadType,
+    #[error("\"properties.\" needs a property name after the dot")]
+    NoPropertyName,
+    #[error("{0:?} is not a field: use source, region, segment, account, score or properties.NAME")]
+    Unknown(String),
+}
+
+/// A case-insensitive glob: `*` stands for any run of characters, `?` for any one character.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Glob {
+    pattern: String,
+    /// The pattern lowercased, as characters, so matching allocates only for the text.
+    lower: Vec<char>,
+}
+
+/// Why a glob was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GlobError {
+    #[error("a pattern must not be empty (use present = true for \"any value\")")]
+    Empty,
+}
+
+/// What a condition asks of its field's value. Every test but `Present(false)` fails on a missing
+/// value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Test {
+    /// Equal to one of these, ignoring case.
+    Equals(Vec<String>),
+    /// Matched by one of these globs.
+    Matches(Vec<Glob>),
+    /// A number at least this; a value that is not a number does not match.
+    AtLeast(f64),
+    /// A number below this; a value that is not a number does not match.
+    Below(f64),
+    /// Has a value (`true`) or has none (`false`).
+    Present(bool),
+}
+
+/// One condition of a rule: a field and the test its value must pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub field: Field,
+    pub test: Test,
+}
+
+/// What a rule does to a lead it matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Gives the lead this type (a key of [`Policy::lead_types`]).
+    LeadType(String),
+    /// Keeps the lead out of every SLA, for this reason.
+    Exclude(String),
+}
+
+/// One `[[classify]]` rule: it matches when every `when` condition holds and no `unless` one does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassifyRule {
+    /// Unique in the policy; recorded with the leads the rule classifies.
+    pub name: String,
+    pub when: Vec<Condition>,
+    pub unless: Vec<Condition>,
+    pub action: Action,
+}
+
+/// Why a lead has its type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The facts named it.
+    Explicit,
+    /// The rule of this name gave it.
+    Rule(String),
+}
+
+/// The result of [`Policy::classify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Classification {
+    Typed {
+        lead_type: String,
+        by: Origin,
+    },
+    Excluded {
+        rule: String,
+        reason: String,
+    },
+    /// The facts named a lead type the policy does not have; no rule was tried, so the sender
+    /// can be told rather than the lead being typed by a rule it did not ask for.
+    UnknownLeadType(String),
+    /// No lead type given and no rule matched.
+    Unclassified,
+}
+
+/// Which list of a rule a failed condition is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// A `when` condition did not hold.
+    When,
+    /// An `unless` condition held.
+    Unless,
+}
+
+/// Why a rule did not match: its first condition that decided so, and the value it saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub part: Part,
+    pub condition: Condition,
+    /// The field's value as text; `None` when the facts did not have it.
+    pub seen: Option<String>,
+}
+
+/// One rule as [`Policy::explain`] saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleTrace {
+    pub rule: String,
+    /// `None` when the rule matches.
+    pub failure: Option<Failure>,
+}
+
+/// Every rule in order, each with whether it matched and why not, and the classification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    pub rules: Vec<RuleTrace>,
+    pub result: Classification,
+}
+
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub calendars: BTreeMap<String, Calendar>,
@@ -245,6 +404,8 @@ pub struct Policy {
     pub lead_types: BTreeMap<String, LeadType>,
     pub directory: Directory,
     pub delivery: Delivery,
+    /// The `[[classify]]` rules, in the policy's order: the first that matches wins.
+    pub classify: Vec<ClassifyRule>,
 }
 
 /// Parses a duration like `90s`, `5m`, `1h30m`.

@@ -145,6 +145,51 @@ pub(super) struct RawPolicy {
     pub directory: RawDirectory,
     #[serde(default)]
     pub delivery: RawDelivery,
+    #[serde(default)]
+    pub classify: Vec<Spanned<RawRule>>,
+}
+
+/// One `[[classify]]` rule. Unlike a named table, an element of an array of tables always has a
+/// span (its `[[classify]]` header or its inline table), so the rule as a whole can be spanned.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    pub name: Option<Text>,
+    #[serde(default)]
+    pub when: Vec<Spanned<RawCondition>>,
+    #[serde(default)]
+    pub unless: Vec<Spanned<RawCondition>>,
+    pub lead_type: Option<Text>,
+    pub exclude: Option<Text>,
+}
+
+/// One condition of a rule's `when` or `unless` list: a field and exactly one operator.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCondition {
+    pub field: Text,
+    pub equals: Option<Spanned<OneOrMany>>,
+    pub matches: Option<Spanned<OneOrMany>>,
+    pub at_least: Option<Spanned<f64>>,
+    pub below: Option<Spanned<f64>>,
+    pub present: Option<Spanned<bool>>,
+}
+
+/// `equals = "x"` or `equals = ["x", "y"]`: one value or several, any of which will do.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn values(&self) -> &[String] {
+        match self {
+            OneOrMany::One(v) => std::slice::from_ref(v),
+            OneOrMany::Many(vs) => vs,
+        }
+    }
 }
 
 /// Only the `[calendars.*]` tables of any TOML file; other keys are ignored on purpose.

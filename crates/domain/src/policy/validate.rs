@@ -2,7 +2,7 @@
 
 use super::problems::{parse_toml, Problems};
 use super::raw::{RawPolicy, RawSla, Span, TopKeys};
-use super::{calendars, delivery, directory, ladders};
+use super::{calendars, classify, delivery, directory, ladders};
 use super::{LeadType, Policy, Problem, SlaRule, TouchRule};
 use crate::calendar::Calendar;
 use chrono_tz::Tz;
@@ -39,6 +39,7 @@ pub(super) fn policy(src: &str) -> Result<Policy, Vec<Problem>> {
     let slas = assignment.iter().chain(lead_types.values().map(|l| &l.sla));
     directory::role_coverage(slas, &raw.directory, keys.span("directory"), &directory, &mut p);
     let delivery = delivery::delivery(&raw.delivery, &mut p);
+    let classify = classify::rules(&raw.classify, &raw.lead_types, &mut p);
     let regions = raw
         .regions
         .into_iter()
@@ -54,6 +55,7 @@ pub(super) fn policy(src: &str) -> Result<Policy, Vec<Problem>> {
         lead_types,
         directory,
         delivery,
+        classify,
     }))
 }
 
