@@ -116,6 +116,7 @@ fn init_logging() {
 }
 
 async fn serve(policy: PathBuf, data: PathBuf, listen: SocketAddr, insecure: bool) -> Result<(), String> {
+    use leadclock_local::shutdown::{Shutdown, DEFAULT_GRACE};
     let policy_doc = load_policy(&policy)?;
     let mut auth = leadclock_app::auth::AuthConfig::from_env();
     auth.insecure = insecure;
@@ -124,6 +125,15 @@ async fn serve(policy: PathBuf, data: PathBuf, listen: SocketAddr, insecure: boo
 LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-auth for a local trial"
             .into());
     }
+    let limits = leadclock_local::serve::Limits::from_env().map_err(|e| e.to_string())?;
+    let grace = leadclock_local::serve::duration_setting("LEADCLOCK_SHUTDOWN_TIMEOUT", DEFAULT_GRACE)
+        .map_err(|e| e.to_string())?;
+    // Held until this function returns, i.e. for as long as the server runs.
+    let _lock = leadclock_local::lock::DataDirLock::acquire(&data).map_err(|e| e.to_string())?;
+    let shutdown = Shutdown::new(grace);
+    shutdown
+        .on_signals()
+        .map_err(|e| format!("cannot handle SIGTERM/SIGINT: {e}"))?;
     if insecure {
         eprintln!("WARNING: --insecure-no-auth: webhooks are not verified and reads are open. Local trials only.");
     }
@@ -137,9 +147,42 @@ LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-
         print_escalations: true,
         auth,
         public_url: std::env::var("LEADCLOCK_PUBLIC_URL").ok().filter(|v| !v.is_empty()),
+        limits,
+        shutdown: shutdown.clone(),
     };
     let running = leadclock_local::runtime::start(cfg).await.map_err(|e| e.to_string())?;
-    let url = format!("http://{}", running.addr);
+    print_banner(
+        &format!("http://{}", running.addr),
+        &policy,
+        &data,
+        &types,
+        &webhooks,
+        insecure,
+    );
+    if running.restored > 0 {
+        println!(
+            "  restored {} lead(s) with pending timers or unreconciled events",
+            running.restored
+        );
+    }
+    running.wait().await.map_err(|e| e.to_string())?;
+    // The server has answered what was in flight; now the tracked background work, if any.
+    let left = shutdown.drain().await;
+    if left > 0 {
+        eprintln!("leadclock: {left} background task(s) cut off by the shutdown deadline");
+    }
+    println!("leadclock stopped");
+    Ok(())
+}
+
+fn print_banner(
+    url: &str,
+    policy: &Path,
+    data: &Path,
+    types: &[String],
+    webhooks: &leadclock_local::notify::Webhooks,
+    insecure: bool,
+) {
     println!("leadclock listening on {url}");
     println!("  policy   {} (lead types: {})", policy.display(), types.join(", "));
     println!("  data     {} (leadclock.db, escalations.jsonl)", data.display());
@@ -152,12 +195,6 @@ LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-
             ""
         }
     );
-    if running.restored > 0 {
-        println!(
-            "  restored {} lead(s) with pending timers or unreconciled events",
-            running.restored
-        );
-    }
     println!("Try:");
     let body =
         r#"{"lead_id":"L-1","occurred_at":"'$(date -u +%FT%TZ)'","lead_type":"demo_request","source":"organic"}"#;
@@ -168,13 +205,6 @@ LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-
         println!("  BODY='{body}'");
         println!("  curl -s -XPOST {url}/v1/events/form $(printf '%s' \"$BODY\" | leadclock sign | sed 's/^/-H /;s/: /:/') -d \"$BODY\"");
         println!("  curl -s -H \"Authorization: Bearer $LEADCLOCK_READ_TOKENS\" {url}/v1/leads/L-1");
-    }
-    tokio::select! {
-        r = running.wait() => r.map_err(|e| e.to_string()),
-        _ = tokio::signal::ctrl_c() => {
-            println!("leadclock stopping");
-            Ok(())
-        }
     }
 }
 
@@ -219,7 +249,10 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            rt.block_on(serve(policy, data, listen, insecure_no_auth))
+            let result = rt.block_on(serve(policy, data, listen, insecure_no_auth));
+            // Blocking store calls cut off by the deadline must not hold the exit.
+            rt.shutdown_timeout(std::time::Duration::from_secs(1));
+            result
         }
         Cmd::Policy {
             cmd: PolicyCmd::Check { file },
