@@ -39,11 +39,17 @@ enum Cmd {
         #[arg(long)]
         insecure_no_auth: bool,
     },
-    /// Print the signature headers for a webhook body (from a file or stdin), for curl.
+    /// Print the v2 signature headers for a webhook body (from a file or stdin), for curl.
     Sign {
         /// Environment variable holding the secret(s); the first is used.
         #[arg(long, default_value = "LEADCLOCK_WEBHOOK_SECRETS")]
         secret_env: String,
+        /// The path (and query, if any) the request will be sent to: it is signed.
+        #[arg(long, default_value = "/v1/events/form")]
+        path: String,
+        /// The request's method: it is signed.
+        #[arg(long, default_value = "POST")]
+        method: String,
         /// Body file; `-` or absent reads stdin.
         file: Option<PathBuf>,
     },
@@ -208,7 +214,12 @@ fn print_banner(
     }
 }
 
-fn sign(secret_env: &str, file: Option<&Path>) -> Result<(), String> {
+fn sign(secret_env: &str, method: &str, path: &str, file: Option<&Path>) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err(format!(
+            "--path {path:?} must start with / (the path and query, without the host)"
+        ));
+    }
     use std::io::Read;
     let secrets = std::env::var(secret_env)
         .map(|v| leadclock_app::auth::Secret::list(&v))
@@ -225,9 +236,10 @@ fn sign(secret_env: &str, file: Option<&Path>) -> Result<(), String> {
     }
     let ts = chrono::Utc::now().timestamp();
     println!("X-Leadclock-Timestamp: {ts}");
+    let method = method.to_ascii_uppercase();
     println!(
-        "X-Leadclock-Signature: v1={}",
-        leadclock_app::auth::sign(secret, ts, &body)
+        "X-Leadclock-Signature: v2={}",
+        leadclock_app::auth::sign_v2(secret, ts, &method, path, &body)
     );
     Ok(())
 }
@@ -266,7 +278,12 @@ fn main() -> ExitCode {
             );
         }),
         Cmd::Calendar { cmd } => calendar_cmd::run(cmd),
-        Cmd::Sign { secret_env, file } => sign(&secret_env, file.as_deref()),
+        Cmd::Sign {
+            secret_env,
+            path,
+            method,
+            file,
+        } => sign(&secret_env, &method, &path, file.as_deref()),
         Cmd::Report {
             policy,
             data,
