@@ -89,9 +89,8 @@ pub async fn start(cfg: Config) -> Result<Running, PortError> {
 
     tokio::spawn(nightly_rollups(app.clone()));
 
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .map_err(|e| PortError::new("listen", format!("{}: {e}", cfg.listen)))?;
+    let listener =
+        crate::serve::bind(cfg.listen).map_err(|e| PortError::new("listen", format!("{}: {e}", cfg.listen)))?;
     let addr = listener
         .local_addr()
         .map_err(|e| PortError::new("listen", e.to_string()))?;

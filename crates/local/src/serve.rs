@@ -66,7 +66,7 @@ impl Default for Limits {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingError {
-    #[error("{var}={value:?} is not a duration ({reason}); write e.g. 10s, 500ms or 2m")]
+    #[error("{var}={value:?} is not a usable duration ({reason}); write e.g. 10s, 500ms or 2m")]
     Duration {
         var: &'static str,
         value: String,
@@ -192,6 +192,21 @@ fn limit_response(e: &LimitError) -> axum::response::Response {
             .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
     }
     r
+}
+
+/// Connections the kernel completes and queues while the server is at its cap (std and mio
+/// use 128, which a burst fills at once).
+pub const LISTEN_BACKLOG: u32 = 1024;
+
+/// A listening socket on `addr` with [`LISTEN_BACKLOG`].
+pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Serves `router` on `listener` under `limits` until `shutdown`, then drains by its deadline.
