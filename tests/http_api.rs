@@ -766,10 +766,12 @@ async fn metrics_endpoint_serves_json_table_and_csv() {
     }
 }
 
+/// A v2 signature for a POST of `body` to `/v1/events/form` (where `send` below posts).
 fn signed(body: &Value, secret: &str, ts: i64) -> (String, String, String) {
     let raw = body.to_string();
-    let sig = leadclock_app::auth::sign(&leadclock_app::auth::Secret::new(secret), ts, raw.as_bytes());
-    (raw, ts.to_string(), format!("v1={sig}"))
+    let secret = leadclock_app::auth::Secret::new(secret);
+    let sig = leadclock_app::auth::sign_v2(&secret, ts, "POST", "/v1/events/form", raw.as_bytes());
+    (raw, ts.to_string(), format!("v2={sig}"))
 }
 
 #[tokio::test]

@@ -55,10 +55,11 @@ CARGO = os.environ.get("CARGO", "cargo")
 SWEEP_SETTLE = 5  # seconds for a sweep dispatched just before the pause to finish (it runs in its own thread)
 
 
-def sign(body: bytes, secret="test-secret-new", ts=None):
+def sign(body: bytes, secret="test-secret-new", ts=None, path="/v1/events/form", method="POST"):
+    """leadclock v2: HMAC over timestamp, method, the path (and query) the function sees, and body."""
     ts = int(time.time()) if ts is None else ts
-    mac = hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
-    return {"X-Leadclock-Timestamp": str(ts), "X-Leadclock-Signature": f"v1={mac}"}
+    mac = hmac.new(secret.encode(), f"{ts}\n{method}\n{path}\n".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Leadclock-Timestamp": str(ts), "X-Leadclock-Signature": f"v2={mac}"}
 
 
 def free_port():
@@ -197,7 +198,7 @@ class Stack:
     def post(self, kind, body, headers=None):
         self.api_calls += 1
         raw = json.dumps(body).encode()
-        hdrs = {"content-type": "application/json", **(sign(raw) if headers is None else headers)}
+        hdrs = {"content-type": "application/json", **(sign(raw, path=f"/v1/events/{kind}") if headers is None else headers)}
         req = urllib.request.Request(self.url(f"/v1/events/{kind}"), data=raw, headers=hdrs, method="POST")
         return self._send(req)
 

@@ -1,17 +1,25 @@
-//! Webhook trust: HMAC-SHA256 signatures over a timestamp and the raw body, HubSpot's v3
-//! request signature, bearer tokens for reads. Several secrets may be valid at once, so a
-//! secret can be rotated without downtime. Every comparison is constant-time.
+//! Webhook trust: HMAC-SHA256 signatures over the request (timestamp, method, path, query and
+//! raw body), HubSpot's v3 request signature, bearer tokens for reads. Several secrets may be
+//! valid at once, so a secret can be rotated without downtime. Every comparison is constant-time.
 //!
-//! leadclock's own scheme:
+//! leadclock's own scheme, v2 (`docs/signatures.md` has a worked example and a test vector):
 //! - `X-Leadclock-Timestamp`: Unix seconds when the request was signed;
-//! - `X-Leadclock-Signature`: `v1=` + hex HMAC-SHA256(secret, `{timestamp}.{raw body}`);
-//!   several `v1=` values may be sent, comma-separated (signing with old and new secret).
+//! - `X-Leadclock-Signature`: `v2=` + hex HMAC-SHA256(secret, canonical request), where the
+//!   canonical request is `{timestamp}\n{METHOD}\n{path and query}\n{raw body}`: the path and
+//!   query exactly as the sender put them on the request line (`/v1/events/form` or
+//!   `/v1/events/form?src=x`, percent-escapes untouched, no host, so a proxy that rewrites the
+//!   host does not break it). Several values may be sent, comma-separated (old and new secret).
+//!
+//! Signing the route means a body signed for `/v1/events/touch` is refused at
+//! `/v1/events/assignment`. v1 (`v1=` over `{timestamp}.{body}`) did not; it is refused unless
+//! `LEADCLOCK_ACCEPT_SIGNATURE_V1=1` is set for a migration (on either host), and then a
+//! deprecation warning is logged once per process.
 //!
 //! HubSpot v3: `X-HubSpot-Signature-v3` = base64 HMAC-SHA256(client secret,
 //! method + URI + body + `X-HubSpot-Request-Timestamp`), the timestamp in milliseconds.
 //!
-//! Both are refused outside a 5-minute window around the server's clock. A replay inside the
-//! window is a duplicate event (same id or body), so it changes nothing.
+//! Both are refused outside a 5-minute window around the server's clock. A replay of the same
+//! request inside the window is a duplicate event (same id or body), so it changes nothing.
 
 use crate::error::HttpError;
 use base64::Engine;
@@ -19,12 +27,16 @@ use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 pub const TIMESTAMP_HEADER: &str = "x-leadclock-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-leadclock-signature";
 pub const HUBSPOT_SIGNATURE_HEADER: &str = "x-hubspot-signature-v3";
 pub const HUBSPOT_TIMESTAMP_HEADER: &str = "x-hubspot-request-timestamp";
 pub const AUTHORIZATION_HEADER: &str = "authorization";
+/// Set to `1` (or `true`) to accept leadclock v1 signatures during a migration.
+pub const ACCEPT_V1_ENV: &str = "LEADCLOCK_ACCEPT_SIGNATURE_V1";
 /// How far a signed timestamp may be from the server's clock, either way.
 pub const REPLAY_WINDOW: Duration = Duration::minutes(5);
 
@@ -97,6 +109,8 @@ pub enum AuthError {
     BadSignature(&'static str),
     #[error("reads need Authorization: Bearer <token>")]
     NoToken,
+    #[error("v1 signatures (timestamp and body only) are no longer accepted: sign with v2 (see docs/signatures.md), or set {ACCEPT_V1_ENV}=1 on the server during a migration")]
+    V1Refused,
 }
 
 impl HttpError for AuthError {
@@ -111,7 +125,7 @@ impl HttpError for AuthError {
     }
     fn field(&self) -> Option<String> {
         match self {
-            AuthError::Missing => Some(SIGNATURE_HEADER.into()),
+            AuthError::Missing | AuthError::V1Refused => Some(SIGNATURE_HEADER.into()),
             AuthError::Malformed(h) | AuthError::Stale(h) | AuthError::BadSignature(h) => Some((*h).into()),
             AuthError::NoToken => Some(AUTHORIZATION_HEADER.into()),
         }
@@ -134,9 +148,41 @@ pub struct Signed<'a> {
 /// Which scheme a request passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
+    /// leadclock v2: the route is signed.
     Leadclock,
+    /// leadclock v1, accepted only during a migration.
+    LeadclockV1,
     HubSpot,
     Insecure,
+}
+
+/// Whether leadclock v1 signatures are still accepted (a migration setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum V1Signatures {
+    Refused,
+    Accepted,
+}
+
+impl V1Signatures {
+    /// [`ACCEPT_V1_ENV`], read once per process: `1` or `true` accepts v1, anything else refuses.
+    pub fn from_env() -> Self {
+        static SETTING: OnceLock<V1Signatures> = OnceLock::new();
+        *SETTING.get_or_init(|| match std::env::var(ACCEPT_V1_ENV).as_deref().map(str::trim) {
+            Ok("1") | Ok("true") => V1Signatures::Accepted,
+            _ => V1Signatures::Refused,
+        })
+    }
+}
+
+/// Logs, once per process, that a v1 signature was accepted.
+fn warn_v1_deprecated() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            "accepted a leadclock v1 signature ({ACCEPT_V1_ENV} is set): v1 does not sign the route; \
+move every sender to v2, then unset {ACCEPT_V1_ENV}"
+        );
+    }
 }
 
 fn within_window(t: DateTime<Utc>, now: DateTime<Utc>) -> bool {
@@ -153,12 +199,43 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Hex HMAC of `{timestamp}.{body}`: what a sender puts after `v1=`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hex HMAC of `{timestamp}.{body}`: what a v1 sender put after `v1=`. Kept for the migration
+/// and its tests; new senders use [`sign_v2`].
 pub fn sign(secret: &Secret, timestamp: i64, body: &[u8]) -> String {
+    hex(&v1_mac(secret, timestamp, body).finalize().into_bytes())
+}
+
+fn v1_mac(secret: &Secret, timestamp: i64, body: &[u8]) -> HmacSha256 {
     let mut mac = secret.mac();
     mac.update(format!("{timestamp}.").as_bytes());
     mac.update(body);
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    mac
+}
+
+/// The v2 canonical request: `{timestamp}\n{METHOD}\n{path and query}\n{body}`.
+fn v2_mac(secret: &Secret, timestamp: i64, method: &str, target: &str, body: &[u8]) -> HmacSha256 {
+    let mut mac = secret.mac();
+    mac.update(format!("{timestamp}\n{method}\n{target}\n").as_bytes());
+    mac.update(body);
+    mac
+}
+
+/// Hex HMAC of the v2 canonical request: what a sender puts after `v2=`. `target` is the path
+/// and query as the sender puts them on the request line (`/v1/events/form?src=x`).
+pub fn sign_v2(secret: &Secret, timestamp: i64, method: &str, target: &str, body: &[u8]) -> String {
+    hex(&v2_mac(secret, timestamp, method, target, body).finalize().into_bytes())
+}
+
+/// The path and query of the URL the sender called (`https://host/p?q` gives `/p?q`).
+fn request_target(url: &str) -> &str {
+    let Some((_, rest)) = url.split_once("://") else {
+        return url;
+    };
+    rest.find('/').map_or("/", |i| &rest[i..])
 }
 
 /// HubSpot decodes these escapes in the URI before signing.
@@ -194,7 +271,8 @@ pub fn sign_hubspot(secret: &Secret, method: &str, uri: &str, body: &[u8], times
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-fn verify_leadclock(cfg: &AuthConfig, req: &Signed, sig: &str, now: DateTime<Utc>) -> Result<Scheme, AuthError> {
+/// The signed timestamp, if it is well-formed and inside the window.
+fn leadclock_timestamp(req: &Signed, now: DateTime<Utc>) -> Result<i64, AuthError> {
     let ts_raw = (req.header)(TIMESTAMP_HEADER).ok_or(AuthError::Malformed(TIMESTAMP_HEADER))?;
     let ts: i64 = ts_raw
         .trim()
@@ -204,23 +282,53 @@ fn verify_leadclock(cfg: &AuthConfig, req: &Signed, sig: &str, now: DateTime<Utc
     if !within_window(t, now) {
         return Err(AuthError::Stale(TIMESTAMP_HEADER));
     }
-    let candidates: Vec<Vec<u8>> = sig
-        .split(',')
-        .filter_map(|part| part.trim().strip_prefix("v1="))
+    Ok(ts)
+}
+
+/// The hex values after `prefix` (`v2=`) in a comma-separated signature header.
+fn candidates(sig: &str, prefix: &str) -> Vec<Vec<u8>> {
+    sig.split(',')
+        .filter_map(|part| part.trim().strip_prefix(prefix))
         .filter_map(hex_decode)
-        .collect();
-    if candidates.is_empty() {
+        .collect()
+}
+
+fn any_matches(cfg: &AuthConfig, given: &[Vec<u8>], mac: impl Fn(&Secret) -> HmacSha256) -> bool {
+    cfg.webhook_secrets
+        .iter()
+        .any(|secret| given.iter().any(|c| mac(secret).verify_slice(c).is_ok()))
+}
+
+fn verify_leadclock(
+    cfg: &AuthConfig,
+    req: &Signed,
+    sig: &str,
+    now: DateTime<Utc>,
+    v1: V1Signatures,
+) -> Result<Scheme, AuthError> {
+    let ts = leadclock_timestamp(req, now)?;
+    let (v2s, v1s) = (candidates(sig, "v2="), candidates(sig, "v1="));
+    if v2s.is_empty() && v1s.is_empty() {
         return Err(AuthError::Malformed(SIGNATURE_HEADER));
     }
-    for secret in &cfg.webhook_secrets {
-        for c in &candidates {
-            let mut mac = secret.mac();
-            mac.update(format!("{ts}.").as_bytes());
-            mac.update(req.body);
-            if mac.verify_slice(c).is_ok() {
-                return Ok(Scheme::Leadclock);
-            }
-        }
+    let target = request_target(req.uri);
+    if any_matches(cfg, &v2s, |s| v2_mac(s, ts, req.method, target, req.body)) {
+        return Ok(Scheme::Leadclock);
+    }
+    if v1s.is_empty() {
+        return Err(AuthError::BadSignature(SIGNATURE_HEADER));
+    }
+    if v1 == V1Signatures::Refused {
+        // A sender that also sent a v2 value signed something else: say so, not "upgrade".
+        return Err(if v2s.is_empty() {
+            AuthError::V1Refused
+        } else {
+            AuthError::BadSignature(SIGNATURE_HEADER)
+        });
+    }
+    if any_matches(cfg, &v1s, |s| v1_mac(s, ts, req.body)) {
+        warn_v1_deprecated();
+        return Ok(Scheme::LeadclockV1);
     }
     Err(AuthError::BadSignature(SIGNATURE_HEADER))
 }
@@ -252,13 +360,24 @@ fn verify_hubspot(cfg: &AuthConfig, req: &Signed, sig: &str, now: DateTime<Utc>)
     Err(AuthError::BadSignature(HUBSPOT_SIGNATURE_HEADER))
 }
 
-/// Checks a webhook's signature. Unsigned, wrongly signed and stale requests are refused.
+/// Checks a webhook's signature. Unsigned, wrongly signed and stale requests are refused, and
+/// v1 signatures unless [`ACCEPT_V1_ENV`] allows them.
 pub fn verify_webhook(cfg: &AuthConfig, req: &Signed, now: DateTime<Utc>) -> Result<Scheme, AuthError> {
+    verify_webhook_with(cfg, req, now, V1Signatures::from_env())
+}
+
+/// [`verify_webhook`] with the v1 migration setting given rather than read from the environment.
+pub fn verify_webhook_with(
+    cfg: &AuthConfig,
+    req: &Signed,
+    now: DateTime<Utc>,
+    v1: V1Signatures,
+) -> Result<Scheme, AuthError> {
     if cfg.insecure {
         return Ok(Scheme::Insecure);
     }
     if let Some(sig) = (req.header)(SIGNATURE_HEADER) {
-        return verify_leadclock(cfg, req, &sig, now);
+        return verify_leadclock(cfg, req, &sig, now, v1);
     }
     if let Some(sig) = (req.header)(HUBSPOT_SIGNATURE_HEADER) {
         return verify_hubspot(cfg, req, &sig, now);
@@ -309,16 +428,33 @@ mod tests {
         DateTime::from_timestamp(1_790_000_000, 0).unwrap()
     }
 
-    fn check(headers: &[(&str, String)], body: &[u8]) -> Result<Scheme, AuthError> {
+    const URL: &str = "https://hooks.example.com/v1/events/form?src=hs";
+    const TARGET: &str = "/v1/events/form?src=hs";
+
+    fn check_at(
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+        v1: V1Signatures,
+    ) -> Result<Scheme, AuthError> {
         let map: HashMap<String, String> = headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         let lookup = move |k: &str| map.get(k).cloned();
         let req = Signed {
-            method: "POST",
-            uri: "https://hooks.example.com/v1/events/form?src=hs",
+            method,
+            uri: url,
             body,
             header: &lookup,
         };
-        verify_webhook(&cfg(), &req, now())
+        verify_webhook_with(&cfg(), &req, now(), v1)
+    }
+
+    fn check(headers: &[(&str, String)], body: &[u8]) -> Result<Scheme, AuthError> {
+        check_at("POST", URL, headers, body, V1Signatures::Refused)
+    }
+
+    fn v2(secret: &str, ts: i64, target: &str, body: &[u8]) -> String {
+        format!("v2={}", sign_v2(&Secret::new(secret), ts, "POST", target, body))
     }
 
     #[test]
@@ -326,7 +462,7 @@ mod tests {
         let body = br#"{"lead_id":"L"}"#;
         let ts = now().timestamp();
         for secret in ["old-secret", "new-secret"] {
-            let sig = format!("v1={}", sign(&Secret::new(secret), ts, body));
+            let sig = v2(secret, ts, TARGET, body);
             assert_eq!(
                 check(&[(TIMESTAMP_HEADER, ts.to_string()), (SIGNATURE_HEADER, sig)], body),
                 Ok(Scheme::Leadclock)
@@ -334,18 +470,82 @@ mod tests {
         }
         // Dual-signed: one stale value and one good one.
         let sig = format!(
-            "v1={},v1={}",
-            sign(&Secret::new("retired"), ts, body),
-            sign(&Secret::new("new-secret"), ts, body)
+            "{},{}",
+            v2("retired", ts, TARGET, body),
+            v2("new-secret", ts, TARGET, body)
         );
         assert!(check(&[(TIMESTAMP_HEADER, ts.to_string()), (SIGNATURE_HEADER, sig)], body).is_ok());
+    }
+
+    /// The vector in docs/signatures.md, computed there with Python's `hmac`, not with this code.
+    #[test]
+    fn v2_test_vector() {
+        let body = br#"{"event_id":"t-1","lead_id":"L-1","occurred_at":"2026-09-21T14:13:20Z","channel":"call"}"#;
+        let sig = sign_v2(
+            &Secret::new("whsec-example"),
+            1_790_000_000,
+            "POST",
+            "/v1/events/touch?src=docs",
+            body,
+        );
+        assert_eq!(sig, "0e1e2c0cd261747cce2bbf232230a74d3a280fcfe3eadb01b1bca2b708f3aa3f");
+    }
+
+    #[test]
+    fn v2_signs_the_route_method_and_query() {
+        let body = br#"{"lead_id":"L","owner":"mallory"}"#;
+        let ts = now().timestamp();
+        let headers = |sig: String| [(TIMESTAMP_HEADER, ts.to_string()), (SIGNATURE_HEADER, sig)];
+        let touch = v2("new-secret", ts, "/v1/events/touch", body);
+        let at = |method: &str, url: &str| check_at(method, url, &headers(touch.clone()), body, V1Signatures::Refused);
+        assert_eq!(at("POST", "https://h.example/v1/events/touch"), Ok(Scheme::Leadclock));
+        // The host is not signed: a proxy may rewrite it.
+        assert_eq!(
+            at("POST", "http://10.0.0.7:8080/v1/events/touch"),
+            Ok(Scheme::Leadclock)
+        );
+        let refused = Err(AuthError::BadSignature(SIGNATURE_HEADER));
+        assert_eq!(at("POST", "https://h.example/v1/events/assignment"), refused);
+        assert_eq!(at("PUT", "https://h.example/v1/events/touch"), refused);
+        assert_eq!(at("POST", "https://h.example/v1/events/touch?src=x"), refused);
+        assert_eq!(at("POST", "https://h.example/prefix/v1/events/touch"), refused);
+        assert_eq!(request_target("https://h.example"), "/");
+        assert_eq!(request_target("/v1/x?y=1"), "/v1/x?y=1");
+    }
+
+    #[test]
+    fn v1_is_refused_unless_the_migration_setting_accepts_it() {
+        let body = br#"{"lead_id":"L"}"#;
+        let ts = now().timestamp();
+        let old = format!("v1={}", sign(&Secret::new("new-secret"), ts, body));
+        let headers = |sig: &str| [(TIMESTAMP_HEADER, ts.to_string()), (SIGNATURE_HEADER, sig.to_owned())];
+        let e = check(&headers(&old), body).unwrap_err();
+        assert_eq!(e, AuthError::V1Refused);
+        assert_eq!(
+            (e.status(), e.code(), e.field().as_deref()),
+            (401, "unauthorized", Some(SIGNATURE_HEADER))
+        );
+        assert!(e.message().contains(ACCEPT_V1_ENV));
+        let accepted = |sig: &str| check_at("POST", URL, &headers(sig), body, V1Signatures::Accepted);
+        assert_eq!(accepted(&old), Ok(Scheme::LeadclockV1));
+        let forged = format!("v1={}", sign(&Secret::new("guess"), ts, body));
+        assert_eq!(accepted(&forged), Err(AuthError::BadSignature(SIGNATURE_HEADER)));
+        // Sent during a migration: v2 first, v1 beside it for servers not yet upgraded.
+        let both = format!("{},{old}", v2("new-secret", ts, TARGET, body));
+        assert_eq!(check(&headers(&both), body), Ok(Scheme::Leadclock));
+        // A v2 value that does not match is a bad signature, even with a good v1 beside it.
+        let wrong_route = format!("{},{old}", v2("new-secret", ts, "/v1/events/touch", body));
+        assert_eq!(
+            check(&headers(&wrong_route), body),
+            Err(AuthError::BadSignature(SIGNATURE_HEADER))
+        );
     }
 
     #[test]
     fn refusals() {
         let body = br#"{"lead_id":"L"}"#;
         let ts = now().timestamp();
-        let good = format!("v1={}", sign(&Secret::new("new-secret"), ts, body));
+        let good = v2("new-secret", ts, TARGET, body);
         assert_eq!(check(&[], body), Err(AuthError::Missing));
         assert_eq!(
             check(
@@ -355,7 +555,7 @@ mod tests {
             Err(AuthError::BadSignature(SIGNATURE_HEADER))
         );
         let stale = now().timestamp() - 301;
-        let sig = format!("v1={}", sign(&Secret::new("new-secret"), stale, body));
+        let sig = v2("new-secret", stale, TARGET, body);
         assert_eq!(
             check(&[(TIMESTAMP_HEADER, stale.to_string()), (SIGNATURE_HEADER, sig)], body),
             Err(AuthError::Stale(TIMESTAMP_HEADER))

@@ -40,11 +40,17 @@ enum Cmd {
         #[arg(long)]
         insecure_no_auth: bool,
     },
-    /// Print the signature headers for a webhook body (from a file or stdin), for curl.
+    /// Print the v2 signature headers for a webhook body (from a file or stdin), for curl.
     Sign {
         /// Environment variable holding the secret(s); the first is used.
         #[arg(long, default_value = "LEADCLOCK_WEBHOOK_SECRETS")]
         secret_env: String,
+        /// The path (and query, if any) the request will be sent to: it is signed.
+        #[arg(long, default_value = "/v1/events/form")]
+        path: String,
+        /// The request's method: it is signed.
+        #[arg(long, default_value = "POST")]
+        method: String,
         /// Body file; `-` or absent reads stdin.
         file: Option<PathBuf>,
     },
@@ -124,6 +130,7 @@ fn init_logging() {
 }
 
 async fn serve(policy: PathBuf, data: PathBuf, listen: SocketAddr, insecure: bool) -> Result<(), String> {
+    use leadclock_local::shutdown::{Shutdown, DEFAULT_GRACE};
     let policy_doc = load_policy(&policy)?;
     let mut auth = leadclock_app::auth::AuthConfig::from_env();
     auth.insecure = insecure;
@@ -132,6 +139,15 @@ async fn serve(policy: PathBuf, data: PathBuf, listen: SocketAddr, insecure: boo
 LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-auth for a local trial"
             .into());
     }
+    let limits = leadclock_local::serve::Limits::from_env().map_err(|e| e.to_string())?;
+    let grace = leadclock_local::serve::duration_setting("LEADCLOCK_SHUTDOWN_TIMEOUT", DEFAULT_GRACE)
+        .map_err(|e| e.to_string())?;
+    // Held until this function returns, i.e. for as long as the server runs.
+    let _lock = leadclock_local::lock::DataDirLock::acquire(&data).map_err(|e| e.to_string())?;
+    let shutdown = Shutdown::new(grace);
+    shutdown
+        .on_signals()
+        .map_err(|e| format!("cannot handle SIGTERM/SIGINT: {e}"))?;
     if insecure {
         eprintln!("WARNING: --insecure-no-auth: webhooks are not verified and reads are open. Local trials only.");
     }
@@ -145,9 +161,42 @@ LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-
         print_escalations: true,
         auth,
         public_url: std::env::var("LEADCLOCK_PUBLIC_URL").ok().filter(|v| !v.is_empty()),
+        limits,
+        shutdown: shutdown.clone(),
     };
     let running = leadclock_local::runtime::start(cfg).await.map_err(|e| e.to_string())?;
-    let url = format!("http://{}", running.addr);
+    print_banner(
+        &format!("http://{}", running.addr),
+        &policy,
+        &data,
+        &types,
+        &webhooks,
+        insecure,
+    );
+    if running.restored > 0 {
+        println!(
+            "  restored {} lead(s) with pending timers or unreconciled events",
+            running.restored
+        );
+    }
+    running.wait().await.map_err(|e| e.to_string())?;
+    // The server has answered what was in flight; now the tracked background work, if any.
+    let left = shutdown.drain().await;
+    if left > 0 {
+        eprintln!("leadclock: {left} background task(s) cut off by the shutdown deadline");
+    }
+    println!("leadclock stopped");
+    Ok(())
+}
+
+fn print_banner(
+    url: &str,
+    policy: &Path,
+    data: &Path,
+    types: &[String],
+    webhooks: &leadclock_local::notify::Webhooks,
+    insecure: bool,
+) {
     println!("leadclock listening on {url}");
     println!("  policy   {} (lead types: {})", policy.display(), types.join(", "));
     println!("  data     {} (leadclock.db, escalations.jsonl)", data.display());
@@ -160,12 +209,6 @@ LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-
             ""
         }
     );
-    if running.restored > 0 {
-        println!(
-            "  restored {} lead(s) with pending timers or unreconciled events",
-            running.restored
-        );
-    }
     println!("Try:");
     let body =
         r#"{"lead_id":"L-1","occurred_at":"'$(date -u +%FT%TZ)'","lead_type":"demo_request","source":"organic"}"#;
@@ -177,16 +220,14 @@ LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-
         println!("  curl -s -XPOST {url}/v1/events/form $(printf '%s' \"$BODY\" | leadclock sign | sed 's/^/-H /;s/: /:/') -d \"$BODY\"");
         println!("  curl -s -H \"Authorization: Bearer $LEADCLOCK_READ_TOKENS\" {url}/v1/leads/L-1");
     }
-    tokio::select! {
-        r = running.wait() => r.map_err(|e| e.to_string()),
-        _ = tokio::signal::ctrl_c() => {
-            println!("leadclock stopping");
-            Ok(())
-        }
-    }
 }
 
-fn sign(secret_env: &str, file: Option<&Path>) -> Result<(), String> {
+fn sign(secret_env: &str, method: &str, path: &str, file: Option<&Path>) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err(format!(
+            "--path {path:?} must start with / (the path and query, without the host)"
+        ));
+    }
     use std::io::Read;
     let secrets = std::env::var(secret_env)
         .map(|v| leadclock_app::auth::Secret::list(&v))
@@ -203,9 +244,10 @@ fn sign(secret_env: &str, file: Option<&Path>) -> Result<(), String> {
     }
     let ts = chrono::Utc::now().timestamp();
     println!("X-Leadclock-Timestamp: {ts}");
+    let method = method.to_ascii_uppercase();
     println!(
-        "X-Leadclock-Signature: v1={}",
-        leadclock_app::auth::sign(secret, ts, &body)
+        "X-Leadclock-Signature: v2={}",
+        leadclock_app::auth::sign_v2(secret, ts, &method, path, &body)
     );
     Ok(())
 }
@@ -227,7 +269,10 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            rt.block_on(serve(policy, data, listen, insecure_no_auth))
+            let result = rt.block_on(serve(policy, data, listen, insecure_no_auth));
+            // Blocking store calls cut off by the deadline must not hold the exit.
+            rt.shutdown_timeout(std::time::Duration::from_secs(1));
+            result
         }
         Cmd::Policy {
             cmd: PolicyCmd::Check { file },
@@ -244,7 +289,12 @@ fn main() -> ExitCode {
             cmd: PolicyCmd::Explain { event, policy },
         } => explain_cmd::run(&event, &policy),
         Cmd::Calendar { cmd } => calendar_cmd::run(cmd),
-        Cmd::Sign { secret_env, file } => sign(&secret_env, file.as_deref()),
+        Cmd::Sign {
+            secret_env,
+            path,
+            method,
+            file,
+        } => sign(&secret_env, &method, &path, file.as_deref()),
         Cmd::Report {
             policy,
             data,

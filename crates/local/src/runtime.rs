@@ -1,6 +1,8 @@
 //! The local product: store, timers, notifier and HTTP server wired to the shared handlers.
 
 use crate::notify::{LocalNotifier, Webhooks};
+use crate::serve::Limits;
+use crate::shutdown::Shutdown;
 use crate::store::SqliteStore;
 use crate::tasks;
 use crate::timers::LocalTimers;
@@ -31,6 +33,10 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The public base URL senders call (for HubSpot signatures behind a proxy).
     pub public_url: Option<String>,
+    /// Timeouts and the connection cap of the HTTP server.
+    pub limits: Limits,
+    /// When triggered, the server stops accepting and drains by its deadline.
+    pub shutdown: Shutdown,
 }
 
 pub struct Running {
@@ -41,7 +47,8 @@ pub struct Running {
 }
 
 impl Running {
-    /// Serves until the server stops (Ctrl-C is handled by the caller dropping the runtime).
+    /// Serves until the server stops: after `Config::shutdown` triggers, once the requests in
+    /// flight are answered (or its deadline passes).
     pub async fn wait(self) -> std::io::Result<()> {
         self.server.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
@@ -64,17 +71,16 @@ pub async fn start(cfg: Config) -> Result<Running, PortError> {
     tasks::every(app.clone(), "sweep", SWEEP_PERIOD, |app| async move {
         app.sweep(chrono::Duration::zero()).await.map(|_| ())
     });
-    tasks::dispatcher(app.clone());
+    tasks::dispatcher(app.clone(), &cfg.shutdown);
     tasks::nightly_rollups(app.clone());
 
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .map_err(|e| PortError::new("listen", format!("{}: {e}", cfg.listen)))?;
+    let listener =
+        crate::serve::bind(cfg.listen).map_err(|e| PortError::new("listen", format!("{}: {e}", cfg.listen)))?;
     let addr = listener
         .local_addr()
         .map_err(|e| PortError::new("listen", e.to_string()))?;
     let router = local_router(app.clone(), cfg.auth, cfg.public_url);
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let server = tokio::spawn(crate::serve::serve(listener, router, cfg.limits, cfg.shutdown));
     Ok(Running {
         addr,
         app,

@@ -3,6 +3,7 @@
 //! is logged and the loop goes on with the next.
 
 use crate::runtime::LocalApp;
+use crate::shutdown::Shutdown;
 use crate::timers::Fired;
 use leadclock_app::error::PortError;
 use leadclock_app::handlers::metrics::next_rollup;
@@ -71,15 +72,18 @@ where
     });
 }
 
-/// Sends the outbox: whenever a pass writes messages, and every second for retries.
-pub fn dispatcher(app: Arc<LocalApp>) {
-    tokio::spawn(async move {
-        loop {
+/// Sends the outbox: whenever a pass writes messages, and every second for retries. On
+/// shutdown it finishes the pass under way (the process waits for it) and stops.
+pub fn dispatcher(app: Arc<LocalApp>, shutdown: &Shutdown) {
+    let stop = shutdown.clone();
+    shutdown.spawn(async move {
+        while !stop.is_triggered() {
             let pass = app.clone();
             guarded("dispatcher", async move { pass.dispatch().await.map(|_| ()) }).await;
             tokio::select! {
                 () = app.notifier.woken() => {}
                 () = tokio::time::sleep(DISPATCH_POLL) => {}
+                () = stop.requested() => {}
             }
         }
     });

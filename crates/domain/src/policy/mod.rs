@@ -10,8 +10,8 @@
 //! [`Policy::classify`] and [`Policy::explain`], which apply the `[[classify]]` rules.
 
 mod calendars;
-mod delivery;
 mod classify;
+mod delivery;
 mod directory;
 mod ladders;
 mod problems;

@@ -33,12 +33,37 @@ fn decode<T: serde::de::DeserializeOwned>(op: &'static str, body: &str) -> Resul
     serde_json::from_str(body).map_err(|e| PortError::permanent(op, e))
 }
 
+/// Failures worth retrying: a lock held by another connection, a full disk, an I/O error, a
+/// file that cannot be opened right now. Each answers 503 with `Retry-After`, since the write was
+/// not made durable and the sender should send it again, not drop it.
 fn err(op: &'static str) -> impl Fn(rusqlite::Error) -> PortError {
+    use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, SystemIoFailure};
     move |e| match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+        Some(DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure | CannotOpen) => {
             PortError::transient(op, e.to_string())
         }
         _ => PortError::new(op, e.to_string()),
+    }
+}
+
+/// The database file's name inside the data dir.
+pub const DB_FILE: &str = "leadclock.db";
+
+/// Which file a path names: its device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    fn of(path: &Path) -> std::io::Result<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path)?;
+        Ok(FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+        })
     }
 }
 
@@ -46,20 +71,54 @@ fn err(op: &'static str) -> impl Fn(rusqlite::Error) -> PortError {
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// The database file, and which file it was when opened (see [`SqliteStore::health`]).
+    path: Arc<std::path::PathBuf>,
+    opened: FileId,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) `DIR/leadclock.db`.
     pub fn open(dir: &Path) -> Result<Self, PortError> {
         std::fs::create_dir_all(dir).map_err(|e| PortError::new("open store", format!("{}: {e}", dir.display())))?;
-        let conn = Connection::open(dir.join("leadclock.db")).map_err(err("open store"))?;
+        let path = dir.join(DB_FILE);
+        let conn = Connection::open(&path).map_err(err("open store"))?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
             .map_err(err("configure store"))?;
         let mut conn = conn;
         schema::migrate(&mut conn).map_err(|e| PortError::new("migrate store", e))?;
+        // Recorded after the schema is written, so the file surely exists.
+        let opened = FileId::of(&path).map_err(|e| PortError::new("open store", format!("{}: {e}", path.display())))?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            path: Arc::new(path),
+            opened,
         })
+    }
+
+    /// Whether the store can keep what it acknowledges: the database answers a cheap read, and
+    /// `DATA/leadclock.db` is still the file that was opened. A deleted or replaced file still
+    /// answers through the open handle, but nothing written to it survives a restart, so that
+    /// is reported as a failure (not transient: it needs an operator and a restart).
+    pub async fn health(&self) -> Result<(), PortError> {
+        self.ping().await?;
+        let path = self.path.clone();
+        match FileId::of(&path) {
+            Ok(now) if now == self.opened => Ok(()),
+            Ok(_) => Err(PortError::new(
+                "store health",
+                format!(
+                    "{} was replaced since the server opened it; restart the server",
+                    path.display()
+                ),
+            )),
+            Err(e) => Err(PortError::new(
+                "store health",
+                format!(
+                    "{} is gone since the server opened it ({e}); restart the server",
+                    path.display()
+                ),
+            )),
+        }
     }
 
     /// Runs `f` on the connection off the async threads.
@@ -278,5 +337,81 @@ impl Rollups for SqliteStore {
             .map(|_| ())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leadclock_domain::event::Touch;
+    use leadclock_domain::{EventBody, EventId};
+
+    fn touch(id: &str, lead: &str, secs: i64) -> Event {
+        let body = EventBody::Touch(Touch {
+            owner: None,
+            channel: "call".into(),
+            outcome: None,
+        });
+        let at = from_millis(1_790_000_000_000 + secs * 1000);
+        Event::new(EventId::parse(id).unwrap(), LeadId::parse(lead).unwrap(), at, body)
+    }
+
+    #[tokio::test]
+    async fn health_fails_once_the_database_file_is_deleted_or_replaced() {
+        let dir = tempdir();
+        let store = SqliteStore::open(&dir).unwrap();
+        store.health().await.unwrap();
+        let db = dir.join(DB_FILE);
+        std::fs::rename(&db, dir.join("moved.db")).unwrap();
+        let gone = store.health().await.unwrap_err();
+        assert!(!gone.transient && gone.to_string().contains("is gone"), "{gone}");
+        std::fs::write(&db, b"").unwrap();
+        let replaced = store.health().await.unwrap_err();
+        assert!(replaced.to_string().contains("was replaced"), "{replaced}");
+        std::fs::remove_file(&db).unwrap();
+        std::fs::rename(dir.join("moved.db"), &db).unwrap();
+        store.health().await.unwrap();
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[tokio::test]
+    async fn a_full_database_is_a_transient_failure() {
+        let dir = tempdir();
+        let store = SqliteStore::open(&dir).unwrap();
+        store.append(&touch("e0", "L", 0)).await.unwrap();
+        // No page may be added: the next write that needs one fails with SQLITE_FULL.
+        store
+            .with("cap", |c| {
+                let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                c.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+            })
+            .await
+            .unwrap();
+        let mut big = touch("e1", "L", 1);
+        if let EventBody::Touch(t) = &mut big.body {
+            t.channel = "x".repeat(64 * 1024);
+        }
+        let e = store.append(&big).await.unwrap_err();
+        assert!(e.transient, "{e}");
+        assert!(e.to_string().contains("full"), "{e}");
+        let wrapped = leadclock_app::error::IngestError::Store(e);
+        use leadclock_app::error::HttpError;
+        assert_eq!((wrapped.status(), wrapped.retry_after()), (503, Some(5)));
+        // What was acknowledged before is intact.
+        assert_eq!(store.load(&LeadId::parse("L").unwrap()).await.unwrap().len(), 1);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    pub fn tempdir() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("leadclock-store-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn rand_suffix() -> u128 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
     }
 }
