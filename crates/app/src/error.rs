@@ -120,6 +120,8 @@ pub enum IngestError {
     OutOfRange { field: String, message: String },
     #[error("unknown lead_type {lead_type:?}; the policy knows {}", known.join(", "))]
     UnknownLeadType { lead_type: String, known: Vec<String> },
+    #[error("no lead_type given and none of the policy's {rules} classification rule(s) matched; send lead_type or add a rule")]
+    Unclassified { rules: usize },
     #[error("unknown stage {stage:?}; expected sal, rejected, sql, opportunity, won, lost, disqualified or nurture")]
     UnknownStage { stage: String },
     #[error("body is larger than {limit} bytes")]
@@ -159,7 +161,7 @@ impl HttpError for IngestError {
     fn status(&self) -> u16 {
         match self {
             Self::Malformed(_) | Self::Missing { .. } | Self::Invalid { .. } | Self::OutOfRange { .. } => 400,
-            Self::UnknownLeadType { .. } | Self::UnknownStage { .. } => 422,
+            Self::UnknownLeadType { .. } | Self::UnknownStage { .. } | Self::Unclassified { .. } => 422,
             Self::TooLarge { .. } => 413,
             Self::Conflict { .. } => 409,
             Self::Store(e) => store_status(e),
@@ -173,6 +175,7 @@ impl HttpError for IngestError {
             Self::Invalid { .. } => "invalid_field",
             Self::OutOfRange { .. } => "out_of_range",
             Self::UnknownLeadType { .. } => "unknown_lead_type",
+            Self::Unclassified { .. } => "unclassified",
             Self::UnknownStage { .. } => "unknown_stage",
             Self::TooLarge { .. } => "body_too_large",
             Self::Store(_) => "store_unavailable",
@@ -183,7 +186,7 @@ impl HttpError for IngestError {
             Self::Missing { field } | Self::Invalid { field, .. } | Self::OutOfRange { field, .. } => {
                 Some(field.clone())
             }
-            Self::UnknownLeadType { .. } => Some("lead_type".into()),
+            Self::UnknownLeadType { .. } | Self::Unclassified { .. } => Some("lead_type".into()),
             Self::UnknownStage { .. } => Some("stage".into()),
             Self::Conflict { .. } => Some("event_id".into()),
             Self::Malformed(_) | Self::TooLarge { .. } | Self::Store(_) => None,

@@ -1,7 +1,7 @@
 //! `leadclock policy explain EVENT.json`: which `[[classify]]` rule decides a form event, and why
 //! each rule before it did not.
 
-use leadclock_domain::policy::{Classification, Explanation, Failure, LeadFacts, Origin, Part};
+use leadclock_domain::policy::{Classification, Explanation, Failure, LeadFacts, Part, TypedBy};
 use leadclock_domain::Policy;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -97,7 +97,7 @@ fn deciding_rule(e: &Explanation) -> Option<usize> {
     let by_rule = matches!(
         e.result,
         Classification::Typed {
-            by: Origin::Rule(_),
+            by: TypedBy::Rule(_),
             ..
         } | Classification::Excluded { .. }
     );
@@ -123,11 +123,11 @@ fn result(policy: &Policy, c: &Classification) -> String {
     match c {
         Classification::Typed {
             lead_type,
-            by: Origin::Explicit,
+            by: TypedBy::Explicit,
         } => format!("lead type {lead_type}, named by the event (an explicit lead_type wins over every rule)"),
         Classification::Typed {
             lead_type,
-            by: Origin::Rule(rule),
+            by: TypedBy::Rule(rule),
         } => format!("lead type {lead_type}, by rule {rule:?}"),
         Classification::Excluded { rule, reason } => format!("excluded by rule {rule:?}: {reason}"),
         Classification::UnknownLeadType(named) => {

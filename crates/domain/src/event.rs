@@ -146,9 +146,31 @@ impl fmt::Debug for Contact {
     }
 }
 
+/// The lead type a form gets when a classification rule excludes the lead from every SLA.
+pub const EXCLUDED_TYPE: &str = "excluded";
+/// The lead type a form gets when it names none and no rule matched (imports and CRM hooks
+/// keep such leads, and reports list them so the rules can be fixed).
+pub const UNCLASSIFIED_TYPE: &str = "unclassified";
+
+/// How a form's lead type was decided, when the sender did not name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Classified {
+    /// A policy rule gave the lead type.
+    Rule { rule: String },
+    /// A policy rule took the lead out of every SLA: never clocked, counted apart.
+    Excluded { rule: String, reason: String },
+    /// No lead type given and no rule matched.
+    Unclassified,
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Form {
+    /// The policy's lead type; [`EXCLUDED_TYPE`] or [`UNCLASSIFIED_TYPE`] per `classified`.
     pub lead_type: String,
+    /// Absent when the sender named the lead type itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classified: Option<Classified>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

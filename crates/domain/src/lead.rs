@@ -5,7 +5,7 @@
 //! [`Event::sort_key`] order, so the same set in any arrival order, with any repeats, gives the
 //! same state.
 
-use crate::event::{Assignment, Event, EventBody, EventId, Form, LeadId, Origin, StageChange, Touch};
+use crate::event::{Assignment, Classified, Event, EventBody, EventId, Form, LeadId, Origin, StageChange, Touch};
 use crate::policy::Policy;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -91,6 +91,8 @@ pub struct Cycle {
     /// Over the recycle limit: no SLA clocks run.
     pub suppressed: bool,
     pub lead_type: String,
+    /// How the lead type was decided, when the sender did not name it.
+    pub classified: Option<Classified>,
     pub source: Option<String>,
     pub region: Option<String>,
     pub segment: Option<String>,
@@ -121,6 +123,7 @@ impl Cycle {
             recycled,
             suppressed,
             lead_type: form.lead_type.clone(),
+            classified: form.classified.clone(),
             source: lead.source.clone(),
             region: lead.region.clone(),
             segment: lead.segment.clone(),
@@ -140,6 +143,14 @@ impl Cycle {
             lost_at: None,
             disqualified_at: None,
             nurture_at: None,
+        }
+    }
+
+    /// A classification rule took the cycle out of every SLA: no clock runs.
+    pub fn excluded(&self) -> Option<(&str, &str)> {
+        match &self.classified {
+            Some(Classified::Excluded { rule, reason }) => Some((rule, reason)),
+            _ => None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! `[[classify]]` rules: validation with locations, precedence, every operator, `explain`.
 
 use leadclock_domain::policy::{
-    Classification, Condition, Field, FieldError, Glob, LeadFacts, Origin, Part, Problem, Test,
+    Classification, Condition, Field, FieldError, Glob, LeadFacts, Part, Problem, Test, TypedBy,
 };
 use leadclock_domain::Policy;
 use proptest::prelude::*;
@@ -56,7 +56,7 @@ fn props(pairs: &[(&str, &str)]) -> LeadFacts {
 fn typed(lead_type: &str, rule: &str) -> Classification {
     Classification::Typed {
         lead_type: lead_type.into(),
-        by: Origin::Rule(rule.into()),
+        by: TypedBy::Rule(rule.into()),
     }
 }
 
@@ -137,7 +137,7 @@ fn an_explicit_known_lead_type_wins_over_every_rule() {
     partner.lead_type = Some("content_mql".into());
     let expected = Classification::Typed {
         lead_type: "content_mql".into(),
-        by: Origin::Explicit,
+        by: TypedBy::Explicit,
     };
     assert_eq!(p.classify(&partner), expected);
     // Surrounding blanks are not part of the name.

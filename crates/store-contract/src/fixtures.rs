@@ -8,7 +8,7 @@ use crate::check::Failure;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use leadclock_app::outbox::{Channel, OutboxMessage};
 use leadclock_app::ports::LeadSummary;
-use leadclock_domain::event::{Assignment, Contact, Escalated, Form, Stage, Touch, Void};
+use leadclock_domain::event::{Assignment, Classified, Contact, Escalated, Form, Stage, Touch, Void};
 use leadclock_domain::steps::{StepKey, StepRecord, StepStatus};
 use leadclock_domain::{ClockKind, Event, EventBody, EventId, LeadId, Origin, StageChange};
 use std::collections::BTreeMap;
@@ -113,6 +113,9 @@ pub fn every_kind(lead: &LeadId, at: DateTime<Utc>) -> Result<Vec<Event>, Failur
 fn form_body() -> EventBody {
     EventBody::Form(Form {
         lead_type: "demo_request".into(),
+        classified: Some(Classified::Rule {
+            rule: "demo form".into(),
+        }),
         source: Some("webinar".into()),
         region: Some("emea".into()),
         segment: Some("enterprise".into()),

@@ -2,6 +2,7 @@
 //! (`POST /v1/events/{form,assignment,touch,stage}`), with an error that names the field at fault.
 
 use crate::error::IngestError;
+use crate::inbound::classify::{self, Untyped};
 use crate::inbound::{Inbound, PayloadFormat};
 use chrono::{DateTime, Duration, Utc};
 use leadclock_domain::event::{Assignment, Contact, Form, Stage, Touch};
@@ -302,49 +303,43 @@ fn bounded_json(field: &str, v: &Value) -> Result<String, IngestError> {
     Ok(s)
 }
 
+/// A form: its facts, and its lead type as the sender named it or the policy's rules decide.
 fn parse_form(f: &Fields, policy: &Policy) -> Result<Form, IngestError> {
-    let lead_type = f.required_text("lead_type", 64)?;
-    if !policy.lead_types.contains_key(&lead_type) {
-        return Err(IngestError::UnknownLeadType {
-            lead_type,
-            known: policy.lead_types.keys().cloned().collect(),
+    let mut form = Form {
+        lead_type: String::new(),
+        classified: None,
+        source: f.text("source", MAX_TEXT)?,
+        region: f.text("region", MAX_TEXT)?,
+        segment: f.text("segment", MAX_TEXT)?,
+        account: f.text("account", MAX_TEXT)?,
+        score: parse_score(f)?,
+        contact: parse_contact(f)?,
+        attributes: parse_attributes(f)?,
+    };
+    let facts = classify::facts(&form, f.text("lead_type", 64)?);
+    (form.lead_type, form.classified) = classify::lead_type(policy, &facts, Untyped::Refuse)?;
+    Ok(form)
+}
+
+fn parse_score(f: &Fields) -> Result<Option<f64>, IngestError> {
+    let Some(v) = f.get("score") else { return Ok(None) };
+    let n = v
+        .as_f64()
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| IngestError::invalid("score", "must be a number"))?;
+    if !(-1e9..=1e9).contains(&n) {
+        return Err(IngestError::OutOfRange {
+            field: "score".into(),
+            message: "must be between -1e9 and 1e9".into(),
         });
     }
-    let score = match f.get("score") {
-        None => None,
-        Some(v) => {
-            let n = v
-                .as_f64()
-                .filter(|n| n.is_finite())
-                .ok_or_else(|| IngestError::invalid("score", "must be a number"))?;
-            if !(-1e9..=1e9).contains(&n) {
-                return Err(IngestError::OutOfRange {
-                    field: "score".into(),
-                    message: "must be between -1e9 and 1e9".into(),
-                });
-            }
-            Some(n)
-        }
-    };
-    let contact = match f.get("contact") {
-        None => None,
-        Some(Value::Object(c)) => {
-            let cf = Fields { map: c };
-            for k in c.keys() {
-                if !["name", "email", "company"].contains(&k.as_str()) {
-                    return Err(IngestError::invalid(
-                        format!("contact.{k}"),
-                        "contact holds only name, email and company",
-                    ));
-                }
-            }
-            let field = |k: &str| cf.text(k, 320).map_err(|e| e.prefixed("contact."));
-            Some(Contact {
-                name: field("name")?,
-                email: field("email")?,
-                company: field("company")?,
-            })
-        }
+    Ok(Some(n))
+}
+
+fn parse_contact(f: &Fields) -> Result<Option<Contact>, IngestError> {
+    let c = match f.get("contact") {
+        None => return Ok(None),
+        Some(Value::Object(c)) => c,
         Some(_) => {
             return Err(IngestError::invalid(
                 "contact",
@@ -352,33 +347,39 @@ fn parse_form(f: &Fields, policy: &Policy) -> Result<Form, IngestError> {
             ))
         }
     };
-    let mut attributes = BTreeMap::new();
-    match f.get("attributes") {
-        None => {}
-        Some(Value::Object(a)) => {
-            if a.len() > MAX_ATTRIBUTES {
-                return Err(IngestError::invalid(
-                    "attributes",
-                    format!("at most {MAX_ATTRIBUTES} attributes"),
-                ));
-            }
-            for (k, v) in a {
-                let key = check_text(&format!("attributes.{k}"), k, 128)?;
-                attributes.insert(key, bounded_json(&format!("attributes.{k}"), v)?);
-            }
-        }
-        Some(_) => return Err(IngestError::invalid("attributes", "must be an object")),
+    if let Some(k) = c.keys().find(|k| !["name", "email", "company"].contains(&k.as_str())) {
+        return Err(IngestError::invalid(
+            format!("contact.{k}"),
+            "contact holds only name, email and company",
+        ));
     }
-    Ok(Form {
-        lead_type,
-        source: f.text("source", MAX_TEXT)?,
-        region: f.text("region", MAX_TEXT)?,
-        segment: f.text("segment", MAX_TEXT)?,
-        account: f.text("account", MAX_TEXT)?,
-        score,
-        contact,
-        attributes,
-    })
+    let cf = Fields { map: c };
+    let field = |k: &str| cf.text(k, 320).map_err(|e| e.prefixed("contact."));
+    Ok(Some(Contact {
+        name: field("name")?,
+        email: field("email")?,
+        company: field("company")?,
+    }))
+}
+
+fn parse_attributes(f: &Fields) -> Result<BTreeMap<String, String>, IngestError> {
+    let a = match f.get("attributes") {
+        None => return Ok(BTreeMap::new()),
+        Some(Value::Object(a)) => a,
+        Some(_) => return Err(IngestError::invalid("attributes", "must be an object")),
+    };
+    if a.len() > MAX_ATTRIBUTES {
+        return Err(IngestError::invalid(
+            "attributes",
+            format!("at most {MAX_ATTRIBUTES} attributes"),
+        ));
+    }
+    let mut out = BTreeMap::new();
+    for (k, v) in a {
+        let key = check_text(&format!("attributes.{k}"), k, 128)?;
+        out.insert(key, bounded_json(&format!("attributes.{k}"), v)?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

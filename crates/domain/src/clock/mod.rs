@@ -169,7 +169,7 @@ pub fn response_calendar<'p>(policy: &'p Policy, cycle: &Cycle) -> &'p Calendar 
 
 /// Both clocks of one cycle (the response clock only once assigned).
 pub fn cycle_clocks(cycle: &Cycle, policy: &Policy, now: DateTime<Utc>) -> Vec<ClockView> {
-    if cycle.suppressed {
+    if cycle.suppressed || cycle.excluded().is_some() {
         return Vec::new();
     }
     let closed = cycle.closed_at.map(|t| (t, StopCause::Stage));

@@ -5,10 +5,11 @@ use super::dimension::Dimension;
 use super::flags::flags;
 use super::open::{open_slas, OpenSla};
 use super::reps::{rep_scores, RepScore};
-use super::rows::{rows, Row};
+use super::rows::{count, rows, Row};
 use super::section::{section, Context, Section};
 use super::stats::Rate;
 use super::{in_period, previous_period};
+use crate::event::Classified;
 use crate::lead::Lead;
 use crate::policy::Policy;
 use chrono::{DateTime, Utc};
@@ -26,8 +27,33 @@ pub struct Report {
     pub conversion_by_source: BTreeMap<String, Rate>,
     pub reps: Vec<RepScore>,
     pub open_slas: Vec<OpenSla>,
+    /// Leads the policy's classification rules kept out of every SLA, engaged in the period.
+    pub excluded: Excluded,
+    /// MQLs engaged in the period that named no lead type and matched no rule: clocked for
+    /// assignment only, listed so the rules can be fixed.
+    pub unclassified: u64,
     /// Plain-language warnings from the benchmark bands.
     pub flags: Vec<String>,
+}
+
+/// Excluded leads, in all and per rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Excluded {
+    pub total: u64,
+    pub by_rule: BTreeMap<String, u64>,
+}
+
+fn excluded(leads: &[Lead], from: DateTime<Utc>, to: DateTime<Utc>) -> Excluded {
+    let mut out = Excluded::default();
+    let cycles = leads
+        .iter()
+        .flat_map(|l| l.cycles.iter())
+        .filter(|c| in_period(c.engaged_at, from, to));
+    for (rule, _) in cycles.filter_map(|c| c.excluded()) {
+        out.total += 1;
+        *out.by_rule.entry(rule.to_owned()).or_default() += 1;
+    }
+    out
 }
 
 /// The period being reported and how to count it.
@@ -109,5 +135,9 @@ pub fn report(
         conversion_by_source: period.conversion_by_source(&rows),
         reps: rep_scores(&rows, from, to, policy),
         open_slas: open_slas(leads, policy, now),
+        excluded: excluded(leads, from, to),
+        unclassified: count(&all, |r| {
+            in_period(r.cycle.engaged_at, from, to) && r.cycle.classified == Some(Classified::Unclassified)
+        }),
     }
 }

@@ -38,12 +38,12 @@ pub(super) fn count(rows: &[&Row], f: impl Fn(&Row) -> bool) -> u64 {
     rows.iter().filter(|r| f(r)).count() as u64
 }
 
-/// The rows of every counted (not suppressed) cycle of `leads`.
+/// The rows of every counted cycle of `leads`: not over the recycle limit, not excluded.
 pub(super) fn rows<'a>(leads: &'a [Lead], policy: &Policy, now: DateTime<Utc>) -> Vec<Row<'a>> {
     leads
         .iter()
         .flat_map(|l| l.cycles.iter())
-        .filter(|c| !c.suppressed)
+        .filter(|c| !c.suppressed && c.excluded().is_none())
         .map(|c| Row {
             cycle: c,
             clocks: clock::cycle_clocks(c, policy, now),

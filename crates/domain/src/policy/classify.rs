@@ -5,7 +5,7 @@ use super::problems::Problems;
 use super::raw::{Named, OneOrMany, RawCondition, RawRule, RawSla, Span};
 use super::{
     Action, Classification, ClassifyRule, Condition, Explanation, Failure, Field, FieldError, Glob, GlobError,
-    LeadFacts, Origin, Part, Policy, RuleTrace, Test,
+    LeadFacts, Part, Policy, RuleTrace, Test, TypedBy,
 };
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -52,7 +52,7 @@ impl Policy {
         Some(match self.lead_types.get(named) {
             Some(_) => Classification::Typed {
                 lead_type: named.to_owned(),
-                by: Origin::Explicit,
+                by: TypedBy::Explicit,
             },
             None => Classification::UnknownLeadType(named.to_owned()),
         })
@@ -80,7 +80,7 @@ impl ClassifyRule {
         match &self.action {
             Action::LeadType(lead_type) => Classification::Typed {
                 lead_type: lead_type.clone(),
-                by: Origin::Rule(self.name.clone()),
+                by: TypedBy::Rule(self.name.clone()),
             },
             Action::Exclude(reason) => Classification::Excluded {
                 rule: self.name.clone(),

@@ -335,7 +335,7 @@ pub struct ClassifyRule {
 
 /// Why a lead has its type.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
+pub enum TypedBy {
     /// The facts named it.
     Explicit,
     /// The rule of this name gave it.
@@ -347,7 +347,7 @@ pub enum Origin {
 pub enum Classification {
     Typed {
         lead_type: String,
-        by: Origin,
+        by: TypedBy,
     },
     Excluded {
         rule: String,

@@ -175,6 +175,13 @@ fn lead_types(
     for (name, lt) in &raw.lead_types {
         let (at, name) = (Some(name.span()), name.get_ref());
         let path = format!("lead_types.{name}");
+        if [crate::event::EXCLUDED_TYPE, crate::event::UNCLASSIFIED_TYPE].contains(&name.as_str()) {
+            p.add(
+                &path,
+                at.clone(),
+                format!("{name:?} is reserved for leads the classification rules exclude or cannot type"),
+            );
+        }
         if crate::event::LeadId::parse(name).is_err() {
             let message = "lead type names may hold only printable ASCII without spaces or '/'";
             p.add(&path, at.clone(), message);
