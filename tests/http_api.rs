@@ -853,3 +853,76 @@ fn the_server_will_not_start_open_by_accident() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--insecure-no-auth"));
 }
+
+#[tokio::test]
+async fn a_batch_answers_each_item_in_order_and_reconciles_each_lead_once() {
+    let data = temp_dir("batch");
+    let s = Server::start(&fast_policy(), &data, &[]);
+    let c = reqwest::Client::new();
+    let t0 = now_rfc3339(-30);
+    let items = json!([
+        {"kind": "form", "event_id": "b-f1", "lead_id": "B-1", "occurred_at": t0, "lead_type": "content_mql"},
+        {"kind": "assignment", "lead_id": "B-1", "occurred_at": t0, "owner": "alice"},
+        {"kind": "touch", "lead_id": "B-1", "occurred_at": "yesterday", "channel": "call"},
+        {"kind": "form", "event_id": "b-f1", "lead_id": "B-1", "occurred_at": t0, "lead_type": "content_mql"},
+        {"kind": "form", "event_id": "b-f1", "lead_id": "B-1", "occurred_at": t0, "lead_type": "demo_request"},
+        {"kind": "stage", "lead_id": "B-2", "occurred_at": t0, "stage": "sal", "history": true},
+        {"kind": "carrier_pigeon", "lead_id": "B-3", "occurred_at": t0},
+        {"lead_id": "B-3", "occurred_at": t0}
+    ]);
+    let r = c
+        .post(format!("{}/v1/events/batch", s.base))
+        .json(&items)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    let statuses: Vec<u64> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    // New, new, bad time, repeat (same body), conflict (same id, other body), new (history), bad kind, no kind.
+    assert_eq!(statuses, vec![202, 202, 400, 200, 409, 202, 400, 400]);
+    assert_eq!(v["results"][2]["error"]["field"], "occurred_at");
+    assert_eq!(v["results"][4]["error"]["code"], "event_id_conflict");
+    assert_eq!(v["results"][6]["error"]["field"], "kind");
+    assert_eq!(v["results"][7]["error"]["code"], "missing_field");
+    assert_eq!(
+        (v["accepted"].as_u64(), v["duplicates"].as_u64(), v["rejected"].as_u64()),
+        (Some(3), Some(1), Some(4))
+    );
+    assert_eq!(v["leads"], 2, "each touched lead reconciled once");
+    let (st, lead) = get_lead(&c, &s, "B-1").await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        lead["clocks"][1]["status"], "running",
+        "the batch's assignment started the response clock"
+    );
+    // Over the item limit, and over the size limit, the whole batch is refused.
+    let many: Vec<Value> = (0..501)
+        .map(|i| json!({"kind": "touch", "lead_id": format!("M-{i}"), "occurred_at": t0, "channel": "call"}))
+        .collect();
+    let r = c
+        .post(format!("{}/v1/events/batch", s.base))
+        .json(&many)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["error"]["code"].as_str(), v["error"]["field"].as_str()),
+        (Some("out_of_range"), Some("items"))
+    );
+    let big = vec![b' '; 1024 * 1024 + 10];
+    let r = c
+        .post(format!("{}/v1/events/batch", s.base))
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+}

@@ -43,6 +43,19 @@ pub trait EventStore: Send + Sync {
 
     /// Every stored event of a lead, in any order.
     fn load(&self, lead: &LeadId) -> impl Future<Output = Result<Vec<Event>, PortError>> + Send;
+
+    /// Stores several events, each unless its id is stored, with [`EventStore::append`]'s
+    /// promise for each; a store that can writes them in one transaction. One result per
+    /// event, in order.
+    fn append_batch(&self, events: &[Event]) -> impl Future<Output = Result<Vec<Appended>, PortError>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(events.len());
+            for e in events {
+                out.push(self.append(e).await?);
+            }
+            Ok(out)
+        }
+    }
 }
 
 /// Per-lead summaries: what needs a timer, and which leads a period touches.

@@ -225,9 +225,11 @@ async fn post(http: &reqwest::Client, url: &str, body: &Value, key: &str) -> Res
 }
 
 impl Notifier for LocalNotifier {
+    /// Every live outcome gets a line; history (imports, backfills) is recorded on the lead
+    /// only, so a 90-day import does not write hundreds of thousands of lines nobody acted on.
     fn channels_for(&self, status: StepStatus) -> Vec<Channel> {
         match status {
-            StepStatus::Settling => Vec::new(),
+            StepStatus::Settling | StepStatus::History => Vec::new(),
             StepStatus::Delivering => {
                 let mut c = vec![Channel::Jsonl];
                 c.extend(self.hooks.slack_url.as_ref().map(|_| Channel::Slack));

@@ -83,3 +83,28 @@ pub async fn load_round_trips_every_event_kind<A: Adapter>(cx: Ctx<A>) -> Outcom
 fn json(event: &Event) -> Result<String, Failure> {
     serde_json::to_string(event).map_err(|e| Failure::Fixture(format!("encode {}: {e}", event.event_id)))
 }
+
+/// A batch stores each event with `append`'s promise, one result per event in order: new ones,
+/// repeats of stored ids, and repeats inside the batch itself.
+pub async fn append_batch_answers_each_event_in_order<A: Adapter>(cx: Ctx<A>) -> Outcome {
+    let (a, b) = (cx.lead(1)?, cx.lead(2)?);
+    let stored = touch(&a, "e1", march(10, 9)?)?;
+    cx.store.append(&stored).await?;
+    let fresh_a = touch(&a, "e2", march(10, 10)?)?;
+    let fresh_b = touch(&b, "e1", march(10, 11)?)?;
+    let batch = vec![stored.clone(), fresh_a.clone(), fresh_b.clone(), fresh_a.clone()];
+    let got = cx.store.append_batch(&batch).await?;
+    let want = vec![
+        Appended::Duplicate(Box::new(stored.clone())),
+        Appended::New,
+        Appended::New,
+        Appended::Duplicate(Box::new(fresh_a.clone())),
+    ];
+    ensure_eq("results of the batch", got, want)?;
+    ensure_eq(
+        "first lead's events",
+        by_id(cx.store.load(&a).await?),
+        by_id(vec![stored, fresh_a]),
+    )?;
+    ensure_eq("second lead's events", cx.store.load(&b).await?, vec![fresh_b])
+}

@@ -61,6 +61,7 @@ pub fn cases<A: Adapter>() -> Vec<Case<A>> {
         event_store::one_event_id_on_two_leads_is_two_events,
         event_store::load_returns_exactly_the_leads_events,
         event_store::load_round_trips_every_event_kind,
+        event_store::append_batch_answers_each_event_in_order,
         lead_index::appended_events_need_attention_until_folded,
         lead_index::a_new_event_marks_a_reconciled_lead_again,
         lead_index::stale_summary_changes_nothing,

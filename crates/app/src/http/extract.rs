@@ -43,12 +43,12 @@ fn called_url(parts: &Parts) -> String {
 }
 
 /// A webhook's raw body, within the size limit, whose signature the current secrets accept.
-pub struct SignedBody {
+pub struct SignedBody<const LIMIT: usize = MAX_BODY_BYTES> {
     pub body: Bytes,
     pub headers: HeaderMap,
 }
 
-impl<S, T, N, C> FromRequest<ApiState<S, T, N, C>> for SignedBody
+impl<S, T, N, C, const LIMIT: usize> FromRequest<ApiState<S, T, N, C>> for SignedBody<LIMIT>
 where
     S: Send + Sync + 'static,
     T: Send + Sync + 'static,
@@ -61,10 +61,10 @@ where
         let (parts, body) = req.into_parts();
         let url = called_url(&parts);
         let body = match Bytes::from_request(Request::from_parts(parts.clone(), body), state).await {
-            Ok(b) if b.len() <= MAX_BODY_BYTES => b,
-            Ok(_) => return Err(error(&IngestError::TooLarge { limit: MAX_BODY_BYTES })),
+            Ok(b) if b.len() <= LIMIT => b,
+            Ok(_) => return Err(error(&IngestError::TooLarge { limit: LIMIT })),
             Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(error(&IngestError::TooLarge { limit: MAX_BODY_BYTES }))
+                return Err(error(&IngestError::TooLarge { limit: LIMIT }))
             }
             Err(rej) => return Err(error(&IngestError::Malformed(rej.body_text()))),
         };
@@ -96,7 +96,7 @@ where
     }
 }
 
-impl SignedBody {
+impl<const LIMIT: usize> SignedBody<LIMIT> {
     /// Header lookup by lower-case name, for inbound adapters.
     pub fn header(&self) -> impl Fn(&str) -> Option<String> + Sync + '_ {
         header_lookup(&self.headers)

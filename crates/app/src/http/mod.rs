@@ -57,6 +57,8 @@ impl<S, T, N, C> Clone for ApiState<S, T, N, C> {
 pub enum Routes {
     /// `POST /v1/events/{kind}` for one kind.
     Events(Kind),
+    /// `POST /v1/events/batch`: many events of any kind.
+    Batch,
     /// `GET /v1/leads/{lead_id}`, `GET /v1/metrics`, `GET /healthz`.
     Reads,
 }
@@ -65,7 +67,7 @@ impl Routes {
     /// Every route group: what the local server mounts.
     pub fn all() -> Vec<Routes> {
         let mut all: Vec<Routes> = Kind::ALL.into_iter().map(Routes::Events).collect();
-        all.push(Routes::Reads);
+        all.extend([Routes::Batch, Routes::Reads]);
         all
     }
 }
@@ -95,6 +97,10 @@ where
             Routes::Events(kind) => r.route(
                 &format!("/v1/events/{}", kind.as_str()),
                 post(routes::events::ingest).layer(Extension(kind)),
+            ),
+            Routes::Batch => r.route(
+                "/v1/events/batch",
+                post(routes::batch::batch).layer(DefaultBodyLimit::max(crate::inbound::batch::MAX_BATCH_BYTES + 1)),
             ),
             Routes::Reads => r
                 .route("/v1/leads/{lead_id}", get(routes::leads::lead))

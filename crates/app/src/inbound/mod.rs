@@ -5,6 +5,7 @@
 //! that implements [`PayloadFormat`] in a new file here and mount a route for it in
 //! [`crate::http`]; the store, the fold, the timers and the metrics need no change.
 
+pub mod batch;
 pub mod classify;
 pub mod leadclock_json;
 

@@ -166,46 +166,75 @@ impl EventCount for SqliteStore {
     }
 }
 
+/// An event as the `events` table holds it.
+struct EventRow {
+    id: String,
+    lead: String,
+    at: i64,
+    kind: &'static str,
+    body: String,
+}
+
+impl EventRow {
+    fn of(event: &Event) -> Result<EventRow, PortError> {
+        Ok(EventRow {
+            id: event.event_id.to_string(),
+            lead: event.lead_id.to_string(),
+            at: millis(event.occurred_at),
+            kind: event.body.kind(),
+            body: serde_json::to_string(event).map_err(|e| PortError::permanent("encode event", e))?,
+        })
+    }
+
+    /// Stores the event unless its id is stored; the stored body when it was.
+    fn insert(&self, tx: &rusqlite::Transaction) -> rusqlite::Result<Option<String>> {
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO events (event_id, lead_id, occurred_at, kind, body, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![self.id, self.lead, self.at, self.kind, self.body, millis(Utc::now())],
+        )?;
+        if inserted == 1 {
+            tx.execute(
+                "INSERT INTO leads (lead_id, stored, last_activity) VALUES (?1, 1, ?2)
+                 ON CONFLICT (lead_id) DO UPDATE SET stored = stored + 1,
+                    last_activity = MAX(COALESCE(last_activity, ?2), ?2)",
+                params![self.lead, self.at],
+            )?;
+            return Ok(None);
+        }
+        tx.query_row(
+            "SELECT body FROM events WHERE lead_id = ?1 AND event_id = ?2",
+            params![self.lead, self.id],
+            |r| r.get(0),
+        )
+        .map(Some)
+    }
+}
+
 impl EventStore for SqliteStore {
     async fn append(&self, event: &Event) -> Result<Appended, PortError> {
-        let body = serde_json::to_string(event).map_err(|e| PortError::new("encode event", e.to_string()))?;
-        let (id, lead, at, kind) = (
-            event.event_id.to_string(),
-            event.lead_id.to_string(),
-            millis(event.occurred_at),
-            event.body.kind(),
-        );
-        self.with("append event", move |c| {
-            let tx = c.transaction()?;
-            let inserted = tx.execute(
-                "INSERT OR IGNORE INTO events (event_id, lead_id, occurred_at, kind, body, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, lead, at, kind, body, millis(Utc::now())],
-            )?;
-            if inserted == 1 {
-                tx.execute(
-                    "INSERT INTO leads (lead_id, stored, last_activity) VALUES (?1, 1, ?2)
-                     ON CONFLICT (lead_id) DO UPDATE SET stored = stored + 1,
-                        last_activity = MAX(COALESCE(last_activity, ?2), ?2)",
-                    params![lead, at],
-                )?;
-            }
-            let stored: Option<String> = if inserted == 1 {
-                None
-            } else {
-                Some(tx.query_row(
-                    "SELECT body FROM events WHERE lead_id = ?1 AND event_id = ?2",
-                    params![lead, id],
-                    |r| r.get(0),
-                )?)
-            };
-            tx.commit()?;
-            Ok(stored)
-        })
-        .await?
-        .map_or(Ok(Appended::New), |body| {
-            Ok(Appended::Duplicate(Box::new(decode("decode event", &body)?)))
-        })
+        let mut all = self.append_batch(std::slice::from_ref(event)).await?;
+        all.pop().ok_or_else(|| PortError::new("append event", "no result"))
+    }
+
+    /// One transaction for the whole batch: one commit (one fsync) however many events.
+    async fn append_batch(&self, events: &[Event]) -> Result<Vec<Appended>, PortError> {
+        let rows = events.iter().map(EventRow::of).collect::<Result<Vec<_>, _>>()?;
+        let stored: Vec<Option<String>> = self
+            .with("append events", move |c| {
+                let tx = c.transaction()?;
+                let stored = rows.iter().map(|r| r.insert(&tx)).collect::<Result<Vec<_>, _>>()?;
+                tx.commit()?;
+                Ok(stored)
+            })
+            .await?;
+        stored
+            .into_iter()
+            .map(|s| match s {
+                None => Ok(Appended::New),
+                Some(body) => Ok(Appended::Duplicate(Box::new(decode("decode event", &body)?))),
+            })
+            .collect()
     }
 
     async fn load(&self, lead: &LeadId) -> Result<Vec<Event>, PortError> {

@@ -1,5 +1,6 @@
 //! One module per route, each short: extract, call the shared handler, render.
 
+pub mod batch;
 pub mod events;
 pub mod health;
 pub mod leads;

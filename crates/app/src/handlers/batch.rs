@@ -1,0 +1,135 @@
+//! Many events at once: stored in one write, each touched lead reconciled once. For the batch
+//! route and for imports.
+
+use crate::error::{ErrorDetail, HttpError, IngestError};
+use crate::fingerprint;
+use crate::inbound::batch::Item;
+use crate::ports::{Appended, Clock, EventStore, LeadIndex, Notifier, StepLog, Timers};
+use crate::App;
+use leadclock_domain::{Event, LeadId};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// The answer for one item, in the batch's order.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ItemResult {
+    pub index: usize,
+    /// 202 stored, 200 a repeat, or the status the item alone would have got.
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BatchOutcome {
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+    /// Leads reconciled, each once.
+    pub leads: usize,
+    pub results: Vec<ItemResult>,
+}
+
+fn refused(index: usize, e: &IngestError) -> ItemResult {
+    ItemResult {
+        index,
+        status: e.status(),
+        event_id: None,
+        lead_id: None,
+        error: Some(e.body().error),
+    }
+}
+
+/// A stored item's answer: new, a repeat, or (when `refuse_conflicts`) an id reused with
+/// another body.
+fn answer(index: usize, event: &Event, appended: Appended, refuse_conflicts: bool) -> ItemResult {
+    let ids = |status| ItemResult {
+        index,
+        status,
+        event_id: Some(event.event_id.to_string()),
+        lead_id: Some(event.lead_id.to_string()),
+        error: None,
+    };
+    match appended {
+        Appended::New => ids(202),
+        Appended::Duplicate(stored) => {
+            let (stored, received) = (fingerprint::of(&stored), fingerprint::of(event));
+            if refuse_conflicts && stored != received {
+                let e = IngestError::Conflict {
+                    event_id: event.event_id.to_string(),
+                    stored,
+                    received,
+                };
+                return ItemResult {
+                    error: Some(e.body().error),
+                    ..ids(409)
+                };
+            }
+            ids(200)
+        }
+    }
+}
+
+impl<S, T, N, C> App<S, T, N, C>
+where
+    S: EventStore + LeadIndex + StepLog,
+    T: Timers,
+    N: Notifier,
+    C: Clock,
+{
+    /// Stores the valid items in one write and reconciles every lead they touched, once.
+    pub async fn receive_batch(&self, items: Vec<Item>, refuse_conflicts: bool) -> Result<BatchOutcome, IngestError> {
+        let (events, positions): (Vec<Event>, Vec<usize>) = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, it)| it.as_ref().ok().map(|e| (e.clone(), i)))
+            .unzip();
+        let appended = self.store.append_batch(&events).await.map_err(IngestError::Store)?;
+        let mut out = BatchOutcome::default();
+        let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
+        let mut touched = BTreeSet::new();
+        for ((event, pos), appended) in events.iter().zip(&positions).zip(appended) {
+            if matches!(appended, Appended::New) {
+                touched.insert(event.lead_id.clone());
+            }
+            results[*pos] = Some(answer(*pos, event, appended, refuse_conflicts));
+        }
+        for (i, item) in items.iter().enumerate() {
+            if let Err(e) = item {
+                results[i] = Some(refused(i, e));
+            }
+        }
+        out.results = results.into_iter().flatten().collect();
+        for r in &out.results {
+            match r.status {
+                202 => out.accepted += 1,
+                200 => out.duplicates += 1,
+                _ => out.rejected += 1,
+            }
+        }
+        out.leads = self.reconcile_each(&touched).await;
+        tracing::info!(
+            accepted = out.accepted,
+            duplicates = out.duplicates,
+            rejected = out.rejected,
+            leads = out.leads,
+            "batch stored"
+        );
+        Ok(out)
+    }
+
+    /// Reconciles each lead once; a lead that fails stays marked for the sweep.
+    async fn reconcile_each(&self, leads: &BTreeSet<LeadId>) -> usize {
+        for id in leads {
+            if let Err(e) = self.reconcile(id).await {
+                tracing::warn!(lead_id = %id, error = %e, "stored, but could not reconcile; the sweep will");
+            }
+        }
+        leads.len()
+    }
+}
