@@ -235,7 +235,8 @@ pub struct Escalated {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventBody {
-    Form(Form),
+    /// Boxed: a form carries the lead's facts and is four times the size of the rest.
+    Form(Box<Form>),
     Assignment(Assignment),
     Touch(Touch),
     Stage(Stage),

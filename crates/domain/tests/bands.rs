@@ -126,11 +126,11 @@ fn ev(lead: &str, id: &str, at: DateTime<Utc>, body: EventBody) -> Event {
 
 /// A demo request assigned `systems_minutes` after the form, never touched.
 fn untouched_lead(lead: &str, at: DateTime<Utc>, systems_minutes: i64, policy: &Policy) -> Lead {
-    let form = EventBody::Form(Form {
+    let form = EventBody::Form(Box::new(Form {
         lead_type: "demo_request".into(),
         region: Some("na".into()),
         ..Default::default()
-    });
+    }));
     let assign = EventBody::Assignment(Assignment {
         owner: "alice".into(),
         team: None,

@@ -67,11 +67,11 @@ fn form(id: &str, at: DateTime<Utc>, lead_type: &str) -> Event {
     ev(
         id,
         at,
-        EventBody::Form(Form {
+        EventBody::Form(Box::new(Form {
             lead_type: lead_type.into(),
             region: Some("na".into()),
             ..Default::default()
-        }),
+        })),
     )
 }
 fn assign(id: &str, at: DateTime<Utc>, owner: &str) -> Event {

@@ -111,7 +111,7 @@ pub fn every_kind(lead: &LeadId, at: DateTime<Utc>) -> Result<Vec<Event>, Failur
 }
 
 fn form_body() -> EventBody {
-    EventBody::Form(Form {
+    EventBody::Form(Box::new(Form {
         lead_type: "demo_request".into(),
         classified: Some(Classified::Rule {
             rule: "demo form".into(),
@@ -130,7 +130,7 @@ fn form_body() -> EventBody {
             ("utm_campaign".to_owned(), "spring-2031".to_owned()),
             ("note".to_owned(), "line one\nline two\t東京".to_owned()),
         ]),
-    })
+    }))
 }
 
 /// A summary of `events` events ending at `last_activity`: nothing due, no engagement, closed.

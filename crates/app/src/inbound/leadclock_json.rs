@@ -245,7 +245,7 @@ fn event_id(field: &str, s: &str) -> Result<EventId, IngestError> {
 
 fn parse_body(kind: Kind, f: &Fields, policy: &Policy) -> Result<EventBody, IngestError> {
     Ok(match kind {
-        Kind::Form => EventBody::Form(parse_form(f, policy)?),
+        Kind::Form => EventBody::Form(Box::new(parse_form(f, policy)?)),
         Kind::Assignment => EventBody::Assignment(Assignment {
             owner: f.required_text("owner", MAX_TEXT)?,
             team: f.text("team", MAX_TEXT)?,
