@@ -4,6 +4,7 @@
 //! the [`ports`], and [`http`] is the router both hosts serve.
 
 pub mod auth;
+pub mod baseline_format;
 pub mod error;
 pub mod fingerprint;
 pub mod handlers;

@@ -33,10 +33,19 @@ pub enum NamedPeriod {
     /// Month to date.
     Month,
     LastMonth,
+    /// The last 90 days up to now: a baseline's window.
+    Quarter,
 }
 
 impl NamedPeriod {
-    pub const ALL: [NamedPeriod; 5] = [Self::Today, Self::Yesterday, Self::Week, Self::Month, Self::LastMonth];
+    pub const ALL: [NamedPeriod; 6] = [
+        Self::Today,
+        Self::Yesterday,
+        Self::Week,
+        Self::Month,
+        Self::LastMonth,
+        Self::Quarter,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -45,6 +54,7 @@ impl NamedPeriod {
             Self::Week => "week",
             Self::Month => "month",
             Self::LastMonth => "last_month",
+            Self::Quarter => "quarter",
         }
     }
 
@@ -63,7 +73,8 @@ pub enum Bound {
 /// A checked report query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ReportQuery {
-    pub period: NamedPeriod,
+    /// `None`: the caller's default (a week for reports, a quarter for the baseline).
+    pub period: Option<NamedPeriod>,
     pub from: Option<Bound>,
     pub to: Option<Bound>,
     pub by: Option<Dimension>,
@@ -133,13 +144,13 @@ impl ReportQuery {
     /// Checks every parameter once; the handlers only see the typed query.
     pub fn parse(raw: &RawReportQuery) -> Result<Self, QueryError> {
         let period = match raw.period.as_deref().map(str::trim) {
-            None => NamedPeriod::default(),
-            Some(p) => NamedPeriod::parse(p).ok_or_else(|| {
+            None => None,
+            Some(p) => Some(NamedPeriod::parse(p).ok_or_else(|| {
                 invalid(
                     "period",
-                    format!("{p:?} must be today, yesterday, week, month or last_month"),
+                    format!("{p:?} must be today, yesterday, week, month, last_month or quarter"),
                 )
-            })?,
+            })?),
         };
         let by = match raw.by.as_deref().map(str::trim) {
             None => None,
@@ -163,9 +174,19 @@ impl ReportQuery {
         })
     }
 
-    /// The `[from, to)` this query covers, in the reporting time zone.
+    /// The `[from, to)` this query covers, in the reporting time zone; a week by default.
     pub fn resolve(&self, tz: Tz, now: DateTime<Utc>) -> Result<(DateTime<Utc>, DateTime<Utc>), QueryError> {
-        let (mut from, mut to) = named_span(self.period, tz, now);
+        self.resolve_or(NamedPeriod::default(), tz, now)
+    }
+
+    /// As [`Self::resolve`], with `default` when the query names no period.
+    pub fn resolve_or(
+        &self,
+        default: NamedPeriod,
+        tz: Tz,
+        now: DateTime<Utc>,
+    ) -> Result<(DateTime<Utc>, DateTime<Utc>), QueryError> {
+        let (mut from, mut to) = named_span(self.period.unwrap_or(default), tz, now);
         if let Some(f) = self.from {
             from = instant_of(f, tz, false);
             if self.to.is_none() {
@@ -201,6 +222,7 @@ fn named_span(p: NamedPeriod, tz: Tz, now: DateTime<Utc>) -> (DateTime<Utc>, Dat
     let today = local_date(tz, now);
     match p {
         NamedPeriod::Week => (now - Duration::days(7), now),
+        NamedPeriod::Quarter => (now - Duration::days(90), now),
         NamedPeriod::Today => (local_midnight(tz, today), now),
         NamedPeriod::Yesterday => day_span(tz, yesterday(tz, now)),
         NamedPeriod::Month => (local_midnight(tz, today.with_day(1).unwrap_or(today)), now),
@@ -270,7 +292,7 @@ mod tests {
         let q = ReportQuery::parse(&raw(&[("period", "today"), ("by", "owner"), ("format", "csv")])).unwrap();
         assert_eq!(
             (q.period, q.by, q.format),
-            (NamedPeriod::Today, Some(Dimension::Owner), Format::Csv)
+            (Some(NamedPeriod::Today), Some(Dimension::Owner), Format::Csv)
         );
         assert_eq!(ReportQuery::parse(&raw(&[])).unwrap(), ReportQuery::default());
     }

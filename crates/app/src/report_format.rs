@@ -7,7 +7,7 @@ use leadclock_domain::clock::human_duration;
 use leadclock_domain::metrics::{Band, Rate, Report, Section, Stats};
 use std::fmt::Write;
 
-fn pct(r: &Rate) -> String {
+pub(crate) fn pct(r: &Rate) -> String {
     match (r.percent, r.band) {
         (Some(p), Some(b)) => format!("{p:.1}% ({}/{}, {})", r.numerator, r.denominator, b.as_str()),
         (Some(p), None) => format!("{p:.1}% ({}/{})", r.numerator, r.denominator),
@@ -19,7 +19,7 @@ fn short_pct(r: &Rate) -> String {
     r.percent.map(|p| format!("{p:.1}%")).unwrap_or_else(|| "n/a".into())
 }
 
-fn dur(x: Option<f64>) -> String {
+pub(crate) fn dur(x: Option<f64>) -> String {
     x.map(|s| human_duration(s.round() as i64))
         .unwrap_or_else(|| "n/a".into())
 }
@@ -34,11 +34,11 @@ fn stats(s: &Stats) -> String {
     )
 }
 
-fn band(b: Option<Band>) -> &'static str {
+pub(crate) fn band(b: Option<Band>) -> &'static str {
     b.map(Band::as_str).unwrap_or("n/a")
 }
 
-fn local(t: DateTime<Utc>, tz: Tz) -> String {
+pub(crate) fn local(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
 }
 
@@ -235,7 +235,7 @@ pub fn table(r: &Report, tz: Tz) -> String {
     out
 }
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -71,12 +71,30 @@ enum Cmd {
         /// End: a date (inclusive) or RFC 3339 (exclusive).
         #[arg(long)]
         to: Option<String>,
-        /// today, yesterday, week (last 7 days, the default), month, last_month.
+        /// today, yesterday, week (last 7 days, the default), month, last_month, quarter (90 days).
         #[arg(long)]
         period: Option<String>,
         /// Break down by lead_type, source, region, team, owner or segment.
         #[arg(long)]
         by: Option<String>,
+        #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
+        format: String,
+    },
+    /// Per lead type: response times now, the benchmarks beside them, and a suggested SLA.
+    Baseline {
+        #[arg(long, default_value = DEFAULT_POLICY)]
+        policy: PathBuf,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Start: a date (local midnight in the reporting time zone) or RFC 3339.
+        #[arg(long)]
+        from: Option<String>,
+        /// End: a date (inclusive) or RFC 3339 (exclusive).
+        #[arg(long)]
+        to: Option<String>,
+        /// A named period instead (quarter, the last 90 days, is the default).
+        #[arg(long)]
+        period: Option<String>,
         #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
         format: String,
     },
@@ -312,6 +330,23 @@ fn main() -> ExitCode {
                 format: Some(format),
             };
             report_cmd::report(&policy, &data, &q)
+        }
+        Cmd::Baseline {
+            policy,
+            data,
+            from,
+            to,
+            period,
+            format,
+        } => {
+            let q = RawReportQuery {
+                from,
+                to,
+                period,
+                by: None,
+                format: Some(format),
+            };
+            report_cmd::baseline(&policy, &data, &q)
         }
         Cmd::Rollup { policy, data, day } => report_cmd::rollup(&policy, &data, day.as_deref()),
     };

@@ -4,7 +4,7 @@ use crate::load_policy;
 use leadclock_app::ports::SystemClock;
 use leadclock_app::query::{yesterday, RawReportQuery, ReportQuery};
 use leadclock_app::report_format::Format;
-use leadclock_app::{report_format, App};
+use leadclock_app::{baseline_format, report_format, App};
 use leadclock_local::notify::{LocalNotifier, Webhooks};
 use leadclock_local::store::SqliteStore;
 use std::path::Path;
@@ -36,10 +36,19 @@ pub fn report(policy: &Path, data: &Path, raw: &RawReportQuery) -> Result<(), St
     let report = runtime()?.block_on(app.metrics(&q)).map_err(|e| e.to_string())?;
     let text = match q.format {
         Format::Json => serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
-        Format::Csv => report_format::csv(&report),
-        Format::Table => report_format::table(&report, tz),
+        _ => report_format::render(&report, q.format, tz).1,
     };
     print!("{text}");
+    Ok(())
+}
+
+pub fn baseline(policy: &Path, data: &Path, raw: &RawReportQuery) -> Result<(), String> {
+    let q = ReportQuery::parse(raw).map_err(|e| format!("--{}", e))?;
+    let policy = Arc::new(load_policy(policy)?);
+    let tz = policy.reporting_timezone;
+    let app = App::new(policy, open(data)?, (), (), SystemClock);
+    let baseline = runtime()?.block_on(app.baseline(&q)).map_err(|e| e.to_string())?;
+    print!("{}", baseline_format::render(&baseline, q.format, tz).1);
     Ok(())
 }
 

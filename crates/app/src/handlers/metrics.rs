@@ -49,16 +49,10 @@ where
     S: EventStore + LeadIndex,
     C: Clock,
 {
-    /// Folds every lead a report over `[from, to)` needs: active in it or the period before,
-    /// or with a clock running now. Cost grows with those leads, not with all history.
-    async fn leads_for(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Lead>, PortError> {
-        let (span_from, span_to) = metrics::span_needed(from, to);
-        let mut ids: BTreeSet<LeadId> = self
-            .store
-            .active_between(span_from, span_to)
-            .await?
-            .into_iter()
-            .collect();
+    /// Folds every lead with an event in `[from, to)` or a clock running now. Cost grows with
+    /// those leads, not with all history.
+    pub(crate) async fn leads_active(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Lead>, PortError> {
+        let mut ids: BTreeSet<LeadId> = self.store.active_between(from, to).await?.into_iter().collect();
         ids.extend(self.store.open_leads().await?);
         let mut leads = Vec::with_capacity(ids.len());
         for id in ids {
@@ -76,7 +70,9 @@ where
     }
 
     async fn report(&self, from: DateTime<Utc>, to: DateTime<Utc>, by: Option<Dimension>) -> Result<Report, PortError> {
-        let leads = self.leads_for(from, to).await?;
+        // The period before counts too: lead velocity compares with it.
+        let (span_from, span_to) = metrics::span_needed(from, to);
+        let leads = self.leads_active(span_from, span_to).await?;
         Ok(metrics::report(&leads, &self.policy, from, to, by, self.clock.now()))
     }
 }

@@ -1,5 +1,6 @@
 //! One module per operation.
 
+pub mod baseline;
 pub mod batch;
 pub mod dispatch;
 pub mod ingest;

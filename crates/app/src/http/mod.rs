@@ -59,7 +59,7 @@ pub enum Routes {
     Events(Kind),
     /// `POST /v1/events/batch`: many events of any kind.
     Batch,
-    /// `GET /v1/leads/{lead_id}`, `GET /v1/metrics`, `GET /healthz`.
+    /// `GET /v1/leads/{lead_id}`, `GET /v1/metrics`, `GET /v1/baseline`, `GET /healthz`.
     Reads,
 }
 
@@ -105,6 +105,7 @@ where
             Routes::Reads => r
                 .route("/v1/leads/{lead_id}", get(routes::leads::lead))
                 .route("/v1/metrics", get(routes::metrics::metrics))
+                .route("/v1/baseline", get(routes::metrics::baseline))
                 .route("/healthz", get(routes::health::healthz)),
         };
     }

@@ -204,6 +204,15 @@ impl Benchmark {
         }
     }
 
+    /// The good and worst bands in words, for a reader beside a figure: `good ≥ 85%, red flag < 70%`.
+    pub fn describe(&self) -> String {
+        let good = format!("good {}", self.good_bound().symbol(self.unit));
+        match self.red_bound() {
+            Some(red) => format!("{good}, red flag {}", red.symbol(self.unit)),
+            None => good,
+        }
+    }
+
     pub fn band(&self, x: f64) -> Band {
         let within = |b: Option<Bound>| b.is_some_and(|b| b.contains(x));
         if self.good_bound().contains(x) {

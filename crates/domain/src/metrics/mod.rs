@@ -7,6 +7,7 @@
 //! `docs/metrics.md` is the reference.
 
 pub mod bands;
+mod baseline;
 mod dimension;
 mod flags;
 mod funnel;
@@ -19,6 +20,10 @@ mod sla;
 mod stats;
 
 pub use bands::{Band, Benchmark};
+pub use baseline::{
+    baseline, Baseline, Benchmarked, Candidate, CandidateResult, Distribution, Percentiles, Suggestion, TypeBaseline,
+    BASELINE_MIN_LEADS, SUGGESTION_SHARE,
+};
 pub use dimension::Dimension;
 pub use funnel::Funnel;
 pub use open::{open_slas, OpenSla};

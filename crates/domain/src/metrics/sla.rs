@@ -23,7 +23,7 @@ pub struct Compliance {
 }
 
 impl Compliance {
-    fn add(&mut self, status: ClockStatus) {
+    pub(super) fn add(&mut self, status: ClockStatus) {
         self.assigned += 1;
         match status {
             ClockStatus::Met => self.met += 1,
@@ -32,7 +32,7 @@ impl Compliance {
             ClockStatus::Closed => self.closed += 1,
         }
     }
-    fn finish(&mut self) {
+    pub(super) fn finish(&mut self) {
         self.rate = Rate::new(self.met, self.met + self.missed).banded(&SLA_COMPLIANCE);
     }
 }

@@ -1,0 +1,23 @@
+//! `GET /v1/baseline` and `leadclock baseline`: per lead type, how fast the team answers today,
+//! beside the methodology's benchmarks, and the SLA it actually keeps (see
+//! [`leadclock_domain::metrics::baseline`]). Read-only; a quarter by default.
+
+use super::metrics::ReportError;
+use crate::ports::{Clock, EventStore, LeadIndex};
+use crate::query::{NamedPeriod, ReportQuery};
+use crate::App;
+use leadclock_domain::metrics::{self, Baseline};
+
+impl<S, T, N, C> App<S, T, N, C>
+where
+    S: EventStore + LeadIndex,
+    C: Clock,
+{
+    /// The baseline a query asks for: the last 90 days unless it names a period.
+    pub async fn baseline(&self, q: &ReportQuery) -> Result<Baseline, ReportError> {
+        let now = self.clock.now();
+        let (from, to) = q.resolve_or(NamedPeriod::Quarter, self.policy.reporting_timezone, now)?;
+        let leads = self.leads_active(from, to).await.map_err(ReportError::Store)?;
+        Ok(metrics::baseline(&leads, &self.policy, from, to, now))
+    }
+}
