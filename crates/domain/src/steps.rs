@@ -245,8 +245,11 @@ fn decided(inp: &Inputs, key: StepKey, due_at: DateTime<Utc>, status: StepStatus
     }
 }
 
-/// One clock's steps in ladder order, until one waits.
+/// One clock's steps in ladder order, until one waits. Steps that are all already due when
+/// leadclock learns of them (a back-fill, a late form) settle in one window together: each is
+/// decided when that window ends, not one window after the other.
 fn plan_clock(inp: &Inputs, cycle: &Cycle, view: &ClockView, out: &mut Plan) {
+    let mut settling = false;
     for step in &view.steps {
         let key = StepKey {
             cycle: cycle.index,
@@ -265,14 +268,18 @@ fn plan_clock(inp: &Inputs, cycle: &Cycle, view: &ClockView, out: &mut Plan) {
                         .push(decided(inp, key, step.due_at, StepStatus::Cancelled, reason));
                 }
             }
+            // The settle window's timer re-plans the clock; nothing later is armed or sent first.
+            Verdict::Wait(_) | Verdict::Deliver if settling => return,
             Verdict::Wait(until) => {
                 out.timers.push(timer(inp, key, until));
                 return;
             }
             Verdict::Settle(until) => {
-                out.records.push(settling(inp, key, step.due_at, until));
-                out.timers.push(timer(inp, key, until));
-                return;
+                out.records.push(settling_record(inp, key, step.due_at, until));
+                if !settling {
+                    out.timers.push(timer(inp, key, until));
+                }
+                settling = true;
             }
             Verdict::Outcome(status, reason) => out.records.push(decided(inp, key, step.due_at, status, reason)),
             Verdict::Deliver => {
@@ -388,7 +395,7 @@ fn stopped_reason(view: &ClockView) -> String {
     }
 }
 
-fn settling(inp: &Inputs, key: StepKey, due_at: DateTime<Utc>, until: DateTime<Utc>) -> StepRecord {
+fn settling_record(inp: &Inputs, key: StepKey, due_at: DateTime<Utc>, until: DateTime<Utc>) -> StepRecord {
     StepRecord {
         key,
         status: StepStatus::Settling,
