@@ -234,6 +234,17 @@ impl Outbox for MemoryStore {
             .collect())
     }
 
+    async fn lease_message(&self, m: &OutboxMessage, until: DateTime<Utc>) -> Result<bool, PortError> {
+        let mut state = self.state();
+        match state.outbox.get_mut(&m.id()) {
+            Some(s) if s.status == OutboxStatus::Pending && s.next_attempt_at == m.next_attempt_at => {
+                s.next_attempt_at = until;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn update_message(&self, m: &OutboxMessage) -> Result<(), PortError> {
         let mut state = self.state();
         state.outbox.insert(m.id(), m.clone());

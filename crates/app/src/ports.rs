@@ -114,6 +114,16 @@ pub trait Outbox: Send + Sync {
     /// Every message of one lead.
     fn lead_messages(&self, lead: &LeadId) -> impl Future<Output = Result<Vec<OutboxMessage>, PortError>> + Send;
 
+    /// Takes a due message for one attempt: moves its next attempt to `until`, on condition that
+    /// it is still pending with the next attempt `m` was read with. `false` when another pass
+    /// (a concurrent sweep, a second process) took it first: only the winner sends, and if it
+    /// dies mid-send the message is due again at `until`.
+    fn lease_message(
+        &self,
+        m: &OutboxMessage,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+
     /// Saves a message after an attempt (its status, attempts, next attempt, last error). When a
     /// durable channel accepted it, the step's `delivering` record becomes `delivered` in the
     /// same transaction.

@@ -78,6 +78,7 @@ pub fn cases<A: Adapter>() -> Vec<Case<A>> {
         outbox::due_messages_are_pending_and_due_oldest_first,
         outbox::a_durable_send_makes_the_step_delivered,
         outbox::a_failed_attempt_waits_and_dead_letters_are_counted,
+        outbox::one_pass_wins_the_lease_of_a_message,
         rollups::save_rollup_replaces_the_days_report,
     ]
 }

@@ -1,7 +1,7 @@
 //! `Outbox`: pending messages come due in order; a durable channel's acceptance delivers the
 //! step; failures wait and dead letters are counted.
 
-use crate::check::{ensure, ensure_eq, Ctx, Outcome};
+use crate::check::{ensure, ensure_eq, Ctx, Failure, Outcome};
 use crate::fixtures::{due, message, record};
 use crate::Adapter;
 use chrono::Duration;
@@ -149,5 +149,41 @@ pub async fn a_failed_attempt_waits_and_dead_letters_are_counted<A: Adapter>(cx:
             .first()
             .and_then(|m| m.last_error.clone()),
         Some("answered 500".into()),
+    )
+}
+
+/// Two passes that read the same due message race to lease it: one wins, the other is told
+/// no and sends nothing; while leased the message is not due; after the lease it is again.
+pub async fn one_pass_wins_the_lease_of_a_message<A: Adapter>(cx: Ctx<A>) -> Outcome {
+    let lead = cx.lead(1)?;
+    let m = message(&lead, key(0), due(0)?, "contended");
+    cx.store
+        .record(
+            &lead,
+            &[record(key(0), StepStatus::Delivering, due(0)?)],
+            std::slice::from_ref(&m),
+        )
+        .await?;
+    let read = cx.store.due_messages(due(1)?, 1000).await?;
+    let read = read
+        .into_iter()
+        .find(|x| x.id() == m.id())
+        .ok_or_else(|| Failure::Broken("a due message is not in the due list".into()))?;
+    let until = due(3)?;
+    ensure_eq("the first lease", cx.store.lease_message(&read, until).await?, true)?;
+    ensure_eq(
+        "the second lease of the same read",
+        cx.store.lease_message(&read, until).await?,
+        false,
+    )?;
+    ensure_eq(
+        "not due while leased",
+        mine(cx.store.due_messages(due(2)?, 1000).await?, &[&lead]),
+        vec![],
+    )?;
+    ensure_eq(
+        "due again when the lease ends",
+        mine(cx.store.due_messages(due(3)?, 1000).await?, &[&lead]),
+        vec![m.id()],
     )
 }

@@ -20,6 +20,10 @@ pub struct Dispatched {
 /// How many messages one pass takes at most.
 pub const BATCH: usize = 100;
 
+/// How long a pass holds a message it is sending: longer than any channel's send (timeouts
+/// included); if the pass dies, the message is due again after it.
+pub const LEASE: chrono::Duration = chrono::Duration::minutes(2);
+
 impl<S, T, N, C> App<S, T, N, C>
 where
     S: Outbox,
@@ -49,6 +53,11 @@ where
     async fn send_in_order(&self, msgs: Vec<OutboxMessage>) -> Result<Dispatched, PortError> {
         let mut d = Dispatched::default();
         for mut m in msgs {
+            let until = self.clock.now() + LEASE;
+            if !self.store.lease_message(&m, until).await? {
+                continue; // another pass took it
+            }
+            m.next_attempt_at = until;
             match self.notifier.send(&m).await {
                 Ok(()) => {
                     m.attempts += 1;

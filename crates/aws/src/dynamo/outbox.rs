@@ -102,6 +102,34 @@ impl Outbox for DynamoStore {
             .collect()
     }
 
+    async fn lease_message(&self, m: &OutboxMessage, until: DateTime<Utc>) -> Result<bool, PortError> {
+        let mut leased = m.clone();
+        leased.next_attempt_at = until;
+        let put = message_put(&self.table, &leased)?;
+        let result = with_retries("lease outbox message", || {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(put.item().clone()))
+                .condition_expression("#st = :pending AND outbox_due = :read")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":pending", s(OutboxStatus::Pending.as_str()))
+                .expression_attribute_values(":read", n(m.next_attempt_at.timestamp_millis()))
+                .send()
+        })
+        .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(port_err("lease outbox message", e)),
+        }
+    }
+
     async fn update_message(&self, m: &OutboxMessage) -> Result<(), PortError> {
         let message = TransactWriteItem::builder().put(message_put(&self.table, m)?).build();
         let record = if m.status == OutboxStatus::Sent && m.channel.is_durable() {

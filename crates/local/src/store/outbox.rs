@@ -62,6 +62,22 @@ impl Outbox for SqliteStore {
         .await
     }
 
+    async fn lease_message(&self, m: &OutboxMessage, until: DateTime<Utc>) -> Result<bool, PortError> {
+        let mut leased = m.clone();
+        leased.next_attempt_at = until;
+        let body = serde_json::to_string(&leased).map_err(|e| PortError::permanent("encode outbox message", e))?;
+        let (id, read_at, until) = (m.id(), m.next_attempt_at.timestamp_millis(), until.timestamp_millis());
+        self.with("lease outbox message", move |c| {
+            c.execute(
+                "UPDATE outbox SET next_attempt_at = ?3, body = ?4
+                 WHERE id = ?1 AND status = 'pending' AND next_attempt_at = ?2",
+                params![id, read_at, until, body],
+            )
+            .map(|n| n == 1)
+        })
+        .await
+    }
+
     async fn update_message(&self, m: &OutboxMessage) -> Result<(), PortError> {
         let body = serde_json::to_string(m).map_err(|e| PortError::permanent("encode outbox message", e))?;
         let m = m.clone();
