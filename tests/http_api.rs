@@ -926,3 +926,166 @@ async fn a_batch_answers_each_item_in_order_and_reconciles_each_lead_once() {
         .unwrap();
     assert_eq!(r.status(), 413);
 }
+
+#[tokio::test]
+async fn a_server_whose_stdout_is_closed_keeps_serving_and_delivering() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data = temp_dir("closed-stdout");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--insecure-no-auth",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--policy",
+        ])
+        .arg(fast_policy())
+        .arg("--data")
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .env_remove("LEADCLOCK_SLACK_WEBHOOK_URL")
+        .env_remove("LEADCLOCK_WEBHOOK_URL")
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away: every write to stdout now fails
+    let base = format!("http://127.0.0.1:{port}");
+    let c = reqwest::Client::new();
+    let up = async {
+        for _ in 0..200 {
+            if c.get(format!("{base}/healthz")).send().await.is_ok() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    };
+    assert!(up.await, "the server died with its stdout closed");
+    for (kind, body) in [
+        (
+            "form",
+            json!({"lead_id": "L-so", "occurred_at": now_rfc3339(0), "lead_type": "demo_request"}),
+        ),
+        (
+            "assignment",
+            json!({"lead_id": "L-so", "occurred_at": now_rfc3339(0), "owner": "alice"}),
+        ),
+    ] {
+        let r = c
+            .post(format!("{base}/v1/events/{kind}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 202);
+    }
+    // The owner step (2 s SLA) is printed to the closed stdout and written to escalations.jsonl.
+    let jsonl = data.join("escalations.jsonl");
+    let delivered = wait_for(Duration::from_secs(15), || {
+        std::fs::read_to_string(&jsonl).is_ok_and(|t| t.contains("\"type\":\"leadclock.escalation\""))
+    })
+    .await;
+    let alive = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(alive, "the server exited");
+    assert!(delivered, "no escalation reached escalations.jsonl");
+}
+
+#[tokio::test]
+async fn a_webhook_failing_for_a_while_and_slack_saying_429_still_get_every_message() {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::post as axpost;
+    type Hits = Arc<Mutex<Vec<(Instant, u16)>>>;
+    let (hook_hits, slack_hits): (Hits, Hits) = Default::default();
+    let started = Instant::now();
+    let (h, s2) = (hook_hits.clone(), slack_hits.clone());
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            axpost(move || {
+                let h = h.clone();
+                async move {
+                    // 500 for the first 3 seconds, then 200.
+                    let status = if started.elapsed() < Duration::from_secs(3) {
+                        500
+                    } else {
+                        200
+                    };
+                    h.lock().unwrap().push((Instant::now(), status));
+                    StatusCode::from_u16(status).unwrap()
+                }
+            }),
+        )
+        .route(
+            "/slack",
+            axpost(move || {
+                let s = s2.clone();
+                async move {
+                    let mut hits = s.lock().unwrap();
+                    let first = hits.is_empty();
+                    hits.push((Instant::now(), if first { 429 } else { 200 }));
+                    let mut headers = HeaderMap::new();
+                    if first {
+                        headers.insert("retry-after", "2".parse().unwrap());
+                        return (StatusCode::TOO_MANY_REQUESTS, headers, "rate_limited");
+                    }
+                    (StatusCode::OK, headers, "ok")
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (hook, slack) = (format!("http://{addr}/hook"), format!("http://{addr}/slack"));
+    let data = temp_dir("retries");
+    let s = Server::start(
+        &fast_policy(),
+        &data,
+        &[
+            ("LEADCLOCK_WEBHOOK_URL", &hook),
+            ("LEADCLOCK_SLACK_WEBHOOK_URL", &slack),
+        ],
+    );
+    let c = reqwest::Client::new();
+    post(
+        &c,
+        &s,
+        "form",
+        json!({"lead_id": "L-r", "occurred_at": now_rfc3339(0), "lead_type": "free_trial"}),
+    )
+    .await;
+    post(
+        &c,
+        &s,
+        "assignment",
+        json!({"lead_id": "L-r", "occurred_at": now_rfc3339(0), "owner": "alice"}),
+    )
+    .await;
+    let ok = |hits: &Hits| hits.lock().unwrap().iter().filter(|(_, st)| *st == 200).count();
+    assert!(
+        wait_for(Duration::from_secs(30), || ok(&hook_hits) >= 1 && ok(&slack_hits) >= 1).await,
+        "webhook {:?}, slack {:?}\n{}",
+        hook_hits.lock().unwrap(),
+        slack_hits.lock().unwrap(),
+        s.logs()
+    );
+    let hook_log = hook_hits.lock().unwrap().clone();
+    assert!(
+        hook_log.iter().any(|(_, st)| *st == 500),
+        "the webhook never failed: {hook_log:?}"
+    );
+    let slack_log = slack_hits.lock().unwrap().clone();
+    assert_eq!(slack_log[0].1, 429);
+    // Slack asked for 2 seconds: the retry waited at least that long.
+    let waited = slack_log[1].0 - slack_log[0].0;
+    assert!(waited >= Duration::from_millis(1900), "retried after {waited:?}");
+    // One step, one message per channel once accepted: no second 200 for the owner step.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(ok(&hook_hits), 1, "{:?}", hook_hits.lock().unwrap());
+    assert_eq!(ok(&slack_hits), 1, "{:?}", slack_hits.lock().unwrap());
+}

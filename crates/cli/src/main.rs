@@ -13,6 +13,15 @@ use std::process::ExitCode;
 
 const DEFAULT_POLICY: &str = "policies/example.toml";
 
+/// A line on stdout that never panics: a server whose stdout was closed (a pipe whose reader
+/// went away, a detached shell) must keep serving and delivering, so the error is ignored.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "leadclock",
@@ -192,7 +201,7 @@ LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-
         insecure,
     );
     if running.restored > 0 {
-        println!(
+        say!(
             "  restored {} lead(s) with pending timers or unreconciled events",
             running.restored
         );
@@ -203,7 +212,7 @@ LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-
     if left > 0 {
         eprintln!("leadclock: {left} background task(s) cut off by the shutdown deadline");
     }
-    println!("leadclock stopped");
+    say!("leadclock stopped");
     Ok(())
 }
 
@@ -215,10 +224,10 @@ fn print_banner(
     webhooks: &leadclock_local::notify::Webhooks,
     insecure: bool,
 ) {
-    println!("leadclock listening on {url}");
-    println!("  policy   {} (lead types: {})", policy.display(), types.join(", "));
-    println!("  data     {} (leadclock.db, escalations.jsonl)", data.display());
-    println!(
+    say!("leadclock listening on {url}");
+    say!("  policy   {} (lead types: {})", policy.display(), types.join(", "));
+    say!("  data     {} (leadclock.db, escalations.jsonl)", data.display());
+    say!(
         "  notify   stdout, escalations.jsonl{}{}",
         if webhooks.slack_url.is_some() { ", Slack" } else { "" },
         if webhooks.generic_url.is_some() {
@@ -227,16 +236,16 @@ fn print_banner(
             ""
         }
     );
-    println!("Try:");
+    say!("Try:");
     let body =
         r#"{"lead_id":"L-1","occurred_at":"'$(date -u +%FT%TZ)'","lead_type":"demo_request","source":"organic"}"#;
     if insecure {
-        println!("  curl -s -XPOST {url}/v1/events/form -H 'content-type: application/json' -d '{body}'");
-        println!("  curl -s {url}/v1/leads/L-1");
+        say!("  curl -s -XPOST {url}/v1/events/form -H 'content-type: application/json' -d '{body}'");
+        say!("  curl -s {url}/v1/leads/L-1");
     } else {
-        println!("  BODY='{body}'");
-        println!("  curl -s -XPOST {url}/v1/events/form $(printf '%s' \"$BODY\" | leadclock sign | sed 's/^/-H /;s/: /:/') -d \"$BODY\"");
-        println!("  curl -s -H \"Authorization: Bearer $LEADCLOCK_READ_TOKENS\" {url}/v1/leads/L-1");
+        say!("  BODY='{body}'");
+        say!("  curl -s -XPOST {url}/v1/events/form $(printf '%s' \"$BODY\" | leadclock sign | sed 's/^/-H /;s/: /:/') -d \"$BODY\"");
+        say!("  curl -s -H \"Authorization: Bearer $LEADCLOCK_READ_TOKENS\" {url}/v1/leads/L-1");
     }
 }
 
