@@ -4,7 +4,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use leadclock_domain::clock::human_duration;
-use leadclock_domain::metrics::{Band, Rate, Report, Section, Stats};
+use leadclock_domain::metrics::{Band, Earned, Escalations, Rate, Report, Section, Stats};
 use std::fmt::Write;
 
 pub(crate) fn pct(r: &Rate) -> String {
@@ -123,6 +123,7 @@ fn section(out: &mut String, s: &Section) {
         "           breach escalation rate (manager step or beyond) {}",
         pct(&s.sla.breach_escalation_rate)
     );
+    escalations(out, &s.escalations);
     let f = &s.funnel;
     let _ = writeln!(
         out,
@@ -307,6 +308,12 @@ fn csv_rows(group: &str, s: &Section, out: &mut String) {
         rate(&s.sla.breach_escalation_rate),
         s.sla.breach_escalation_rate.band,
     );
+    let e = &s.escalations;
+    for (mode, n) in [("live", &e.live), ("shadow", &e.shadow)] {
+        row(&format!("escalated_leads[{mode}]"), n.leads.to_string(), None);
+        row(&format!("escalated_to_manager[{mode}]"), n.manager.to_string(), None);
+        row(&format!("escalated_to_exec[{mode}]"), n.exec.to_string(), None);
+    }
     let f = &s.funnel;
     row("sal_acceptance_pct", rate(&f.sal_acceptance), f.sal_acceptance.band);
     row("rejection_pct", rate(&f.rejection), f.rejection.band);
@@ -406,4 +413,13 @@ pub fn summary(r: &Report, day: &str) -> String {
         let _ = writeln!(out, "! {f}");
     }
     out
+}
+
+/// The escalations the MQLs earned; in shadow mode, what would have gone out.
+fn escalations(out: &mut String, e: &Escalations) {
+    let line = |n: &Earned| format!("{} leads (manager {}, exec {})", n.leads, n.manager, n.exec);
+    let _ = writeln!(out, "           escalated {}", line(&e.live));
+    if e.shadow != Earned::default() {
+        let _ = writeln!(out, "           shadow mode: would have escalated {}", line(&e.shadow));
+    }
 }

@@ -29,7 +29,7 @@ pub use funnel::Funnel;
 pub use open::{open_slas, OpenSla};
 pub use report::{report, Report};
 pub use reps::{rubric_points, RepScore};
-pub use section::{Section, SystemsDelay, Volume};
+pub use section::{Earned, Escalations, Section, SystemsDelay, Volume};
 pub use sla::{Compliance, Sla};
 pub use stats::{Rate, Stats, Timing};
 

@@ -3,7 +3,8 @@
 use super::dimension::Dimension;
 use crate::clock::{self, ClockView, Delays};
 use crate::lead::{Cycle, Lead, Stint};
-use crate::policy::Policy;
+use crate::policy::{Mode, Policy};
+use crate::steps::mode_of;
 use crate::ClockKind;
 use chrono::{DateTime, Utc};
 
@@ -12,6 +13,8 @@ pub(super) struct Row<'a> {
     pub(super) clocks: Vec<ClockView>,
     pub(super) delays: Delays,
     pub(super) team: Option<String>,
+    /// Live or shadow, as the policy says now for the cycle's lead type and owner's team.
+    pub(super) mode: Mode,
 }
 
 impl Row<'_> {
@@ -49,6 +52,7 @@ pub(super) fn rows<'a>(leads: &'a [Lead], policy: &Policy, now: DateTime<Utc>) -
             clocks: clock::cycle_clocks(c, policy, now),
             delays: clock::delays(c, policy),
             team: team_of(c.first_stint(), policy),
+            mode: mode_of(policy, c),
         })
         .collect()
 }

@@ -8,6 +8,7 @@ use super::in_period;
 use super::rows::{count, Row};
 use super::sla::{sla, Sla};
 use super::stats::{Rate, Timing};
+use crate::policy::{Mode, Role};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -44,6 +45,8 @@ pub struct Section {
     pub lead_leakage: Rate,
     pub sla: Sla,
     pub funnel: Funnel,
+    /// The escalation steps the period's MQLs earned, delivered or (in shadow mode) not.
+    pub escalations: Escalations,
 }
 
 /// What a section counts besides its rows: the previous period's MQLs and the re-engagements
@@ -77,6 +80,7 @@ pub(super) fn section(rows: &[&Row], ctx: Context, from: DateTime<Utc>, to: Date
         lead_leakage: lead_leakage(&cohort),
         sla: sla(&assigned),
         funnel: funnel(&cohort),
+        escalations: escalations(&cohort),
     }
 }
 
@@ -133,4 +137,45 @@ fn lead_leakage(cohort: &[&Row]) -> Rate {
         .collect();
     let untouched = count(&assigned, |r| r.cycle.first_touch_at.is_none());
     Rate::new(untouched, assigned.len() as u64).banded(&LEAD_LEAKAGE)
+}
+
+/// Leads whose events earned escalation steps, on either clock, and how far up they went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Earned {
+    /// Leads with at least one earned step.
+    pub leads: u64,
+    /// Leads that earned a step notifying a manager.
+    pub manager: u64,
+    /// Leads that earned a step notifying an exec.
+    pub exec: u64,
+}
+
+/// Earned steps of leads in live mode, and of those in shadow mode: what shadow mode would
+/// have escalated. From event times only, like every metric; what was delivered is in the
+/// step outcomes, not here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Escalations {
+    pub live: Earned,
+    pub shadow: Earned,
+}
+
+fn escalations(cohort: &[&Row]) -> Escalations {
+    let mut out = Escalations::default();
+    for r in cohort {
+        let earned: Vec<&Role> = r
+            .clocks
+            .iter()
+            .flat_map(|c| c.steps.iter().filter(|s| s.earned))
+            .flat_map(|s| s.notify.iter())
+            .collect();
+        let counted = match r.mode {
+            Mode::Live => &mut out.live,
+            Mode::Shadow => &mut out.shadow,
+        };
+        let any_step = r.clocks.iter().any(|c| c.steps.iter().any(|s| s.earned));
+        counted.leads += u64::from(any_step);
+        counted.manager += u64::from(earned.iter().any(|r| matches!(r, Role::Manager)));
+        counted.exec += u64::from(earned.iter().any(|r| matches!(r, Role::Exec)));
+    }
+    out
 }

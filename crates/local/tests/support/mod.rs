@@ -20,6 +20,7 @@ pub type TestApp = App<SqliteStore, LocalTimers, LocalNotifier, ManualClock>;
 
 pub struct Harness {
     pub app: TestApp,
+    pub dir: std::path::PathBuf,
     _fired: tokio::sync::mpsc::UnboundedReceiver<Fired>,
 }
 
@@ -33,14 +34,22 @@ pub fn temp_dir(tag: &str) -> std::path::PathBuf {
     d
 }
 
+/// The example policy.
+pub const EXAMPLE: &str = include_str!("../../../../policies/example.toml");
+
 pub fn harness(tag: &str, now: DateTime<Utc>) -> Harness {
-    let dir = temp_dir(tag);
-    let policy = Arc::new(Policy::parse(include_str!("../../../../policies/example.toml")).unwrap());
+    open(&temp_dir(tag), EXAMPLE, now)
+}
+
+/// The real handlers over the store in `dir` (new or existing) under `policy`.
+pub fn open(dir: &std::path::Path, policy: &str, now: DateTime<Utc>) -> Harness {
+    let policy = Arc::new(Policy::parse(policy).unwrap());
     let clock = ManualClock::at(now);
     let (timers, fired) = LocalTimers::start(clock.clone());
-    let notifier = LocalNotifier::new(&dir, Webhooks::default(), false);
+    let notifier = LocalNotifier::new(dir, Webhooks::default(), false);
     Harness {
-        app: App::new(policy, SqliteStore::open(&dir).unwrap(), timers, notifier, clock),
+        app: App::new(policy, SqliteStore::open(dir).unwrap(), timers, notifier, clock),
+        dir: dir.to_owned(),
         _fired: fired,
     }
 }
