@@ -403,6 +403,15 @@ def inbox(stack):
     return Inbox(stack)
 
 
+def step_statuses(stack, lead):
+    """The lead's step records: sort key → status."""
+    return {i["SK"]["S"]: i["status"]["S"] for i in stack.lead_items(lead) if i["SK"]["S"].startswith("STEP#")}
+
+
+def outbox_items(stack, lead):
+    return [i for i in stack.lead_items(lead) if i["SK"]["S"].startswith("OUT#")]
+
+
 def test_webhooks_store_events_and_arm_a_schedule(stack):
     t0 = now_iso()
     status, body = stack.post("form", {"event_id": "f-1", "lead_id": "AWS-1", "occurred_at": t0, "lead_type": "content_mql",
@@ -499,11 +508,13 @@ def test_the_schedule_fires_and_escalations_reach_sns_once_per_step(stack, inbox
     assert attrs["severity"]["Value"] == "warning"
     assert attrs["owner"]["Value"] == "alice"
     assert "owner" in json.loads(attrs["role"]["Value"])
-    # The claims are in the timeline, once each, and the lead shows them.
-    claims = [i for i in stack.lead_items("AWS-3") if i["SK"]["S"].startswith("EVT#esc:")]
-    assert len(claims) == 3
+    # Each step has one record, delivered, and one outbox message, sent; the lead shows them.
+    response = {k: v for k, v in step_statuses(stack, "AWS-3").items() if "#response#" in k}
+    assert response == {f"STEP#1#response#{i}": "delivered" for i in range(3)}, response
+    assert [m["status"]["S"] for m in outbox_items(stack, "AWS-3")] == ["sent"] * 3
     status, lead = stack.get("/v1/leads/AWS-3")
-    assert status == 200 and len(lead["escalations"]) == 3
+    assert status == 200, lead
+    assert [(e["clock"], e["status"]) for e in lead["escalations"] if e["clock"] == "response"] == [("response", "delivered")] * 3
     time.sleep(SCHEDULER_TICK)
     inbox.poll()
     assert len([m for m, _ in inbox.for_lead("AWS-3") if m["clock"] == "response"]) == 3
@@ -564,12 +575,20 @@ def test_one_lead_lifecycle_request_count(stack, inbox):
         "api_gateway_requests": stack.api_calls - api_before,
         "aws_requests": {f"{svc}.{op}": n for (svc, op), n in sorted(delta.items())},
         "api_latency_seconds": [round(x, 3) for x in latencies],
+        "step_records": step_statuses(stack, "COST-1"),
     }
     with open(os.path.join(ROOT, "target", "aws-lifecycle-requests.json"), "w") as f:
         json.dump(report, f, indent=2)
     print(json.dumps(report, indent=2))
     assert len(sent) == 1, sent
-    assert delta[("dynamodb", "TransactWriteItems")] == 6  # five webhooks and one claim
+    # The owner step delivered; the touch cancelled the armed manager step (a step never armed
+    # needs no record).
+    steps = step_statuses(stack, "COST-1")
+    assert steps["STEP#1#response#0"] == "delivered", steps
+    assert steps["STEP#1#response#1"] == "cancelled", steps
+    assert set(steps.values()) <= {"delivered", "cancelled"}, steps
+    # Five webhooks, one transaction per step record (the claim carries its outbox message), one delivery.
+    assert delta[("dynamodb", "TransactWriteItems")] == 5 + len(steps) + 1, (steps, delta)
     assert delta[("sns", "Publish")] == 1
     assert invocations["escalate"] == 1
 
@@ -634,8 +653,11 @@ def test_a_failed_publish_is_retried_and_sent_once(stack, inbox):
     inbox.poll()
     owner_steps = [m for m, _ in inbox.for_lead("FAULT-3") if m["clock"] == "response" and m["step"] == 1]
     assert len(owner_steps) == 1, owner_steps
-    claims = [i for i in stack.lead_items("FAULT-3") if i["SK"]["S"].startswith("EVT#esc:") and ":response:" in i["SK"]["S"]]
-    assert len(claims) == 1
+    # One record and one message for the step, however many publishes failed on the way.
+    assert step_statuses(stack, "FAULT-3").get("STEP#1#response#0") == "delivered"
+    owner_messages = [json.loads(m["body"]["S"]) for m in outbox_items(stack, "FAULT-3")]
+    owner_messages = [m for m in owner_messages if (m["step"]["clock"], m["step"]["step"]) == ("response", 0)]
+    assert [m["status"] for m in owner_messages] == ["sent"], owner_messages
 
 
 def test_logs_carry_no_contact_data(stack):
@@ -695,3 +717,34 @@ def test_store_contract_on_dynamodb(stack):
     output = f"$ {' '.join(command)}\n{run.stdout}\n{run.stderr}"
     assert run.returncode == 0, output
     assert re.search(r"^test result: ok\. 1 passed", run.stdout, re.M), output
+
+
+def test_history_in_a_batch_pages_nobody_and_the_baseline_reads_it(stack, inbox):
+    """A CRM back-fill through the batch route: every step was over long before leadclock heard
+    of it, so each is recorded as history or stale after the settle window, and nothing is sent."""
+    t0 = datetime.now(timezone.utc) - timedelta(hours=2)
+    items = []
+    for i in range(3):
+        lead = f"HIST-{i}"
+        items += [{"kind": "form", "lead_id": lead, "occurred_at": t0.isoformat(), "lead_type": "demo_request"},
+                  {"kind": "assignment", "lead_id": lead, "occurred_at": (t0 + timedelta(seconds=30)).isoformat(), "owner": "alice"}]
+    items.append({"kind": "stage", "lead_id": "HIST-0", "occurred_at": t0.isoformat(), "stage": "not-a-stage"})
+    status, body = stack.post("batch", items)
+    assert status == 200, body
+    assert [r["status"] for r in body["results"]] == [202] * 6 + [422], body
+    assert (body["accepted"], body["rejected"], body["leads"]) == (6, 1, 3), body
+    # The default settle window is 60 s; then the settle timers fire (plus a scheduler tick).
+    def decided():
+        steps = {lead: step_statuses(stack, lead) for lead in ("HIST-0", "HIST-1", "HIST-2")}
+        done = all(s and all(v in ("history", "stale") for v in s.values()) for s in steps.values())
+        return steps if done else None
+    steps = wait_for(decided, 60 + 4 * SCHEDULER_TICK + 30, 2)
+    assert steps, {lead: step_statuses(stack, lead) for lead in ("HIST-0", "HIST-1", "HIST-2")}
+    inbox.poll()
+    assert not [m for lead in ("HIST-0", "HIST-1", "HIST-2") for m, _ in inbox.for_lead(lead)]
+    assert not [i for lead in ("HIST-0", "HIST-1", "HIST-2") for i in outbox_items(stack, lead)]
+    # The baseline route is served by the read function from the same router.
+    status, baseline = stack.get("/v1/baseline?period=today")
+    assert status == 200, baseline
+    demo = next(t for t in baseline["lead_types"] if t["lead_type"] == "demo_request")
+    assert demo["leads"] >= 3
