@@ -12,7 +12,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 VENV ?= .venv
 FUNCTIONS := form-ingest assignment first-touch stage escalate read-api rollup slack-notify
 
-.PHONY: run test fmt lint check-policy unit venv cfn-lint checkov aws-test build deploy fuzz load deny bench bench-coldstart
+.PHONY: run test fmt lint check-policy unit venv cfn-lint checkov aws-test build deploy fuzz load deny bench bench-coldstart soak
 
 ## Build and start the local server with the example policy.
 run:
@@ -111,7 +111,14 @@ deny:
 	if [ "$$($(CARGO_DENY) --version 2>/dev/null)" != "cargo-deny $(CARGO_DENY_VERSION)" ]; then \
 	  $(CARGO) install --locked --quiet cargo-deny --version $(CARGO_DENY_VERSION) --root $(TOOLS_DIR); \
 	fi
+	# cargo-deny reads `cargo metadata` for every platform: fetch those crates (from crates.io) first.
+	$(CARGO) fetch --locked --quiet
 	$(CARGO_DENY) --offline check --hide-inclusion-graph bans licenses sources
+
+## The kill -9 delivery test at ten times `make test`'s size: 3,400 leads, 10,200 steps.
+SOAK_LEADS ?= 3400
+soak:
+	LEADCLOCK_KILL_LEADS=$(SOAK_LEADS) $(CARGO) test --locked -p leadclock --test delivery -- --nocapture
 
 ## Benchmarks on this machine; results are printed, never asserted.
 bench: bench-coldstart

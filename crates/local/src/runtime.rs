@@ -64,6 +64,7 @@ pub async fn start(cfg: Config) -> Result<Running, PortError> {
 
     // Restore: every lead's armed timers come back, then overdue steps and unreconciled events
     // are handled at once.
+    app.store.release_leases(chrono::Utc::now()).await?;
     let restored = app.restore_timers(chrono::Duration::days(3650)).await?;
     app.sweep(chrono::Duration::zero()).await?;
 

@@ -37,6 +37,25 @@ fn delivered(mut r: StepRecord, m: &OutboxMessage) -> Option<StepRecord> {
     })
 }
 
+impl SqliteStore {
+    /// Makes every pending message due at `now`. For start-up only: one server owns a data dir
+    /// ([`crate::lock`]), so a lease found then belongs to a process that died mid-send, and
+    /// its message should not wait for the lease to end. Backoff restarts too: a restart
+    /// retries what is pending at once.
+    pub async fn release_leases(&self, now: DateTime<Utc>) -> Result<usize, PortError> {
+        let now = now.timestamp_millis();
+        self.with("release outbox leases", move |c| {
+            c.execute(
+                "UPDATE outbox SET next_attempt_at = ?1,
+                   body = json_set(body, '$.next_attempt_at', strftime('%Y-%m-%dT%H:%M:%fZ', ?1 / 1000.0, 'unixepoch'))
+                 WHERE status = 'pending' AND next_attempt_at > ?1",
+                params![now],
+            )
+        })
+        .await
+    }
+}
+
 impl Outbox for SqliteStore {
     async fn due_messages(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMessage>, PortError> {
         let (now, limit) = (now.timestamp_millis(), limit as i64);

@@ -1,0 +1,130 @@
+//! Delivery under crashes: the real server is killed with SIGKILL at random moments while
+//! escalation steps fall due, and restarted on the same data dir, round after round. In the
+//! end every step is in `escalations.jsonl` exactly once and reached a webhook receiver at
+//! least once. `LEADCLOCK_KILL_LEADS` sets the size (three steps per lead; `make soak` runs a
+//! long one).
+
+mod support;
+
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::*;
+
+/// tests/fixtures/fast.toml (2 s SLA, steps 2 s apart) with a 1 s settle window, so a step a
+/// crash left unwatched is decided within seconds.
+fn crash_policy(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(fast_policy()).unwrap() + "\n[delivery]\nsettle = \"1s\"\n";
+    let path = dir.join("policy.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A webhook receiver: every idempotency key it was posted, with how many times.
+async fn receiver() -> (String, Arc<Mutex<BTreeMap<String, u32>>>) {
+    use axum::routing::post as axpost;
+    let got: Arc<Mutex<BTreeMap<String, u32>>> = Default::default();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axpost(move |axum::Json(v): axum::Json<Value>| {
+            let g = g.clone();
+            async move {
+                if let Some(k) = v["idempotency_key"].as_str() {
+                    *g.lock().unwrap().entry(k.to_owned()).or_default() += 1;
+                }
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), got)
+}
+
+/// A small deterministic generator: the kill moments differ from round to round, not from run
+/// to run.
+struct Lcg(u64);
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn escalation_keys(s: &Server) -> Vec<String> {
+    s.escalations()
+        .iter()
+        .filter_map(|e| e["idempotency_key"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_escalation_bursts_loses_and_repeats_nothing() {
+    let leads: usize = std::env::var("LEADCLOCK_KILL_LEADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(340);
+    let per_round = 40;
+    let data = temp_dir("kill9");
+    let policy = crash_policy(&data);
+    let (hook, received) = receiver().await;
+    let env = [("LEADCLOCK_WEBHOOK_URL", hook.as_str())];
+    let c = reqwest::Client::new();
+    let mut rng = Lcg(42);
+    let mut kills = 0;
+    let mut sent = 0;
+    while sent < leads {
+        let mut s = Server::start(&policy, &data, &env);
+        let round = sent..(sent + per_round).min(leads);
+        for i in round.clone() {
+            let lead = format!("K-{i}");
+            let t = now_rfc3339(0);
+            let form = json!({"lead_id": lead, "occurred_at": t, "lead_type": "demo_request"});
+            assert_eq!(post(&c, &s, "form", form).await.0, 202);
+            let assign = json!({"lead_id": lead, "occurred_at": t, "owner": "alice"});
+            assert_eq!(post(&c, &s, "assignment", assign).await.0, 202);
+        }
+        sent = round.end;
+        // Somewhere in the burst: steps fall due 2, 4 and 6 s after each assignment.
+        tokio::time::sleep(Duration::from_millis(rng.below(7000))).await;
+        s.kill9();
+        kills += 1;
+    }
+    // The last start delivers whatever the crashes left in the outbox or unarmed.
+    let s = Server::start(&policy, &data, &env);
+    let expected: BTreeSet<String> = (0..leads)
+        .flat_map(|i| (1..=3).map(move |step| format!("K-{i}:1:response:{step}")))
+        .collect();
+    let all_in = wait_for(Duration::from_secs(90), || {
+        let got: BTreeSet<String> = escalation_keys(&s).into_iter().collect();
+        let hooked = received.lock().unwrap().keys().cloned().collect::<BTreeSet<_>>();
+        got.is_superset(&expected) && hooked.is_superset(&expected)
+    })
+    .await;
+    let keys = escalation_keys(&s);
+    let unique: BTreeSet<&String> = keys.iter().collect();
+    let missing: Vec<&String> = expected.iter().filter(|k| !unique.contains(k)).take(5).collect();
+    assert!(
+        all_in,
+        "after {kills} kills: {} of {} steps in escalations.jsonl, first missing {missing:?}",
+        unique.len(),
+        expected.len()
+    );
+    assert_eq!(
+        keys.len(),
+        unique.len(),
+        "a step was written twice to escalations.jsonl"
+    );
+    let hooked = received.lock().unwrap().clone();
+    let repeats = hooked.values().filter(|n| **n > 1).count();
+    println!(
+        "{kills} kills, {} steps: each once in escalations.jsonl, each posted to the webhook ({repeats} posted more than once, same key)",
+        expected.len()
+    );
+}
