@@ -128,3 +128,85 @@ async fn kill_9_during_escalation_bursts_loses_and_repeats_nothing() {
         expected.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_events_and_every_claimed_step_is_delivered_once_space_returns() {
+    let data = temp_dir("fulldisk");
+    let policy = crash_policy(&data);
+    let (hook, received) = receiver().await;
+    let env = [("LEADCLOCK_WEBHOOK_URL", hook.as_str())];
+    let c = reqwest::Client::new();
+    // 4 MiB per file: the SQLite WAL fills mid-burst, then the step claims fail too.
+    let s = Server::start_on_full_disk(&policy, &data, &env, 4096);
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    for i in 0..400 {
+        let lead = format!("D-{i}");
+        let t = now_rfc3339(0);
+        let (f, body) = post(
+            &c,
+            &s,
+            "form",
+            json!({"lead_id": lead, "occurred_at": t, "lead_type": "demo_request"}),
+        )
+        .await;
+        let (a, _) = post(
+            &c,
+            &s,
+            "assignment",
+            json!({"lead_id": lead, "occurred_at": t, "owner": "alice"}),
+        )
+        .await;
+        match (f, a) {
+            (202, 202) => accepted.push(lead),
+            (503, 503) | (202, 503) => {
+                refused += 1;
+                if f == 503 {
+                    assert_eq!(body["error"]["code"], "store_unavailable", "{body}");
+                }
+            }
+            other => panic!("{lead}: {other:?}"),
+        }
+    }
+    assert!(refused > 0, "the disk never filled: {} accepted", accepted.len());
+    assert!(!accepted.is_empty(), "nothing was accepted before the disk filled");
+    // Steps fall due while the disk is full; the server keeps running.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let mut s = s;
+    assert!(
+        s.child.try_wait().unwrap().is_none(),
+        "the server died on a full disk:\n{}",
+        s.logs()
+    );
+    s.kill9();
+    // Space returns: the same data dir, no limit.
+    let s = Server::start(&policy, &data, &env);
+    let expected: BTreeSet<String> = accepted
+        .iter()
+        .flat_map(|l| (1..=3).map(move |step| format!("{l}:1:response:{step}")))
+        .collect();
+    let all_in = wait_for(Duration::from_secs(60), || {
+        let got: BTreeSet<String> = escalation_keys(&s).into_iter().collect();
+        let hooked: BTreeSet<String> = received.lock().unwrap().keys().cloned().collect();
+        got.is_superset(&expected) && hooked.is_superset(&expected)
+    })
+    .await;
+    let keys = escalation_keys(&s);
+    let unique: BTreeSet<&String> = keys.iter().collect();
+    assert!(
+        all_in,
+        "{} of {} steps delivered after space returned",
+        unique.len(),
+        expected.len()
+    );
+    assert_eq!(
+        keys.len(),
+        unique.len(),
+        "a step was written twice to escalations.jsonl"
+    );
+    println!(
+        "full disk: {} leads accepted, {refused} refused with 503; after space returned {} steps each once",
+        accepted.len(),
+        expected.len()
+    );
+}

@@ -25,6 +25,10 @@ async fn healthz_and_bad_input_get_clear_errors() {
     let c = reqwest::Client::new();
     let r = c.get(format!("{}/healthz", s.base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"status": "ok", "dead_letters": 0})
+    );
 
     // (route, body, status, code, field)
     type Case<'a> = (&'a str, Vec<u8>, u16, &'a str, Option<&'a str>);
@@ -928,4 +932,43 @@ async fn a_webhook_failing_for_a_while_and_slack_saying_429_still_get_every_mess
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(ok(&hook_hits), 1, "{:?}", hook_hits.lock().unwrap());
     assert_eq!(ok(&slack_hits), 1, "{:?}", slack_hits.lock().unwrap());
+}
+
+#[tokio::test]
+async fn a_webhook_that_refuses_for_good_is_dead_lettered_and_healthz_counts_it() {
+    use axum::routing::post as axpost;
+    let app = axum::Router::new().route("/gone", axpost(|| async { axum::http::StatusCode::GONE }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let gone = format!("http://{addr}/gone");
+    let s = Server::start(&fast_policy(), &temp_dir("dead"), &[("LEADCLOCK_WEBHOOK_URL", &gone)]);
+    let c = reqwest::Client::new();
+    post(
+        &c,
+        &s,
+        "form",
+        json!({"lead_id": "L-d", "occurred_at": now_rfc3339(0), "lead_type": "free_trial"}),
+    )
+    .await;
+    post(
+        &c,
+        &s,
+        "assignment",
+        json!({"lead_id": "L-d", "occurred_at": now_rfc3339(0), "owner": "alice"}),
+    )
+    .await;
+    let url = format!("{}/healthz", s.base);
+    let mut dead = 0;
+    for _ in 0..100 {
+        let h: Value = c.get(&url).send().await.unwrap().json().await.unwrap();
+        dead = h["dead_letters"].as_u64().unwrap();
+        if dead > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // 410 is permanent: one attempt, then a dead letter; the JSON-lines sink still has the step.
+    assert_eq!(dead, 1);
+    assert_eq!(s.escalations().len(), 1);
 }

@@ -533,7 +533,7 @@ def test_rollup_runs_and_publishes_its_summary(stack):
     status, metrics = stack.get("/v1/metrics?period=today&by=lead_type")
     assert status == 200 and metrics["overall"]["volume"]["mqls"] >= 3
     status, health = stack.get("/healthz")
-    assert (status, health) == (200, {"status": "ok"})
+    assert (status, health) == (200, {"status": "ok", "dead_letters": 0})
 
 
 def test_one_lead_lifecycle_request_count(stack, inbox):

@@ -39,7 +39,18 @@ pub struct Server {
 
 impl Server {
     pub fn start(policy: &Path, data: &Path, env: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(BIN);
+        Self::spawn(Command::new(BIN), policy, data, env)
+    }
+
+    /// As [`Server::start`], with every file the server writes capped at `kib` KiB (RLIMIT_FSIZE,
+    /// SIGXFSZ ignored): writes past it fail as on a full disk.
+    pub fn start_on_full_disk(policy: &Path, data: &Path, env: &[(&str, &str)], kib: u64) -> Server {
+        let mut cmd = Command::new("bash");
+        cmd.args(["-c", &format!("trap '' XFSZ; ulimit -f {kib}; exec \"$0\" \"$@\""), BIN]);
+        Self::spawn(cmd, policy, data, env)
+    }
+
+    fn spawn(mut cmd: Command, policy: &Path, data: &Path, env: &[(&str, &str)]) -> Server {
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--policy"])
             .arg(policy)
             .arg("--data")
