@@ -18,6 +18,7 @@ pub mod ports;
 pub mod query;
 pub mod report_format;
 pub mod view;
+pub mod whatif_format;
 
 use leadclock_domain::Policy;
 use std::sync::Arc;

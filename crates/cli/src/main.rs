@@ -107,6 +107,28 @@ enum Cmd {
         #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
         format: String,
     },
+    /// Replay the stored events under a proposed policy, beside the one in force; nothing is written.
+    Whatif {
+        /// The proposed policy.
+        #[arg(long)]
+        policy: PathBuf,
+        /// The policy in force (what `serve` runs with).
+        #[arg(long, default_value = DEFAULT_POLICY)]
+        current: PathBuf,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Start: a date (local midnight in the reporting time zone) or RFC 3339.
+        #[arg(long)]
+        from: Option<String>,
+        /// End: a date (inclusive) or RFC 3339 (exclusive).
+        #[arg(long)]
+        to: Option<String>,
+        /// A named period instead (quarter, the last 90 days, is the default).
+        #[arg(long)]
+        period: Option<String>,
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
     /// Compute, store and announce one day's rollup (what the server does nightly).
     Rollup {
         #[arg(long, default_value = DEFAULT_POLICY)]
@@ -356,6 +378,24 @@ fn main() -> ExitCode {
                 format: Some(format),
             };
             report_cmd::baseline(&policy, &data, &q)
+        }
+        Cmd::Whatif {
+            policy,
+            current,
+            data,
+            from,
+            to,
+            period,
+            format,
+        } => {
+            let q = RawReportQuery {
+                from,
+                to,
+                period,
+                by: None,
+                format: Some(format),
+            };
+            report_cmd::whatif(&current, &policy, &data, &q)
         }
         Cmd::Rollup { policy, data, day } => report_cmd::rollup(&policy, &data, day.as_deref()),
     };

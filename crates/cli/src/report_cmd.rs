@@ -4,7 +4,7 @@ use crate::load_policy;
 use leadclock_app::ports::SystemClock;
 use leadclock_app::query::{yesterday, RawReportQuery, ReportQuery};
 use leadclock_app::report_format::Format;
-use leadclock_app::{baseline_format, report_format, App};
+use leadclock_app::{baseline_format, report_format, whatif_format, App};
 use leadclock_local::notify::{LocalNotifier, Webhooks};
 use leadclock_local::store::SqliteStore;
 use std::path::Path;
@@ -49,6 +49,23 @@ pub fn baseline(policy: &Path, data: &Path, raw: &RawReportQuery) -> Result<(), 
     let app = App::new(policy, open(data)?, (), (), SystemClock);
     let baseline = runtime()?.block_on(app.baseline(&q)).map_err(|e| e.to_string())?;
     print!("{}", baseline_format::render(&baseline, q.format, tz).1);
+    Ok(())
+}
+
+pub fn whatif(current: &Path, proposed: &Path, data: &Path, raw: &RawReportQuery) -> Result<(), String> {
+    let q = ReportQuery::parse(raw).map_err(|e| format!("--{}", e))?;
+    let policy = Arc::new(load_policy(current)?);
+    let proposed = load_policy(proposed)?;
+    let tz = policy.reporting_timezone;
+    let app = App::new(policy, open(data)?, (), (), SystemClock);
+    let w = runtime()?
+        .block_on(app.whatif(&proposed, &q))
+        .map_err(|e| e.to_string())?;
+    if q.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&w).map_err(|e| e.to_string())?);
+    } else {
+        print!("{}", whatif_format::table(&w, tz));
+    }
     Ok(())
 }
 

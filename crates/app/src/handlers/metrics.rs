@@ -9,7 +9,7 @@ use crate::App;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use leadclock_domain::metrics::{self, Dimension, Report};
-use leadclock_domain::{Lead, LeadId};
+use leadclock_domain::{Event, Lead, LeadId};
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -52,14 +52,27 @@ where
     /// Folds every lead with an event in `[from, to)` or a clock running now. Cost grows with
     /// those leads, not with all history.
     pub(crate) async fn leads_active(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Lead>, PortError> {
+        let histories = self.histories_active(from, to).await?;
+        Ok(histories
+            .into_iter()
+            .map(|(id, events)| Lead::fold(id, &events, &self.policy))
+            .collect())
+    }
+
+    /// The events of every lead with an event in `[from, to)` or a clock running now.
+    pub(crate) async fn histories_active(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(LeadId, Vec<Event>)>, PortError> {
         let mut ids: BTreeSet<LeadId> = self.store.active_between(from, to).await?.into_iter().collect();
         ids.extend(self.store.open_leads().await?);
-        let mut leads = Vec::with_capacity(ids.len());
+        let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let events = self.store.load(&id).await?;
-            leads.push(Lead::fold(id, &events, &self.policy));
+            out.push((id, events));
         }
-        Ok(leads)
+        Ok(out)
     }
 
     /// The report a query asks for.

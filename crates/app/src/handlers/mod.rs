@@ -7,3 +7,4 @@ pub mod ingest;
 pub mod lead;
 pub mod metrics;
 pub mod reconcile;
+pub mod whatif;

@@ -18,6 +18,7 @@ mod rows;
 mod section;
 mod sla;
 mod stats;
+mod whatif;
 
 pub use bands::{Band, Benchmark};
 pub use baseline::{
@@ -32,6 +33,7 @@ pub use reps::{rubric_points, RepScore};
 pub use section::{Earned, Escalations, Section, SystemsDelay, Volume};
 pub use sla::{Compliance, Sla};
 pub use stats::{Rate, Stats, Timing};
+pub use whatif::{step_volume, what_if, Judged, StepVolume, WhatIf};
 
 use chrono::{DateTime, Utc};
 
