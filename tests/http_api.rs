@@ -971,4 +971,26 @@ async fn a_webhook_that_refuses_for_good_is_dead_lettered_and_healthz_counts_it(
     // 410 is permanent: one attempt, then a dead letter; the JSON-lines sink still has the step.
     assert_eq!(dead, 1);
     assert_eq!(s.escalations().len(), 1);
+    // The report says so too.
+    let r: Value = c
+        .get(format!("{}/v1/metrics?period=today", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["dead_letters"], 1, "{r}");
+    let table = c
+        .get(format!("{}/v1/metrics?period=today&format=table", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        table.contains("DELIVERY   1 escalation message(s) dead-lettered"),
+        "{table}"
+    );
 }

@@ -156,6 +156,12 @@ pub fn table(r: &Report, tz: Tz) -> String {
         r.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true)
     );
     let _ = writeln!(out);
+    if let Some(n) = r.dead_letters {
+        let _ = writeln!(
+            out,
+            "DELIVERY   {n} escalation message(s) dead-lettered: the dispatcher gave up on them (see /healthz)\n"
+        );
+    }
     section(&mut out, &r.overall);
     if !r.conversion_by_source.is_empty() {
         let parts: Vec<String> = r
@@ -346,6 +352,9 @@ pub fn csv(r: &Report) -> String {
             "{},rep_response_score_pct,{score},n/a",
             csv_field(&format!("owner:{}", rep.owner))
         );
+    }
+    if let Some(n) = r.dead_letters {
+        let _ = writeln!(out, "delivery,dead_letters,{n},n/a");
     }
     out
 }

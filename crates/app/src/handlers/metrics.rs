@@ -2,7 +2,7 @@
 //! nightly rollup that stores and announces one day of them.
 
 use crate::error::{store_status, HttpError, PortError, STORE_RETRY_AFTER_SECONDS};
-use crate::ports::{Clock, EventStore, LeadIndex, Notifier, Rollups};
+use crate::ports::{Clock, EventStore, LeadIndex, Notifier, Outbox, Rollups};
 use crate::query::{day_span, local_date, local_midnight, QueryError, ReportQuery};
 use crate::report_format;
 use crate::App;
@@ -74,7 +74,13 @@ where
         }
         Ok(out)
     }
+}
 
+impl<S, T, N, C> App<S, T, N, C>
+where
+    S: EventStore + LeadIndex + Outbox,
+    C: Clock,
+{
     /// The report a query asks for.
     pub async fn metrics(&self, q: &ReportQuery) -> Result<Report, ReportError> {
         let now = self.clock.now();
@@ -86,7 +92,9 @@ where
         // The period before counts too: lead velocity compares with it.
         let (span_from, span_to) = metrics::span_needed(from, to);
         let leads = self.leads_active(span_from, span_to).await?;
-        Ok(metrics::report(&leads, &self.policy, from, to, by, self.clock.now()))
+        let mut report = metrics::report(&leads, &self.policy, from, to, by, self.clock.now());
+        report.dead_letters = Some(self.store.dead_letters().await?).filter(|n| *n > 0);
+        Ok(report)
     }
 }
 
@@ -107,7 +115,7 @@ pub fn next_rollup(tz: Tz, now: DateTime<Utc>) -> (DateTime<Utc>, NaiveDate) {
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: EventStore + LeadIndex + Rollups,
+    S: EventStore + LeadIndex + Outbox + Rollups,
     N: Notifier,
     C: Clock,
 {

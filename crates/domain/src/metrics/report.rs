@@ -34,6 +34,11 @@ pub struct Report {
     pub unclassified: u64,
     /// Plain-language warnings from the benchmark bands.
     pub flags: Vec<String>,
+    /// Not a metric: outbox messages the dispatcher gave up on, when the host counted any.
+    /// Filled by the host after [`report`] (which never sets it), so the metrics above stay a
+    /// function of the events alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letters: Option<u64>,
 }
 
 /// Excluded leads, in all and per rule.
@@ -129,6 +134,7 @@ pub fn report(
         to,
         generated_at: now,
         flags: flags(&overall),
+        dead_letters: None,
         overall,
         by,
         groups: by.map(|dim| period.groups(&rows, dim)).unwrap_or_default(),
