@@ -64,6 +64,36 @@ fn escalation_keys(s: &Server) -> Vec<String> {
         .collect()
 }
 
+/// Waits until every expected step is in `escalations.jsonl` and at the webhook; then checks
+/// none is in the file twice. The message says how far it got.
+async fn all_delivered_once(
+    s: &Server,
+    received: &Arc<Mutex<BTreeMap<String, u32>>>,
+    expected: &BTreeSet<String>,
+    limit: Duration,
+) -> Result<(), String> {
+    let all_in = wait_for(limit, || {
+        let got: BTreeSet<String> = escalation_keys(s).into_iter().collect();
+        let hooked: BTreeSet<String> = received.lock().unwrap().keys().cloned().collect();
+        got.is_superset(expected) && hooked.is_superset(expected)
+    })
+    .await;
+    let keys = escalation_keys(s);
+    let unique: BTreeSet<&String> = keys.iter().collect();
+    if !all_in {
+        let missing: Vec<&String> = expected.iter().filter(|k| !unique.contains(k)).take(5).collect();
+        return Err(format!(
+            "{} of {} steps in escalations.jsonl (or not all at the webhook), first missing {missing:?}",
+            unique.len(),
+            expected.len()
+        ));
+    }
+    if keys.len() != unique.len() {
+        return Err("a step was written twice to escalations.jsonl".into());
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_escalation_bursts_loses_and_repeats_nothing() {
     let leads: usize = std::env::var("LEADCLOCK_KILL_LEADS")
@@ -101,26 +131,9 @@ async fn kill_9_during_escalation_bursts_loses_and_repeats_nothing() {
     let expected: BTreeSet<String> = (0..leads)
         .flat_map(|i| (1..=3).map(move |step| format!("K-{i}:1:response:{step}")))
         .collect();
-    let all_in = wait_for(Duration::from_secs(90), || {
-        let got: BTreeSet<String> = escalation_keys(&s).into_iter().collect();
-        let hooked = received.lock().unwrap().keys().cloned().collect::<BTreeSet<_>>();
-        got.is_superset(&expected) && hooked.is_superset(&expected)
-    })
-    .await;
-    let keys = escalation_keys(&s);
-    let unique: BTreeSet<&String> = keys.iter().collect();
-    let missing: Vec<&String> = expected.iter().filter(|k| !unique.contains(k)).take(5).collect();
-    assert!(
-        all_in,
-        "after {kills} kills: {} of {} steps in escalations.jsonl, first missing {missing:?}",
-        unique.len(),
-        expected.len()
-    );
-    assert_eq!(
-        keys.len(),
-        unique.len(),
-        "a step was written twice to escalations.jsonl"
-    );
+    if let Err(why) = all_delivered_once(&s, &received, &expected, Duration::from_secs(90)).await {
+        panic!("after {kills} kills: {why}");
+    }
     let hooked = received.lock().unwrap().clone();
     let repeats = hooked.values().filter(|n| **n > 1).count();
     println!(
@@ -185,25 +198,9 @@ async fn a_full_disk_refuses_events_and_every_claimed_step_is_delivered_once_spa
         .iter()
         .flat_map(|l| (1..=3).map(move |step| format!("{l}:1:response:{step}")))
         .collect();
-    let all_in = wait_for(Duration::from_secs(60), || {
-        let got: BTreeSet<String> = escalation_keys(&s).into_iter().collect();
-        let hooked: BTreeSet<String> = received.lock().unwrap().keys().cloned().collect();
-        got.is_superset(&expected) && hooked.is_superset(&expected)
-    })
-    .await;
-    let keys = escalation_keys(&s);
-    let unique: BTreeSet<&String> = keys.iter().collect();
-    assert!(
-        all_in,
-        "{} of {} steps delivered after space returned",
-        unique.len(),
-        expected.len()
-    );
-    assert_eq!(
-        keys.len(),
-        unique.len(),
-        "a step was written twice to escalations.jsonl"
-    );
+    if let Err(why) = all_delivered_once(&s, &received, &expected, Duration::from_secs(60)).await {
+        panic!("after space returned: {why}");
+    }
     println!(
         "full disk: {} leads accepted, {refused} refused with 503; after space returned {} steps each once",
         accepted.len(),

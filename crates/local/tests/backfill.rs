@@ -5,25 +5,9 @@
 mod support;
 
 use chrono::{Duration, NaiveDate};
-use leadclock_app::ports::StepLog;
 use leadclock_domain::steps::StepStatus;
-use leadclock_domain::{ClockKind, LeadId};
-use support::{harness, ny};
-
-async fn response_steps(h: &support::Harness, lead: &LeadId) -> Vec<(u32, StepStatus)> {
-    let mut r: Vec<(u32, StepStatus)> = h
-        .app
-        .store
-        .steps(lead)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.key.clock == ClockKind::Response)
-        .map(|r| (r.key.step, r.status))
-        .collect();
-    r.sort_by_key(|(s, _)| *s);
-    r
-}
+use leadclock_domain::LeadId;
+use support::{harness, ny, response_steps};
 
 #[tokio::test]
 async fn overdue_steps_settle_together_then_go_stale_and_the_next_one_is_live() {

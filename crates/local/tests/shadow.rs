@@ -7,12 +7,12 @@ mod support;
 use chrono::{Duration, NaiveDate};
 use chrono_tz::America::New_York;
 use leadclock_app::outbox::Channel;
-use leadclock_app::ports::{Outbox, StepLog};
+use leadclock_app::ports::Outbox;
 use leadclock_app::report_format;
 use leadclock_domain::metrics::Earned;
 use leadclock_domain::steps::StepStatus;
 use leadclock_domain::{ClockKind, LeadId};
-use support::{ny, open, temp_dir, EXAMPLE};
+use support::{ny, open, response_steps, temp_dir, EXAMPLE};
 
 const OUTCOME: &str = "\"type\":\"leadclock.step_outcome\"";
 
@@ -23,23 +23,6 @@ fn shadow_policy() -> String {
     );
     assert_ne!(shadow, EXAMPLE, "the example policy's demo_request section moved");
     shadow
-}
-
-/// The response clock's step records (the assignment clock's armed ops step was cancelled by
-/// the in-SLA assignment).
-async fn statuses(h: &support::Harness, lead: &LeadId) -> Vec<(u32, StepStatus)> {
-    let mut r: Vec<(u32, StepStatus)> = h
-        .app
-        .store
-        .steps(lead)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.key.clock == ClockKind::Response)
-        .map(|r| (r.key.step, r.status))
-        .collect();
-    r.sort_by_key(|(s, _)| *s);
-    r
 }
 
 #[tokio::test]
@@ -58,7 +41,7 @@ async fn shadow_mode_measures_without_delivering_and_going_live_takes_over_in_fl
         assert!(r.sent.is_empty(), "shadow mode sent {:?}", r.sent);
     }
     assert_eq!(
-        statuses(&h, &lead).await,
+        response_steps(&h, &lead).await,
         [(0, StepStatus::Shadow), (1, StepStatus::Shadow)]
     );
     // Only the audit trail (escalations.jsonl) hears of them, as outcomes, never as escalations.
@@ -94,7 +77,7 @@ async fn shadow_mode_measures_without_delivering_and_going_live_takes_over_in_fl
     let r = h.app.reconcile(&lead).await.unwrap();
     assert_eq!(r.sent.len(), 1, "{:?}", r.recorded);
     assert_eq!(
-        statuses(&h, &lead).await,
+        response_steps(&h, &lead).await,
         [
             (0, StepStatus::Shadow),
             (1, StepStatus::Shadow),

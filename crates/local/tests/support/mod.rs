@@ -128,3 +128,23 @@ impl Harness {
         self.app.baseline(&ReportQuery::parse(&raw).unwrap()).await.unwrap()
     }
 }
+
+/// The response clock's step records of `lead`, by step: `(step, status)`.
+pub async fn response_steps(
+    h: &Harness,
+    lead: &leadclock_domain::LeadId,
+) -> Vec<(u32, leadclock_domain::steps::StepStatus)> {
+    use leadclock_app::ports::StepLog;
+    let mut r: Vec<_> = h
+        .app
+        .store
+        .steps(lead)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.key.clock == leadclock_domain::ClockKind::Response)
+        .map(|r| (r.key.step, r.status))
+        .collect();
+    r.sort_by_key(|(s, _)| *s);
+    r
+}
