@@ -1,0 +1,112 @@
+//! Metrics depend only on event times: for any set of leads, any arrival order of their events,
+//! any repeats and any order of the leads themselves give the same report, byte for byte.
+
+use chrono::{DateTime, Duration, Utc};
+use leadclock_domain::event::{Assignment, Form, Stage, Touch};
+use leadclock_domain::metrics::{self, Dimension};
+use leadclock_domain::{Event, EventBody, EventId, Lead, LeadId, Policy, StageChange};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+fn policy() -> Policy {
+    Policy::parse(include_str!("../../../policies/example.toml")).unwrap()
+}
+
+fn base() -> DateTime<Utc> {
+    // Monday 2026-11-30 09:00 New York.
+    DateTime::parse_from_rfc3339("2026-11-30T14:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+/// `(lead, kind, seconds after base, variant)`.
+type Spec = (u8, u8, i64, u8);
+
+fn arb_spec() -> impl Strategy<Value = Spec> {
+    (0u8..6, 0u8..4, 0i64..(4 * 86_400), 0u8..5)
+}
+
+fn event(i: usize, &(lead, kind, secs, k): &Spec) -> Event {
+    let types = ["demo_request", "free_trial", "contact_form", "content_mql", "event_attendee"];
+    let body = match kind {
+        0 => EventBody::Form(Box::new(Form {
+            lead_type: types[k as usize].into(),
+            region: Some(["na", "emea"][k as usize % 2].into()),
+            source: Some(["organic", "paid"][k as usize % 2].into()),
+            ..Default::default()
+        })),
+        1 => EventBody::Assignment(Assignment {
+            owner: ["alice", "bob", "amelie", "zed", "alice"][k as usize].into(),
+            team: None,
+            manager: None,
+        }),
+        2 => EventBody::Touch(Touch {
+            owner: None,
+            channel: ["call", "email", "sms", "call", "meeting"][k as usize].into(),
+            outcome: (k == 3).then(|| "voicemail".into()),
+        }),
+        _ => EventBody::Stage(Stage {
+            stage: [
+                StageChange::Sal,
+                StageChange::Rejected,
+                StageChange::Sql,
+                StageChange::Nurture,
+                StageChange::Sal,
+            ][k as usize],
+            reason: None,
+        }),
+    };
+    Event::new(
+        EventId::parse(&format!("e{i}")).unwrap(),
+        LeadId::parse(&format!("L-{lead}")).unwrap(),
+        base() + Duration::seconds(secs),
+        body,
+    )
+}
+
+/// Groups events by lead in arrival order, as a store does, and folds each lead; the leads come
+/// out in `lead_order`.
+fn fold_all(events: &[Event], policy: &Policy, reverse_leads: bool) -> Vec<Lead> {
+    let mut by_lead: BTreeMap<LeadId, Vec<Event>> = BTreeMap::new();
+    for e in events {
+        by_lead.entry(e.lead_id.clone()).or_default().push(e.clone());
+    }
+    let mut leads: Vec<Lead> = by_lead.into_iter().map(|(id, evs)| Lead::fold(id, &evs, policy)).collect();
+    if reverse_leads {
+        leads.reverse();
+    }
+    leads
+}
+
+fn report_json(leads: &[Lead], policy: &Policy, by: Option<Dimension>) -> String {
+    let from = base() - Duration::days(1);
+    let to = base() + Duration::days(3);
+    let now = base() + Duration::days(6);
+    serde_json::to_string(&metrics::report(leads, policy, from, to, by, now)).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn any_arrival_order_and_repeats_give_the_same_report(
+        spec in prop::collection::vec(arb_spec(), 1..30),
+        shuffle_seed in any::<u64>(),
+        repeats in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+        by in prop::sample::select(vec![None, Some(Dimension::LeadType), Some(Dimension::Region), Some(Dimension::Owner)]),
+    ) {
+        let p = policy();
+        let events: Vec<Event> = spec.iter().enumerate().map(|(i, s)| event(i, s)).collect();
+        let expected = report_json(&fold_all(&events, &p, false), &p, by);
+
+        let mut arrived = events.clone();
+        for r in &repeats {
+            arrived.push(events[r.index(events.len())].clone());
+        }
+        let mut seed = shuffle_seed | 1;
+        for i in (1..arrived.len()).rev() {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            arrived.swap(i, (seed >> 33) as usize % (i + 1));
+        }
+        let got = report_json(&fold_all(&arrived, &p, shuffle_seed % 2 == 0), &p, by);
+        prop_assert_eq!(got, expected);
+    }
+}
