@@ -65,14 +65,24 @@ aws-test: venv
 	LEADCLOCK_LAMBDA_BIN_DIR=$(TARGET_DIR)/debug $(VENV)/bin/pytest -q -p no:cacheprovider tests/aws
 
 ## Lambda zips for AWS (arm64, release), each with the policy; prints their sizes.
+## With a manifest of policy versions (POLICY_VERSIONS), every version is bundled too; the build
+## refuses a manifest whose past versions changed or whose current version is not POLICY.
+POLICY_VERSIONS ?= $(dir $(POLICY))versions.toml
 build: venv
 	$(CARGO) run --locked -q -p leadclock -- policy check $(POLICY)
+	if [ -f $(POLICY_VERSIONS) ]; then \
+	  $(CARGO) run --locked -q -p leadclock -- policy versions check $(POLICY_VERSIONS) --current $(POLICY); fi
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check cargo-lambda==1.9.2
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CARGO) lambda build --release --arm64 -p leadclock-aws
 	mkdir -p dist
 	for f in $(FUNCTIONS); do \
-	  d=$$(mktemp -d); cp $(TARGET_DIR)/lambda/$$f/bootstrap $$d/bootstrap; cp $(POLICY) $$d/policy.toml; \
-	  rm -f dist/$$f.zip; (cd $$d && $(CURDIR)/$(VENV)/bin/python -m zipfile -c $(CURDIR)/dist/$$f.zip bootstrap policy.toml); rm -rf $$d; \
+	  d=$$(mktemp -d); cp $(TARGET_DIR)/lambda/$$f/bootstrap $$d/bootstrap; cp $(POLICY) $$d/policy.toml; files="bootstrap policy.toml"; \
+	  if [ -f $(POLICY_VERSIONS) ]; then \
+	    cp $(POLICY_VERSIONS) $$d/policy-versions.toml; files="$$files policy-versions.toml"; \
+	    for v in $$($(PYTHON) -c 'import sys,tomllib; print(" ".join(e["file"] for e in tomllib.load(open(sys.argv[1],"rb"))["version"]))' $(POLICY_VERSIONS)); do \
+	      mkdir -p $$d/$$(dirname $$v); cp $(dir $(POLICY_VERSIONS))$$v $$d/$$v; files="$$files $$v"; done; \
+	  fi; \
+	  rm -f dist/$$f.zip; (cd $$d && $(CURDIR)/$(VENV)/bin/python -m zipfile -c $(CURDIR)/dist/$$f.zip $$files); rm -rf $$d; \
 	done
 	@ls -l dist/*.zip | awk '{ printf "%-28s %8.1f KiB\n", $$9, $$5 / 1024 }'
 

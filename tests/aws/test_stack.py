@@ -258,6 +258,29 @@ class Stack:
         return emulator + "\n" + self.function_logs()
 
 
+# The deployment's policy versions (`policy-versions.toml` in each zip): version 1 is fast.toml,
+# in force since the beginning; version 2 adds a lead type in shadow mode and takes effect an
+# hour before the stack is deployed. Every other lead type is the same in both.
+SHADOW_TYPE = """
+[lead_types.shadow_trial]
+within = "2s"
+clock = "calendar"
+ladder = "spaced"
+mode = "shadow"
+"""
+VERSION_2_FROM = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(microsecond=0)
+
+
+def policy_versions():
+    v1 = open(POLICY, encoding="utf-8").read()
+    v2 = v1 + SHADOW_TYPE
+    sha = lambda text: hashlib.sha256(text.encode()).hexdigest()
+    manifest = (f'[[version]]\nfile = "v1.toml"\nsha256 = "{sha(v1)}"\n\n'
+                f'[[version]]\nfile = "v2.toml"\neffective_from = "{VERSION_2_FROM.isoformat().replace("+00:00", "Z")}"\n'
+                f'sha256 = "{sha(v2)}"\n')
+    return {"policy.toml": v2, "policy-versions.toml": manifest, "v1.toml": v1, "v2.toml": v2}
+
+
 def build_zip(name):
     path = os.path.join(BIN_DIR, name)
     if not os.path.exists(path):
@@ -268,8 +291,8 @@ def build_zip(name):
         info.external_attr = 0o755 << 16
         with open(path, "rb") as f:
             z.writestr(info, f.read())
-        with open(POLICY, "rb") as f:
-            z.writestr("policy.toml", f.read())
+        for file, text in policy_versions().items():
+            z.writestr(file, text)
     return buf.getvalue()
 
 
@@ -748,3 +771,40 @@ def test_history_in_a_batch_pages_nobody_and_the_baseline_reads_it(stack, inbox)
     assert status == 200, baseline
     demo = next(t for t in baseline["lead_types"] if t["lead_type"] == "demo_request")
     assert demo["leads"] >= 3
+
+
+def test_shadow_mode_records_the_step_and_sends_nothing(stack, inbox):
+    """A lead type in shadow mode (policy version 2): its step falls due and is recorded as
+    `shadow`; nothing reaches SNS and no outbox message is written."""
+    t0 = datetime.now(timezone.utc)
+    assert stack.post("form", {"lead_id": "SHADOW-1", "occurred_at": t0.isoformat(), "lead_type": "shadow_trial"})[0] == 202
+    assert stack.post("assignment", {"lead_id": "SHADOW-1", "occurred_at": t0.isoformat(), "owner": "alice"})[0] == 202
+    def shadowed():
+        steps = step_statuses(stack, "SHADOW-1")
+        return steps if [v for k, v in steps.items() if "#response#" in k] == ["shadow"] else None
+    statuses = wait_for(shadowed, 4 * SCHEDULER_TICK + 30, 1)
+    assert statuses, step_statuses(stack, "SHADOW-1")
+    inbox.poll()
+    assert not inbox.for_lead("SHADOW-1")
+    assert not outbox_items(stack, "SHADOW-1")
+    status, lead = stack.get("/v1/leads/SHADOW-1")
+    assert status == 200, lead
+    assert lead["policy_version"] == 2
+    assert [e["status"] for e in lead["escalations"] if e["clock"] == "response"] == ["shadow"], lead
+
+
+def test_each_lead_is_judged_by_the_policy_version_in_force_when_it_engaged(stack):
+    """Version 2 took effect an hour before the deploy: a lead engaged before then is judged by
+    version 1, one engaged now by version 2, and the report says so."""
+    before = VERSION_2_FROM - timedelta(hours=2)
+    body = {"lead_id": "OLD-POLICY", "occurred_at": before.isoformat(), "lead_type": "content_mql", "history": True}
+    assert stack.post("form", body)[0] == 202
+    assert stack.post("form", {"lead_id": "NEW-POLICY", "occurred_at": now_iso(), "lead_type": "content_mql"})[0] == 202
+    assert stack.get("/v1/leads/OLD-POLICY")[1]["policy_version"] == 1
+    assert stack.get("/v1/leads/NEW-POLICY")[1]["policy_version"] == 2
+    frm = (before - timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
+    to = (datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
+    status, report = stack.get(f"/v1/metrics?from={frm}&to={to}")
+    assert status == 200, report
+    versions = {v["version"]: v["mqls"] for v in report["policy_versions"]}
+    assert versions.get(1, 0) >= 1 and versions.get(2, 0) >= 1, report["policy_versions"]

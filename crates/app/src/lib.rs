@@ -20,12 +20,17 @@ pub mod report_format;
 pub mod view;
 pub mod whatif_format;
 
+use leadclock_domain::policy::Versions;
 use leadclock_domain::Policy;
 use std::sync::Arc;
 
 /// The handlers, wired to one set of adapters.
 pub struct App<S, T, N, C> {
+    /// The current policy: classifies new events, sets delivery, names the reporting zone.
     pub policy: Arc<Policy>,
+    /// Every version with the instant it took effect: each lead is judged by the version in
+    /// force at its first engagement. Just `policy` unless the host keeps versions.
+    pub versions: Arc<Versions>,
     pub store: S,
     pub timers: T,
     pub notifier: N,
@@ -35,11 +40,19 @@ pub struct App<S, T, N, C> {
 impl<S, T, N, C> App<S, T, N, C> {
     pub fn new(policy: Arc<Policy>, store: S, timers: T, notifier: N, clock: C) -> Self {
         Self {
+            versions: Arc::new(Versions::only(policy.clone())),
             policy,
             store,
             timers,
             notifier,
             clock,
         }
+    }
+
+    /// The same handlers judging by `versions`; the newest becomes the current policy.
+    pub fn with_versions(mut self, versions: Versions) -> Self {
+        self.policy = versions.current().policy.clone();
+        self.versions = Arc::new(versions);
+        self
     }
 }

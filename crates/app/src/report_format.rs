@@ -43,6 +43,14 @@ pub(crate) fn local(t: DateTime<Utc>, tz: Tz) -> String {
 }
 
 fn section(out: &mut String, s: &Section) {
+    volume(out, s);
+    delays(out, s);
+    sla(out, s);
+    escalations(out, &s.escalations);
+    funnel(out, s);
+}
+
+fn volume(out: &mut String, s: &Section) {
     let v = &s.volume;
     let lvr = v
         .lead_velocity_rate
@@ -64,6 +72,9 @@ fn section(out: &mut String, s: &Section) {
             v.held_in_long_term_nurture
         );
     }
+}
+
+fn delays(out: &mut String, s: &Section) {
     let sd = &s.systems_delay;
     let _ = writeln!(
         out,
@@ -94,6 +105,9 @@ fn section(out: &mut String, s: &Section) {
         pct(&s.five_minute_response_rate),
         pct(&s.lead_leakage)
     );
+}
+
+fn sla(out: &mut String, s: &Section) {
     let _ = writeln!(
         out,
         "SLA        {:<22} {:>8} {:>6} {:>7} {:>8} {:>7}  compliance",
@@ -123,7 +137,9 @@ fn section(out: &mut String, s: &Section) {
         "           breach escalation rate (manager step or beyond) {}",
         pct(&s.sla.breach_escalation_rate)
     );
-    escalations(out, &s.escalations);
+}
+
+fn funnel(out: &mut String, s: &Section) {
     let f = &s.funnel;
     let _ = writeln!(
         out,
@@ -163,6 +179,38 @@ pub fn table(r: &Report, tz: Tz) -> String {
         );
     }
     section(&mut out, &r.overall);
+    policy_versions(&mut out, r, tz);
+    sources(&mut out, r);
+    groups(&mut out, r);
+    reps(&mut out, r);
+    open_slas(&mut out, r, tz);
+    if !r.flags.is_empty() {
+        let _ = writeln!(out, "\nFLAGS");
+        for f in &r.flags {
+            let _ = writeln!(out, "  ! {f}");
+        }
+    }
+    out
+}
+
+/// Which policy version judged the period's MQLs: said when any was judged by a version other
+/// than the first, so a report after a policy change says what it compares.
+fn policy_versions(out: &mut String, r: &Report, tz: Tz) {
+    if r.policy_versions.iter().all(|v| v.version == 1) {
+        return;
+    }
+    let parts: Vec<String> = r
+        .policy_versions
+        .iter()
+        .map(|v| {
+            let since = v.effective_from.map_or("the beginning".into(), |t| local(t, tz));
+            format!("version {} (since {since}) {} MQL(s)", v.version, v.mqls)
+        })
+        .collect();
+    let _ = writeln!(out, "POLICY     judged by {}", parts.join(" · "));
+}
+
+fn sources(out: &mut String, r: &Report) {
     if !r.conversion_by_source.is_empty() {
         let parts: Vec<String> = r
             .conversion_by_source
@@ -171,6 +219,9 @@ pub fn table(r: &Report, tz: Tz) -> String {
             .collect();
         let _ = writeln!(out, "SOURCES    MQL → SQL by source: {}", parts.join(" · "));
     }
+}
+
+fn groups(out: &mut String, r: &Report) {
     if let Some(by) = &r.by {
         let _ = writeln!(out, "\nBY {}", by.as_str().to_uppercase());
         let _ = writeln!(
@@ -193,6 +244,9 @@ pub fn table(r: &Report, tz: Tz) -> String {
             );
         }
     }
+}
+
+fn reps(out: &mut String, r: &Report) {
     if !r.reps.is_empty() {
         let _ = writeln!(
             out,
@@ -213,6 +267,9 @@ pub fn table(r: &Report, tz: Tz) -> String {
             );
         }
     }
+}
+
+fn open_slas(out: &mut String, r: &Report, tz: Tz) {
     let _ = writeln!(out, "\nOPEN SLAS NOW ({}; soonest deadline first)", r.open_slas.len());
     for o in r.open_slas.iter().take(25) {
         let left = match o.seconds_left {
@@ -233,13 +290,6 @@ pub fn table(r: &Report, tz: Tz) -> String {
     if r.open_slas.len() > 25 {
         let _ = writeln!(out, "  … {} more (use --format json for all)", r.open_slas.len() - 25);
     }
-    if !r.flags.is_empty() {
-        let _ = writeln!(out, "\nFLAGS");
-        for f in &r.flags {
-            let _ = writeln!(out, "  ! {f}");
-        }
-    }
-    out
 }
 
 pub(crate) fn csv_field(s: &str) -> String {
@@ -250,12 +300,30 @@ pub(crate) fn csv_field(s: &str) -> String {
     }
 }
 
+/// A CSV cell of a rate, in percent.
+fn csv_rate(r: &Rate) -> String {
+    r.percent.map(|p| format!("{p:.2}")).unwrap_or_default()
+}
+
+/// A CSV cell of a duration, in seconds.
+fn csv_secs(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.0}")).unwrap_or_default()
+}
+
+/// Every metric of one section as `group,metric,value,band` rows.
 fn csv_rows(group: &str, s: &Section, out: &mut String) {
     let mut row = |metric: &str, value: String, b: Option<Band>| {
         let _ = writeln!(out, "{},{},{},{}", csv_field(group), metric, value, band(b));
     };
-    let rate = |r: &Rate| r.percent.map(|p| format!("{p:.2}")).unwrap_or_default();
-    let secs = |x: Option<f64>| x.map(|v| format!("{v:.0}")).unwrap_or_default();
+    csv_volume_and_delays(s, &mut row);
+    csv_sla(s, &mut row);
+    csv_funnel(s, &mut row);
+}
+
+type CsvRow<'a> = dyn FnMut(&str, String, Option<Band>) + 'a;
+
+fn csv_volume_and_delays(s: &Section, row: &mut CsvRow) {
+    let (rate, secs) = (csv_rate, csv_secs);
     row("mqls", s.volume.mqls.to_string(), None);
     row("mqls_recycled", s.volume.recycled.to_string(), None);
     row(
@@ -296,6 +364,10 @@ fn csv_rows(group: &str, s: &Section, out: &mut String) {
         row(&format!("{name}_business_median_s"), secs(t.business.median), None);
         row(&format!("{name}_business_p90_s"), secs(t.business.p90), None);
     }
+}
+
+fn csv_sla(s: &Section, row: &mut CsvRow) {
+    let rate = csv_rate;
     row("response_rate_pct", rate(&s.response_rate), s.response_rate.band);
     row(
         "five_minute_response_rate_pct",
@@ -320,6 +392,10 @@ fn csv_rows(group: &str, s: &Section, out: &mut String) {
         row(&format!("escalated_to_manager[{mode}]"), n.manager.to_string(), None);
         row(&format!("escalated_to_exec[{mode}]"), n.exec.to_string(), None);
     }
+}
+
+fn csv_funnel(s: &Section, row: &mut CsvRow) {
+    let rate = csv_rate;
     let f = &s.funnel;
     row("sal_acceptance_pct", rate(&f.sal_acceptance), f.sal_acceptance.band);
     row("rejection_pct", rate(&f.rejection), f.rejection.band);
@@ -352,6 +428,9 @@ pub fn csv(r: &Report) -> String {
             "{},rep_response_score_pct,{score},n/a",
             csv_field(&format!("owner:{}", rep.owner))
         );
+    }
+    for v in &r.policy_versions {
+        let _ = writeln!(out, "policy,mqls_judged_by_version[{}],{},n/a", v.version, v.mqls);
     }
     if let Some(n) = r.dead_letters {
         let _ = writeln!(out, "delivery,dead_letters,{n},n/a");

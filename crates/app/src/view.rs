@@ -83,6 +83,8 @@ pub struct LeadView {
     /// Every recorded step, oldest cycle first, with its outcome and deliveries.
     pub escalations: Vec<StepOutcomeView>,
     pub timeline: Vec<TimelineEntry>,
+    /// The policy version that judges this lead: the one in force at its first engagement.
+    pub policy_version: u32,
     pub as_of: DateTime<Utc>,
 }
 
@@ -186,6 +188,7 @@ impl LeadView {
             cycles: lead.cycles.iter().map(|c| cycle_view(c, policy)).collect(),
             escalations: sorted.into_iter().map(|r| outcome_view(r, messages)).collect(),
             timeline: lead.timeline.clone(),
+            policy_version: 1,
             as_of: now,
         }
     }

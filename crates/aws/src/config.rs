@@ -2,8 +2,10 @@
 //! Runs once per execution environment; handlers reuse what it builds.
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use leadclock_domain::policy::Versions;
 use leadclock_domain::Policy;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A required environment variable, or a clear start-up error naming it.
 pub fn env(name: &str) -> Result<String, String> {
@@ -37,6 +39,25 @@ pub fn load_policy() -> Result<Policy, String> {
         }
     };
     leadclock_app::policy_file::load(&path)
+}
+
+/// Every policy version the deployment judges by: the manifest bundled next to `bootstrap`
+/// (`policy-versions.toml`, or the file `LEADCLOCK_POLICY_VERSIONS` names) when there is one,
+/// else the bundled policy alone, as version 1 in force since the beginning (what a stack
+/// deployed before versions has, so it upgrades in place).
+pub fn load_versions() -> Result<Versions, String> {
+    let path = match std::env::var("LEADCLOCK_POLICY_VERSIONS") {
+        Ok(p) if !p.is_empty() => PathBuf::from(p),
+        _ => {
+            let root = std::env::var("LAMBDA_TASK_ROOT").unwrap_or_else(|_| ".".into());
+            let bundled = PathBuf::from(root).join("policy-versions.toml");
+            if !bundled.exists() {
+                return Ok(Versions::only(Arc::new(load_policy()?)));
+            }
+            bundled
+        }
+    };
+    leadclock_app::policy_file::load_manifest(&path)
 }
 
 /// JSON logs to stdout (CloudWatch), level from `LEADCLOCK_LOG` (default info).

@@ -1,7 +1,7 @@
 //! Building the app once per execution environment, from environment variables the SAM
 //! template sets, and the loop each function runs.
 
-use crate::config::{env, load_policy, sdk_config};
+use crate::config::{env, load_versions, sdk_config};
 use crate::dynamo::DynamoStore;
 use crate::scheduler::{EscalateInput, SchedulerTimers};
 use crate::secrets::SecretSource;
@@ -19,7 +19,8 @@ use std::sync::Arc;
 /// Reads `TABLE_NAME`, `SCHEDULE_GROUP`, `ESCALATE_FUNCTION_ARN`, `SCHEDULER_ROLE_ARN`,
 /// `TIMER_DLQ_ARN`, `ESCALATION_TOPIC_ARN`, `METRICS_TOPIC_ARN` and the bundled policy.
 pub async fn build_app(sdk: &aws_config::SdkConfig) -> Result<Arc<AwsApp>, String> {
-    let policy = Arc::new(load_policy()?);
+    let versions = load_versions()?;
+    let policy = versions.current().policy.clone();
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), env("TABLE_NAME")?);
     let timers = SchedulerTimers::new(
         aws_sdk_scheduler::Client::new(sdk),
@@ -33,7 +34,9 @@ pub async fn build_app(sdk: &aws_config::SdkConfig) -> Result<Arc<AwsApp>, Strin
         env("ESCALATION_TOPIC_ARN")?,
         env("METRICS_TOPIC_ARN")?,
     );
-    Ok(Arc::new(App::new(policy, store, timers, notifier, SystemClock)))
+    Ok(Arc::new(
+        App::new(policy, store, timers, notifier, SystemClock).with_versions(versions),
+    ))
 }
 
 async fn app_or_exit(sdk: &aws_config::SdkConfig) -> Result<Arc<AwsApp>, Error> {

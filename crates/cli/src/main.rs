@@ -3,6 +3,7 @@
 mod calendar_cmd;
 mod explain_cmd;
 mod report_cmd;
+mod versions_cmd;
 
 use leadclock_app::query::RawReportQuery;
 
@@ -157,6 +158,11 @@ enum PolicyCmd {
         #[arg(long, default_value = DEFAULT_POLICY)]
         policy: PathBuf,
     },
+    /// The policy versions leads are judged by (each lead by the one in force when it engaged).
+    Versions {
+        #[command(subcommand)]
+        cmd: versions_cmd::VersionsCmd,
+    },
 }
 
 pub(crate) use leadclock_app::policy_file::load as load_policy;
@@ -181,6 +187,8 @@ fn init_logging() {
 async fn serve(policy: PathBuf, data: PathBuf, listen: SocketAddr, insecure: bool) -> Result<(), String> {
     use leadclock_local::shutdown::{Shutdown, DEFAULT_GRACE};
     let policy_doc = load_policy(&policy)?;
+    let policy_source =
+        std::fs::read_to_string(&policy).map_err(|e| format!("cannot read {}: {e}", policy.display()))?;
     let mut auth = leadclock_app::auth::AuthConfig::from_env();
     auth.insecure = insecure;
     if !auth.accepts_webhooks() {
@@ -204,6 +212,7 @@ LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-
     let webhooks = leadclock_local::notify::Webhooks::from_env();
     let cfg = leadclock_local::runtime::Config {
         policy: policy_doc,
+        policy_source,
         data_dir: data.clone(),
         listen,
         webhooks: webhooks.clone(),
@@ -222,6 +231,15 @@ LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-
         &webhooks,
         insecure,
     );
+    let version = running.app.versions.current();
+    match version.effective_from {
+        Some(from) => say!(
+            "  policy version {} (in force since {})",
+            version.number,
+            from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+        None => say!("  policy version {} (in force since the beginning)", version.number),
+    }
     if running.restored > 0 {
         say!(
             "  restored {} lead(s) with pending timers or unreconciled events",
@@ -337,6 +355,9 @@ fn main() -> ExitCode {
         Cmd::Policy {
             cmd: PolicyCmd::Explain { event, policy },
         } => explain_cmd::run(&event, &policy),
+        Cmd::Policy {
+            cmd: PolicyCmd::Versions { cmd },
+        } => versions_cmd::run(cmd),
         Cmd::Calendar { cmd } => calendar_cmd::run(cmd),
         Cmd::Sign {
             secret_env,

@@ -1,10 +1,12 @@
 //! `leadclock report` and `leadclock rollup`: the shared metrics handler over the local store.
 
 use crate::load_policy;
+use leadclock_app::policy_file::{next_version, versions_of};
 use leadclock_app::ports::SystemClock;
 use leadclock_app::query::{yesterday, RawReportQuery, ReportQuery};
 use leadclock_app::report_format::Format;
 use leadclock_app::{baseline_format, report_format, whatif_format, App};
+use leadclock_domain::policy::Versions;
 use leadclock_local::notify::{LocalNotifier, Webhooks};
 use leadclock_local::store::SqliteStore;
 use std::path::Path;
@@ -27,13 +29,24 @@ fn open(data: &Path) -> Result<SqliteStore, String> {
     SqliteStore::open(data).map_err(|e| e.to_string())
 }
 
-pub fn report(policy: &Path, data: &Path, raw: &RawReportQuery) -> Result<(), String> {
+/// The versions the store has judged by, and `policy` after them when it differs from the
+/// last (as the server would record it on its next start; nothing is written here).
+fn versions(store: &SqliteStore, policy: &Path, rt: &tokio::runtime::Runtime) -> Result<Versions, String> {
+    let source = std::fs::read_to_string(policy).map_err(|e| format!("cannot read {}: {e}", policy.display()))?;
+    let mut stored = rt.block_on(store.policy_versions()).map_err(|e| e.to_string())?;
+    stored.extend(next_version(&stored, &source, chrono::Utc::now()));
+    versions_of(&stored, &policy.display().to_string())
+}
+
+pub fn report(policy_file: &Path, data: &Path, raw: &RawReportQuery) -> Result<(), String> {
     let q = ReportQuery::parse(raw).map_err(|e| format!("--{}", e))?;
-    let policy = Arc::new(load_policy(policy)?);
+    let policy = Arc::new(load_policy(policy_file)?);
     let store = open(data)?;
     let tz = policy.reporting_timezone;
-    let app = App::new(policy, store, (), (), SystemClock);
-    let report = runtime()?.block_on(app.metrics(&q)).map_err(|e| e.to_string())?;
+    let rt = runtime()?;
+    let versions = versions(&store, policy_file, &rt)?;
+    let app = App::new(policy, store, (), (), SystemClock).with_versions(versions);
+    let report = rt.block_on(app.metrics(&q)).map_err(|e| e.to_string())?;
     let text = match q.format {
         Format::Json => serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
         _ => report_format::render(&report, q.format, tz).1,
@@ -69,8 +82,8 @@ pub fn whatif(current: &Path, proposed: &Path, data: &Path, raw: &RawReportQuery
     Ok(())
 }
 
-pub fn rollup(policy: &Path, data: &Path, day: Option<&str>) -> Result<(), String> {
-    let policy = Arc::new(load_policy(policy)?);
+pub fn rollup(policy_file: &Path, data: &Path, day: Option<&str>) -> Result<(), String> {
+    let policy = Arc::new(load_policy(policy_file)?);
     let tz = policy.reporting_timezone;
     let day = match day {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
@@ -81,7 +94,8 @@ pub fn rollup(policy: &Path, data: &Path, day: Option<&str>) -> Result<(), Strin
     let rt = runtime()?;
     let _guard = rt.enter();
     let notifier = LocalNotifier::new(data, Webhooks::from_env(), true);
-    let app = App::new(policy, store, (), notifier, SystemClock);
+    let versions = versions(&store, policy_file, &rt)?;
+    let app = App::new(policy, store, (), notifier, SystemClock).with_versions(versions);
     rt.block_on(async {
         app.rollup(day).await.map_err(|e| e.to_string())?;
         // Let background webhook posts finish.

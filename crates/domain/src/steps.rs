@@ -193,7 +193,11 @@ pub struct Plan {
 /// Everything a plan is computed from.
 pub struct Inputs<'a> {
     pub lead: &'a Lead,
+    /// The policy that judges the lead: its targets, ladders and calendars.
     pub policy: &'a Policy,
+    /// The policy in force now, for delivery: shadow or live and the settle window are read
+    /// when a step falls due, not when the lead engaged. The same as `policy` for most leads.
+    pub delivery: &'a Policy,
     pub now: DateTime<Utc>,
     pub book: &'a StepBook,
     /// The timers armed before this pass: a step armed for its due instant was being watched.
@@ -331,7 +335,7 @@ fn judge(
     let watched = foreseen(inp, view, key);
     let first_seen = record.map_or(if watched { due } else { inp.now }, |r| r.first_seen_at);
     if view.is_running() && !watched && record.is_none() {
-        return Verdict::Settle(inp.now + inp.policy.delivery.settle);
+        return Verdict::Settle(inp.now + inp.delivery.delivery.settle);
     }
     if let Some(until) = record
         .and_then(|r| r.settle_until)
@@ -346,7 +350,7 @@ fn judge(
             format!("already {late} past due when leadclock learned of it"),
         );
     }
-    if mode_of(inp.policy, cycle) == Mode::Shadow {
+    if mode_of(inp.delivery, cycle) == Mode::Shadow {
         return Verdict::Outcome(StepStatus::Shadow, "shadow mode: measured, not delivered".into());
     }
     if !view.is_running() {

@@ -28,6 +28,7 @@ fn plan(lead: &Lead, p: &Policy, now: DateTime<Utc>, book: &StepBook) -> steps::
     steps::plan(&steps::Inputs {
         lead,
         policy: p,
+        delivery: p,
         now,
         book,
         armed: &[],
@@ -56,6 +57,7 @@ fn deliverable(lead: &Lead, p: &Policy, now: DateTime<Utc>, book: &StepBook) -> 
     steps::plan(&steps::Inputs {
         lead,
         policy: p,
+        delivery: p,
         now,
         book,
         armed: &armed,

@@ -14,7 +14,9 @@ fn policy() -> Policy {
 
 fn base() -> DateTime<Utc> {
     // Monday 2026-11-30 09:00 New York.
-    DateTime::parse_from_rfc3339("2026-11-30T14:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-11-30T14:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 /// `(lead, kind, seconds after base, variant)`.
@@ -25,7 +27,13 @@ fn arb_spec() -> impl Strategy<Value = Spec> {
 }
 
 fn event(i: usize, &(lead, kind, secs, k): &Spec) -> Event {
-    let types = ["demo_request", "free_trial", "contact_form", "content_mql", "event_attendee"];
+    let types = [
+        "demo_request",
+        "free_trial",
+        "contact_form",
+        "content_mql",
+        "event_attendee",
+    ];
     let body = match kind {
         0 => EventBody::Form(Box::new(Form {
             lead_type: types[k as usize].into(),
@@ -69,7 +77,10 @@ fn fold_all(events: &[Event], policy: &Policy, reverse_leads: bool) -> Vec<Lead>
     for e in events {
         by_lead.entry(e.lead_id.clone()).or_default().push(e.clone());
     }
-    let mut leads: Vec<Lead> = by_lead.into_iter().map(|(id, evs)| Lead::fold(id, &evs, policy)).collect();
+    let mut leads: Vec<Lead> = by_lead
+        .into_iter()
+        .map(|(id, evs)| Lead::fold(id, &evs, policy))
+        .collect();
     if reverse_leads {
         leads.reverse();
     }

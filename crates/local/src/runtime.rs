@@ -3,14 +3,16 @@
 use crate::notify::{LocalNotifier, Webhooks};
 use crate::serve::Limits;
 use crate::shutdown::Shutdown;
-use crate::store::SqliteStore;
+use crate::store::{SqliteStore, DB_FILE};
 use crate::tasks;
 use crate::timers::LocalTimers;
 use leadclock_app::auth::AuthConfig;
 use leadclock_app::error::PortError;
 use leadclock_app::http::{self, ApiState, PublicBase, Routes, StaticAuth};
+use leadclock_app::policy_file::versions_of;
 use leadclock_app::ports::SystemClock;
 use leadclock_app::App;
+use leadclock_domain::policy::Versions;
 use leadclock_domain::Policy;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,6 +27,8 @@ pub type LocalApp = App<SqliteStore, LocalTimers, LocalNotifier, SystemClock>;
 
 pub struct Config {
     pub policy: Policy,
+    /// The policy file's text: recorded as a new policy version when it changed.
+    pub policy_source: String,
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub webhooks: Webhooks,
@@ -54,13 +58,28 @@ impl Running {
     }
 }
 
+/// Records the policy the server starts with as the version in force from now when it changed
+/// (as version 1, in force since the beginning, on a store that has none), and returns every
+/// version: leads are judged by the one in force at their first engagement.
+async fn adopt_policy(store: &SqliteStore, source: &str) -> Result<Versions, PortError> {
+    let stored = store.adopt_policy(source, chrono::Utc::now()).await?;
+    let versions = versions_of(&stored, DB_FILE).map_err(|e| PortError::new("policy versions", e))?;
+    let current = versions.current();
+    match current.effective_from {
+        Some(from) => tracing::info!(version = current.number, %from, "policy version in force"),
+        None => tracing::info!(version = current.number, "policy version in force since the beginning"),
+    }
+    Ok(versions)
+}
+
 /// Opens the store, re-arms timers from it (firing overdue steps at once), starts the
 /// background tasks (timers, sweep, dispatcher, nightly rollup) and starts serving.
 pub async fn start(cfg: Config) -> Result<Running, PortError> {
     let store = SqliteStore::open(&cfg.data_dir)?;
     let (timers, fired) = LocalTimers::start(SystemClock);
     let notifier = LocalNotifier::new(&cfg.data_dir, cfg.webhooks, cfg.print_escalations);
-    let app = Arc::new(App::new(Arc::new(cfg.policy), store, timers, notifier, SystemClock));
+    let versions = adopt_policy(&store, &cfg.policy_source).await?;
+    let app = Arc::new(App::new(Arc::new(cfg.policy), store, timers, notifier, SystemClock).with_versions(versions));
 
     // Restore: every lead's armed timers come back, then overdue steps and unreconciled events
     // are handled at once.

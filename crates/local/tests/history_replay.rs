@@ -14,13 +14,22 @@ use serde_json::{json, Value};
 use support::{harness, ny, weekday, Harness};
 
 const LEADS: usize = 320;
-const TYPES: [&str; 5] = ["demo_request", "free_trial", "contact_form", "content_mql", "event_attendee"];
+const TYPES: [&str; 5] = [
+    "demo_request",
+    "free_trial",
+    "contact_form",
+    "content_mql",
+    "event_attendee",
+];
 
 /// A small deterministic generator: the same history on every run, no dependency.
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -31,8 +40,16 @@ impl Lcg {
 fn lead_events(i: usize, rng: &mut Lcg, start: NaiveDate) -> Vec<(Kind, Value)> {
     let lead = format!("hist-{i:03}");
     let day = weekday(start, i, 10);
-    let (region, owner) = if i % 2 == 0 { ("na", ["alice", "bob"][i % 4 / 2]) } else { ("emea", "amelie") };
-    let hour = if region == "na" { 9 + rng.next(7) as u32 } else { 4 + rng.next(6) as u32 }; // NY time
+    let (region, owner) = if i % 2 == 0 {
+        ("na", ["alice", "bob"][i % 4 / 2])
+    } else {
+        ("emea", "amelie")
+    };
+    let hour = if region == "na" {
+        9 + rng.next(7) as u32
+    } else {
+        4 + rng.next(6) as u32
+    }; // NY time
     let form_at = ny(day, hour, rng.next(60) as u32);
     let at = |d: Duration| (form_at + d).to_rfc3339();
     let mut out = vec![(
@@ -42,7 +59,10 @@ fn lead_events(i: usize, rng: &mut Lcg, start: NaiveDate) -> Vec<(Kind, Value)> 
     )];
     let assigned = Duration::minutes(rng.next(12) as i64) + Duration::seconds(rng.next(60) as i64);
     if rng.next(10) < 9 {
-        out.push((Kind::Assignment, json!({"lead_id": lead, "occurred_at": at(assigned), "owner": owner})));
+        out.push((
+            Kind::Assignment,
+            json!({"lead_id": lead, "occurred_at": at(assigned), "owner": owner}),
+        ));
         if rng.next(10) < 8 {
             let touched = assigned + Duration::minutes(1 + rng.next(600) as i64);
             out.push((
@@ -130,7 +150,10 @@ async fn replay(tag: &str, events: &[(Kind, Value)], now: DateTime<Utc>) -> Repl
         timelines.push(view.remove("timeline").unwrap());
         leads.push(view.clone());
     }
-    eprintln!("{tag}: {} webhooks, step outcomes {outcomes:?}, delivered {delivered}", events.len());
+    eprintln!(
+        "{tag}: {} webhooks, step outcomes {outcomes:?}, delivered {delivered}",
+        events.len()
+    );
     let report = h.report("2027-02-01", "2027-02-14", Some("lead_type")).await;
     let _ = std::fs::remove_dir_all(&h.dir);
     Replay {
@@ -156,18 +179,44 @@ async fn a_two_week_history_pages_nobody_and_its_metrics_ignore_arrival_order() 
         assert_eq!(r.delivered, 0, "outcomes: {:?}", r.outcomes);
     }
     // The history earned escalations: they are recorded (stale, or history when marked), not sent.
-    assert!(in_order.outcomes.get("stale").copied().unwrap_or(0) > 100, "{:?}", in_order.outcomes);
-    assert!(marked.outcomes.get("history").copied().unwrap_or(0) > 100, "{:?}", marked.outcomes);
+    assert!(
+        in_order.outcomes.get("stale").copied().unwrap_or(0) > 100,
+        "{:?}",
+        in_order.outcomes
+    );
+    assert!(
+        marked.outcomes.get("history").copied().unwrap_or(0) > 100,
+        "{:?}",
+        marked.outcomes
+    );
     assert!(!marked.outcomes.contains_key("stale"), "{:?}", marked.outcomes);
 
-    assert_eq!(shuffled.leads_json, in_order.leads_json, "per-lead figures differ with arrival order");
-    assert_eq!(shuffled.timelines_json, in_order.timelines_json, "timelines differ with arrival order");
-    assert_eq!(marked.leads_json, in_order.leads_json, "per-lead figures differ when marked history");
-    assert_eq!(shuffled.report_json, in_order.report_json, "metrics differ with arrival order");
-    assert_eq!(marked.report_json, in_order.report_json, "metrics differ when marked history");
+    assert_eq!(
+        shuffled.leads_json, in_order.leads_json,
+        "per-lead figures differ with arrival order"
+    );
+    assert_eq!(
+        shuffled.timelines_json, in_order.timelines_json,
+        "timelines differ with arrival order"
+    );
+    assert_eq!(
+        marked.leads_json, in_order.leads_json,
+        "per-lead figures differ when marked history"
+    );
+    assert_eq!(
+        shuffled.report_json, in_order.report_json,
+        "metrics differ with arrival order"
+    );
+    assert_eq!(
+        marked.report_json, in_order.report_json,
+        "metrics differ when marked history"
+    );
     // The report covers every lead, and the escalations the history earned are in it.
     let report: Value = serde_json::from_str(&in_order.report_json).unwrap();
     assert_eq!(report["overall"]["volume"]["mqls"], LEADS as u64, "{report:#}");
-    assert!(report["overall"]["escalations"]["live"]["leads"].as_u64().unwrap() > 50, "{report:#}");
+    assert!(
+        report["overall"]["escalations"]["live"]["leads"].as_u64().unwrap() > 50,
+        "{report:#}"
+    );
     assert_eq!(report["groups"].as_object().unwrap().len(), TYPES.len(), "{report:#}");
 }

@@ -124,3 +124,51 @@ fn a_store_from_a_newer_release_is_refused() {
     let err = SqliteStore::open(&dir).err().expect("refused");
     assert!(err.to_string().contains("newer than this release"), "{err}");
 }
+
+/// A data dir holding what the release before policy versions wrote (schema version 2).
+fn v2_dir(tag: &str) -> PathBuf {
+    let dir = temp_dir(tag);
+    let conn = rusqlite::Connection::open(dir.join("leadclock.db")).unwrap();
+    conn.execute_batch(include_str!("fixtures/v2.sql")).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn a_v2_store_upgrades_and_its_policy_becomes_version_1_since_the_beginning() {
+    let dir = v2_dir("v2");
+    assert_eq!(user_version(&dir), 2);
+    let store = SqliteStore::open(&dir).unwrap();
+    assert_eq!(user_version(&dir), schema::VERSION);
+    assert!(store.policy_versions().await.unwrap().is_empty());
+    // What it stored is all there: events and step records.
+    assert_eq!(store.load(&lead("V2-1")).await.unwrap().len(), 3);
+    assert_eq!(store.steps(&lead("V2-2")).await.unwrap().len(), 5);
+
+    let example = include_str!("../../../policies/example.toml");
+    let stored = store.adopt_policy(example, Utc::now()).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!((stored[0].number, stored[0].effective_from), (1, None));
+    // Judged by version 1, every lead reads exactly as the release before judged it.
+    let versions = leadclock_app::policy_file::versions_of(&stored, "test").unwrap();
+    let policy = Arc::new(Policy::parse(example).unwrap());
+    let at = DateTime::parse_from_rfc3339("2026-12-03T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let (timers, _fired) = LocalTimers::start(leadclock_app::ports::ManualClock::at(at));
+    let notifier = LocalNotifier::new(&dir, Webhooks::default(), false);
+    let clock = ManualClock::at(at);
+    let app = App::new(policy.clone(), store.clone(), timers, notifier, clock).with_versions(versions);
+    for id in ["V2-1", "V2-2", "V2-3"] {
+        let events = store.load(&lead(id)).await.unwrap();
+        let (judged, version) = app.versions.fold(lead(id), &events);
+        assert_eq!(version.number, 1);
+        assert_eq!(judged, leadclock_domain::Lead::fold(lead(id), &events, &policy));
+        assert_eq!(app.lead(id).await.unwrap().policy_version, 1);
+    }
+    // A second start with the same policy records nothing; a changed one is version 2 from now.
+    assert_eq!(store.adopt_policy(example, Utc::now()).await.unwrap().len(), 1);
+    let changed = example.replacen("recycle_limit = 2", "recycle_limit = 3", 1);
+    let stored = store.adopt_policy(&changed, at).await.unwrap();
+    assert_eq!((stored[1].number, stored[1].effective_from), (2, Some(at)));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,7 +4,7 @@ use crate::error::LeadError;
 use crate::ports::{Clock, EventStore, Outbox, StepLog};
 use crate::view::LeadView;
 use crate::App;
-use leadclock_domain::{Lead, LeadId};
+use leadclock_domain::LeadId;
 
 impl<S: EventStore + StepLog + Outbox, T, N, C: Clock> App<S, T, N, C> {
     pub async fn lead(&self, lead_id: &str) -> Result<LeadView, LeadError> {
@@ -15,13 +15,9 @@ impl<S: EventStore + StepLog + Outbox, T, N, C: Clock> App<S, T, N, C> {
         }
         let records = self.store.steps(&id).await.map_err(LeadError::Store)?;
         let messages = self.store.lead_messages(&id).await.map_err(LeadError::Store)?;
-        let lead = Lead::fold(id, &events, &self.policy);
-        Ok(LeadView::build(
-            &lead,
-            &self.policy,
-            self.clock.now(),
-            &records,
-            &messages,
-        ))
+        let (lead, version) = self.versions.fold(id, &events);
+        let mut view = LeadView::build(&lead, &version.policy, self.clock.now(), &records, &messages);
+        view.policy_version = version.number;
+        Ok(view)
     }
 }

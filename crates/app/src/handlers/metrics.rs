@@ -55,7 +55,7 @@ where
         let histories = self.histories_active(from, to).await?;
         Ok(histories
             .into_iter()
-            .map(|(id, events)| Lead::fold(id, &events, &self.policy))
+            .map(|(id, events)| self.versions.fold(id, &events).0)
             .collect())
     }
 
@@ -92,7 +92,7 @@ where
         // The period before counts too: lead velocity compares with it.
         let (span_from, span_to) = metrics::span_needed(from, to);
         let leads = self.leads_active(span_from, span_to).await?;
-        let mut report = metrics::report(&leads, &self.policy, from, to, by, self.clock.now());
+        let mut report = metrics::report(&leads, self.versions.as_ref(), from, to, by, self.clock.now());
         report.dead_letters = Some(self.store.dead_letters().await?).filter(|n| *n > 0);
         Ok(report)
     }

@@ -82,14 +82,16 @@ where
     pub async fn reconcile(&self, lead_id: &LeadId) -> Result<Reconciled, PortError> {
         let now = self.clock.now();
         let events = self.store.load(lead_id).await?;
-        let lead = Lead::fold(lead_id.clone(), &events, &self.policy);
+        let (lead, version) = self.versions.fold(lead_id.clone(), &events);
+        let judging = version.policy.clone();
         let armed = self.store.summary(lead_id).await?.map(|s| s.armed).unwrap_or_default();
         let stored = self.store.steps(lead_id).await?;
         let legacy = legacy_claims(&events, &StepBook::new(stored.iter().cloned()));
         let book = StepBook::new(stored.into_iter().chain(legacy.iter().cloned()));
         let mut plan = steps::plan(&steps::Inputs {
             lead: &lead,
-            policy: &self.policy,
+            policy: &judging,
+            delivery: &self.policy,
             now,
             book: &book,
             armed: &armed,
@@ -110,7 +112,7 @@ where
         if failures.is_empty() {
             let open = lead
                 .current_cycle()
-                .is_some_and(|c| clock::cycle_clocks(c, &self.policy, now).iter().any(|v| v.is_running()));
+                .is_some_and(|c| clock::cycle_clocks(c, &judging, now).iter().any(|v| v.is_running()));
             if let Some(s) = summary(&lead, &events, &plan, open) {
                 self.store.save_summary(&s).await?;
             }

@@ -2,7 +2,7 @@
 
 use crate::clock::{self, ClockStatus, ClockView};
 use crate::lead::Lead;
-use crate::policy::Policy;
+use crate::policy::Judge;
 use crate::ClockKind;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -20,12 +20,12 @@ pub struct OpenSla {
 }
 
 /// Leads whose clock runs now, soonest deadline first.
-pub fn open_slas(leads: &[Lead], policy: &Policy, now: DateTime<Utc>) -> Vec<OpenSla> {
+pub fn open_slas(leads: &[Lead], judge: &dyn Judge, now: DateTime<Utc>) -> Vec<OpenSla> {
     let mut out: Vec<OpenSla> = leads
         .iter()
         .filter_map(|l| l.current_cycle().map(|c| (l, c)))
         .flat_map(|(l, c)| {
-            clock::cycle_clocks(c, policy, now)
+            clock::cycle_clocks(c, judge.judge(l).0, now)
                 .into_iter()
                 .filter(ClockView::is_running)
                 .map(move |v| OpenSla {

@@ -11,7 +11,7 @@ use super::stats::Rate;
 use super::{in_period, previous_period};
 use crate::event::Classified;
 use crate::lead::Lead;
-use crate::policy::Policy;
+use crate::policy::Judge;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -39,6 +39,32 @@ pub struct Report {
     /// function of the events alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_letters: Option<u64>,
+    /// Which policy version judged the MQLs engaged in the period, oldest version first.
+    pub policy_versions: Vec<VersionUse>,
+}
+
+/// How many of the period's MQLs one policy version judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VersionUse {
+    pub version: u32,
+    /// When the version took effect; `None` for a version in force since the beginning.
+    pub effective_from: Option<DateTime<Utc>>,
+    pub mqls: u64,
+}
+
+fn version_uses(rows: &[Row], judge: &dyn Judge, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<VersionUse> {
+    let mut by_version: BTreeMap<u32, u64> = BTreeMap::new();
+    for r in rows.iter().filter(|r| in_period(r.cycle.engaged_at, from, to)) {
+        *by_version.entry(r.version).or_default() += 1;
+    }
+    by_version
+        .into_iter()
+        .map(|(version, mqls)| VersionUse {
+            version,
+            effective_from: judge.effective_from(version),
+            mqls,
+        })
+        .collect()
 }
 
 /// Excluded leads, in all and per rule.
@@ -111,16 +137,19 @@ impl Period {
 
 /// The report for `[from, to)` over `leads` (any leads; those outside the period count only
 /// where a cohort rule says so), broken down `by` a dimension when given.
+///
+/// Each lead is judged by the policy `judge` gives it: a [`crate::Policy`] judges all alike, a
+/// [`crate::policy::Versions`] by the version in force at each lead's first engagement.
 pub fn report(
     leads: &[Lead],
-    policy: &Policy,
+    judge: &dyn Judge,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     by: Option<Dimension>,
     now: DateTime<Utc>,
 ) -> Report {
     let period = Period { from, to };
-    let rows = rows(leads, policy, now);
+    let rows = rows(leads, judge, now);
     // Re-engagements over the recycle limit: suppressed cycles, so not in `rows`.
     let held = leads
         .iter()
@@ -139,8 +168,9 @@ pub fn report(
         by,
         groups: by.map(|dim| period.groups(&rows, dim)).unwrap_or_default(),
         conversion_by_source: period.conversion_by_source(&rows),
-        reps: rep_scores(&rows, from, to, policy),
-        open_slas: open_slas(leads, policy, now),
+        reps: rep_scores(&rows, from, to),
+        open_slas: open_slas(leads, judge, now),
+        policy_versions: version_uses(&rows, judge, from, to),
         excluded: excluded(leads, from, to),
         unclassified: count(&all, |r| {
             in_period(r.cycle.engaged_at, from, to) && r.cycle.classified == Some(Classified::Unclassified)

@@ -4,7 +4,6 @@ use super::in_period;
 use super::rows::Row;
 use crate::clock::{self, ClockStatus};
 use crate::lead::Stint;
-use crate::policy::Policy;
 use crate::ClockKind;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -51,13 +50,13 @@ pub fn rubric_points(secs: Option<i64>, next_day: bool) -> (u64, usize) {
 }
 
 /// Scores per owner of the stints assigned in `[from, to)`, best score first.
-pub(super) fn rep_scores(rows: &[Row], from: DateTime<Utc>, to: DateTime<Utc>, policy: &Policy) -> Vec<RepScore> {
+pub(super) fn rep_scores(rows: &[Row], from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<RepScore> {
     let mut reps: BTreeMap<String, RepScore> = BTreeMap::new();
     for r in rows {
         for (i, s) in r.cycle.stints.iter().enumerate() {
             if in_period(s.assigned_at, from, to) {
                 let e = reps.entry(s.owner.clone()).or_insert_with(|| RepScore::new(&s.owner));
-                score_stint(e, r, i, s, policy);
+                score_stint(e, r, i, s);
             }
         }
     }
@@ -79,7 +78,7 @@ pub(super) fn rep_scores(rows: &[Row], from: DateTime<Utc>, to: DateTime<Utc>, p
 
 /// Adds the `i`-th stint `s` of row `r` to its owner's score: pending while the owner still
 /// holds an untouched lead inside its window, else scored by the rubric.
-fn score_stint(e: &mut RepScore, r: &Row, i: usize, s: &Stint, policy: &Policy) {
+fn score_stint(e: &mut RepScore, r: &Row, i: usize, s: &Stint) {
     let holding = s.ended_at.is_none() && i + 1 == r.cycle.stints.len();
     let window_open = r
         .clock(ClockKind::Response)
@@ -88,7 +87,7 @@ fn score_stint(e: &mut RepScore, r: &Row, i: usize, s: &Stint, policy: &Policy) 
         e.pending += 1;
         return;
     }
-    let cal = clock::response_calendar(policy, r.cycle);
+    let cal = clock::response_calendar(r.policy, r.cycle);
     let secs = s.responded_at.map(|t| (t - s.assigned_at).num_seconds().max(0));
     let next_day = s
         .responded_at

@@ -3,7 +3,7 @@
 use super::dimension::Dimension;
 use crate::clock::{self, ClockView, Delays};
 use crate::lead::{Cycle, Lead, Stint};
-use crate::policy::{Mode, Policy};
+use crate::policy::{Judge, Mode, Policy};
 use crate::steps::mode_of;
 use crate::ClockKind;
 use chrono::{DateTime, Utc};
@@ -15,6 +15,9 @@ pub(super) struct Row<'a> {
     pub(super) team: Option<String>,
     /// Live or shadow, as the policy says now for the cycle's lead type and owner's team.
     pub(super) mode: Mode,
+    /// The policy that judges the cycle's lead (the version in force at its first engagement).
+    pub(super) policy: &'a Policy,
+    pub(super) version: u32,
 }
 
 impl Row<'_> {
@@ -42,17 +45,25 @@ pub(super) fn count(rows: &[&Row], f: impl Fn(&Row) -> bool) -> u64 {
 }
 
 /// The rows of every counted cycle of `leads`: not over the recycle limit, not excluded.
-pub(super) fn rows<'a>(leads: &'a [Lead], policy: &Policy, now: DateTime<Utc>) -> Vec<Row<'a>> {
+/// Each lead is judged by its own version; team and mode come from the current policy (the
+/// directory as it is now, delivery as it is now).
+pub(super) fn rows<'a>(leads: &'a [Lead], judge: &'a dyn Judge, now: DateTime<Utc>) -> Vec<Row<'a>> {
+    let current = judge.current();
     leads
         .iter()
-        .flat_map(|l| l.cycles.iter())
-        .filter(|c| !c.suppressed && c.excluded().is_none())
-        .map(|c| Row {
+        .flat_map(|l| {
+            let (policy, version) = judge.judge(l);
+            l.cycles.iter().map(move |c| (c, policy, version))
+        })
+        .filter(|(c, _, _)| !c.suppressed && c.excluded().is_none())
+        .map(|(c, policy, version)| Row {
             cycle: c,
             clocks: clock::cycle_clocks(c, policy, now),
             delays: clock::delays(c, policy),
-            team: team_of(c.first_stint(), policy),
-            mode: mode_of(policy, c),
+            team: team_of(c.first_stint(), current),
+            mode: mode_of(current, c),
+            policy,
+            version,
         })
         .collect()
 }

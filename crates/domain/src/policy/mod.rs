@@ -17,6 +17,9 @@ mod ladders;
 mod problems;
 mod raw;
 mod validate;
+mod versions;
+
+pub use versions::{Judge, Version, Versions, VersionsError};
 
 use crate::calendar::Calendar;
 use chrono::Duration;

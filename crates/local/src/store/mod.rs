@@ -9,6 +9,7 @@
 //! events.
 
 mod outbox;
+mod policies;
 pub mod schema;
 mod steps;
 

@@ -5,12 +5,13 @@
 //! |---|---|---|
 //! | 0 (no tables) | — | a new file: the latest schema is created |
 //! | 1 (tables, `user_version` 0) | releases before step outcomes | events, leads, rollups; escalation claims as `escalated` events |
-//! | 2 | this release | + `steps` (step records), `outbox`, `leads.armed` (the timers a pass armed); claims become `delivered` step records |
+//! | 2 | releases before policy versions | + `steps` (step records), `outbox`, `leads.armed` (the timers a pass armed); claims become `delivered` step records |
+//! | 3 | this release | + `policy_versions`; the server records the policy it starts with as version 1, in force since the beginning |
 
 use rusqlite::{Connection, OptionalExtension};
 
 /// The version this release writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// Version 1: what releases before step outcomes wrote (and never versioned).
 const V1: &str = "
@@ -84,6 +85,19 @@ SELECT lead_id,
 FROM events WHERE kind = 'escalated';
 ";
 
+/// Version 2 → 3: the policy versions. Empty after the migration: the policy the server next
+/// starts with becomes version 1, in force since the beginning, so every lead stored before is
+/// judged as it was.
+const V3: &str = "
+CREATE TABLE policy_versions (
+    version        INTEGER PRIMARY KEY,
+    effective_from INTEGER,
+    sha256         TEXT NOT NULL,
+    source         TEXT NOT NULL,
+    recorded_at    INTEGER NOT NULL
+);
+";
+
 /// Which version a file is at.
 fn version(c: &Connection) -> rusqlite::Result<i64> {
     let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -108,7 +122,7 @@ pub fn migrate(c: &mut Connection) -> Result<(), String> {
             "the database is at schema version {from}, newer than this release's {VERSION}: upgrade leadclock"
         ));
     }
-    let steps: [(i64, &str); 2] = [(1, V1), (2, V2)];
+    let steps: [(i64, &str); 3] = [(1, V1), (2, V2), (3, V3)];
     for (to, sql) in steps.into_iter().filter(|(to, _)| *to > from) {
         let tx = c.transaction().map_err(|e| e.to_string())?;
         tx.execute_batch(sql)

@@ -54,6 +54,21 @@ pub fn open(dir: &std::path::Path, policy: &str, now: DateTime<Utc>) -> Harness 
     }
 }
 
+/// The real handlers over the store in `dir`, started with `policy` at `now` as the server
+/// starts: the policy is recorded as a new version when it changed, and each lead is judged by
+/// the version in force at its first engagement.
+pub async fn open_versioned(dir: &std::path::Path, policy: &str, now: DateTime<Utc>) -> Harness {
+    let h = open(dir, policy, now);
+    let stored = h.app.store.adopt_policy(policy, now).await.unwrap();
+    let versions = leadclock_app::policy_file::versions_of(&stored, "test").unwrap();
+    let Harness { app, dir, _fired } = h;
+    Harness {
+        app: app.with_versions(versions),
+        dir,
+        _fired,
+    }
+}
+
 /// New York wall time on a date.
 pub fn ny(d: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
     New_York
@@ -83,7 +98,7 @@ pub fn weekday(start: NaiveDate, i: usize, days: usize) -> NaiveDate {
 impl Harness {
     pub async fn send(&self, kind: Kind, body: Value) {
         let r = self.app.ingest(kind, body.to_string().as_bytes()).await;
-        assert!(r.is_ok_and(|a| !a.duplicate), "{body}");
+        assert!(r.as_ref().is_ok_and(|a| !a.duplicate), "{body}: {:?}", r.err());
     }
     pub async fn form(&self, lead: &str, at: DateTime<Utc>, lead_type: &str, source: &str) {
         self.send(Kind::Form, json!({"lead_id": lead, "occurred_at": at.to_rfc3339(), "lead_type": lead_type, "source": source, "region": "na"}))
