@@ -172,7 +172,7 @@ async fn a_full_disk_refuses_events_and_every_claimed_step_is_delivered_once_spa
         .await;
         match (f, a) {
             (202, 202) => accepted.push(lead),
-            (503, 503) | (202, 503) => {
+            (503 | 202, 503) => {
                 refused += 1;
                 if f == 503 {
                     assert_eq!(body["error"]["code"], "store_unavailable", "{body}");

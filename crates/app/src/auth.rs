@@ -168,7 +168,7 @@ impl V1Signatures {
     pub fn from_env() -> Self {
         static SETTING: OnceLock<V1Signatures> = OnceLock::new();
         *SETTING.get_or_init(|| match std::env::var(ACCEPT_V1_ENV).as_deref().map(str::trim) {
-            Ok("1") | Ok("true") => V1Signatures::Accepted,
+            Ok("1" | "true") => V1Signatures::Accepted,
             _ => V1Signatures::Refused,
         })
     }

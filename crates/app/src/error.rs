@@ -303,7 +303,10 @@ mod tests {
         let io = std::io::Error::other("disk on fire");
         let e = PortError::from_source("append event", true, io);
         assert_eq!(e.to_string(), "append event: disk on fire");
-        assert_eq!(e.source().map(|s| s.to_string()).as_deref(), Some("disk on fire"));
+        assert_eq!(
+            e.source().map(std::string::ToString::to_string).as_deref(),
+            Some("disk on fire")
+        );
         let wrapped = IngestError::Store(e.clone());
         assert_eq!(
             (wrapped.status(), wrapped.retry_after()),

@@ -16,12 +16,11 @@ pub(crate) fn pct(r: &Rate) -> String {
 }
 
 fn short_pct(r: &Rate) -> String {
-    r.percent.map(|p| format!("{p:.1}%")).unwrap_or_else(|| "n/a".into())
+    r.percent.map_or_else(|| "n/a".into(), |p| format!("{p:.1}%"))
 }
 
 pub(crate) fn dur(x: Option<f64>) -> String {
-    x.map(|s| human_duration(s.round() as i64))
-        .unwrap_or_else(|| "n/a".into())
+    x.map_or_else(|| "n/a".into(), |s| human_duration(s.round() as i64))
 }
 
 fn stats(s: &Stats) -> String {
@@ -35,7 +34,7 @@ fn stats(s: &Stats) -> String {
 }
 
 pub(crate) fn band(b: Option<Band>) -> &'static str {
-    b.map(Band::as_str).unwrap_or("n/a")
+    b.map_or("n/a", Band::as_str)
 }
 
 pub(crate) fn local(t: DateTime<Utc>, tz: Tz) -> String {
@@ -54,8 +53,7 @@ fn volume(out: &mut String, s: &Section) {
     let v = &s.volume;
     let lvr = v
         .lead_velocity_rate
-        .map(|x| format!("{x:+.1}%"))
-        .unwrap_or_else(|| "n/a".into());
+        .map_or_else(|| "n/a".into(), |x| format!("{x:+.1}%"));
     let _ = writeln!(
         out,
         "VOLUME     MQLs {} (new {}, recycled {}: {}) · previous period {} · lead velocity {lvr}",
@@ -259,7 +257,7 @@ fn reps(out: &mut String, r: &Report) {
         );
         for rep in &r.reps {
             let d = rep.distribution;
-            let score = rep.score.map(|s| format!("{s:.1}%")).unwrap_or_else(|| "n/a".into());
+            let score = rep.score.map_or_else(|| "n/a".into(), |s| format!("{s:.1}%"));
             let _ = writeln!(
                 out,
                 "  {:<20} {:>5} {:>6} {:>7} {:>7}  {:>3} {:>5} {:>6} {:>4} {:>4} {:>3} {:>4}",

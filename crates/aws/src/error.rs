@@ -26,7 +26,7 @@ where
         None => true,
     };
     let code = e.code().unwrap_or("NoServiceAnswer").to_owned();
-    let message = e.message().map(str::to_owned).unwrap_or_else(|| e.to_string());
+    let message = e.message().map_or_else(|| e.to_string(), str::to_owned);
     PortError::from_source(
         operation,
         transient,

@@ -35,8 +35,7 @@ pub fn retryable(code: Option<&str>, message: Option<&str>) -> bool {
 fn jitter(d: Duration) -> Duration {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|t| t.subsec_nanos())
-        .unwrap_or(0);
+        .map_or(0, |t| t.subsec_nanos());
     let frac = f64::from(nanos % 1000) / 1000.0; // 0..1
     d.mul_f64(0.5 + frac)
 }

@@ -119,7 +119,13 @@ impl Timers for SchedulerTimers {
         .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conflict_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_scheduler::operation::create_schedule::CreateScheduleError::is_conflict_exception,
+                ) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(port_err("create schedule", e)),
         }
     }
@@ -133,8 +139,9 @@ impl Timers for SchedulerTimers {
         match result {
             Ok(_) => Ok(()),
             Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_resource_not_found_exception()) =>
+                if e.as_service_error().is_some_and(
+                    aws_sdk_scheduler::operation::delete_schedule::DeleteScheduleError::is_resource_not_found_exception,
+                ) =>
             {
                 Ok(())
             }

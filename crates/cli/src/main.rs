@@ -303,7 +303,7 @@ fn sign(secret_env: &str, method: &str, path: &str, file: Option<&Path>) -> Resu
     let mut body = Vec::new();
     match file {
         Some(p) if p != Path::new("-") => {
-            body = std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?
+            body = std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
         }
         _ => {
             std::io::stdin().read_to_end(&mut body).map_err(|e| e.to_string())?;

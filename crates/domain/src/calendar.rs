@@ -230,7 +230,7 @@ impl Calendar {
     /// The closing time of the business day on which `t` (or the next opening after it) falls.
     pub fn end_of_business_day(&self, t: DateTime<Utc>) -> Result<DateTime<Utc>, CalendarError> {
         let (date, _) = self.walk(t, |date, a, _| Some((date, a)))?;
-        Ok(self.open_on(date).last().map(|iv| iv.1).unwrap_or(t))
+        Ok(self.open_on(date).last().map_or(t, |iv| iv.1))
     }
 
     /// The first open instant at or after `t`.

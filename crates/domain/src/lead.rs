@@ -329,7 +329,7 @@ impl Lead {
             kind: e.body.kind(),
             summary,
             origin: e.origin,
-            voided_by: voided_by.map(|v| v.to_string()),
+            voided_by: voided_by.map(std::string::ToString::to_string),
         });
     }
 

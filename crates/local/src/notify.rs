@@ -136,7 +136,7 @@ impl LocalNotifier {
     }
 
     fn write_jsonl(&self, key: String, line: String) -> Result<(), SendFailure> {
-        let mut guard = self.jsonl.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.jsonl.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let fail = |e: std::io::Error| SendFailure::retry(format!("{}: {e}", self.jsonl_path.display()));
         if guard.is_none() {
             *guard = Some(Jsonl::open(&self.jsonl_path).map_err(fail)?);

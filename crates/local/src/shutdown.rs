@@ -75,7 +75,7 @@ impl Shutdown {
 
     /// Resolves once the shutdown has started (at once if it already has).
     pub async fn requested(&self) {
-        self.token.cancelled().await
+        self.token.cancelled().await;
     }
 
     /// A token cancelled with this shutdown, for code that takes a `CancellationToken`.

@@ -40,7 +40,7 @@ impl Lcg {
 fn lead_events(i: usize, rng: &mut Lcg, start: NaiveDate) -> Vec<(Kind, Value)> {
     let lead = format!("hist-{i:03}");
     let day = weekday(start, i, 10);
-    let (region, owner) = if i % 2 == 0 {
+    let (region, owner) = if i.is_multiple_of(2) {
         ("na", ["alice", "bob"][i % 4 / 2])
     } else {
         ("emea", "amelie")

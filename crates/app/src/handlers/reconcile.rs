@@ -110,9 +110,11 @@ where
         // Saving the summary clears the lead's "needs attention" mark only when all went well;
         // otherwise the sweep comes back to it.
         if failures.is_empty() {
-            let open = lead
-                .current_cycle()
-                .is_some_and(|c| clock::cycle_clocks(c, &judging, now).iter().any(|v| v.is_running()));
+            let open = lead.current_cycle().is_some_and(|c| {
+                clock::cycle_clocks(c, &judging, now)
+                    .iter()
+                    .any(leadclock_domain::clock::ClockView::is_running)
+            });
             if let Some(s) = summary(&lead, &events, &plan, open) {
                 self.store.save_summary(&s).await?;
             }

@@ -38,7 +38,10 @@ fn called_url(parts: &Parts) -> String {
             format!("http://{host}")
         }
     };
-    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", axum::http::uri::PathAndQuery::as_str);
     format!("{}{path}", base.trim_end_matches('/'))
 }
 

@@ -121,8 +121,9 @@ impl Outbox for DynamoStore {
         match result {
             Ok(_) => Ok(true),
             Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                if e.as_service_error().is_some_and(
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
+                ) =>
             {
                 Ok(false)
             }

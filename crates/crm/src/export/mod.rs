@@ -84,7 +84,7 @@ pub fn import<R: Read>(mapping: &Mapping, opts: &ImportOptions, input: R) -> Res
         let record = match result {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
+                let line = e.position().map_or(line, csv::Position::line);
                 out.errors.push(RowError {
                     line,
                     column: String::new(),
@@ -96,7 +96,7 @@ pub fn import<R: Read>(mapping: &Mapping, opts: &ImportOptions, input: R) -> Res
         let row = Row {
             record: &record,
             columns: &columns,
-            line: record.position().map_or(line, |p| p.line()),
+            line: record.position().map_or(line, csv::Position::line),
         };
         if let Err(e) = shapes::read_row(&shape, &ctx, &row, &mut out.facts) {
             out.errors.push(e);

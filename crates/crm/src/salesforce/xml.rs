@@ -49,7 +49,7 @@ impl Element {
     }
     /// `xsi:nil="true"`: the field was selected but is empty.
     pub fn is_nil(&self) -> bool {
-        matches!(self.attr(XSI, "nil"), Some("true") | Some("1"))
+        matches!(self.attr(XSI, "nil"), Some("true" | "1"))
     }
 }
 

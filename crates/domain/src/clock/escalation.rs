@@ -162,12 +162,10 @@ pub fn resolve(role: Role, cycle: &Cycle, policy: &Policy) -> Vec<Recipient> {
             .and_then(|s| s.manager.clone())
             .or_else(|| person.and_then(|p| p.manager.clone()))
             .or_else(|| team.and_then(|t| t.manager.clone()))
-            .map(|m| vec![m])
-            .unwrap_or_else(|| dir.manager.clone()),
+            .map_or_else(|| dir.manager.clone(), |m| vec![m]),
         Role::Exec => team
             .and_then(|t| t.exec.clone())
-            .map(|e| vec![e])
-            .unwrap_or_else(|| dir.exec.clone()),
+            .map_or_else(|| dir.exec.clone(), |e| vec![e]),
         Role::Ops => dir.ops.clone(),
     };
     ids.into_iter()

@@ -112,7 +112,7 @@ fn view(
 ) -> ClockView {
     let Bounds { start, stop } = span;
     let dl = deadline(rule, cal, start);
-    let until = stop.map(|s| s.0).unwrap_or(now).max(start);
+    let until = stop.map_or(now, |s| s.0).max(start);
     let mut v = ClockView {
         clock,
         cycle: cycle.index,

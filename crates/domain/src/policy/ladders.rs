@@ -120,11 +120,7 @@ pub(super) fn touches(
 ) -> TouchRule {
     let Some(raw) = raw else { return inherit.clone() };
     let lower = |v: &Spanned<Vec<String>>| v.get_ref().iter().map(|s| s.to_ascii_lowercase()).collect::<Vec<_>>();
-    let channels = raw
-        .channels
-        .as_ref()
-        .map(lower)
-        .unwrap_or_else(|| inherit.channels.clone());
+    let channels = raw.channels.as_ref().map_or_else(|| inherit.channels.clone(), lower);
     if channels.is_empty() {
         let at = raw.channels.as_ref().map(Spanned::span).or_else(|| raw.span()).or(at);
         p.add(format!("{path}.channels"), at, "no channel would ever stop the clock");
@@ -134,8 +130,7 @@ pub(super) fn touches(
         excluded_outcomes: raw
             .excluded_outcomes
             .as_ref()
-            .map(lower)
-            .unwrap_or_else(|| inherit.excluded_outcomes.clone()),
+            .map_or_else(|| inherit.excluded_outcomes.clone(), lower),
     }
 }
 

@@ -198,7 +198,7 @@ impl TouchRule {
         let channel = channel.to_ascii_lowercase();
         let ok_channel = self.channels.iter().any(|c| c == "*" || *c == channel);
         let excluded = outcome
-            .map(|o| o.to_ascii_lowercase())
+            .map(str::to_ascii_lowercase)
             .is_some_and(|o| self.excluded_outcomes.contains(&o));
         ok_channel && !excluded
     }

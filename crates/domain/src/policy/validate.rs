@@ -105,7 +105,7 @@ fn check_regions(raw: &RawPolicy, p: &mut Problems) {
 /// The zone reports bucket days in: as given, else the default calendar's, else UTC.
 fn reporting_zone(raw: &RawPolicy, calendars: &BTreeMap<String, Calendar>, default: &str, p: &mut Problems) -> Tz {
     match &raw.reporting_timezone {
-        None => calendars.get(default).map(|c| c.tz).unwrap_or(Tz::UTC),
+        None => calendars.get(default).map_or(Tz::UTC, |c| c.tz),
         Some(tz) => calendars::time_zone(tz, "reporting_timezone", p).unwrap_or(Tz::UTC),
     }
 }

@@ -112,7 +112,7 @@ impl Versions {
     /// Folds a lead's events under the version that judges it. A lead's first engagement does
     /// not depend on the policy (classification is stored with the events), so one fold under
     /// the current version finds it and at most one more applies the right version.
-    pub fn fold<'a>(&self, lead_id: LeadId, events: &'a [Event]) -> (Lead, &Version) {
+    pub fn fold(&self, lead_id: LeadId, events: &[Event]) -> (Lead, &Version) {
         let current = self.current();
         let lead = Lead::fold(lead_id.clone(), events, &current.policy);
         let judging = self.judging(&lead);

@@ -130,7 +130,7 @@ impl SqliteStore {
     ) -> Result<R, PortError> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut guard = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             f(&mut guard).map_err(err(op))
         })
         .await
