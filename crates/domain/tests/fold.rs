@@ -11,6 +11,8 @@ use leadclock_domain::steps::{self, StepBook, StepKey, StepRecord, StepStatus, T
 use leadclock_domain::{ClockKind, Event, EventBody, EventId, Lead, LeadId, Policy, StageChange};
 use proptest::prelude::*;
 
+mod common;
+
 fn policy() -> Policy {
     Policy::parse(include_str!("../../../policies/example.toml")).unwrap()
 }
@@ -435,12 +437,7 @@ proptest! {
         for r in &repeats {
             shuffled.push(events[r.index(events.len())].clone());
         }
-        // Fisher-Yates with a tiny LCG: deterministic per case, any permutation reachable.
-        let mut seed = shuffle_seed | 1;
-        for i in (1..shuffled.len()).rev() {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            shuffled.swap(i, (seed >> 33) as usize % (i + 1));
-        }
+        common::shuffle(&mut shuffled, shuffle_seed);
         let got = fold(&shuffled, &p);
         prop_assert_eq!(&got, &expected);
         let now = t("2026-11-25T00:00:00Z");

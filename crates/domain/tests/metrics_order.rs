@@ -6,6 +6,8 @@ use leadclock_domain::event::{Assignment, Form, Stage, Touch};
 use leadclock_domain::metrics::{self, Dimension};
 use leadclock_domain::{Event, EventBody, EventId, Lead, LeadId, Policy, StageChange};
 use proptest::prelude::*;
+
+mod common;
 use std::collections::BTreeMap;
 
 fn policy() -> Policy {
@@ -112,11 +114,7 @@ proptest! {
         for r in &repeats {
             arrived.push(events[r.index(events.len())].clone());
         }
-        let mut seed = shuffle_seed | 1;
-        for i in (1..arrived.len()).rev() {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            arrived.swap(i, (seed >> 33) as usize % (i + 1));
-        }
+        common::shuffle(&mut arrived, shuffle_seed);
         let got = report_json(&fold_all(&arrived, &p, shuffle_seed % 2 == 0), &p, by);
         prop_assert_eq!(got, expected);
     }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc, W
 use chrono_tz::America::New_York;
 use leadclock_app::baseline_format;
 use leadclock_domain::metrics::{Candidate, Percentiles, Suggestion};
-use support::{harness, ny, weekday};
+use support::{harness, ny, weekday, Lcg};
 
 /// Business seconds in `[a, b)`, one minute at a time (every time here is on a whole minute).
 fn business(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
@@ -46,18 +46,6 @@ struct Lead {
     touch: Option<DateTime<Utc>>,
 }
 
-/// A small LCG: the same history on every machine.
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> i64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 33) % n) as i64
-    }
-}
-
 fn next_weekday(d: NaiveDate) -> NaiveDate {
     let mut n = d.succ_opt().unwrap();
     while matches!(n.weekday(), Weekday::Sat | Weekday::Sun) {
@@ -66,18 +54,18 @@ fn next_weekday(d: NaiveDate) -> NaiveDate {
     n
 }
 
-fn history(prefix: &str, count: usize, rng: &mut Rng) -> Vec<Lead> {
+fn history(prefix: &str, count: usize, rng: &mut Lcg) -> Vec<Lead> {
     let feb = NaiveDate::from_ymd_opt(2027, 2, 1).unwrap();
     (0..count)
         .map(|i| {
             let day = weekday(feb, i, 19);
-            let form = ny(day, 9, 0) + Duration::minutes(rng.below(300));
-            let assigned = form + Duration::minutes(rng.below(21));
+            let form = ny(day, 9, 0) + rng.minutes(300);
+            let assigned = form + rng.minutes(21);
             let touch = match rng.below(20) {
-                0..=7 => Some(assigned + Duration::minutes(1 + rng.below(4))),
-                8..=11 => Some(assigned + Duration::minutes(6 + rng.below(9))),
-                12..=15 => Some(assigned + Duration::minutes(16 + rng.below(150))),
-                16..=18 => Some(ny(next_weekday(day), 9, 1) + Duration::minutes(rng.below(180))),
+                0..=7 => Some(assigned + Duration::minutes(1) + rng.minutes(4)),
+                8..=11 => Some(assigned + Duration::minutes(6) + rng.minutes(9)),
+                12..=15 => Some(assigned + Duration::minutes(16) + rng.minutes(150)),
+                16..=18 => Some(ny(next_weekday(day), 9, 1) + rng.minutes(180)),
                 _ => None,
             };
             Lead {
@@ -108,7 +96,7 @@ fn would_meet(leads: &[Lead], target: Candidate) -> (u64, u64) {
 #[tokio::test]
 async fn baseline_matches_an_independent_computation() {
     let h = harness("baseline", Utc.with_ymd_and_hms(2027, 3, 15, 12, 0, 0).unwrap());
-    let mut rng = Rng(7);
+    let mut rng = Lcg(7);
     let demos = history("demo", 90, &mut rng);
     let content = history("content", 12, &mut rng);
     for (lead_type, leads) in [("demo_request", &demos), ("content_mql", &content)] {

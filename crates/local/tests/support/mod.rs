@@ -69,6 +69,25 @@ pub async fn open_versioned(dir: &std::path::Path, policy: &str, now: DateTime<U
     }
 }
 
+/// A small linear congruential generator: the same generated history on every machine and run,
+/// with no dependency.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+    /// A whole number of minutes in `0..n`.
+    pub fn minutes(&mut self, n: u64) -> chrono::Duration {
+        chrono::Duration::minutes(self.below(n) as i64)
+    }
+}
+
 /// New York wall time on a date.
 pub fn ny(d: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
     New_York
