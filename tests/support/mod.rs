@@ -181,3 +181,15 @@ pub async fn wait_for<F: Fn() -> bool>(limit: Duration, f: F) -> bool {
     }
     f()
 }
+
+/// How many step records of each status the store in `data` holds (read with SQLite itself).
+pub fn step_outcomes(data: &Path) -> std::collections::BTreeMap<String, usize> {
+    let conn = rusqlite::Connection::open(data.join("leadclock.db")).unwrap();
+    let mut st = conn
+        .prepare("SELECT status, COUNT(*) FROM steps GROUP BY status")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, usize>(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}

@@ -2,6 +2,7 @@
 
 mod calendar_cmd;
 mod explain_cmd;
+mod import_cmd;
 mod report_cmd;
 mod versions_cmd;
 
@@ -12,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const DEFAULT_POLICY: &str = "policies/example.toml";
+pub(crate) const DEFAULT_POLICY: &str = "policies/example.toml";
 
 /// A line on stdout that never panics: a server whose stdout was closed (a pipe whose reader
 /// went away, a detached shell) must keep serving and delivering, so the error is ignored.
@@ -140,6 +141,8 @@ enum Cmd {
         #[arg(long)]
         day: Option<String>,
     },
+    /// Import a CRM's history (HubSpot or Salesforce CSV exports, leadclock JSON lines) as history.
+    Import(import_cmd::ImportArgs),
     /// Business-hours arithmetic on a policy's calendars.
     Calendar {
         #[command(subcommand)]
@@ -359,6 +362,12 @@ fn main() -> ExitCode {
             cmd: PolicyCmd::Versions { cmd },
         } => versions_cmd::run(cmd),
         Cmd::Calendar { cmd } => calendar_cmd::run(cmd),
+        Cmd::Import(args) => match import_cmd::run(&args) {
+            // Some rows were refused: the rest is stored, and the exit status says so.
+            Ok(true) => return ExitCode::from(2),
+            Ok(false) => Ok(()),
+            Err(e) => Err(e),
+        },
         Cmd::Sign {
             secret_env,
             path,

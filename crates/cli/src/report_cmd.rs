@@ -31,7 +31,7 @@ fn open(data: &Path) -> Result<SqliteStore, String> {
 
 /// The versions the store has judged by, and `policy` after them when it differs from the
 /// last (as the server would record it on its next start; nothing is written here).
-fn versions(store: &SqliteStore, policy: &Path, rt: &tokio::runtime::Runtime) -> Result<Versions, String> {
+pub(crate) fn versions(store: &SqliteStore, policy: &Path, rt: &tokio::runtime::Runtime) -> Result<Versions, String> {
     let source = std::fs::read_to_string(policy).map_err(|e| format!("cannot read {}: {e}", policy.display()))?;
     let mut stored = rt.block_on(store.policy_versions()).map_err(|e| e.to_string())?;
     stored.extend(next_version(&stored, &source, chrono::Utc::now()));

@@ -49,7 +49,7 @@ fn items(body: &[u8]) -> Result<Vec<Value>, IngestError> {
 }
 
 /// One item, checked like a single request of its kind.
-fn item(v: &Value, policy: &Policy, now: DateTime<Utc>) -> Item {
+pub fn item(v: &Value, policy: &Policy, now: DateTime<Utc>) -> Item {
     let Value::Object(map) = v else {
         return Err(IngestError::Malformed("each item must be a JSON object".into()));
     };

@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod classify;
+pub mod crm;
 pub mod leadclock_json;
 
 pub use leadclock_json::{Kind, LeadclockJson};

@@ -1,0 +1,378 @@
+//! CRM facts to domain events: what a HubSpot or Salesforce record's history means for the
+//! SLA. One mapper for every CRM path (exports now; the vendors' webhooks use the same rules).
+//!
+//! | fact | event |
+//! |---|---|
+//! | HubSpot `lifecyclestage` becomes `marketingqualifiedlead` | form (the lead engages), with the record's properties |
+//! | Salesforce Lead created | form: a Salesforce Lead is an inbound lead from its creation |
+//! | owner set (not a Salesforce queue) | assignment |
+//! | HubSpot `hs_sa_first_engagement_date`, a completed Salesforce Task | touch |
+//! | HubSpot `lifecyclestage` `salesqualifiedlead` / `opportunity` | stage `sql` / `opportunity` |
+//! | HubSpot `hs_lead_status` `IN_PROGRESS`, `CONNECTED`, `OPEN_DEAL` / `UNQUALIFIED` | stage `sal` / `rejected` |
+//! | Salesforce `Status` `Working - Contacted` / `Closed - Not Converted` / `Qualified`, `Closed - Converted`, `leadConverted` | stage `sal` / `rejected` / `sql` |
+//!
+//! Everything else is skipped with its reason (never silently): other properties, unassigned
+//! owners, queues, merges, deletions, touches that name no CRM record. A lead's id is its record
+//! (`hubspot:<portal>:<id>`, `salesforce:<org>:<id>`); each event's id is the fact's dedupe key,
+//! so importing the same export twice changes nothing. The lead type comes from the policy's
+//! `[[classify]]` rules over the record's properties (`properties.NAME`); a lead no rule types
+//! is kept as `unclassified` and reported.
+
+use super::classify::{self, Untyped};
+use leadclock_crm::{Batch, Fact, Keyed, OwnerRef, RecordKey, Source};
+use leadclock_domain::event::{Assignment, Contact, Form, Stage, Touch};
+use leadclock_domain::{Event, EventBody, EventId, LeadId, Origin, Policy, StageChange};
+use std::collections::BTreeMap;
+
+/// A fact that became no event, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub key: String,
+    pub reason: String,
+}
+
+/// The events a batch of facts means, and what was skipped.
+#[derive(Debug, Clone, Default)]
+pub struct Mapped {
+    pub events: Vec<Event>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// The touch channel HubSpot's "Date of first engagement" becomes: HubSpot does not say which
+/// activity it was, so the policy decides whether it counts (`[touches] channels`).
+pub const CRM_ACTIVITY_CHANNEL: &str = "activity";
+
+/// Maps every fact of `batch` (all the files of one import, or one webhook delivery).
+pub fn map(batch: &Batch, policy: &Policy, origin: Origin) -> Mapped {
+    let snapshots = snapshots(batch);
+    let superseded = superseded_owners(batch);
+    let mut out = Mapped::default();
+    for keyed in &batch.facts {
+        if superseded.contains(&keyed.key) {
+            out.skipped.push(Skipped {
+                key: keyed.key.to_string(),
+                reason: "the export's current owner, not the first: the record's owner history says who had it".into(),
+            });
+            continue;
+        }
+        match event_of(keyed, &snapshots, policy) {
+            Ok(mut event) => {
+                event.origin = origin;
+                out.events.push(event);
+            }
+            Err(reason) => out.skipped.push(Skipped {
+                key: keyed.key.to_string(),
+                reason,
+            }),
+        }
+    }
+    out
+}
+
+/// Owner facts at a record's creation that its owner history contradicts. A Salesforce Lead
+/// export names the *current* owner, which the record mapping dates at creation; when the same
+/// import carries the record's later owner changes (LeadHistory), the lead was not that
+/// owner's at creation (it sat in a queue, or another rep had it).
+fn superseded_owners(batch: &Batch) -> std::collections::BTreeSet<&leadclock_crm::DedupeKey> {
+    let mut created: BTreeMap<&RecordKey, chrono::DateTime<chrono::Utc>> = BTreeMap::new();
+    for k in &batch.facts {
+        if let Fact::Seen { record, at, .. } = &k.fact {
+            let e = created.entry(record).or_insert(*at);
+            *e = (*e).min(*at);
+        }
+    }
+    let changed_later: std::collections::BTreeSet<&RecordKey> = batch
+        .facts
+        .iter()
+        .filter_map(|k| match &k.fact {
+            Fact::Owner { record, at, .. } if created.get(record).is_some_and(|c| at > c) => Some(record),
+            _ => None,
+        })
+        .collect();
+    batch
+        .facts
+        .iter()
+        .filter(|k| match &k.fact {
+            Fact::Owner { record, at, .. } => changed_later.contains(record) && created.get(record) == Some(at),
+            _ => false,
+        })
+        .map(|k| &k.key)
+        .collect()
+}
+
+/// Every property each record was seen with, merged (later snapshots win).
+fn snapshots(batch: &Batch) -> BTreeMap<&RecordKey, BTreeMap<String, String>> {
+    let mut out: BTreeMap<&RecordKey, BTreeMap<String, String>> = BTreeMap::new();
+    for k in &batch.facts {
+        if let Fact::Seen { record, properties, .. } = &k.fact {
+            out.entry(record).or_default().extend(properties.clone());
+        }
+    }
+    out
+}
+
+type Snapshots<'a> = BTreeMap<&'a RecordKey, BTreeMap<String, String>>;
+
+fn event_of(keyed: &Keyed, snapshots: &Snapshots, policy: &Policy) -> Result<Event, String> {
+    let (record, at, body) = match &keyed.fact {
+        Fact::Seen { record, at, .. } if record.crm == Source::Salesforce => {
+            (record, *at, EventBody::Form(Box::new(form(record, snapshots, policy)?)))
+        }
+        Fact::Seen { .. } => return Err("a HubSpot contact engages when it becomes an MQL, not when created".into()),
+        Fact::Owner { record, at, owner } => (record, *at, assignment(owner.as_ref(), policy)?),
+        Fact::Property {
+            record,
+            at,
+            name,
+            value,
+        } => {
+            let value = value.as_deref().ok_or_else(|| format!("{name} cleared"))?;
+            (record, *at, property(record, name, value, snapshots, policy)?)
+        }
+        Fact::Touch {
+            who,
+            owner,
+            channel,
+            outcome,
+            at,
+        } => {
+            let record = who
+                .record
+                .as_ref()
+                .ok_or("the touch names no CRM record (the sales tool's live hooks join by email)")?;
+            let body = EventBody::Touch(Touch {
+                owner: owner.as_ref().map(|o| owner_name(o, policy)),
+                channel: channel.to_ascii_lowercase(),
+                outcome: outcome.as_ref().map(|o| o.to_ascii_lowercase()),
+            });
+            (record, *at, body)
+        }
+        Fact::Merged { .. } => return Err("a merge: the surviving record keeps its own history".into()),
+        Fact::Deleted { .. } => return Err("a deletion: erase the lead with `leadclock forget`".into()),
+        Fact::Identified { .. } => return Err("an identity, not an event".into()),
+    };
+    let lead_id = LeadId::parse(&record.to_string()).map_err(|e| e.0)?;
+    let event_id = EventId::parse(keyed.key.as_str()).map_err(|e| e.0)?;
+    Ok(Event::new(event_id, lead_id, at, body))
+}
+
+/// What a property change means: an engagement, a stage, a touch, or nothing.
+fn property(
+    record: &RecordKey,
+    name: &str,
+    value: &str,
+    snapshots: &Snapshots,
+    policy: &Policy,
+) -> Result<EventBody, String> {
+    let stage = |s| Ok(EventBody::Stage(Stage { stage: s, reason: None }));
+    match (record.crm, name, value) {
+        (Source::HubSpot, "lifecyclestage", "marketingqualifiedlead") => {
+            Ok(EventBody::Form(Box::new(form(record, snapshots, policy)?)))
+        }
+        (Source::HubSpot, "lifecyclestage", "salesqualifiedlead") => stage(StageChange::Sql),
+        (Source::HubSpot, "lifecyclestage", "opportunity") => stage(StageChange::Opportunity),
+        (Source::HubSpot, "hs_lead_status", "IN_PROGRESS" | "CONNECTED" | "OPEN_DEAL") => stage(StageChange::Sal),
+        (Source::HubSpot, "hs_lead_status", "UNQUALIFIED") => stage(StageChange::Rejected),
+        // The fact is dated at the first engagement itself.
+        (Source::HubSpot, "hs_sa_first_engagement_date", _) => {
+            let touch = Touch {
+                owner: None,
+                channel: CRM_ACTIVITY_CHANNEL.into(),
+                outcome: None,
+            };
+            Ok(EventBody::Touch(touch))
+        }
+        (Source::Salesforce, "Status", "Working - Contacted") => stage(StageChange::Sal),
+        (Source::Salesforce, "Status", "Closed - Not Converted") => stage(StageChange::Rejected),
+        (Source::Salesforce, "Status", "Qualified" | "Closed - Converted")
+        | (Source::Salesforce, "leadConverted", "true") => stage(StageChange::Sql),
+        _ => Err(format!("{name} = {value:?} has no SLA meaning")),
+    }
+}
+
+/// A record's engagement as a form, typed by the policy's rules over its properties.
+fn form(record: &RecordKey, snapshots: &Snapshots, policy: &Policy) -> Result<Form, String> {
+    let properties = snapshots.get(record).cloned().unwrap_or_default();
+    let first = |names: &[&str]| names.iter().find_map(|n| properties.get(*n).cloned());
+    let mut form = Form {
+        source: first(&["hs_analytics_source", "LeadSource"]),
+        contact: first(&["email", "Email"]).map(|email| Contact {
+            email: Some(email),
+            ..Contact::default()
+        }),
+        attributes: properties.clone(),
+        ..Form::default()
+    };
+    let facts = classify::facts(&form, None);
+    (form.lead_type, form.classified) =
+        classify::lead_type(policy, &facts, Untyped::Keep).map_err(|e| e.to_string())?;
+    Ok(form)
+}
+
+fn assignment(owner: Option<&OwnerRef>, policy: &Policy) -> Result<EventBody, String> {
+    let owner = owner.ok_or("the record became unassigned")?;
+    if owner.queue {
+        return Err("the record went to a queue: no rep has it yet".into());
+    }
+    Ok(EventBody::Assignment(Assignment {
+        owner: owner_name(owner, policy),
+        team: None,
+        manager: None,
+    }))
+}
+
+/// The directory's person for a CRM owner: the one whose key or name is the owner's id or
+/// display name (case-insensitive), else the CRM's own id or name.
+fn owner_name(owner: &OwnerRef, policy: &Policy) -> String {
+    let wanted = owner.id.to_lowercase();
+    policy
+        .directory
+        .people
+        .iter()
+        .find(|(key, p)| key.to_lowercase() == wanted || p.name.as_deref().is_some_and(|n| n.to_lowercase() == wanted))
+        .map_or_else(|| owner.id.clone(), |(key, _)| key.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leadclock_crm::{DedupeKey, PersonRef};
+
+    fn policy() -> Policy {
+        let example = include_str!("../../../../policies/example.toml");
+        let rule = "[[classify]]\nname = \"hubspot demo\"\nwhen = [{ field = \"properties.first_conversion_event_name\", matches = \"*demo*\" }]\nlead_type = \"demo_request\"\n\n";
+        let (head, tail) = example.split_once("[[classify]]").unwrap();
+        Policy::parse(&format!("{head}{rule}[[classify]]{tail}")).unwrap()
+    }
+    fn t(s: &str) -> chrono::DateTime<chrono::Utc> {
+        s.parse().unwrap()
+    }
+    fn batch(facts: Vec<(&str, Fact)>) -> Batch {
+        let mut b = Batch::default();
+        for (k, f) in facts {
+            b.push(DedupeKey::from_parts(&[k]), f);
+        }
+        b.sorted()
+    }
+    fn contact() -> RecordKey {
+        RecordKey::hubspot(62515, 123)
+    }
+
+    #[test]
+    fn a_hubspot_mql_milestone_engages_the_lead_typed_by_its_properties() {
+        let props = BTreeMap::from([("first_conversion_event_name".to_owned(), "Demo request".to_owned())]);
+        let b = batch(vec![
+            (
+                "seen",
+                Fact::Seen {
+                    record: contact(),
+                    at: t("2026-11-23T15:00:00Z"),
+                    properties: props,
+                },
+            ),
+            (
+                "mql",
+                Fact::Property {
+                    record: contact(),
+                    at: t("2026-11-23T15:10:00Z"),
+                    name: "lifecyclestage".into(),
+                    value: Some("marketingqualifiedlead".into()),
+                },
+            ),
+        ]);
+        let m = map(&b, &policy(), Origin::History);
+        assert_eq!(m.events.len(), 1, "{:?}", m.skipped);
+        let e = &m.events[0];
+        assert_eq!(
+            (e.lead_id.as_str(), e.occurred_at, e.origin),
+            ("hubspot:62515:123", t("2026-11-23T15:10:00Z"), Origin::History)
+        );
+        let EventBody::Form(form) = &e.body else {
+            panic!("{e:?}")
+        };
+        assert_eq!(form.lead_type, "demo_request");
+        assert_eq!(m.skipped.len(), 1, "the creation itself is skipped, with its reason");
+    }
+
+    #[test]
+    fn queues_unassignments_and_anonymous_touches_are_skipped_with_a_reason() {
+        let sf = RecordKey::new(Source::Salesforce, "00D1", "00Q1").unwrap();
+        let queue = OwnerRef::new(Source::Salesforce, "00G000000000001AAA").unwrap();
+        let b = batch(vec![
+            (
+                "queue",
+                Fact::Owner {
+                    record: sf.clone(),
+                    at: t("2026-11-23T15:00:00Z"),
+                    owner: Some(queue),
+                },
+            ),
+            (
+                "none",
+                Fact::Owner {
+                    record: sf,
+                    at: t("2026-11-23T15:01:00Z"),
+                    owner: None,
+                },
+            ),
+            (
+                "touch",
+                Fact::Touch {
+                    who: PersonRef::default().with_email(Some("a@example.com")),
+                    owner: None,
+                    channel: "call".into(),
+                    outcome: None,
+                    at: t("2026-11-23T15:02:00Z"),
+                },
+            ),
+        ]);
+        let m = map(&b, &policy(), Origin::Live);
+        assert!(m.events.is_empty());
+        let reasons: Vec<&str> = m.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert!(
+            reasons[0].contains("queue") && reasons[1].contains("unassigned") && reasons[2].contains("no CRM record"),
+            "{reasons:?}"
+        );
+    }
+
+    #[test]
+    fn the_current_owner_at_creation_gives_way_to_the_owner_history() {
+        let sf = RecordKey::new(Source::Salesforce, "00D1", "00Q1").unwrap();
+        let rep = OwnerRef::new(Source::Salesforce, "005000000000001AAA").unwrap();
+        let created = t("2026-11-23T15:00:00Z");
+        let b = batch(vec![
+            (
+                "seen",
+                Fact::Seen {
+                    record: sf.clone(),
+                    at: created,
+                    properties: BTreeMap::new(),
+                },
+            ),
+            (
+                "snapshot-owner",
+                Fact::Owner {
+                    record: sf.clone(),
+                    at: created,
+                    owner: Some(rep.clone()),
+                },
+            ),
+            (
+                "history-owner",
+                Fact::Owner {
+                    record: sf,
+                    at: created + chrono::Duration::minutes(3),
+                    owner: Some(rep),
+                },
+            ),
+        ]);
+        let m = map(&b, &policy(), Origin::History);
+        let assigned: Vec<_> = m
+            .events
+            .iter()
+            .filter(|e| matches!(e.body, EventBody::Assignment(_)))
+            .map(|e| e.occurred_at)
+            .collect();
+        assert_eq!(assigned, [created + chrono::Duration::minutes(3)]);
+    }
+}
