@@ -196,7 +196,7 @@ fn print_read(read: &Read, skipped: &[Skipped]) {
         println!("  skipped {n} fact(s): {reason}");
     }
     println!(
-        "read {} rows: {} events, {} rows refused, {} facts with no SLA meaning",
+        "read {} rows: {} events, {} row(s) refused, {} fact(s) with no SLA meaning",
         read.rows,
         read.events.len(),
         read.bad.len(),
