@@ -90,6 +90,19 @@ async fn healthz_and_bad_input_get_clear_errors() {
         assert_eq!(v["error"]["field"].as_str(), field, "{v}");
         assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
+    // The JSON routes take JSON: no content type, or another one, is 415 before the body is read.
+    let form = br#"{"lead_id":"L","occurred_at":"2026-11-23T15:00:00Z","lead_type":"demo_request"}"#;
+    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+        let mut req = c.post(format!("{}/v1/events/form", s.base)).body(form.to_vec());
+        if let Some(t) = content_type {
+            req = req.header("content-type", t);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 415, "{content_type:?}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "unsupported_media_type", "{v}");
+        assert_eq!(v["error"]["field"], "content-type", "{v}");
+    }
     let (st, v) = get_lead(&c, &s, "never-seen").await;
     assert_eq!((st, v["error"]["code"].as_str()), (404, Some("lead_not_found")));
     // Nothing was stored by any of the refused requests.
@@ -631,7 +644,10 @@ async fn signatures_and_tokens_are_required_when_secrets_are_set() {
     let body = json!({"event_id": "e-1", "lead_id": "S-1", "occurred_at": now_rfc3339(0), "lead_type": "content_mql"});
     let now = chrono::Utc::now().timestamp();
     let send = |raw: String, ts: Option<String>, sig: Option<String>| {
-        let mut req = c.post(format!("{}/v1/events/form", s.base)).body(raw);
+        let mut req = c
+            .post(format!("{}/v1/events/form", s.base))
+            .header("content-type", "application/json")
+            .body(raw);
         if let Some(ts) = ts {
             req = req.header("x-leadclock-timestamp", ts);
         }
@@ -764,6 +780,7 @@ async fn a_batch_answers_each_item_in_order_and_reconciles_each_lead_once() {
     let big = vec![b' '; 1024 * 1024 + 10];
     let r = c
         .post(format!("{}/v1/events/batch", s.base))
+        .header("content-type", "application/json")
         .body(big)
         .send()
         .await

@@ -154,9 +154,11 @@ pub async fn post(client: &reqwest::Client, s: &Server, kind: &str, body: Value)
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// POSTs `body` as it is, labelled JSON (whatever it holds).
 pub async fn post_raw(client: &reqwest::Client, s: &Server, kind: &str, body: Vec<u8>) -> (u16, Value) {
     let r = client
         .post(format!("{}/v1/events/{kind}", s.base))
+        .header("content-type", "application/json")
         .body(body)
         .send()
         .await

@@ -126,6 +126,8 @@ pub enum IngestError {
     UnknownStage { stage: String },
     #[error("body is larger than {limit} bytes")]
     TooLarge { limit: usize },
+    #[error("content-type {received:?} is not {expected}")]
+    UnsupportedMediaType { expected: &'static str, received: String },
     #[error("event_id {event_id:?} was already stored with a different body (stored {stored}, received {received}); send a new event_id, or `supersedes` to correct it")]
     Conflict {
         event_id: String,
@@ -163,6 +165,7 @@ impl HttpError for IngestError {
             Self::Malformed(_) | Self::Missing { .. } | Self::Invalid { .. } | Self::OutOfRange { .. } => 400,
             Self::UnknownLeadType { .. } | Self::UnknownStage { .. } | Self::Unclassified { .. } => 422,
             Self::TooLarge { .. } => 413,
+            Self::UnsupportedMediaType { .. } => 415,
             Self::Conflict { .. } => 409,
             Self::Store(e) => store_status(e),
         }
@@ -178,6 +181,7 @@ impl HttpError for IngestError {
             Self::Unclassified { .. } => "unclassified",
             Self::UnknownStage { .. } => "unknown_stage",
             Self::TooLarge { .. } => "body_too_large",
+            Self::UnsupportedMediaType { .. } => "unsupported_media_type",
             Self::Store(_) => "store_unavailable",
         }
     }
@@ -189,6 +193,7 @@ impl HttpError for IngestError {
             Self::UnknownLeadType { .. } | Self::Unclassified { .. } => Some("lead_type".into()),
             Self::UnknownStage { .. } => Some("stage".into()),
             Self::Conflict { .. } => Some("event_id".into()),
+            Self::UnsupportedMediaType { .. } => Some("content-type".into()),
             Self::Malformed(_) | Self::TooLarge { .. } | Self::Store(_) => None,
         }
     }

@@ -287,7 +287,7 @@ fn print_banner(
         say!("  curl -s {url}/v1/leads/L-1");
     } else {
         say!("  BODY='{body}'");
-        say!("  curl -s -XPOST {url}/v1/events/form $(printf '%s' \"$BODY\" | leadclock sign | sed 's/^/-H /;s/: /:/') -d \"$BODY\"");
+        say!("  curl -s -XPOST {url}/v1/events/form -H 'content-type: application/json' $(printf '%s' \"$BODY\" | leadclock sign | sed 's/^/-H /;s/: /:/') -d \"$BODY\"");
         say!("  curl -s -H \"Authorization: Bearer $LEADCLOCK_READ_TOKENS\" {url}/v1/leads/L-1");
     }
 }

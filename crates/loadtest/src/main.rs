@@ -5,7 +5,7 @@
 //! Only loopback targets are allowed: this is a bench for your own machine.
 
 use clap::Parser;
-use leadclock_app::auth::{sign, Secret};
+use leadclock_app::auth::{sign_v2, Secret};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Instant;
@@ -75,14 +75,17 @@ async fn client(id: usize, args: Arc<Args>, until: Instant, http: reqwest::Clien
         ];
         for (kind, body) in steps {
             let raw = body.to_string();
+            let path = format!("/v1/events/{kind}");
             let mut req = http
-                .post(format!("{}/v1/events/{kind}", args.url))
+                .post(format!("{}{path}", args.url))
                 .header("content-type", "application/json");
             if let Some(s) = &secret {
+                // The v2 scheme: method, path and body under the timestamp (v1 is refused by default).
                 let ts = chrono::Utc::now().timestamp();
+                let signature = sign_v2(s, ts, "POST", &path, raw.as_bytes());
                 req = req
                     .header("x-leadclock-timestamp", ts.to_string())
-                    .header("x-leadclock-signature", format!("v1={}", sign(s, ts, raw.as_bytes())));
+                    .header("x-leadclock-signature", format!("v2={signature}"));
             }
             let start = Instant::now();
             match req.body(raw).send().await {

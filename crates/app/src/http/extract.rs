@@ -45,6 +45,24 @@ fn called_url(parts: &Parts) -> String {
     format!("{}{path}", base.trim_end_matches('/'))
 }
 
+/// The JSON routes take `application/json` (any parameters, e.g. `; charset=utf-8`) or a
+/// `+json` type; anything else, or none, is 415 before the body is read.
+fn json_content_type(headers: &HeaderMap) -> Result<(), IngestError> {
+    let received = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let essence = received.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if json {
+        return Ok(());
+    }
+    Err(IngestError::UnsupportedMediaType {
+        expected: "application/json",
+        received,
+    })
+}
+
 /// A webhook's raw body, within the size limit, whose signature the current secrets accept.
 pub struct SignedBody<const LIMIT: usize = MAX_BODY_BYTES> {
     pub body: Bytes,
@@ -62,6 +80,7 @@ where
 
     async fn from_request(req: Request, state: &ApiState<S, T, N, C>) -> Result<Self, Response> {
         let (parts, body) = req.into_parts();
+        json_content_type(&parts.headers).map_err(|e| error(&e))?;
         let url = called_url(&parts);
         let body = match Bytes::from_request(Request::from_parts(parts.clone(), body), state).await {
             Ok(b) if b.len() <= LIMIT => b,
