@@ -79,7 +79,8 @@ build: venv
 	  d=$$(mktemp -d); cp $(TARGET_DIR)/lambda/$$f/bootstrap $$d/bootstrap; cp $(POLICY) $$d/policy.toml; files="bootstrap policy.toml"; \
 	  if [ -f $(POLICY_VERSIONS) ]; then \
 	    cp $(POLICY_VERSIONS) $$d/policy-versions.toml; files="$$files policy-versions.toml"; \
-	    for v in $$($(PYTHON) -c 'import sys,tomllib; print(" ".join(e["file"] for e in tomllib.load(open(sys.argv[1],"rb"))["version"]))' $(POLICY_VERSIONS)); do \
+	    vfiles=$$($(CARGO) run --locked -q -p leadclock -- policy versions list --manifest $(POLICY_VERSIONS) --files); \
+	    for v in $$vfiles; do \
 	      mkdir -p $$d/$$(dirname $$v); cp $(dir $(POLICY_VERSIONS))$$v $$d/$$v; files="$$files $$v"; done; \
 	  fi; \
 	  rm -f dist/$$f.zip; (cd $$d && $(CURDIR)/$(VENV)/bin/python -m zipfile -c $(CURDIR)/dist/$$f.zip $$files); rm -rf $$d; \

@@ -202,6 +202,11 @@ class Stack:
         req = urllib.request.Request(self.url(f"/v1/events/{kind}"), data=raw, headers=hdrs, method="POST")
         return self._send(req)
 
+    def post_path(self, path, raw, headers):
+        self.api_calls += 1
+        req = urllib.request.Request(self.url(path), data=raw, headers={"content-type": "application/json", **headers}, method="POST")
+        return self._send(req)
+
     def get(self, path, token=READ_TOKEN):
         self.api_calls += 1
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -808,3 +813,38 @@ def test_each_lead_is_judged_by_the_policy_version_in_force_when_it_engaged(stac
     assert status == 200, report
     versions = {v["version"]: v["mqls"] for v in report["policy_versions"]}
     assert versions.get(1, 0) >= 1 and versions.get(2, 0) >= 1, report["policy_versions"]
+
+
+def test_a_hubspot_webhook_batch_becomes_the_lead_timeline(stack):
+    """HubSpot's app webhooks on the same router: an MQL lifecycle change and an owner change
+    (HubSpot's v3 signature over the URL it called), delivered twice as HubSpot retries; the
+    contact's lead gets its engagement and assignment once, the creation is answered 200 and
+    skipped with its reason."""
+    ms = int(time.time() * 1000)
+    events = [
+        {"eventId": 1, "subscriptionId": 25, "portalId": 62515, "appId": 1160452, "occurredAt": ms - 60_000,
+         "subscriptionType": "contact.creation", "attemptNumber": 0, "objectId": 777, "changeSource": "FORM"},
+        {"eventId": 2, "subscriptionId": 26, "portalId": 62515, "appId": 1160452, "occurredAt": ms - 50_000,
+         "subscriptionType": "contact.propertyChange", "attemptNumber": 0, "objectId": 777,
+         "propertyName": "lifecyclestage", "propertyValue": "marketingqualifiedlead", "changeSource": "FORM"},
+        {"eventId": 3, "subscriptionId": 27, "portalId": 62515, "appId": 1160452, "occurredAt": ms - 40_000,
+         "subscriptionType": "contact.propertyChange", "attemptNumber": 0, "objectId": 777,
+         "propertyName": "hubspot_owner_id", "propertyValue": "alice", "changeSource": "CRM_UI"},
+    ]
+    raw = json.dumps(events).encode()
+    uri = f"https://{stack.outputs['ApiId']}.execute-api.localhost/v1/hooks/hubspot"
+    sig = base64.b64encode(hmac.new(HUBSPOT_SECRET.encode(), b"POST" + uri.encode() + raw + str(ms).encode(), hashlib.sha256).digest()).decode()
+    headers = {"X-HubSpot-Signature-v3": sig, "X-HubSpot-Request-Timestamp": str(ms)}
+    status, body = stack.post_path("/v1/hooks/hubspot", raw, headers)
+    assert status == 200, body
+    assert (body["accepted"], body["duplicates"]) == (2, 0), body
+    assert any("MQL" in s["reason"] for s in body["skipped"]), body
+    status, again = stack.post_path("/v1/hooks/hubspot", raw, headers)
+    assert (status, again["accepted"], again["duplicates"]) == (200, 0, 2), again
+    status, lead = stack.get("/v1/leads/hubspot:62515:777")
+    assert status == 200, lead
+    assert [t["kind"] for t in lead["timeline"]] == ["form", "assignment"], lead["timeline"]
+    assert lead["owner"]["owner"] == "alice"
+    # A leadclock signature is not HubSpot's: refused on this route.
+    status, refused = stack.post_path("/v1/hooks/hubspot", raw, sign(raw, path="/v1/hooks/hubspot"))
+    assert (status, refused["error"]["field"]) == (401, "x-hubspot-signature-v3"), refused

@@ -109,6 +109,10 @@ pub enum AuthError {
     BadSignature(&'static str),
     #[error("reads need Authorization: Bearer <token>")]
     NoToken,
+    #[error(
+        "this route takes HubSpot's v3 signature ({HUBSPOT_SIGNATURE_HEADER}), signed with the app's client secret"
+    )]
+    NotHubSpot,
     #[error("v1 signatures (timestamp and body only) are no longer accepted: sign with v2 (see docs/signatures.md), or set {ACCEPT_V1_ENV}=1 on the server during a migration")]
     V1Refused,
 }
@@ -128,6 +132,7 @@ impl HttpError for AuthError {
             AuthError::Missing | AuthError::V1Refused => Some(SIGNATURE_HEADER.into()),
             AuthError::Malformed(h) | AuthError::Stale(h) | AuthError::BadSignature(h) => Some((*h).into()),
             AuthError::NoToken => Some(AUTHORIZATION_HEADER.into()),
+            AuthError::NotHubSpot => Some(HUBSPOT_SIGNATURE_HEADER.into()),
         }
     }
     fn message(&self) -> String {

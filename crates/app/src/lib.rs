@@ -56,3 +56,11 @@ impl<S, T, N, C> App<S, T, N, C> {
         self
     }
 }
+
+impl<S, T, N, C: ports::Clock> App<S, T, N, C> {
+    /// The version in force now: it classifies new events and sets delivery. Not always the
+    /// newest: a deployment may bundle a version that takes effect later.
+    pub fn policy_now(&self) -> Arc<Policy> {
+        self.versions.in_force_at(self.clock.now()).policy.clone()
+    }
+}

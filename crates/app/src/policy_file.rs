@@ -82,12 +82,42 @@ struct ManifestEntry {
     sha256: String,
 }
 
+fn parse_manifest(path: &Path) -> Result<Manifest, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let manifest: Manifest = toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?;
+    for (i, entry) in manifest.version.iter().enumerate() {
+        let plain = Path::new(&entry.file)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain || entry.file.is_empty() {
+            return Err(format!(
+                "{}: version {}: file {:?} must be a relative path inside the manifest's directory",
+                path.display(),
+                i + 1,
+                entry.file
+            ));
+        }
+        if entry.sha256.len() != 64 || !entry.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!(
+                "{}: version {}: sha256 must be 64 hex digits",
+                path.display(),
+                i + 1
+            ));
+        }
+    }
+    Ok(manifest)
+}
+
+/// The files a manifest names, relative to it, oldest version first.
+pub fn manifest_files(path: &Path) -> Result<Vec<String>, String> {
+    Ok(parse_manifest(path)?.version.into_iter().map(|e| e.file).collect())
+}
+
 /// Reads a manifest and the files it names (relative to it), numbered 1, 2, … in order.
 /// Fails, naming the entry, when a file's text no longer matches its recorded SHA-256: the
 /// build refuses to change a past version.
 pub fn read_manifest(path: &Path) -> Result<Vec<StoredVersion>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let manifest: Manifest = toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?;
+    let manifest = parse_manifest(path)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut out = Vec::with_capacity(manifest.version.len());
     for (i, entry) in manifest.version.into_iter().enumerate() {

@@ -427,8 +427,11 @@ pub fn csv(r: &Report) -> String {
             csv_field(&format!("owner:{}", rep.owner))
         );
     }
-    for v in &r.policy_versions {
-        let _ = writeln!(out, "policy,mqls_judged_by_version[{}],{},n/a", v.version, v.mqls);
+    // Only once a policy has changed: a deployment without versions keeps its CSV as it was.
+    if r.policy_versions.iter().any(|v| v.version != 1) {
+        for v in &r.policy_versions {
+            let _ = writeln!(out, "policy,mqls_judged_by_version[{}],{},n/a", v.version, v.mqls);
+        }
     }
     if let Some(n) = r.dead_letters {
         let _ = writeln!(out, "delivery,dead_letters,{n},n/a");

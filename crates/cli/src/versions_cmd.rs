@@ -3,7 +3,7 @@
 //! bundled with the functions, which `make build` checks so that no past version can change.
 
 use clap::Subcommand;
-use leadclock_app::policy_file::{digest, manifest_entry, read_manifest, versions_of, StoredVersion};
+use leadclock_app::policy_file::{digest, manifest_entry, manifest_files, read_manifest, versions_of, StoredVersion};
 use leadclock_local::store::SqliteStore;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,9 @@ pub enum VersionsCmd {
         data: Option<PathBuf>,
         #[arg(long)]
         manifest: Option<PathBuf>,
+        /// With --manifest: print only the files it names, one per line (for `make build`).
+        #[arg(long, requires = "manifest")]
+        files: bool,
     },
     /// Check a manifest: every file parses and still has the SHA-256 recorded when it was added.
     Check {
@@ -36,7 +39,13 @@ pub enum VersionsCmd {
 
 pub fn run(cmd: VersionsCmd) -> Result<(), String> {
     match cmd {
-        VersionsCmd::List { data, manifest } => {
+        VersionsCmd::List { data, manifest, files } => {
+            if let (Some(m), true) = (&manifest, files) {
+                for file in manifest_files(m)? {
+                    println!("{file}");
+                }
+                return Ok(());
+            }
             let stored = match (data, manifest) {
                 (_, Some(m)) => read_manifest(&m)?,
                 (d, None) => stored_in(&d.unwrap_or_else(|| PathBuf::from("data")))?,

@@ -287,7 +287,8 @@ fn plan_clock(inp: &Inputs, cycle: &Cycle, view: &ClockView, out: &mut Plan) {
             }
             Verdict::Outcome(status, reason) => out.records.push(decided(inp, key, step.due_at, status, reason)),
             Verdict::Deliver => {
-                if let Some(esc) = Escalation::of(&inp.lead.lead_id, cycle, view, step.index, inp.policy) {
+                if let Some(esc) = Escalation::of(&inp.lead.lead_id, cycle, view, step.index, inp.policy, inp.delivery)
+                {
                     let reason = "due and delivered to the outbox".to_owned();
                     out.records
                         .push(decided(inp, key, step.due_at, StepStatus::Delivering, reason));
@@ -343,7 +344,7 @@ fn judge(
     {
         return Verdict::Wait(until);
     }
-    if first_seen - due > stale_after(inp.policy, cycle, view.clock) {
+    if first_seen - due > stale_after(inp, cycle, view.clock) {
         let late = clock::human_duration((first_seen - due).num_seconds());
         return Verdict::Outcome(
             StepStatus::Stale,
@@ -359,8 +360,11 @@ fn judge(
     Verdict::Deliver
 }
 
-fn stale_after(policy: &Policy, cycle: &Cycle, clock: ClockKind) -> chrono::Duration {
-    clock::rule_of(policy, cycle, clock).map_or(policy.delivery.stale_after, |r| policy.stale_after(r))
+/// The ladder's own `stale_after` (the judging version's ladder), else the delivery default of
+/// the policy in force now.
+fn stale_after(inp: &Inputs, cycle: &Cycle, clock: ClockKind) -> chrono::Duration {
+    let fallback = inp.delivery.delivery.stale_after;
+    clock::rule_of(inp.policy, cycle, clock).map_or(fallback, |r| r.stale_after.unwrap_or(fallback))
 }
 
 /// Whether leadclock was watching this step before it fell due: the last pass armed this

@@ -120,3 +120,50 @@ async fn a_lead_in_flight_at_the_switch_keeps_the_targets_it_engaged_under() {
     assert_eq!(response.deadline, Some(ny(day, 10, 46)), "{response:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A deployment may bundle a version that takes effect later (the AWS manifest): until its
+/// instant the version before it classifies and delivers, then it takes over.
+#[tokio::test]
+async fn a_version_bundled_ahead_of_its_instant_takes_over_only_at_it() {
+    use leadclock_domain::policy::{Version, Versions};
+    use leadclock_domain::steps::StepStatus;
+    use leadclock_domain::{LeadId, Policy};
+    use std::sync::Arc;
+    let day = d(3, 3); // a Wednesday
+    let shadow = EXAMPLE.replace(
+        "label = \"Demo / pricing request\"",
+        "label = \"Demo / pricing request\"\nmode = \"shadow\"",
+    );
+    assert_ne!(shadow, EXAMPLE);
+    let versions = Versions::new(vec![
+        Version {
+            number: 1,
+            effective_from: None,
+            policy: Arc::new(Policy::parse(EXAMPLE).unwrap()),
+        },
+        Version {
+            number: 2,
+            effective_from: Some(ny(day, 12, 0)),
+            policy: Arc::new(Policy::parse(&shadow).unwrap()),
+        },
+    ])
+    .unwrap();
+    let dir = temp_dir("versions-ahead");
+    let h = open(&dir, EXAMPLE, ny(day, 10, 2)).with_versions(versions);
+    // Before noon: version 1 is in force, the owner step is delivered live.
+    h.form("morning", ny(day, 10, 0), "demo_request", "organic").await;
+    h.assign("morning", ny(day, 10, 1), "alice").await;
+    h.app.clock.set(ny(day, 10, 6) + chrono::Duration::seconds(30));
+    let morning = LeadId::parse("morning").unwrap();
+    h.app.reconcile(&morning).await.unwrap();
+    assert_eq!(support::response_steps(&h, &morning).await[0].1, StepStatus::Delivering);
+    // After noon: version 2 (shadow for demo requests) judges and delivers.
+    h.app.clock.set(ny(day, 14, 2));
+    h.form("afternoon", ny(day, 14, 0), "demo_request", "organic").await;
+    h.assign("afternoon", ny(day, 14, 1), "alice").await;
+    h.app.clock.set(ny(day, 14, 6) + chrono::Duration::seconds(30));
+    let afternoon = LeadId::parse("afternoon").unwrap();
+    h.app.reconcile(&afternoon).await.unwrap();
+    assert_eq!(support::response_steps(&h, &afternoon).await[0].1, StepStatus::Shadow);
+    let _ = std::fs::remove_dir_all(&h.dir);
+}

@@ -7,6 +7,7 @@ use crate::ports::{Clock, EventStore, LeadIndex};
 use crate::query::{NamedPeriod, ReportQuery};
 use crate::App;
 use leadclock_domain::metrics::{self, Baseline};
+use leadclock_domain::Lead;
 
 impl<S, T, N, C> App<S, T, N, C>
 where
@@ -17,7 +18,14 @@ where
     pub async fn baseline(&self, q: &ReportQuery) -> Result<Baseline, ReportError> {
         let now = self.clock.now();
         let (from, to) = q.resolve_or(NamedPeriod::Quarter, self.policy.reporting_timezone, now)?;
-        let leads = self.leads_active(from, to).await.map_err(ReportError::Store)?;
-        Ok(metrics::baseline(&leads, &self.policy, from, to, now))
+        // The baseline measures the history against the policy in force now (its compliance
+        // column is "under the current policy"), so every lead is folded under that one.
+        let histories = self.histories_active(from, to).await.map_err(ReportError::Store)?;
+        let policy = self.policy_now();
+        let leads: Vec<Lead> = histories
+            .into_iter()
+            .map(|(id, events)| Lead::fold(id, &events, &policy))
+            .collect();
+        Ok(metrics::baseline(&leads, &policy, from, to, now))
     }
 }

@@ -44,7 +44,7 @@ where
         format: &impl PayloadFormat,
         request: &Inbound<'_>,
     ) -> Result<Vec<Accepted>, IngestError> {
-        let events = format.events(request, &self.policy)?;
+        let events = format.events(request, &self.policy_now())?;
         let mut accepted = Vec::with_capacity(events.len());
         for event in &events {
             accepted.push(self.accept(event, format.name(), format.refuses_conflicts()).await?);
@@ -88,13 +88,9 @@ where
                 for f in &r.failures {
                     tracing::warn!(lead_id = %event.lead_id, event_id = %event.event_id, error = %f, "reconcile left work for the sweep");
                 }
-                Some(LeadView::build(
-                    &r.lead,
-                    &self.policy,
-                    self.clock.now(),
-                    &r.records,
-                    &[],
-                ))
+                let mut view = LeadView::build(&r.lead, &r.policy, self.clock.now(), &r.records, &[]);
+                view.policy_version = r.policy_version;
+                Some(view)
             }
             Err(e) => {
                 tracing::error!(lead_id = %event.lead_id, event_id = %event.event_id, error = %e, "stored, but could not reconcile; the sweep will");

@@ -14,11 +14,15 @@ use crate::App;
 use chrono::{DateTime, Duration, Utc};
 use leadclock_domain::clock::{self, Escalation};
 use leadclock_domain::steps::{self, Plan, StepBook, StepKey, StepRecord, StepStatus, Timer};
-use leadclock_domain::{Event, EventBody, Lead, LeadId};
+use leadclock_domain::{Event, EventBody, Lead, LeadId, Policy};
+use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct Reconciled {
     pub lead: Lead,
+    /// The policy version that judged the lead, and its number.
+    pub policy: Arc<Policy>,
+    pub policy_version: u32,
     /// Steps this pass claimed for delivery, in order.
     pub sent: Vec<Escalation>,
     /// Every record this pass wrote (settling, outcomes, claims).
@@ -83,7 +87,8 @@ where
         let now = self.clock.now();
         let events = self.store.load(lead_id).await?;
         let (lead, version) = self.versions.fold(lead_id.clone(), &events);
-        let judging = version.policy.clone();
+        let (judging, policy_version) = (version.policy.clone(), version.number);
+        let delivery = self.policy_now();
         let armed = self.store.summary(lead_id).await?.map(|s| s.armed).unwrap_or_default();
         let stored = self.store.steps(lead_id).await?;
         let legacy = legacy_claims(&events, &StepBook::new(stored.iter().cloned()));
@@ -91,7 +96,7 @@ where
         let mut plan = steps::plan(&steps::Inputs {
             lead: &lead,
             policy: &judging,
-            delivery: &self.policy,
+            delivery: &delivery,
             now,
             book: &book,
             armed: &armed,
@@ -125,6 +130,8 @@ where
             .collect();
         Ok(Reconciled {
             lead,
+            policy: judging,
+            policy_version,
             sent,
             recorded,
             records,

@@ -57,6 +57,7 @@ fn json_content_type(headers: &HeaderMap) -> Result<(), IngestError> {
     if json {
         return Ok(());
     }
+    tracing::warn!(content_type = %received, "webhook refused: not JSON");
     Err(IngestError::UnsupportedMediaType {
         expected: "application/json",
         received,
@@ -67,6 +68,8 @@ fn json_content_type(headers: &HeaderMap) -> Result<(), IngestError> {
 pub struct SignedBody<const LIMIT: usize = MAX_BODY_BYTES> {
     pub body: Bytes,
     pub headers: HeaderMap,
+    /// Which scheme signed it: vendor routes accept only their vendor's.
+    pub scheme: auth::Scheme,
 }
 
 impl<S, T, N, C, const LIMIT: usize> FromRequest<ApiState<S, T, N, C>> for SignedBody<LIMIT>
@@ -102,9 +105,10 @@ where
             auth::verify_webhook(&cfg, &signed, state.app.clock.now())
         };
         match verdict {
-            Ok(_) => Ok(SignedBody {
+            Ok(scheme) => Ok(SignedBody {
                 body,
                 headers: parts.headers,
+                scheme,
             }),
             Err(e) => {
                 tracing::warn!(

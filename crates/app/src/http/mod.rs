@@ -61,13 +61,15 @@ pub enum Routes {
     Batch,
     /// `GET /v1/leads/{lead_id}`, `GET /v1/metrics`, `GET /v1/baseline`, `GET /healthz`.
     Reads,
+    /// `POST /v1/hooks/hubspot`: a HubSpot app's webhooks.
+    Hooks,
 }
 
 impl Routes {
     /// Every route group: what the local server mounts.
     pub fn all() -> Vec<Routes> {
         let mut all: Vec<Routes> = Kind::ALL.into_iter().map(Routes::Events).collect();
-        all.extend([Routes::Batch, Routes::Reads]);
+        all.extend([Routes::Batch, Routes::Reads, Routes::Hooks]);
         all
     }
 }
@@ -107,6 +109,7 @@ where
                 .route("/v1/metrics", get(routes::metrics::metrics))
                 .route("/v1/baseline", get(routes::metrics::baseline))
                 .route("/healthz", get(routes::health::healthz)),
+            Routes::Hooks => r.route("/v1/hooks/hubspot", post(routes::hubspot::hubspot)),
         };
     }
     if routes.iter().any(|g| matches!(g, Routes::Events(_))) {

@@ -148,7 +148,7 @@ fn event_of(keyed: &Keyed, snapshots: &Snapshots, policy: &Policy) -> Result<Eve
             (record, *at, body)
         }
         Fact::Merged { .. } => return Err("a merge: the surviving record keeps its own history".into()),
-        Fact::Deleted { .. } => return Err("a deletion: erase the lead with `leadclock forget`".into()),
+        Fact::Deleted { .. } => return Err("a deletion: the lead's stored events are kept".into()),
         Fact::Identified { .. } => return Err("an identity, not an event".into()),
     };
     let lead_id = LeadId::parse(&record.to_string()).map_err(|e| e.0)?;
@@ -200,7 +200,13 @@ fn form(record: &RecordKey, snapshots: &Snapshots, policy: &Policy) -> Result<Fo
             email: Some(email),
             ..Contact::default()
         }),
-        attributes: properties.clone(),
+        // The email is contact data: it goes to `contact` (redacted in logs and never returned),
+        // not to the attributes the rules and the timeline read.
+        attributes: properties
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("email"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         ..Form::default()
     };
     let facts = classify::facts(&form, None);

@@ -69,8 +69,17 @@ pub struct Escalation {
 }
 
 impl Escalation {
-    /// What step `index` of `clock` in `cycle` says, resolved against the directory.
-    pub fn of(lead_id: &LeadId, cycle: &Cycle, clock: &ClockView, index: u32, policy: &Policy) -> Option<Escalation> {
+    /// What step `index` of `clock` in `cycle` says: the step from `policy` (the version that
+    /// judges the lead), its people resolved against `directory`'s directory (the policy in
+    /// force now, so a person removed since is not paged).
+    pub fn of(
+        lead_id: &LeadId,
+        cycle: &Cycle,
+        clock: &ClockView,
+        index: u32,
+        policy: &Policy,
+        directory: &Policy,
+    ) -> Option<Escalation> {
         let rule = rule_of(policy, cycle, clock.clock)?;
         let step = rule.ladder.get(index as usize)?;
         let view = clock.steps.iter().find(|s| s.index == index)?;
@@ -93,7 +102,7 @@ impl Escalation {
                 .map(|l| l.label.clone())
                 .unwrap_or_default(),
             owner: cycle.current_stint().map(|s| s.owner.clone()),
-            recipients: recipients(step, cycle, policy),
+            recipients: recipients(step, cycle, directory),
             engaged_at: cycle.engaged_at,
             started_at: clock.started_at,
             deadline,

@@ -60,12 +60,17 @@ pub fn open(dir: &std::path::Path, policy: &str, now: DateTime<Utc>) -> Harness 
 pub async fn open_versioned(dir: &std::path::Path, policy: &str, now: DateTime<Utc>) -> Harness {
     let h = open(dir, policy, now);
     let stored = h.app.store.adopt_policy(policy, now).await.unwrap();
-    let versions = leadclock_app::policy_file::versions_of(&stored, "test").unwrap();
-    let Harness { app, dir, _fired } = h;
-    Harness {
-        app: app.with_versions(versions),
-        dir,
-        _fired,
+    h.with_versions(leadclock_app::policy_file::versions_of(&stored, "test").unwrap())
+}
+
+impl Harness {
+    /// The same handlers and store, judging by `versions`.
+    pub fn with_versions(self, versions: leadclock_domain::policy::Versions) -> Harness {
+        Harness {
+            app: self.app.with_versions(versions),
+            dir: self.dir,
+            _fired: self._fired,
+        }
     }
 }
 

@@ -20,7 +20,7 @@ where
     C: Clock + 'static,
 {
     let app = &state.app;
-    let items = match batch::parse(&signed.body, &app.policy, app.clock.now()) {
+    let items = match batch::parse(&signed.body, &app.policy_now(), app.clock.now()) {
         Ok(items) => items,
         Err(e) => return error(&e),
     };

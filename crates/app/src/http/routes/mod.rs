@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod events;
 pub mod health;
+pub mod hubspot;
 pub mod leads;
 pub mod metrics;
 pub mod stats;

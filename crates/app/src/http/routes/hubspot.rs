@@ -1,0 +1,82 @@
+//! `POST /v1/hooks/hubspot`: a HubSpot app's webhooks (a JSON array of up to 100 contact
+//! events, HubSpot's v3 signature). The events become CRM facts (`leadclock_crm::hubspot`),
+//! the facts events (`inbound::crm`), stored in one write. Every event HubSpot sends is answered
+//! 200, the ones without SLA meaning included, with what was skipped and why: any other answer
+//! makes HubSpot retry for a day. Only a store failure answers 503, so HubSpot retries it.
+
+use crate::auth::{AuthError, Scheme};
+use crate::error::{HttpError, IngestError};
+use crate::http::extract::SignedBody;
+use crate::http::response::{error, json};
+use crate::http::ApiState;
+use crate::inbound::crm;
+use crate::ports::{Clock, Notifier, Store, Timers};
+use axum::extract::State;
+use axum::response::Response;
+use leadclock_domain::Origin;
+use serde::Serialize;
+
+/// What one delivery did.
+#[derive(Debug, Serialize)]
+pub struct HookOutcome {
+    pub accepted: usize,
+    pub duplicates: usize,
+    /// Leads reconciled, each once.
+    pub leads: usize,
+    /// Events and facts with no SLA meaning, each with its reason.
+    pub skipped: Vec<SkippedItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SkippedItem {
+    pub what: String,
+    pub reason: String,
+}
+
+pub async fn hubspot<S, T, N, C>(State(state): State<ApiState<S, T, N, C>>, signed: SignedBody) -> Response
+where
+    S: Store + 'static,
+    T: Timers + 'static,
+    N: Notifier + 'static,
+    C: Clock + 'static,
+{
+    if !matches!(signed.scheme, Scheme::HubSpot | Scheme::Insecure) {
+        return error(&AuthError::NotHubSpot);
+    }
+    let batch = match leadclock_crm::hubspot::webhooks::parse_events(&signed.body) {
+        Ok(b) => b,
+        Err(e) => return error(&IngestError::Malformed(format!("not a HubSpot webhook body: {e}"))),
+    };
+    let app = &state.app;
+    let mapped = crm::map(&batch, &app.policy_now(), Origin::Live);
+    let mut skipped: Vec<SkippedItem> = batch
+        .ignored
+        .iter()
+        .map(|i| SkippedItem {
+            what: i.what.clone(),
+            reason: i.reason.clone(),
+        })
+        .collect();
+    skipped.extend(mapped.skipped.into_iter().map(|s| SkippedItem {
+        what: s.key,
+        reason: s.reason,
+    }));
+    match app
+        .receive_batch(mapped.events.into_iter().map(Ok).collect(), false)
+        .await
+    {
+        Ok(out) => json(
+            200,
+            &HookOutcome {
+                accepted: out.accepted,
+                duplicates: out.duplicates,
+                leads: out.leads,
+                skipped,
+            },
+        ),
+        Err(e) => {
+            tracing::error!(code = e.code(), error = %e, "HubSpot delivery not stored");
+            error(&e)
+        }
+    }
+}
