@@ -259,7 +259,7 @@ fn a_salesforce_lead_history_and_task_set_imports_together() {
     let dir = temp_dir("import-salesforce");
     let policy = policy(&dir);
     let (files, touched, bad) = salesforce_set(&dir, 600);
-    let paths: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    let paths: Vec<&Path> = files.iter().map(std::path::PathBuf::as_path).collect();
     let data = dir.join("data");
     let args = ["--account", "00D000000000001AAA"];
     let (code, text) = import(&data, &policy, &args, &paths);
