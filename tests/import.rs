@@ -146,9 +146,9 @@ fn report(data: &Path, policy: &Path, from: &str, to: &str) -> Value {
 fn stored_new(text: &str) -> u64 {
     let line = text
         .lines()
-        .find(|l| l.starts_with("stored "))
+        .find(|l| l.contains(" imported, "))
         .unwrap_or_else(|| panic!("{text}"));
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    line.split_whitespace().next().unwrap().parse().unwrap()
 }
 
 #[test]

@@ -219,14 +219,19 @@ fn store(data: &Path, policy_file: &Path, events: Vec<Event>) -> Result<(), Stri
         let policy = versions.current().policy.clone();
         let app = App::new(policy, store, timers, notifier, SystemClock).with_versions(versions);
         let (mut accepted, mut repeats, mut leads) = (0, 0, 0);
+        let total = events.len();
         let mut chunks = events.into_iter().peekable();
         while chunks.peek().is_some() {
             let items: Vec<_> = chunks.by_ref().take(MAX_ITEMS).map(Ok).collect();
             let out = app.receive_batch(items, false).await.map_err(|e| e.to_string())?;
             (accepted, repeats, leads) = (accepted + out.accepted, repeats + out.duplicates, leads + out.leads);
+            // A line per 50 batches: progress on a long import, in any terminal or log.
+            if (accepted + repeats) % (50 * MAX_ITEMS) == 0 {
+                eprintln!("  … {} of {total} events stored", accepted + repeats);
+            }
         }
         app.dispatch().await.map_err(|e| e.to_string())?;
-        println!("stored {accepted} new events ({repeats} already stored) on {leads} lead passes; nothing was delivered (history)");
+        println!("{accepted} imported, {repeats} unchanged (already stored), on {leads} lead passes; nothing was delivered (history)");
         Ok(())
     })
 }
