@@ -46,18 +46,25 @@ pub fn load_policy() -> Result<Policy, String> {
 /// else the bundled policy alone, as version 1 in force since the beginning (what a stack
 /// deployed before versions has, so it upgrades in place).
 pub fn load_versions() -> Result<Versions, String> {
-    let path = match std::env::var("LEADCLOCK_POLICY_VERSIONS") {
-        Ok(p) if !p.is_empty() => PathBuf::from(p),
-        _ => {
-            let root = std::env::var("LAMBDA_TASK_ROOT").unwrap_or_else(|_| ".".into());
-            let bundled = PathBuf::from(root).join("policy-versions.toml");
-            if !bundled.exists() {
-                return Ok(Versions::only(Arc::new(load_policy()?)));
-            }
-            bundled
+    if let Ok(p) = std::env::var("LEADCLOCK_POLICY_VERSIONS") {
+        if !p.is_empty() {
+            return leadclock_app::policy_file::load_manifest(&PathBuf::from(p));
         }
-    };
-    leadclock_app::policy_file::load_manifest(&path)
+    }
+    let root = std::env::var("LAMBDA_TASK_ROOT").unwrap_or_else(|_| ".".into());
+    bundled_versions(&PathBuf::from(root), load_policy)
+}
+
+/// The manifest in `root` when there is one, else `policy` alone as version 1.
+fn bundled_versions(
+    root: &std::path::Path,
+    policy: impl FnOnce() -> Result<Policy, String>,
+) -> Result<Versions, String> {
+    let manifest = root.join("policy-versions.toml");
+    if manifest.exists() {
+        return leadclock_app::policy_file::load_manifest(&manifest);
+    }
+    Ok(Versions::only(Arc::new(policy()?)))
 }
 
 /// JSON logs to stdout (CloudWatch), level from `LEADCLOCK_LOG` (default info).
@@ -74,4 +81,32 @@ pub fn init_tracing() {
         .with_ansi(false)
         .with_env_filter(filter)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../../policies/example.toml");
+
+    #[test]
+    fn a_bundle_without_a_manifest_is_one_version_since_the_beginning() {
+        let dir = std::env::temp_dir().join(format!("leadclock-bundle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let v = bundled_versions(&dir, || Ok(Policy::parse(EXAMPLE).unwrap())).unwrap();
+        assert_eq!(v.all().len(), 1);
+        assert_eq!((v.current().number, v.current().effective_from), (1, None));
+
+        // With a manifest, its versions (and not the lone policy) are what the functions judge by.
+        let sha = leadclock_app::policy_file::digest(EXAMPLE);
+        std::fs::write(dir.join("v1.toml"), EXAMPLE).unwrap();
+        std::fs::write(
+            dir.join("policy-versions.toml"),
+            format!("[[version]]\nfile = \"v1.toml\"\nsha256 = \"{sha}\"\n\n[[version]]\nfile = \"v1.toml\"\neffective_from = \"2027-01-01T00:00:00Z\"\nsha256 = \"{sha}\"\n"),
+        )
+        .unwrap();
+        let v = bundled_versions(&dir, || Err("the lone policy is not read".into())).unwrap();
+        assert_eq!(v.all().len(), 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
