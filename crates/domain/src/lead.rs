@@ -303,6 +303,17 @@ impl Lead {
 
     /// Folds a set of events (any order, repeats allowed) into the lead's state.
     pub fn fold<'a>(lead_id: LeadId, events: impl IntoIterator<Item = &'a Event>, policy: &Policy) -> Lead {
+        Lead::fold_by(lead_id, events, &|_| policy)
+    }
+
+    /// [`Lead::fold`] with the policy that judges each MQL cycle: `judge(t)` is the policy in
+    /// force at instant `t`, asked for each cycle's engagement (its recycle limit, and which
+    /// touches count in it).
+    pub fn fold_by<'a, 'p>(
+        lead_id: LeadId,
+        events: impl IntoIterator<Item = &'a Event>,
+        judge: &dyn Fn(DateTime<Utc>) -> &'p Policy,
+    ) -> Lead {
         let events: Vec<&Event> = events.into_iter().filter(|e| e.lead_id == lead_id).collect();
         // Any live copy of any event counts, whichever copy the fold keeps.
         let first_live_at = events
@@ -316,7 +327,15 @@ impl Lead {
         for e in &eff.ordered {
             match eff.voided_by.get(&e.event_id) {
                 Some(by) => lead.note(e, format!("{} (voided)", e.body.kind()), Some(by)),
-                None => lead.apply(e, policy),
+                None => {
+                    // A form judges by its own instant (it may open a cycle); a touch by its
+                    // cycle's engagement.
+                    let at = match &e.body {
+                        EventBody::Touch(_) => lead.cycles.last().map_or(e.occurred_at, |c| c.engaged_at),
+                        _ => e.occurred_at,
+                    };
+                    lead.apply(e, judge(at));
+                }
             }
         }
         lead

@@ -167,3 +167,24 @@ async fn a_version_bundled_ahead_of_its_instant_takes_over_only_at_it() {
     assert_eq!(support::response_steps(&h, &afternoon).await[0].1, StepStatus::Shadow);
     let _ = std::fs::remove_dir_all(&h.dir);
 }
+
+/// A lead recycled after a policy change: its first cycle keeps the old verdict, its new cycle
+/// is judged by the version in force when it re-engaged.
+#[tokio::test]
+async fn each_cycle_of_a_recycled_lead_is_judged_by_the_version_at_its_engagement() {
+    let dir = temp_dir("versions-recycle");
+    let h = open_versioned(&dir, EXAMPLE, ny(d(1, 20), 9, 0)).await;
+    demo(&h, "again", d(1, 12), 11).await; // missed under 5 minutes
+    h.stage("again", ny(d(1, 13), 10, 0), "nurture", None).await;
+    drop(h);
+    let h = open_versioned(&dir, &looser(), ny(d(2, 1), 9, 0)).await;
+    h.app.clock.set(ny(d(2, 2), 12, 0));
+    demo(&h, "again", d(2, 2), 11).await; // the recycle: met under 15 minutes
+    let view = h.app.lead("again").await.unwrap();
+    assert_eq!(view.recycle_count, 1);
+    assert_eq!(view.policy_version, 2);
+    assert_eq!(compliance(&january(&h).await), (0, 1), "January's cycle keeps its miss");
+    let feb = serde_json::to_value(h.report("2027-02-01", "2027-02-28", None).await).unwrap();
+    assert_eq!(compliance(&feb), (1, 1), "{feb:#}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

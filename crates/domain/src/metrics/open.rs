@@ -25,7 +25,7 @@ pub fn open_slas(leads: &[Lead], judge: &dyn Judge, now: DateTime<Utc>) -> Vec<O
         .iter()
         .filter_map(|l| l.current_cycle().map(|c| (l, c)))
         .flat_map(|(l, c)| {
-            clock::cycle_clocks(c, judge.judge(l).0, now)
+            clock::cycle_clocks(c, judge.judge(c).0, now)
                 .into_iter()
                 .filter(ClockView::is_running)
                 .map(move |v| OpenSla {

@@ -45,18 +45,16 @@ pub(super) fn count(rows: &[&Row], f: impl Fn(&Row) -> bool) -> u64 {
 }
 
 /// The rows of every counted cycle of `leads`: not over the recycle limit, not excluded.
-/// Each lead is judged by its own version; team and mode come from the current policy (the
+/// Each cycle is judged by its own version; team and mode come from the current policy (the
 /// directory as it is now, delivery as it is now).
 pub(super) fn rows<'a>(leads: &'a [Lead], judge: &'a dyn Judge, now: DateTime<Utc>) -> Vec<Row<'a>> {
     let current = judge.current();
     leads
         .iter()
-        .flat_map(|l| {
-            let (policy, version) = judge.judge(l);
-            l.cycles.iter().map(move |c| (c, policy, version))
-        })
-        .filter(|(c, _, _)| !c.suppressed && c.excluded().is_none())
-        .map(|(c, policy, version)| Row {
+        .flat_map(|l| l.cycles.iter())
+        .filter(|c| !c.suppressed && c.excluded().is_none())
+        .map(|c| (c, judge.judge(c)))
+        .map(|(c, (policy, version))| Row {
             cycle: c,
             clocks: clock::cycle_clocks(c, policy, now),
             delays: clock::delays(c, policy),

@@ -1,11 +1,12 @@
 //! Effective-dated policies: every version a deployment has judged by, each with the instant it
-//! took effect. A lead is judged (SLA targets, ladders, calendars) by the version in force when
-//! it first engaged, so changing the policy never rewrites a past report. Delivery settings
-//! (shadow or live, settle, stale) are read from the current version when a step falls due.
+//! took effect. Each MQL cycle of a lead is judged (SLA targets, ladders, calendars, which
+//! touches count) by the version in force when it engaged, so changing the policy never
+//! rewrites a past report. Delivery settings (shadow or live, settle, stale, who is paged) are
+//! read from the version in force when a step falls due.
 
 use super::Policy;
 use crate::event::Event;
-use crate::lead::Lead;
+use crate::lead::{Cycle, Lead};
 use crate::LeadId;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -100,36 +101,37 @@ impl Versions {
             .unwrap_or(&self.list[0])
     }
 
-    /// The version that judges `lead`: the one in force at its first engagement (the current
-    /// one for a lead that has not engaged yet).
+    /// The version that judges `cycle`: the one in force at its engagement.
+    pub fn judging_cycle(&self, cycle: &Cycle) -> &Version {
+        self.in_force_at(cycle.engaged_at)
+    }
+
+    /// The version that judges `lead` now: its current cycle's (the current version for a lead
+    /// that has not engaged yet).
     pub fn judging(&self, lead: &Lead) -> &Version {
-        match lead.cycles.first() {
-            Some(c) => self.in_force_at(c.engaged_at),
+        match lead.cycles.last() {
+            Some(c) => self.judging_cycle(c),
             None => self.current(),
         }
     }
 
-    /// Folds a lead's events under the version that judges it. A lead's first engagement does
-    /// not depend on the policy (classification is stored with the events), so one fold under
-    /// the current version finds it and at most one more applies the right version.
+    /// Folds a lead's events, each MQL cycle judged by the version in force at its engagement
+    /// (so a lead recycled after a policy change is judged by the new version from then on,
+    /// and its earlier cycles keep their verdicts); returns the version of its current cycle.
     pub fn fold(&self, lead_id: LeadId, events: &[Event]) -> (Lead, &Version) {
-        let current = self.current();
-        let lead = Lead::fold(lead_id.clone(), events, &current.policy);
+        let lead = Lead::fold_by(lead_id, events, &|t| &self.in_force_at(t).policy);
         let judging = self.judging(&lead);
-        if judging.number == current.number {
-            return (lead, current);
-        }
-        (Lead::fold(lead_id, events, &judging.policy), judging)
+        (lead, judging)
     }
 }
 
-/// Which policy judges a lead in a report: a single [`Policy`] judges every lead as version 1;
-/// [`Versions`] judge each lead by the version in force at its first engagement.
+/// Which policy judges a cycle in a report: a single [`Policy`] judges every cycle as version 1;
+/// [`Versions`] judge each cycle by the version in force at its engagement.
 pub trait Judge {
     /// The policy whose labels, directory and reporting settings a report uses.
     fn current(&self) -> &Policy;
-    /// The policy and version number that judge `lead`.
-    fn judge(&self, lead: &Lead) -> (&Policy, u32);
+    /// The policy and version number that judge `cycle`.
+    fn judge(&self, cycle: &Cycle) -> (&Policy, u32);
     /// When version `number` took effect (`None`: since the beginning).
     fn effective_from(&self, number: u32) -> Option<DateTime<Utc>>;
 }
@@ -138,7 +140,7 @@ impl Judge for Policy {
     fn current(&self) -> &Policy {
         self
     }
-    fn judge(&self, _: &Lead) -> (&Policy, u32) {
+    fn judge(&self, _: &Cycle) -> (&Policy, u32) {
         (self, 1)
     }
     fn effective_from(&self, _: u32) -> Option<DateTime<Utc>> {
@@ -150,8 +152,8 @@ impl Judge for Versions {
     fn current(&self) -> &Policy {
         &Versions::current(self).policy
     }
-    fn judge(&self, lead: &Lead) -> (&Policy, u32) {
-        let v = self.judging(lead);
+    fn judge(&self, cycle: &Cycle) -> (&Policy, u32) {
+        let v = self.judging_cycle(cycle);
         (&v.policy, v.number)
     }
     fn effective_from(&self, number: u32) -> Option<DateTime<Utc>> {
