@@ -28,8 +28,8 @@ use std::sync::Arc;
 pub struct App<S, T, N, C> {
     /// The current policy: classifies new events, sets delivery, names the reporting zone.
     pub policy: Arc<Policy>,
-    /// Every version with the instant it took effect: each lead is judged by the version in
-    /// force at its first engagement. Just `policy` unless the host keeps versions.
+    /// Every version with the instant it took effect: each MQL cycle is judged by the version
+    /// in force at its engagement. Just `policy` unless the host keeps versions.
     pub versions: Arc<Versions>,
     pub store: S,
     pub timers: T,

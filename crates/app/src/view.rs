@@ -83,7 +83,7 @@ pub struct LeadView {
     /// Every recorded step, oldest cycle first, with its outcome and deliveries.
     pub escalations: Vec<StepOutcomeView>,
     pub timeline: Vec<TimelineEntry>,
-    /// The policy version that judges this lead: the one in force at its first engagement.
+    /// The policy version that judges this lead: the one in force when its current cycle engaged.
     pub policy_version: u32,
     pub as_of: DateTime<Utc>,
 }

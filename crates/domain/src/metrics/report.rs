@@ -139,7 +139,7 @@ impl Period {
 /// where a cohort rule says so), broken down `by` a dimension when given.
 ///
 /// Each lead is judged by the policy `judge` gives it: a [`crate::Policy`] judges all alike, a
-/// [`crate::policy::Versions`] by the version in force at each lead's first engagement.
+/// [`crate::policy::Versions`] by the version in force at each cycle's engagement.
 pub fn report(
     leads: &[Lead],
     judge: &dyn Judge,

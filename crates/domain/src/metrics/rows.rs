@@ -15,7 +15,7 @@ pub(super) struct Row<'a> {
     pub(super) team: Option<String>,
     /// Live or shadow, as the policy says now for the cycle's lead type and owner's team.
     pub(super) mode: Mode,
-    /// The policy that judges the cycle's lead (the version in force at its first engagement).
+    /// The policy that judges the cycle's lead (the version in force at its engagement).
     pub(super) policy: &'a Policy,
     pub(super) version: u32,
 }
