@@ -264,6 +264,11 @@ fn a_salesforce_lead_history_and_task_set_imports_together() {
     let args = ["--account", "00D000000000001AAA"];
     let (code, text) = import(&data, &policy, &args, &paths);
     assert_eq!(code, 2, "{text}");
+    // The reps' Salesforce ids are not in the example directory: said, per owner.
+    assert!(
+        text.contains("owner \"005000000000000001\" is not in [directory.people]"),
+        "{text}"
+    );
     for (line, column) in &bad {
         let needle = format!("Task.csv:{line} column \"{column}\"");
         assert!(text.contains(&needle), "{needle} not reported:\n{text}");

@@ -85,6 +85,7 @@ pub fn run(args: &ImportArgs) -> Result<bool, String> {
     let mapped = crm::map(&std::mem::take(&mut read.facts).sorted(), &policy, Origin::History);
     read.events.extend(mapped.events);
     print_read(&read, &mapped.skipped);
+    print_unknown_owners(&read.events, &policy);
     if !args.dry_run {
         let _lock = leadclock_local::lock::DataDirLock::acquire(&args.data)
             .map_err(|e| format!("{e} (stop the server to import, or post to /v1/events/batch)"))?;
@@ -202,6 +203,22 @@ fn print_read(read: &Read, skipped: &[Skipped]) {
         read.bad.len(),
         skipped.len()
     );
+}
+
+/// Owners the events assign who are not in the policy's directory: clocked all the same, but
+/// nobody can be paged for them by name and they have no team, so the import says who.
+fn print_unknown_owners(events: &[Event], policy: &Policy) {
+    let mut unknown: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in events {
+        if let leadclock_domain::EventBody::Assignment(a) = &e.body {
+            if !policy.directory.people.contains_key(&a.owner) {
+                *unknown.entry(a.owner.as_str()).or_default() += 1;
+            }
+        }
+    }
+    for (owner, n) in &unknown {
+        println!("  owner {owner:?} is not in [directory.people] ({n} assignment(s)): add them to name and page them");
+    }
 }
 
 /// Stores the events in batches, each lead reconciled once per batch, and writes the outcome
