@@ -44,19 +44,6 @@ async fn receiver() -> (String, Arc<Mutex<BTreeMap<String, u32>>>) {
     (format!("http://{addr}/hook"), got)
 }
 
-/// A small deterministic generator: the kill moments differ from round to round, not from run
-/// to run.
-struct Lcg(u64);
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
-
 fn escalation_keys(s: &Server) -> Vec<String> {
     s.escalations()
         .iter()

@@ -11,7 +11,7 @@ use chrono_tz::America::New_York;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
-use support::{post, root, step_outcomes, temp_dir, Server, BIN};
+use support::{post, root, step_outcomes, temp_dir, Lcg, Server, BIN};
 
 /// The example policy, with rules that type HubSpot contacts by their first conversion.
 fn policy(dir: &Path) -> std::path::PathBuf {
@@ -37,18 +37,6 @@ lead_type = "contact_form"
     let path = dir.join("policy.toml");
     std::fs::write(&path, format!("{head}{}\n[[classify]]{tail}", hubspot_rules.trim())).unwrap();
     path
-}
-
-/// A small LCG: the same export on every run.
-struct Lcg(u64);
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
 }
 
 fn local(t: DateTime<Utc>) -> String {
