@@ -47,6 +47,7 @@ STACK = "lc"
 REGION = "us-east-1"
 SCHEDULER_TICK = 10  # seconds between ministack's schedule sweeps
 SWEEP_MINUTES = 1  # the stack's sweep period for this test (production default: 5 minutes)
+DEFAULT_SETTLE = 60  # seconds a step an event (or a sweep) just found due waits for late events
 # Test-only secrets, created in the emulator's SSM; two webhook secrets as during a rotation.
 WEBHOOK_SECRETS = "test-secret-old,test-secret-new"
 HUBSPOT_SECRET = "test-hubspot-client-secret"
@@ -659,9 +660,11 @@ def test_a_failed_schedule_is_recreated_by_the_sweep(stack, inbox):
     summary = next(i for i in stack.lead_items("FAULT-2") if i["SK"]["S"] == "SUMMARY")
     assert summary["next_due"]["N"] == "0", "the lead stays marked for the sweep"
     stack.counts.inject(("scheduler", "CreateSchedule"), 0, 500, "InternalServerException")
-    # The sweep (every minute here) sends the overdue step itself; nothing is sent twice.
+    # The sweep (every minute here) finds the overdue step. Nobody was watching it (its timer
+    # never got armed), so it settles first (the policy's default 60 s window) and is then sent
+    # by the settle timer; nothing is sent twice.
     got = wait_for(lambda: [m for m, _ in (inbox.poll() and inbox.for_lead("FAULT-2")) if m["clock"] == "response"],
-                   SWEEP_MINUTES * 60 + 3 * SCHEDULER_TICK + 10, 2)
+                   SWEEP_MINUTES * 60 + DEFAULT_SETTLE + 3 * SCHEDULER_TICK + 10, 2)
     assert got, stack.logs()[-3000:]
     steps = [m["step"] for m, _ in inbox.for_lead("FAULT-2") if m["clock"] == "response"]
     assert len(steps) == len(set(steps)), steps
