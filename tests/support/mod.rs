@@ -196,16 +196,7 @@ pub fn step_outcomes(data: &Path) -> std::collections::BTreeMap<String, usize> {
         .collect()
 }
 
-/// A small linear congruential generator: the same generated data on every run, no dependency.
-pub struct Lcg(pub u64);
-
-impl Lcg {
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
+#[path = "lcg.rs"]
+mod lcg;
+#[allow(unused_imports)] // not every test binary that includes the support module draws numbers
+pub use lcg::Lcg;

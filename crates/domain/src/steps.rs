@@ -363,8 +363,7 @@ fn judge(
 /// The ladder's own `stale_after` (the judging version's ladder), else the delivery default of
 /// the policy in force now.
 fn stale_after(inp: &Inputs, cycle: &Cycle, clock: ClockKind) -> chrono::Duration {
-    let fallback = inp.delivery.delivery.stale_after;
-    clock::rule_of(inp.policy, cycle, clock).map_or(fallback, |r| r.stale_after.unwrap_or(fallback))
+    clock::rule_of(inp.policy, cycle, clock).map_or(inp.delivery.delivery.stale_after, |r| inp.delivery.stale_after(r))
 }
 
 /// Whether leadclock was watching this step before it fell due: the last pass armed this

@@ -74,25 +74,6 @@ impl Harness {
     }
 }
 
-/// A small linear congruential generator: the same generated history on every machine and run,
-/// with no dependency.
-pub struct Lcg(pub u64);
-
-impl Lcg {
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-    /// A whole number of minutes in `0..n`.
-    pub fn minutes(&mut self, n: u64) -> chrono::Duration {
-        chrono::Duration::minutes(self.below(n) as i64)
-    }
-}
-
 /// New York wall time on a date.
 pub fn ny(d: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
     New_York
@@ -187,3 +168,8 @@ pub async fn response_steps(
     r.sort_by_key(|(s, _)| *s);
     r
 }
+
+#[path = "../../../../tests/support/lcg.rs"]
+mod lcg;
+#[allow(unused_imports)] // not every test binary that includes the support module draws numbers
+pub use lcg::Lcg;
