@@ -75,19 +75,23 @@ pub struct AuthConfig {
     pub webhook_secrets: Vec<Secret>,
     pub hubspot_secrets: Vec<Secret>,
     pub read_tokens: Vec<Secret>,
+    /// Tokens for the privacy routes (erasure): separate from read tokens, so a dashboard's
+    /// token cannot erase anything.
+    pub admin_tokens: Vec<Secret>,
     /// Accept everything (local trials only).
     pub insecure: bool,
 }
 
 impl AuthConfig {
-    /// `LEADCLOCK_WEBHOOK_SECRETS`, `LEADCLOCK_HUBSPOT_CLIENT_SECRETS`, `LEADCLOCK_READ_TOKENS`
-    /// (each comma-separated).
+    /// `LEADCLOCK_WEBHOOK_SECRETS`, `LEADCLOCK_HUBSPOT_CLIENT_SECRETS`, `LEADCLOCK_READ_TOKENS`,
+    /// `LEADCLOCK_ADMIN_TOKENS` (each comma-separated).
     pub fn from_env() -> Self {
         let list = |k: &str| std::env::var(k).map(|v| Secret::list(&v)).unwrap_or_default();
         AuthConfig {
             webhook_secrets: list("LEADCLOCK_WEBHOOK_SECRETS"),
             hubspot_secrets: list("LEADCLOCK_HUBSPOT_CLIENT_SECRETS"),
             read_tokens: list("LEADCLOCK_READ_TOKENS"),
+            admin_tokens: list("LEADCLOCK_ADMIN_TOKENS"),
             insecure: false,
         }
     }
@@ -107,7 +111,7 @@ pub enum AuthError {
     Stale(&'static str),
     #[error("the signature does not match")]
     BadSignature(&'static str),
-    #[error("reads need Authorization: Bearer <token>")]
+    #[error("this route needs Authorization: Bearer <token>")]
     NoToken,
     #[error(
         "this route takes HubSpot's v3 signature ({HUBSPOT_SIGNATURE_HEADER}), signed with the app's client secret"
@@ -392,6 +396,19 @@ pub fn verify_webhook_with(
 
 /// Checks `Authorization: Bearer <token>` on a read.
 pub fn verify_read(cfg: &AuthConfig, header: &dyn Fn(&str) -> Option<String>) -> Result<(), AuthError> {
+    verify_bearer(cfg, &cfg.read_tokens, header)
+}
+
+/// Checks `Authorization: Bearer <token>` against the admin tokens (erasure).
+pub fn verify_admin(cfg: &AuthConfig, header: &dyn Fn(&str) -> Option<String>) -> Result<(), AuthError> {
+    verify_bearer(cfg, &cfg.admin_tokens, header)
+}
+
+fn verify_bearer(
+    cfg: &AuthConfig,
+    tokens: &[Secret],
+    header: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), AuthError> {
     if cfg.insecure {
         return Ok(());
     }
@@ -405,7 +422,7 @@ pub fn verify_read(cfg: &AuthConfig, header: &dyn Fn(&str) -> Option<String>) ->
         m.finalize().into_bytes()
     };
     let want = digest(token.as_bytes());
-    for t in &cfg.read_tokens {
+    for t in tokens {
         let mut m = key.mac();
         m.update(&t.0);
         if m.verify_slice(&want).is_ok() {
@@ -632,6 +649,18 @@ mod tests {
             ..Default::default()
         };
         assert!(verify_read(&open, &|_| None).is_ok());
+    }
+
+    #[test]
+    fn admin_tokens_are_not_read_tokens() {
+        let c = AuthConfig {
+            admin_tokens: Secret::list("admin-token-1"),
+            ..cfg()
+        };
+        assert!(verify_admin(&c, &|_| Some("Bearer admin-token-1".into())).is_ok());
+        assert!(verify_admin(&c, &|_| Some("Bearer read-token-1".into())).is_err());
+        assert!(verify_read(&c, &|_| Some("Bearer admin-token-1".into())).is_err());
+        assert_eq!(verify_admin(&cfg(), &|_| None), Err(AuthError::NoToken));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use crate::error::PortError;
 use crate::outbox::{OutboxMessage, OutboxStatus};
-use crate::ports::{Appended, EventStore, LeadIndex, LeadSummary, Outbox, Rollups, StepLog};
+use crate::ports::{Appended, EventStore, LeadIndex, LeadSummary, Outbox, PersonalData, Rollups, StepLog};
 use chrono::{DateTime, Utc};
 use leadclock_domain::steps::{StepKey, StepRecord, StepStatus};
 use leadclock_domain::{Event, EventId, LeadId};
@@ -27,6 +27,7 @@ struct State {
     rollups: BTreeMap<String, String>,
     steps: BTreeMap<(LeadId, StepKey), StepRecord>,
     outbox: BTreeMap<String, OutboxMessage>,
+    retention_through: Option<DateTime<Utc>>,
 }
 
 /// What SQLite's `leads` table keeps about a lead; created by its first event.
@@ -267,6 +268,45 @@ impl Outbox for MemoryStore {
             .values()
             .filter(|m| m.status == OutboxStatus::Dead)
             .count() as u64)
+    }
+}
+
+impl PersonalData for MemoryStore {
+    async fn leads_with_email(&self, email: &str) -> Result<Vec<LeadId>, PortError> {
+        let state = self.state();
+        let names = |e: &Event| match &e.body {
+            leadclock_domain::EventBody::Form(f) => f
+                .contact
+                .as_ref()
+                .and_then(|c| c.email.as_deref())
+                .is_some_and(|m| m.eq_ignore_ascii_case(email)),
+            _ => false,
+        };
+        Ok(state
+            .events
+            .iter()
+            .filter(|(_, events)| events.values().any(names))
+            .map(|(lead, _)| lead.clone())
+            .collect())
+    }
+
+    async fn rewrite(&self, events: &[Event]) -> Result<(), PortError> {
+        let mut state = self.state();
+        for e in events {
+            if let Some(stored) = state.events.get_mut(&e.lead_id).and_then(|l| l.get_mut(&e.event_id)) {
+                *stored = e.clone();
+            }
+        }
+        Ok(())
+    }
+
+    async fn retention_through(&self) -> Result<Option<DateTime<Utc>>, PortError> {
+        Ok(self.state().retention_through)
+    }
+
+    async fn save_retention_through(&self, at: DateTime<Utc>) -> Result<(), PortError> {
+        self.state().retention_through = Some(at);
+        Ok(())
     }
 }
 

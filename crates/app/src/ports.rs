@@ -134,9 +134,27 @@ pub trait Outbox: Send + Sync {
 }
 
 /// Every store port: what a host's store adapter implements.
-pub trait Store: EventStore + LeadIndex + StepLog + Outbox + Rollups {}
+pub trait Store: EventStore + LeadIndex + StepLog + Outbox + Rollups + PersonalData {}
 
-impl<T: EventStore + LeadIndex + StepLog + Outbox + Rollups> Store for T {}
+impl<T: EventStore + LeadIndex + StepLog + Outbox + Rollups + PersonalData> Store for T {}
+
+/// Personal data: whose leads an email names, events rewritten without it, and how far the
+/// retention pass has come.
+pub trait PersonalData: Send + Sync {
+    /// Leads with a stored form whose contact email is `email`, compared case-insensitively.
+    fn leads_with_email(&self, email: &str) -> impl Future<Output = Result<Vec<LeadId>, PortError>> + Send;
+
+    /// Replaces the stored copy of each event (same lead, same id) with the one given, in one
+    /// transaction where the store has them. Never adds an event: an id not stored is left
+    /// out, so counts and summaries stay what they were.
+    fn rewrite(&self, events: &[Event]) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// The instant up to which every lead's last activity has been checked for retention.
+    fn retention_through(&self) -> impl Future<Output = Result<Option<DateTime<Utc>>, PortError>> + Send;
+
+    /// Records the retention pass's progress.
+    fn save_retention_through(&self, at: DateTime<Utc>) -> impl Future<Output = Result<(), PortError>> + Send;
+}
 
 /// Where nightly rollups are kept.
 pub trait Rollups: Send + Sync {

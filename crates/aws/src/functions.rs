@@ -111,8 +111,8 @@ async fn rollup(app: &AwsApp, input: RollupInput) -> Result<Value, Error> {
     let day = input
         .day
         .unwrap_or_else(|| yesterday(app.policy.reporting_timezone, app.clock.now()));
-    let report = app.rollup(day).await?;
-    Ok(json!({"day": day.to_string(), "mqls": report.overall.volume.mqls}))
+    let (report, retention) = app.nightly(day).await?;
+    Ok(json!({"day": day.to_string(), "mqls": report.overall.volume.mqls, "retention": retention}))
 }
 
 pub async fn serve_rollup() -> Result<(), Error> {

@@ -92,6 +92,7 @@ mod tests {
             webhook_secrets: vec![Secret::new("fixture-webhook-secret")],
             hubspot_secrets: Vec::new(),
             read_tokens: vec![Secret::new("fixture-read-token")],
+            admin_tokens: Vec::new(),
             insecure: false,
         };
         let routes = [Routes::Events(Kind::Form), Routes::Reads];

@@ -19,12 +19,14 @@ pub struct SecretSource {
     webhook: Option<String>,
     hubspot: Option<String>,
     read: Option<String>,
+    admin: Option<String>,
     cache: Mutex<Option<(Instant, Arc<AuthConfig>)>>,
 }
 
 impl SecretSource {
     /// Parameter names from `WEBHOOK_SECRETS_PARAMETER`, `HUBSPOT_SECRETS_PARAMETER`,
-    /// `READ_TOKENS_PARAMETER`.
+    /// `READ_TOKENS_PARAMETER` and, in the one function that serves the privacy routes,
+    /// `ADMIN_TOKENS_PARAMETER` (unset elsewhere, so no other cold start reads it).
     pub fn from_env(ssm: Client) -> Self {
         let name = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         SecretSource {
@@ -32,6 +34,7 @@ impl SecretSource {
             webhook: name("WEBHOOK_SECRETS_PARAMETER"),
             hubspot: name("HUBSPOT_SECRETS_PARAMETER"),
             read: name("READ_TOKENS_PARAMETER"),
+            admin: name("ADMIN_TOKENS_PARAMETER"),
             cache: Mutex::new(None),
         }
     }
@@ -63,6 +66,7 @@ impl SecretSource {
             webhook_secrets: self.fetch(&self.webhook).await,
             hubspot_secrets: self.fetch(&self.hubspot).await,
             read_tokens: self.fetch(&self.read).await,
+            admin_tokens: self.fetch(&self.admin).await,
             insecure: false,
         });
         *cache = Some((Instant::now(), cfg.clone()));

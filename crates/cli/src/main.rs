@@ -2,6 +2,7 @@
 
 mod calendar_cmd;
 mod explain_cmd;
+mod forget_cmd;
 mod import_cmd;
 mod report_cmd;
 mod versions_cmd;
@@ -143,6 +144,8 @@ enum Cmd {
     },
     /// Import a CRM's history (HubSpot or Salesforce CSV exports, leadclock JSON lines) as history.
     Import(import_cmd::ImportArgs),
+    /// Erase one person's personal data (by lead id or email), or run the retention pass now.
+    Forget(forget_cmd::ForgetArgs),
     /// Business-hours arithmetic on a policy's calendars.
     Calendar {
         #[command(subcommand)]
@@ -366,6 +369,12 @@ fn main() -> ExitCode {
             // Some rows were refused: the rest is stored, and the exit status says so.
             Ok(true) => return ExitCode::from(2),
             Ok(false) => Ok(()),
+            Err(e) => Err(e),
+        },
+        Cmd::Forget(args) => match forget_cmd::run(&args) {
+            // A subject matched no stored lead: the others are erased, and the exit status says so.
+            Ok(false) => return ExitCode::from(2),
+            Ok(true) => Ok(()),
             Err(e) => Err(e),
         },
         Cmd::Sign {

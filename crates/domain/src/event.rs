@@ -188,6 +188,18 @@ pub struct Form {
     pub attributes: BTreeMap<String, String>,
 }
 
+impl Form {
+    /// Equal in everything but the contact and attributes (the personal data an erasure takes).
+    pub fn same_facts(&self, other: &Form) -> bool {
+        let strip = |f: &Form| Form {
+            contact: None,
+            attributes: BTreeMap::new(),
+            ..f.clone()
+        };
+        strip(self) == strip(other)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assignment {
     pub owner: String,
@@ -302,6 +314,10 @@ pub struct Event {
     /// Fields the sender added that leadclock does not know, kept as JSON text, never interpreted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, String>,
+    /// When this event's personal data was erased ([`Event::erased`]): an erasure request or
+    /// the retention period. Absent on every event that still holds what its sender sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl Event {
@@ -315,7 +331,50 @@ impl Event {
             origin: Origin::Live,
             supersedes: None,
             extra: BTreeMap::new(),
+            erased_at: None,
         }
+    }
+
+    /// Whether the event holds personal data: a form's contact or attributes, or fields the
+    /// sender added that leadclock does not know (they may name anyone).
+    pub fn holds_personal_data(&self) -> bool {
+        let form = match &self.body {
+            EventBody::Form(f) => f.contact.is_some() || !f.attributes.is_empty(),
+            _ => false,
+        };
+        form || !self.extra.is_empty()
+    }
+
+    /// The event without its personal data, marked erased at `at`; `None` when it holds none.
+    /// What the fold reads (ids, instants, lead type, source, region, owners, stages) stays, so
+    /// the timeline and every metric are unchanged.
+    pub fn erased(&self, at: DateTime<Utc>) -> Option<Event> {
+        if !self.holds_personal_data() {
+            return None;
+        }
+        let mut e = self.clone();
+        e.strip_personal_data();
+        e.erased_at = Some(at);
+        Some(e)
+    }
+
+    /// `self` as it would be stored after `stored`'s erasure: the same event resent after its
+    /// personal data was erased compares equal to what is stored.
+    pub fn as_erased_like(&self, stored: &Event) -> Event {
+        let mut e = self.clone();
+        if stored.erased_at.is_some() {
+            e.strip_personal_data();
+            e.erased_at = stored.erased_at;
+        }
+        e
+    }
+
+    fn strip_personal_data(&mut self) {
+        if let EventBody::Form(f) = &mut self.body {
+            f.contact = None;
+            f.attributes.clear();
+        }
+        self.extra.clear();
     }
 
     /// The event this one takes out of the fold, if any.
@@ -327,9 +386,16 @@ impl Event {
     }
 
     /// Whether two events say the same thing, whatever their ids, origins or unknown fields:
-    /// the fold keeps one of them.
+    /// the fold keeps one of them. Personal data is not a fact: an erased form and the same
+    /// form resent with its contact are one.
     pub fn same_fact(&self, other: &Event) -> bool {
-        self.occurred_at == other.occurred_at && self.body == other.body && self.supersedes == other.supersedes
+        let same_body = match (&self.body, &other.body) {
+            (EventBody::Form(a), EventBody::Form(b)) if self.erased_at.is_some() || other.erased_at.is_some() => {
+                a.same_facts(b)
+            }
+            (a, b) => a == b,
+        };
+        self.occurred_at == other.occurred_at && same_body && self.supersedes == other.supersedes
     }
 
     /// Fold order: time, then the handoff's order, then id, so every arrival order agrees.
@@ -361,6 +427,60 @@ mod tests {
         for s in StageChange::ALL {
             assert_eq!(StageChange::parse(s.as_str()), Some(s));
         }
+    }
+
+    fn form_with_contact() -> Event {
+        let at = DateTime::parse_from_rfc3339("2026-11-23T15:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut e = Event::new(
+            EventId::parse("form-1").unwrap(),
+            LeadId::parse("L-1").unwrap(),
+            at,
+            EventBody::Form(Box::new(Form {
+                lead_type: "demo_request".into(),
+                source: Some("webinar".into()),
+                contact: Some(Contact {
+                    name: Some("Ada".into()),
+                    email: Some("ada@example.com".into()),
+                    company: None,
+                }),
+                attributes: BTreeMap::from([("utm".to_owned(), "x".to_owned())]),
+                ..Form::default()
+            })),
+        );
+        e.extra.insert("phone".into(), "\"555\"".into());
+        e
+    }
+
+    #[test]
+    fn erasure_takes_personal_data_and_keeps_the_facts() {
+        let e = form_with_contact();
+        let at = e.occurred_at + chrono::Duration::days(1);
+        let erased = e.erased(at).expect("it held personal data");
+        assert!(!erased.holds_personal_data());
+        assert_eq!(erased.erased_at, Some(at));
+        let EventBody::Form(f) = &erased.body else {
+            panic!("a form")
+        };
+        assert_eq!(
+            (f.lead_type.as_str(), f.source.as_deref()),
+            ("demo_request", Some("webinar"))
+        );
+        assert!(f.contact.is_none() && f.attributes.is_empty() && erased.extra.is_empty());
+        // Erasing again changes nothing; the erased form and the original are one fact.
+        assert!(erased.erased(at).is_none());
+        assert!(erased.same_fact(&e) && e.same_fact(&erased));
+        // The same event resent after the erasure compares equal to what is stored.
+        assert_eq!(e.as_erased_like(&erased), erased);
+        // …and an event that was never erased compares as sent.
+        assert_eq!(e.as_erased_like(&e), e);
+        // A form that differs in a fact is another fact, erased or not.
+        let mut other = e.clone();
+        if let EventBody::Form(f) = &mut other.body {
+            f.source = Some("ads".into());
+        }
+        assert!(!erased.same_fact(&other));
     }
 
     #[test]

@@ -124,3 +124,21 @@ fn the_fast_fixture_reads_as_before() {
     assert_eq!(p.directory.people["alice"].slack.as_deref(), Some("U0ALICE"));
     assert_eq!(p.calendar_name_for(Some("alice"), None, None), "always");
 }
+
+#[test]
+fn privacy_keeps_contact_data_ninety_days_unless_told() {
+    assert_eq!(parse(FAST).privacy.contact_retention, Some(Duration::days(90)));
+    let with = |v: &str| format!("{FAST}\n[privacy]\ncontact_retention = \"{v}\"\n");
+    assert_eq!(
+        parse(&with("30days")).privacy.contact_retention,
+        Some(Duration::days(30))
+    );
+    assert_eq!(parse(&with("off")).privacy.contact_retention, None);
+    for bad in ["soon", "1h"] {
+        let problems = Policy::parse(&with(bad)).expect_err(bad);
+        assert!(
+            problems.iter().any(|p| p.path == "privacy.contact_retention"),
+            "{bad}: {problems:?}"
+        );
+    }
+}

@@ -1,5 +1,5 @@
 //! The local server's background tasks: timers firing, the sweep, the dispatcher and the
-//! nightly rollup. None of them can die: each item runs in its own task, so a panic or an error
+//! nightly rollup and retention pass. None of them can die: each item runs in its own task, so a panic or an error
 //! is logged and the loop goes on with the next.
 
 use crate::runtime::LocalApp;
@@ -29,7 +29,8 @@ where
     }
 }
 
-/// The rollup of each finished day at 00:05 in the policy's reporting time zone.
+/// The rollup of each finished day at 00:05 in the policy's reporting time zone, then the
+/// retention pass.
 pub fn nightly_rollups(app: Arc<LocalApp>) {
     tokio::spawn(async move {
         let tz = app.policy.reporting_timezone;
@@ -38,7 +39,10 @@ pub fn nightly_rollups(app: Arc<LocalApp>) {
             let (at, day) = next_rollup(tz, now);
             tokio::time::sleep((at - now).to_std().unwrap_or_default()).await;
             let pass = app.clone();
-            guarded("nightly rollup", async move { pass.rollup(day).await.map(|_| ()) }).await;
+            guarded("nightly rollup and retention", async move {
+                pass.nightly(day).await.map(|_| ())
+            })
+            .await;
         }
     });
 }

@@ -172,3 +172,44 @@ async fn a_v2_store_upgrades_and_its_policy_becomes_version_1_since_the_beginnin
     assert_eq!((stored[1].number, stored[1].effective_from), (2, Some(at)));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A data dir holding what the release before personal-data retention wrote (schema version 3).
+fn v3_dir(tag: &str) -> PathBuf {
+    let dir = temp_dir(tag);
+    let conn = rusqlite::Connection::open(dir.join("leadclock.db")).unwrap();
+    conn.execute_batch(include_str!("fixtures/v3.sql")).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn a_v3_store_upgrades_and_its_contacts_can_be_found_and_erased() {
+    use leadclock_app::ports::PersonalData;
+    let dir = v3_dir("v3");
+    assert_eq!(user_version(&dir), 3);
+    let store = SqliteStore::open(&dir).unwrap();
+    assert_eq!(user_version(&dir), schema::VERSION);
+    // Everything the previous release stored reads back: events, steps, its policy version.
+    assert_eq!(store.load(&lead("V3-1")).await.unwrap().len(), 3);
+    assert_eq!(store.load(&lead("V3-2")).await.unwrap().len(), 2);
+    assert!(!store.steps(&lead("V3-2")).await.unwrap().is_empty());
+    assert_eq!(store.policy_versions().await.unwrap().len(), 1);
+    // No retention pass has run; the forms it stored are found by email in any case.
+    assert_eq!(store.retention_through().await.unwrap(), None);
+    let mut found = store.leads_with_email("ada@example.com").await.unwrap();
+    found.sort();
+    assert_eq!(found, [lead("V3-1"), lead("V3-4")]);
+    // Erasing one of them keeps what the fold reads.
+    let events = store.load(&lead("V3-1")).await.unwrap();
+    let at = Utc::now();
+    let erased: Vec<_> = events.iter().filter_map(|e| e.erased(at)).collect();
+    assert_eq!(erased.len(), 1);
+    store.rewrite(&erased).await.unwrap();
+    let after = store.load(&lead("V3-1")).await.unwrap();
+    assert!(!after.iter().any(leadclock_domain::Event::holds_personal_data));
+    let policy = Policy::parse(include_str!("../../../policies/example.toml")).unwrap();
+    assert_eq!(
+        leadclock_domain::Lead::fold(lead("V3-1"), &after, &policy),
+        leadclock_domain::Lead::fold(lead("V3-1"), &events, &policy)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

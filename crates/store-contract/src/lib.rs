@@ -1,5 +1,5 @@
 //! The store contract: what every adapter of the store ports (`EventStore`, `LeadIndex`,
-//! `StepLog`, `Outbox`, `Rollups`) promises its callers, checked the same way against memory, SQLite and DynamoDB.
+//! `StepLog`, `Outbox`, `Rollups`, `PersonalData`) promises its callers, checked the same way against memory, SQLite and DynamoDB.
 //!
 //! Each case is one async function that creates its own leads, named after the run and the
 //! case, so cases and runs can share one table; it asserts only about those leads. Where the
@@ -14,6 +14,7 @@ mod event_store;
 mod fixtures;
 mod lead_index;
 mod outbox;
+mod privacy;
 mod rollups;
 mod steps;
 
@@ -80,6 +81,8 @@ pub fn cases<A: Adapter>() -> Vec<Case<A>> {
         outbox::a_failed_attempt_waits_and_dead_letters_are_counted,
         outbox::one_pass_wins_the_lease_of_a_message,
         rollups::save_rollup_replaces_the_days_report,
+        privacy::leads_with_email_finds_forms_by_contact_email,
+        privacy::rewrite_replaces_stored_events_and_never_adds_one,
     ]
 }
 

@@ -4,7 +4,7 @@
 use crate::error::{ErrorDetail, HttpError, IngestError};
 use crate::fingerprint;
 use crate::inbound::batch::Item;
-use crate::ports::{Appended, Clock, EventStore, LeadIndex, Notifier, StepLog, Timers};
+use crate::ports::{Appended, Clock, EventStore, LeadIndex, Notifier, PersonalData, StepLog, Timers};
 use crate::App;
 use leadclock_domain::{Event, LeadId};
 use serde::Serialize;
@@ -58,7 +58,11 @@ fn answer(index: usize, event: &Event, appended: Appended, refuse_conflicts: boo
     match appended {
         Appended::New => ids(202),
         Appended::Duplicate(stored) => {
-            let (stored, received) = (fingerprint::of(&stored), fingerprint::of(event));
+            // A resend after an erasure is the same event: compare it as it would be stored.
+            let (stored, received) = (
+                fingerprint::of(&stored),
+                fingerprint::of(&event.as_erased_like(&stored)),
+            );
             if refuse_conflicts && stored != received {
                 let e = IngestError::Conflict {
                     event_id: event.event_id.to_string(),
@@ -77,7 +81,7 @@ fn answer(index: usize, event: &Event, appended: Appended, refuse_conflicts: boo
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: EventStore + LeadIndex + StepLog,
+    S: EventStore + LeadIndex + StepLog + PersonalData,
     T: Timers,
     N: Notifier,
     C: Clock,

@@ -4,7 +4,7 @@
 use crate::error::IngestError;
 use crate::fingerprint;
 use crate::inbound::{Inbound, Kind, LeadclockJson, PayloadFormat};
-use crate::ports::{Appended, Clock, EventStore, LeadIndex, Notifier, StepLog, Timers};
+use crate::ports::{Appended, Clock, EventStore, LeadIndex, Notifier, PersonalData, StepLog, Timers};
 use crate::view::LeadView;
 use crate::App;
 use leadclock_domain::Event;
@@ -33,7 +33,7 @@ impl Accepted {
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: EventStore + LeadIndex + StepLog,
+    S: EventStore + LeadIndex + StepLog + PersonalData,
     T: Timers,
     N: Notifier,
     C: Clock,
@@ -71,7 +71,11 @@ where
         let duplicate = match self.store.append(event).await.map_err(IngestError::Store)? {
             Appended::New => false,
             Appended::Duplicate(stored) => {
-                let (stored, received) = (fingerprint::of(&stored), fingerprint::of(event));
+                // A resend after an erasure is the same event: compare it as it would be stored.
+                let (stored, received) = (
+                    fingerprint::of(&stored),
+                    fingerprint::of(&event.as_erased_like(&stored)),
+                );
                 if refuse_conflicts && stored != received {
                     return Err(IngestError::Conflict {
                         event_id: event.event_id.to_string(),

@@ -2,7 +2,8 @@
 //! nightly rollup that stores and announces one day of them.
 
 use crate::error::{store_status, HttpError, PortError, STORE_RETRY_AFTER_SECONDS};
-use crate::ports::{Clock, EventStore, LeadIndex, Notifier, Outbox, Rollups};
+use crate::handlers::privacy::RetentionPass;
+use crate::ports::{Clock, EventStore, LeadIndex, Notifier, Outbox, PersonalData, Rollups};
 use crate::query::{day_span, local_date, local_midnight, QueryError, ReportQuery};
 use crate::report_format;
 use crate::App;
@@ -131,6 +132,22 @@ where
         self.notifier.publish_rollup(&key, &summary, &json).await?;
         tracing::info!(day = %key, mqls = report.overall.volume.mqls, "rollup published");
         Ok(report)
+    }
+}
+
+impl<S, T, N, C> App<S, T, N, C>
+where
+    S: EventStore + LeadIndex + Outbox + Rollups + PersonalData,
+    N: Notifier,
+    C: Clock,
+{
+    /// The nightly job of both hosts: the day's rollup, then the retention pass. The rollup
+    /// comes first so a failing retention pass never costs the night's metrics; a retry runs
+    /// both again (each is idempotent).
+    pub async fn nightly(&self, day: NaiveDate) -> Result<(Report, RetentionPass), PortError> {
+        let report = self.rollup(day).await?;
+        let retention = self.apply_retention().await?;
+        Ok((report, retention))
     }
 }
 

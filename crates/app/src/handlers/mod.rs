@@ -6,5 +6,6 @@ pub mod dispatch;
 pub mod ingest;
 pub mod lead;
 pub mod metrics;
+pub mod privacy;
 pub mod reconcile;
 pub mod whatif;

@@ -9,7 +9,7 @@
 use crate::error::PortError;
 use crate::message::{EscalationMessage, OutcomeMessage};
 use crate::outbox::OutboxMessage;
-use crate::ports::{Clock, EventStore, LeadIndex, LeadSummary, Notifier, StepLog, Timers};
+use crate::ports::{Clock, EventStore, LeadIndex, LeadSummary, Notifier, PersonalData, StepLog, Timers};
 use crate::App;
 use chrono::{DateTime, Duration, Utc};
 use leadclock_domain::clock::{self, Escalation};
@@ -77,7 +77,7 @@ fn summary(lead: &Lead, events: &[Event], plan: &Plan, open: bool) -> Option<Lea
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: EventStore + LeadIndex + StepLog,
+    S: EventStore + LeadIndex + StepLog + PersonalData,
     T: Timers,
     N: Notifier,
     C: Clock,
@@ -89,6 +89,12 @@ where
         let (lead, version) = self.versions.fold(lead_id.clone(), &events);
         let (judging, policy_version) = (version.policy.clone(), version.number);
         let delivery = self.policy_now();
+        let mut failures = Vec::new();
+        // Personal data that arrives already past retention (an import of old leads) is not
+        // kept: the retention pass has gone past these leads and would not come back.
+        if let Err(e) = self.erase_if_expired(&events, &delivery, now).await {
+            failures.push(e);
+        }
         let armed = self.store.summary(lead_id).await?.map(|s| s.armed).unwrap_or_default();
         let stored = self.store.steps(lead_id).await?;
         let legacy = legacy_claims(&events, &StepBook::new(stored.iter().cloned()));
@@ -102,7 +108,6 @@ where
             armed: &armed,
         });
         plan.records.splice(0..0, legacy);
-        let mut failures = Vec::new();
         let (recorded, sent) = match self.record(lead_id, &plan, now).await {
             Ok(written) => written,
             Err(e) => {

@@ -149,6 +149,41 @@ where
     }
 }
 
+/// A privacy request's JSON body, from a caller holding an admin token.
+pub struct AdminBody(pub Bytes);
+
+/// Privacy requests name one lead or one email: a few hundred bytes.
+pub const MAX_ADMIN_BODY_BYTES: usize = 4096;
+
+impl<S, T, N, C> FromRequest<ApiState<S, T, N, C>> for AdminBody
+where
+    S: Send + Sync + 'static,
+    T: Send + Sync + 'static,
+    N: Send + Sync + 'static,
+    C: Send + Sync + 'static,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &ApiState<S, T, N, C>) -> Result<Self, Response> {
+        let (parts, body) = req.into_parts();
+        let cfg = state.auth.current().await;
+        auth::verify_admin(&cfg, &header_lookup(&parts.headers)).map_err(|e| {
+            tracing::warn!(code = e.code(), "privacy request refused");
+            error(&e)
+        })?;
+        json_content_type(&parts.headers).map_err(|e| error(&e))?;
+        let too_large = IngestError::TooLarge {
+            limit: MAX_ADMIN_BODY_BYTES,
+        };
+        match Bytes::from_request(Request::from_parts(parts, body), state).await {
+            Ok(b) if b.len() <= MAX_ADMIN_BODY_BYTES => Ok(AdminBody(b)),
+            Ok(_) => Err(error(&too_large)),
+            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(error(&too_large)),
+            Err(rej) => Err(error(&IngestError::Malformed(rej.body_text()))),
+        }
+    }
+}
+
 /// A report query, checked once.
 pub struct Report(pub ReportQuery);
 

@@ -63,13 +63,15 @@ pub enum Routes {
     Reads,
     /// `POST /v1/hooks/hubspot`: a HubSpot app's webhooks.
     Hooks,
+    /// `POST /v1/privacy/erasure`: one person's data erased, with an admin token.
+    Privacy,
 }
 
 impl Routes {
     /// Every route group: what the local server mounts.
     pub fn all() -> Vec<Routes> {
         let mut all: Vec<Routes> = Kind::ALL.into_iter().map(Routes::Events).collect();
-        all.extend([Routes::Batch, Routes::Reads, Routes::Hooks]);
+        all.extend([Routes::Batch, Routes::Reads, Routes::Hooks, Routes::Privacy]);
         all
     }
 }
@@ -110,6 +112,7 @@ where
                 .route("/v1/baseline", get(routes::metrics::baseline))
                 .route("/healthz", get(routes::health::healthz)),
             Routes::Hooks => r.route("/v1/hooks/hubspot", post(routes::hubspot::hubspot)),
+            Routes::Privacy => r.route("/v1/privacy/erasure", post(routes::privacy::erasure)),
         };
     }
     if routes.iter().any(|g| matches!(g, Routes::Events(_))) {

@@ -5,5 +5,11 @@ use leadclock_app::inbound::Kind;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    leadclock_aws::functions::serve_api(&[Routes::Events(Kind::Form), Routes::Batch, Routes::Hooks]).await
+    leadclock_aws::functions::serve_api(&[
+        Routes::Events(Kind::Form),
+        Routes::Batch,
+        Routes::Hooks,
+        Routes::Privacy,
+    ])
+    .await
 }

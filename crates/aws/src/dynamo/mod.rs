@@ -35,6 +35,7 @@
 //! mark). Transaction conflicts and throttling are retried a bounded number of times with jitter.
 
 mod outbox;
+mod privacy;
 mod steps;
 
 use crate::error::port_err;

@@ -186,6 +186,21 @@ impl Default for Delivery {
     }
 }
 
+/// `[privacy]`: how long a lead's personal data (contact, attributes, unknown fields) is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Privacy {
+    /// Erased this long after the lead's last event; `None` keeps it until erased by request.
+    pub contact_retention: Option<Duration>,
+}
+
+impl Default for Privacy {
+    fn default() -> Self {
+        Privacy {
+            contact_retention: Some(Duration::days(90)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TouchRule {
     pub channels: Vec<String>,
@@ -407,6 +422,7 @@ pub struct Policy {
     pub lead_types: BTreeMap<String, LeadType>,
     pub directory: Directory,
     pub delivery: Delivery,
+    pub privacy: Privacy,
     /// The `[[classify]]` rules, in the policy's order: the first that matches wins.
     pub classify: Vec<ClassifyRule>,
 }

@@ -125,6 +125,13 @@ pub(super) struct RawDelivery {
     pub mode: Option<Text>,
 }
 
+/// `[privacy]`: how long personal data is kept.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPrivacy {
+    pub contact_retention: Option<Text>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPolicy {
@@ -145,6 +152,8 @@ pub(super) struct RawPolicy {
     pub directory: RawDirectory,
     #[serde(default)]
     pub delivery: RawDelivery,
+    #[serde(default)]
+    pub privacy: RawPrivacy,
     #[serde(default)]
     pub classify: Vec<Spanned<RawRule>>,
 }

@@ -39,6 +39,7 @@ pub(super) fn policy(src: &str) -> Result<Policy, Vec<Problem>> {
     let slas = assignment.iter().chain(lead_types.values().map(|l| &l.sla));
     directory::role_coverage(slas, &raw.directory, keys.span("directory"), &directory, &mut p);
     let delivery = delivery::delivery(&raw.delivery, &mut p);
+    let privacy = delivery::privacy(&raw.privacy, &mut p);
     let classify = classify::rules(&raw.classify, &raw.lead_types, &mut p);
     let regions = raw
         .regions
@@ -55,6 +56,7 @@ pub(super) fn policy(src: &str) -> Result<Policy, Vec<Problem>> {
         lead_types,
         directory,
         delivery,
+        privacy,
         classify,
     }))
 }

@@ -10,6 +10,7 @@
 
 mod outbox;
 mod policies;
+mod privacy;
 pub mod schema;
 mod steps;
 

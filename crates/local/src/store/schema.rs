@@ -6,12 +6,13 @@
 //! | 0 (no tables) | — | a new file: the latest schema is created |
 //! | 1 (tables, `user_version` 0) | releases before step outcomes | events, leads, rollups; escalation claims as `escalated` events |
 //! | 2 | releases before policy versions | + `steps` (step records), `outbox`, `leads.armed` (the timers a pass armed); claims become `delivered` step records |
-//! | 3 | this release | + `policy_versions`; the server records the policy it starts with as version 1, in force since the beginning |
+//! | 3 | releases before personal-data retention | + `policy_versions`; the server records the policy it starts with as version 1, in force since the beginning |
+//! | 4 | this release | + `retention` (how far the retention pass has come); events keep their bodies, erased ones gain `erased_at` |
 
 use rusqlite::{Connection, OptionalExtension};
 
 /// The version this release writes.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// Version 1: what releases before step outcomes wrote (and never versioned).
 const V1: &str = "
@@ -98,6 +99,15 @@ CREATE TABLE policy_versions (
 );
 ";
 
+/// Version 3 → 4: the retention pass's progress, one row. Empty after the migration: the first
+/// pass looks back over the bounded first-pass window, as on a new store.
+const V4: &str = "
+CREATE TABLE retention (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    through INTEGER NOT NULL
+);
+";
+
 /// Which version a file is at.
 fn version(c: &Connection) -> rusqlite::Result<i64> {
     let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -122,7 +132,7 @@ pub fn migrate(c: &mut Connection) -> Result<(), String> {
             "the database is at schema version {from}, newer than this release's {VERSION}: upgrade leadclock"
         ));
     }
-    let steps: [(i64, &str); 3] = [(1, V1), (2, V2), (3, V3)];
+    let steps: [(i64, &str); 4] = [(1, V1), (2, V2), (3, V3), (4, V4)];
     for (to, sql) in steps.into_iter().filter(|(to, _)| *to > from) {
         let tx = c.transaction().map_err(|e| e.to_string())?;
         tx.execute_batch(sql)

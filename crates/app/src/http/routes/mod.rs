@@ -6,6 +6,7 @@ pub mod health;
 pub mod hubspot;
 pub mod leads;
 pub mod metrics;
+pub mod privacy;
 pub mod stats;
 
 use super::response::error;
