@@ -64,7 +64,8 @@ impl Server {
         }
         cmd.env_remove("LEADCLOCK_WEBHOOK_SECRETS")
             .env_remove("LEADCLOCK_READ_TOKENS")
-            .env_remove("LEADCLOCK_HUBSPOT_CLIENT_SECRETS");
+            .env_remove("LEADCLOCK_HUBSPOT_CLIENT_SECRETS")
+            .env_remove("LEADCLOCK_ADMIN_TOKENS");
         for (k, v) in env {
             cmd.env(k, v);
         }
