@@ -481,3 +481,72 @@ async fn v1_signatures_are_refused_by_default_and_accepted_with_the_migration_se
         migrating.logs()
     );
 }
+
+/// A lead with 1,100 events answers in pages: 200 entries by default, at most 1,000, each page
+/// naming the cursor of the next; bad paging parameters are the documented 400.
+#[tokio::test]
+async fn a_lead_with_thousands_of_events_answers_its_timeline_in_pages() {
+    let data = temp_dir("pages");
+    let s = Server::start(&data, &[]);
+    let c = reqwest::Client::new();
+    let start = chrono::Utc::now() - chrono::Duration::hours(3);
+    let mut items = vec![
+        json!({"kind": "form", "lead_id": "PAGE-1", "occurred_at": start.to_rfc3339(),
+                                "lead_type": "content_mql", "history": true}),
+    ];
+    items.extend((1..1100).map(|i| {
+        let at = start + chrono::Duration::seconds(i);
+        json!({"kind": "touch", "event_id": format!("t-{i:04}"), "lead_id": "PAGE-1",
+               "occurred_at": at.to_rfc3339(), "channel": "email", "history": true})
+    }));
+    for chunk in items.chunks(500) {
+        let r = c.post(s.url("/v1/events/batch")).json(&chunk).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let page = |query: String| {
+        let url = s.url(&format!("/v1/leads/PAGE-1{query}"));
+        let c = c.clone();
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (st, first) = page(String::new()).await;
+    assert_eq!(st, 200);
+    assert_eq!(first["timeline"].as_array().unwrap().len(), 200);
+    assert_eq!(first["timeline_total"], 1100);
+    // Walk every page of 400: each entry once, in order, and the last names no next page.
+    let (mut seen, mut after, mut pages) = (Vec::new(), None::<String>, 0);
+    loop {
+        let q = match &after {
+            None => "?timeline_limit=400".to_owned(),
+            Some(a) => format!("?timeline_limit=400&timeline_after={a}"),
+        };
+        let (st, v) = page(q).await;
+        assert_eq!(st, 200, "{v}");
+        pages += 1;
+        seen.extend(
+            v["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["event_id"].as_str().unwrap().to_owned()),
+        );
+        match v["timeline_next"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!((pages, seen.len()), (3, 1100));
+    assert!(seen.windows(2).all(|w| w[0] != w[1]));
+    assert_eq!(seen[1], "t-0001");
+    for (q, field) in [
+        ("?timeline_limit=0", "timeline_limit"),
+        ("?timeline_limit=1001", "timeline_limit"),
+        ("?timeline_limit=many", "timeline_limit"),
+        ("?timeline_after=no-such-event", "timeline_after"),
+    ] {
+        let (st, v) = page(q.to_owned()).await;
+        assert_eq!((st, v["error"]["field"].as_str()), (400, Some(field)), "{q}");
+    }
+}

@@ -15,7 +15,9 @@ const ADMIN: &str = "privacy-admin";
 /// Every stored event body, as SQLite holds it.
 fn stored_bodies(data: &std::path::Path) -> Vec<(String, String)> {
     let conn = rusqlite::Connection::open(data.join("leadclock.db")).unwrap();
-    let mut stmt = conn.prepare("SELECT lead_id, body FROM events ORDER BY lead_id").unwrap();
+    let mut stmt = conn
+        .prepare("SELECT lead_id, body FROM events ORDER BY lead_id")
+        .unwrap();
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .map(Result::unwrap)
@@ -107,13 +109,18 @@ async fn erasure_over_http_needs_an_admin_token_and_keeps_the_timeline() {
         http: reqwest::Client::new(),
         base: s.base.clone(),
     };
-    let forms: Vec<Value> = [("E-1", "Ada@Example.com"), ("E-2", "ada@example.com"), ("E-3", "grace@example.com")]
-        .iter()
-        .map(|(lead, email)| form(lead, email))
-        .collect();
+    let forms: Vec<Value> = [
+        ("E-1", "Ada@Example.com"),
+        ("E-2", "ada@example.com"),
+        ("E-3", "grace@example.com"),
+    ]
+    .iter()
+    .map(|(lead, email)| form(lead, email))
+    .collect();
     for (lead, form) in ["E-1", "E-2", "E-3"].into_iter().zip(&forms) {
         assert_eq!(c.event("form", form).await, 202);
-        let touch = json!({"lead_id": lead, "occurred_at": now_rfc3339(-60), "channel": "call", "outcome": "connected"});
+        let touch =
+            json!({"lead_id": lead, "occurred_at": now_rfc3339(-60), "channel": "call", "outcome": "connected"});
         assert_eq!(c.event("touch", &touch).await, 202);
     }
     let before = c.lead("E-1").await;
@@ -122,9 +129,16 @@ async fn erasure_over_http_needs_an_admin_token_and_keeps_the_timeline() {
     // Only an admin token erases: none, a read token and a wrong one are refused alike.
     for token in [None, Some(READER), Some("guess")] {
         let (st, v) = c.erase(token, "application/json", by_email).await;
-        assert_eq!((st, v["error"]["code"].as_str()), (401, Some("unauthorized")), "{token:?}");
+        assert_eq!(
+            (st, v["error"]["code"].as_str()),
+            (401, Some("unauthorized")),
+            "{token:?}"
+        );
     }
-    assert!(bodies_of(&data, "E-1").contains("Ada@Example.com"), "nothing erased yet");
+    assert!(
+        bodies_of(&data, "E-1").contains("Ada@Example.com"),
+        "nothing erased yet"
+    );
     // Bad requests answer the documented error shape.
     let (st, v) = c.erase(Some(ADMIN), "text/plain", by_email).await;
     assert_eq!((st, v["error"]["code"].as_str()), (415, Some("unsupported_media_type")));
@@ -136,18 +150,28 @@ async fn erasure_over_http_needs_an_admin_token_and_keeps_the_timeline() {
         let (st, v) = c.erase(Some(ADMIN), "application/json", body).await;
         assert_eq!((st, v["error"]["field"].as_str()), (400, Some(field)), "{body}");
     }
-    let (st, v) = c.erase(Some(ADMIN), "application/json", r#"{"email": "nobody@example.com"}"#).await;
+    let (st, v) = c
+        .erase(Some(ADMIN), "application/json", r#"{"email": "nobody@example.com"}"#)
+        .await;
     assert_eq!((st, v["error"]["code"].as_str()), (404, Some("lead_not_found")));
 
     let (st, v) = c.erase(Some(ADMIN), "application/json", by_email).await;
     assert_eq!(st, 200, "{v}");
-    let mut leads: Vec<&str> = v["leads"].as_array().unwrap().iter().map(|l| l["lead_id"].as_str().unwrap()).collect();
+    let mut leads: Vec<&str> = v["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["lead_id"].as_str().unwrap())
+        .collect();
     leads.sort_unstable();
     assert_eq!(leads, ["E-1", "E-2"]);
     assert_eq!(v["events_erased"], 2);
     for lead in ["E-1", "E-2"] {
         let stored = bodies_of(&data, lead);
-        assert!(!stored.to_lowercase().contains("ada") && !stored.contains("Analytical"), "{stored}");
+        assert!(
+            !stored.to_lowercase().contains("ada") && !stored.contains("Analytical"),
+            "{stored}"
+        );
         assert!(stored.contains("erased_at"));
     }
     assert!(bodies_of(&data, "E-3").contains("grace@example.com"));
@@ -183,7 +207,12 @@ async fn forget_erases_from_a_stopped_servers_data_dir() {
     let run = |args: &[&str]| {
         Command::new(BIN)
             .arg("forget")
-            .args(["--policy", fast_policy().to_str().unwrap(), "--data", data.to_str().unwrap()])
+            .args([
+                "--policy",
+                fast_policy().to_str().unwrap(),
+                "--data",
+                data.to_str().unwrap(),
+            ])
             .args(args)
             .output()
             .unwrap()

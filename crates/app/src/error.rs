@@ -209,6 +209,8 @@ impl HttpError for IngestError {
 pub enum LeadError {
     #[error("lead_id {0}")]
     InvalidId(String),
+    #[error("{field} {message}")]
+    InvalidQuery { field: &'static str, message: String },
     #[error("no events for lead {0:?}")]
     NotFound(String),
     #[error("could not read the lead: {0}")]
@@ -218,14 +220,14 @@ pub enum LeadError {
 impl HttpError for LeadError {
     fn status(&self) -> u16 {
         match self {
-            Self::InvalidId(_) => 400,
+            Self::InvalidId(_) | Self::InvalidQuery { .. } => 400,
             Self::NotFound(_) => 404,
             Self::Store(e) => store_status(e),
         }
     }
     fn code(&self) -> &'static str {
         match self {
-            Self::InvalidId(_) => "invalid_field",
+            Self::InvalidId(_) | Self::InvalidQuery { .. } => "invalid_field",
             Self::NotFound(_) => "lead_not_found",
             Self::Store(_) => "store_unavailable",
         }
@@ -233,6 +235,7 @@ impl HttpError for LeadError {
     fn field(&self) -> Option<String> {
         match self {
             Self::InvalidId(_) | Self::NotFound(_) => Some("lead_id".into()),
+            Self::InvalidQuery { field, .. } => Some((*field).into()),
             Self::Store(_) => None,
         }
     }

@@ -1,6 +1,7 @@
 //! What the API returns about a lead: contact-free, derived from the fold, with each step's
 //! outcome and each channel's delivery state from the store.
 
+use crate::error::LeadError;
 use crate::outbox::{Channel, OutboxMessage, OutboxStatus};
 use chrono::{DateTime, Utc};
 use leadclock_domain::clock::{self, ClockView, Delays};
@@ -82,10 +83,93 @@ pub struct LeadView {
     pub cycles: Vec<CycleView>,
     /// Every recorded step, oldest cycle first, with its outcome and deliveries.
     pub escalations: Vec<StepOutcomeView>,
+    /// One page of the timeline, oldest first: [`TimelinePage`] says which.
     pub timeline: Vec<TimelineEntry>,
+    /// Entries in the whole timeline.
+    pub timeline_total: usize,
+    /// The `timeline_after` cursor of the next page; `None` on the last.
+    pub timeline_next: Option<String>,
     /// The policy version that judges this lead: the one in force when its current cycle engaged.
     pub policy_version: u32,
     pub as_of: DateTime<Utc>,
+}
+
+/// Entries in a timeline page when the request names no `timeline_limit`.
+pub const DEFAULT_TIMELINE_PAGE: usize = 200;
+/// The most a page holds: a lead with thousands of events answers in pages, not one huge body.
+pub const MAX_TIMELINE_PAGE: usize = 1000;
+
+/// Which page of a lead's timeline to return: at most `limit` entries, starting after the
+/// entry `after` (an event id, the previous page's `timeline_next`). A cursor, unlike an
+/// offset, stays right when a late event lands on an earlier page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelinePage {
+    pub limit: usize,
+    pub after: Option<String>,
+}
+
+impl Default for TimelinePage {
+    fn default() -> Self {
+        Self {
+            limit: DEFAULT_TIMELINE_PAGE,
+            after: None,
+        }
+    }
+}
+
+impl TimelinePage {
+    /// `timeline_limit` (1 to [`MAX_TIMELINE_PAGE`]) and `timeline_after`, as sent.
+    pub fn parse(limit: Option<&str>, after: Option<&str>) -> Result<Self, LeadError> {
+        let invalid = |field, message: String| LeadError::InvalidQuery { field, message };
+        let limit = match limit {
+            None => DEFAULT_TIMELINE_PAGE,
+            Some(l) => match l.trim().parse::<usize>() {
+                Ok(n) if (1..=MAX_TIMELINE_PAGE).contains(&n) => n,
+                _ => {
+                    return Err(invalid(
+                        "timeline_limit",
+                        format!("must be a whole number from 1 to {MAX_TIMELINE_PAGE}"),
+                    ))
+                }
+            },
+        };
+        let after = match after {
+            None => None,
+            Some(a) if a.is_empty() || a.len() > 256 => {
+                return Err(invalid(
+                    "timeline_after",
+                    "must be an event id from timeline_next".into(),
+                ))
+            }
+            Some(a) => Some(a.to_owned()),
+        };
+        Ok(Self { limit, after })
+    }
+}
+
+impl LeadView {
+    /// Keeps one page of the timeline and names the next. A cursor that is not an entry of
+    /// this lead's timeline is refused, not read as "from the start".
+    pub fn page(mut self, page: &TimelinePage) -> Result<Self, LeadError> {
+        let start = match &page.after {
+            None => 0,
+            Some(after) => {
+                self.timeline
+                    .iter()
+                    .position(|e| &e.event_id == after)
+                    .ok_or_else(|| LeadError::InvalidQuery {
+                        field: "timeline_after",
+                        message: format!("names no event of lead {}", self.lead_id),
+                    })?
+                    + 1
+            }
+        };
+        let end = (start + page.limit).min(self.timeline.len());
+        self.timeline_next = (end < self.timeline.len()).then(|| self.timeline[end - 1].event_id.clone());
+        self.timeline.truncate(end);
+        self.timeline.drain(..start.min(end));
+        Ok(self)
+    }
 }
 
 fn cycle_view(c: &leadclock_domain::lead::Cycle, policy: &Policy) -> CycleView {
@@ -187,6 +271,8 @@ impl LeadView {
             clocks,
             cycles: lead.cycles.iter().map(|c| cycle_view(c, policy)).collect(),
             escalations: sorted.into_iter().map(|r| outcome_view(r, messages)).collect(),
+            timeline_total: lead.timeline.len(),
+            timeline_next: None,
             timeline: lead.timeline.clone(),
             policy_version: 1,
             as_of: now,

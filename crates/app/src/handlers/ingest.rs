@@ -94,7 +94,7 @@ where
                 }
                 let mut view = LeadView::build(&r.lead, &r.policy, self.clock.now(), &r.records, &[]);
                 view.policy_version = r.policy_version;
-                Some(view)
+                view.page(&crate::view::TimelinePage::default()).ok()
             }
             Err(e) => {
                 tracing::error!(lead_id = %event.lead_id, event_id = %event.event_id, error = %e, "stored, but could not reconcile; the sweep will");

@@ -2,12 +2,18 @@
 
 use crate::error::LeadError;
 use crate::ports::{Clock, EventStore, Outbox, StepLog};
-use crate::view::LeadView;
+use crate::view::{LeadView, TimelinePage};
 use crate::App;
 use leadclock_domain::LeadId;
 
 impl<S: EventStore + StepLog + Outbox, T, N, C: Clock> App<S, T, N, C> {
+    /// The lead with the first page of its timeline.
     pub async fn lead(&self, lead_id: &str) -> Result<LeadView, LeadError> {
+        self.lead_page(lead_id, &TimelinePage::default()).await
+    }
+
+    /// The lead with one page of its timeline.
+    pub async fn lead_page(&self, lead_id: &str, page: &TimelinePage) -> Result<LeadView, LeadError> {
         let id = LeadId::parse(lead_id).map_err(|e| LeadError::InvalidId(e.0))?;
         let events = self.store.load(&id).await.map_err(LeadError::Store)?;
         if events.is_empty() {
@@ -18,6 +24,6 @@ impl<S: EventStore + StepLog + Outbox, T, N, C: Clock> App<S, T, N, C> {
         let (lead, version) = self.versions.fold(id, &events);
         let mut view = LeadView::build(&lead, &version.policy, self.clock.now(), &records, &messages);
         view.policy_version = version.number;
-        Ok(view)
+        view.page(page)
     }
 }

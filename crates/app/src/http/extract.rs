@@ -203,6 +203,33 @@ impl<St: Send + Sync> FromRequestParts<St> for Report {
     }
 }
 
+/// `?timeline_limit=&timeline_after=` on a lead read, checked once.
+pub struct Timeline(pub crate::view::TimelinePage);
+
+#[derive(serde::Deserialize)]
+struct RawTimeline {
+    timeline_limit: Option<String>,
+    timeline_after: Option<String>,
+}
+
+impl<St: Send + Sync> FromRequestParts<St> for Timeline {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Response> {
+        let Query(raw) = Query::<RawTimeline>::from_request_parts(parts, state)
+            .await
+            .map_err(|rej| {
+                error(&QueryError::Invalid {
+                    field: "query",
+                    message: format!("could not be parsed: {}", rej.body_text()),
+                })
+            })?;
+        crate::view::TimelinePage::parse(raw.timeline_limit.as_deref(), raw.timeline_after.as_deref())
+            .map(Timeline)
+            .map_err(|e| error(&e))
+    }
+}
+
 /// The `{lead_id}` path parameter.
 pub struct LeadIdParam(pub String);
 

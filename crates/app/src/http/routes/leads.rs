@@ -1,6 +1,7 @@
-//! `GET /v1/leads/{lead_id}`: the timeline, clocks and escalations of one lead.
+//! `GET /v1/leads/{lead_id}?timeline_limit=&timeline_after=`: the clocks, escalations and one
+//! page of the timeline of one lead.
 
-use crate::http::extract::{LeadIdParam, ReadAccess};
+use crate::http::extract::{LeadIdParam, ReadAccess, Timeline};
 use crate::http::response::{error, json};
 use crate::http::ApiState;
 use crate::ports::{Clock, Store};
@@ -11,6 +12,7 @@ pub async fn lead<S, T, N, C>(
     State(state): State<ApiState<S, T, N, C>>,
     _: ReadAccess,
     LeadIdParam(id): LeadIdParam,
+    Timeline(page): Timeline,
 ) -> Response
 where
     S: Store + 'static,
@@ -18,7 +20,7 @@ where
     N: Send + Sync + 'static,
     C: Clock + 'static,
 {
-    match state.app.lead(&id).await {
+    match state.app.lead_page(&id, &page).await {
         Ok(view) => json(200, &view),
         Err(e) => error(&e),
     }
