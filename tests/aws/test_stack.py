@@ -52,6 +52,7 @@ DEFAULT_SETTLE = 60  # seconds a step an event (or a sweep) just found due waits
 WEBHOOK_SECRETS = "test-secret-old,test-secret-new"
 HUBSPOT_SECRET = "test-hubspot-client-secret"
 READ_TOKEN = "test-read-token"
+ADMIN_TOKEN = "test-admin-token"
 CARGO = os.environ.get("CARGO", "cargo")
 SWEEP_SETTLE = 5  # seconds for a sweep dispatched just before the pause to finish (it runs in its own thread)
 
@@ -339,7 +340,7 @@ def stack(tmp_path_factory):
         ok = wait_for(lambda: _healthy(s.endpoint), 30)
         assert ok, "ministack did not start:\n" + s.logs()[-3000:]
         for name, value in [("/leadclock/webhook-secrets", WEBHOOK_SECRETS), ("/leadclock/hubspot-client-secrets", HUBSPOT_SECRET),
-                            ("/leadclock/read-tokens", READ_TOKEN)]:
+                            ("/leadclock/read-tokens", READ_TOKEN), ("/leadclock/admin-tokens", ADMIN_TOKEN)]:
             s.ssm.put_parameter(Name=name, Value=value, Type="SecureString")
         s.s3.create_bucket(Bucket="leadclock-artifacts")
         template = open(os.path.join(ROOT, "infra", "template.yaml")).read()
@@ -851,3 +852,53 @@ def test_a_hubspot_webhook_batch_becomes_the_lead_timeline(stack):
     # A leadclock signature is not HubSpot's: refused on this route.
     status, refused = stack.post_path("/v1/hooks/hubspot", raw, sign(raw, path="/v1/hooks/hubspot"))
     assert (status, refused["error"]["field"]) == (401, "x-hubspot-signature-v3"), refused
+
+
+def test_erasure_and_retention_on_the_stack_keep_the_timeline(stack):
+    """One person's data erased through the API with an admin token (found by email across two
+    leads), old data erased as it arrives, and the nightly rollup's retention pass recording its
+    progress; the timeline reads as before and no log line holds the email."""
+    t0 = datetime.now(timezone.utc) - timedelta(minutes=5)
+    email = "Grace.Erase@Example.com"
+    for lead in ("ERASE-1", "ERASE-2"):
+        form = {"lead_id": lead, "occurred_at": t0.isoformat(), "lead_type": "demo_request",
+                "contact": {"name": "Grace Hopper", "email": email}, "history": True}
+        assert stack.post("form", form)[0] == 202
+    status, before = stack.get("/v1/leads/ERASE-1")
+    assert status == 200, before
+    body = json.dumps({"email": email.lower()}).encode()
+    for token in (None, READ_TOKEN):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        status, refused = stack.post_path("/v1/privacy/erasure", body, headers)
+        assert (status, refused["error"]["code"]) == (401, "unauthorized"), refused
+    status, done = stack.post_path("/v1/privacy/erasure", body, {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert status == 200, done
+    assert sorted(l["lead_id"] for l in done["leads"]) == ["ERASE-1", "ERASE-2"], done
+    for lead in ("ERASE-1", "ERASE-2"):
+        bodies = [i["body"]["S"] for i in stack.lead_items(lead) if i["SK"]["S"].startswith("EVT#")]
+        assert bodies and all("Grace" not in b and "erased_at" in b for b in bodies), bodies
+    status, after = stack.get("/v1/leads/ERASE-1")
+    assert (after["timeline"], after["cycles"]) == (before["timeline"], before["cycles"])
+    status, missing = stack.post_path("/v1/privacy/erasure", body, {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert (status, missing["error"]["code"]) == (404, "lead_not_found"), missing
+
+    # A lead whose last event is 100 days old (an import) keeps no personal data at all.
+    old = datetime.now(timezone.utc) - timedelta(days=100)
+    form = {"lead_id": "ERASE-OLD", "occurred_at": old.isoformat(), "lead_type": "demo_request",
+            "contact": {"email": "old.erase@example.com"}, "history": True}
+    assert stack.post("form", form)[0] == 202
+    bodies = [i["body"]["S"] for i in stack.lead_items("ERASE-OLD") if i["SK"]["S"].startswith("EVT#")]
+    assert bodies and not any("old.erase" in b for b in bodies), bodies
+
+    # The nightly job runs the retention pass after the rollup and records how far it came.
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    r = stack.lam.invoke(FunctionName=f"{STACK}-rollup", Payload=json.dumps({"day": today}).encode())
+    payload = json.loads(r["Payload"].read())
+    retention = payload["retention"]
+    assert retention["cutoff"] and retention["leads_checked"] >= 1, payload
+    item = stack.ddb.get_item(TableName=stack.outputs["TableName"], Key={"PK": {"S": "RETENTION"}, "SK": {"S": "RETENTION"}})
+    cutoff_ms = int(datetime.fromisoformat(retention["cutoff"].replace("Z", "+00:00")).timestamp() * 1000)
+    assert int(item["Item"]["through"]["N"]) == cutoff_ms
+    logs = stack.logs().lower()
+    for secret in ("grace.erase", "old.erase", "grace hopper", ADMIN_TOKEN):
+        assert secret not in logs
