@@ -32,7 +32,16 @@ name = "salesforce web lead"
 when = [{ field = "source", equals = "Web" }]
 lead_type = "contact_form"
 "#;
-    // Rules are tried in order: these go first.
+    // Rules are tried in order: these go first. Alice's Salesforce user id is in the directory.
+    let example = example.replacen(
+        "[directory.people.alice]\n",
+        "[directory.people.alice]\ncrm_ids = [\"salesforce:005000000000000000\"]\n",
+        1,
+    );
+    assert!(
+        example.contains("crm_ids"),
+        "the example policy has [directory.people.alice]"
+    );
     let (head, tail) = example.split_once("[[classify]]").unwrap();
     let path = dir.join("policy.toml");
     std::fs::write(&path, format!("{head}{}\n[[classify]]{tail}", hubspot_rules.trim())).unwrap();
@@ -252,11 +261,12 @@ fn a_salesforce_lead_history_and_task_set_imports_together() {
     let args = ["--account", "00D000000000001AAA"];
     let (code, text) = import(&data, &policy, &args, &paths);
     assert_eq!(code, 2, "{text}");
-    // The reps' Salesforce ids are not in the example directory: said, per owner.
+    // Alice's Salesforce id is in her `crm_ids`; the other reps' are not: said, per owner.
     assert!(
         text.contains("owner \"005000000000000001\" is not in [directory.people]"),
         "{text}"
     );
+    assert!(!text.contains("owner \"005000000000000000\""), "{text}");
     for (line, column) in &bad {
         let needle = format!("Task.csv:{line} column \"{column}\"");
         assert!(text.contains(&needle), "{needle} not reported:\n{text}");
@@ -272,6 +282,8 @@ fn a_salesforce_lead_history_and_task_set_imports_together() {
     // Status went to Working - Contacted (LeadHistory) for the 400 worked leads: accepted.
     assert_eq!(o["funnel"]["sal_acceptance"]["numerator"], 400, "{}", o["funnel"]);
     assert_eq!(r["overall"]["sla"]["by_lead_type"]["contact_form"]["assigned"], 600);
+    // Every fourth lead is Alice's, matched by her CRM id.
+    assert_eq!(r["groups"]["alice"]["volume"]["mqls"], 150, "{}", r["groups"]);
     // Each lead sat in a queue for 3 minutes: the Lead row's current owner is not its first.
     assert_eq!(
         o["systems_delay"]["timing"]["calendar"]["median"], 180.0,

@@ -142,3 +142,33 @@ fn privacy_keeps_contact_data_ninety_days_unless_told() {
         );
     }
 }
+
+#[test]
+fn crm_owners_match_directory_people_by_id_then_email_then_key_then_name() {
+    let directory = r#"
+[directory.people.ann]
+name = "Ann Smith"
+email = "ann@example.com"
+crm_ids = ["hubspot:101", "0055e000001AbCd"]
+
+[directory.people.ben]
+name = "ann@example.com"
+crm_ids = ["salesforce:0055e000001abcd"]
+
+[directory.people."Ann Smith"]
+name = "Someone Else"
+"#;
+    let p = parse(&format!("{FAST}\n{directory}"));
+    let d = &p.directory;
+    // A CRM id, qualified by its system or bare; ids compare exactly (Salesforce's differ by case).
+    assert_eq!(d.person_for_owner("hubspot", "101"), Some("ann"));
+    assert_eq!(d.person_for_owner("salesforce", "101"), None);
+    assert_eq!(d.person_for_owner("salesforce", "0055e000001AbCd"), Some("ann"));
+    assert_eq!(d.person_for_owner("salesforce", "0055e000001abcd"), Some("ben"));
+    // An email beats a display name that happens to be the same text.
+    assert_eq!(d.person_for_owner("hubspot", "ANN@example.com"), Some("ann"));
+    // A directory key beats another person's display name.
+    assert_eq!(d.person_for_owner("hubspot", "ann smith"), Some("Ann Smith"));
+    assert_eq!(d.person_for_owner("hubspot", "someone else"), Some("Ann Smith"));
+    assert_eq!(d.person_for_owner("hubspot", "Carol"), None);
+}

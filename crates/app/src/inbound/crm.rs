@@ -227,16 +227,13 @@ fn assignment(owner: Option<&OwnerRef>, policy: &Policy) -> Result<EventBody, St
     }))
 }
 
-/// The directory's person for a CRM owner: the one whose key or name is the owner's id or
-/// display name (case-insensitive), else the CRM's own id or name.
+/// The directory's person for a CRM owner (by CRM id, email, key, then display name: see
+/// [`leadclock_domain::policy::Directory::person_for_owner`]), else the CRM's own id or name.
 fn owner_name(owner: &OwnerRef, policy: &Policy) -> String {
-    let wanted = owner.id.to_lowercase();
     policy
         .directory
-        .people
-        .iter()
-        .find(|(key, p)| key.to_lowercase() == wanted || p.name.as_deref().is_some_and(|n| n.to_lowercase() == wanted))
-        .map_or_else(|| owner.id.clone(), |(key, _)| key.clone())
+        .person_for_owner(owner.system.as_str(), &owner.id)
+        .map_or_else(|| owner.id.clone(), str::to_owned)
 }
 
 #[cfg(test)]

@@ -60,6 +60,7 @@ fn person(raw: &RawPerson) -> Person {
         manager: raw.manager.clone(),
         slack: raw.slack.clone(),
         email: raw.email.clone(),
+        crm_ids: raw.crm_ids.clone(),
     }
 }
 

@@ -85,6 +85,9 @@ pub(super) struct RawPerson {
     pub manager: Option<String>,
     pub slack: Option<String>,
     pub email: Option<String>,
+    /// The person's owner ids in the CRMs (`"hubspot:123"`, `"salesforce:005…"` or a bare id).
+    #[serde(default)]
+    pub crm_ids: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
