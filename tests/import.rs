@@ -296,6 +296,53 @@ fn a_salesforce_lead_history_and_task_set_imports_together() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn an_import_to_a_running_stack_gives_the_same_metrics_as_a_local_one() {
+    let dir = temp_dir("import-url");
+    let policy = policy(&dir);
+    let (files, _, bad) = salesforce_set(&dir, 300);
+    let paths: Vec<&Path> = files.iter().map(std::path::PathBuf::as_path).collect();
+    let args = ["--account", "00D000000000001AAA"];
+    let local = dir.join("local");
+    let (code, _) = import(&local, &policy, &args, &paths);
+    assert_eq!(code, 2);
+
+    let remote = dir.join("remote");
+    let secret = "import-url-secret";
+    let mut server = Server::start(&policy, &remote, &[("LEADCLOCK_WEBHOOK_SECRETS", secret)]);
+    let upload = |secret: &str| {
+        let out = Command::new(BIN)
+            .args(["import", "--policy"])
+            .arg(&policy)
+            .args(["--url", &server.base])
+            .args(args)
+            .args(&paths)
+            .env("LEADCLOCK_WEBHOOK_SECRETS", secret)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code().unwrap_or(-1), text)
+    };
+    let (code, text) = upload(secret);
+    // The bad Task rows are refused before anything is sent; the stack refuses nothing.
+    assert_eq!(code, 2, "{text}");
+    assert!(!bad.is_empty() && text.contains(", 0 refused by the stack"), "{text}");
+    assert!(stored_new(&text) > 600, "{text}");
+    let (_, again) = upload(secret);
+    assert_eq!(stored_new(&again), 0, "{again}");
+    let (code, wrong) = upload("not-the-secret");
+    assert_eq!(code, 1, "{wrong}");
+    assert!(wrong.contains("401"), "{wrong}");
+    // Nothing was delivered, and the stack's metrics are the local import's.
+    assert!(step_outcomes(&remote).keys().all(|k| k == "history"));
+    server.kill9();
+    assert_eq!(
+        report(&remote, &policy, "2026-09-01", "2026-11-15"),
+        report(&local, &policy, "2026-09-01", "2026-11-15")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// 80 leads of history as batch items.
 fn items() -> Vec<Value> {
     let mut rng = Lcg(3);

@@ -442,6 +442,7 @@ mod tests {
             webhook_secrets: Secret::list("old-secret, new-secret"),
             hubspot_secrets: Secret::list("hs-client-secret"),
             read_tokens: Secret::list("read-token-1"),
+            admin_tokens: Vec::new(),
             insecure: false,
         }
     }

@@ -1,4 +1,5 @@
-//! `leadclock import`: a CRM's history into the local store, as history (nothing is delivered).
+//! `leadclock import`: a CRM's history into the local store or a deployed stack (`--url`), as
+//! history (nothing is delivered).
 //! CSV exports are read with a column mapping (the shipped HubSpot and Salesforce ones, detected
 //! from the header, or `--mapping FILE`) into CRM facts, and the facts into events by the same
 //! mapper the CRM hooks use; JSON-lines files hold the batch route's items, one per line. Every
@@ -6,6 +7,7 @@
 //! set is mapped together. Bad rows are reported by file, line and column; the good ones are
 //! stored. Events keep their source's ids, so importing the same files again changes nothing.
 
+use crate::upload::{self, Progress};
 use clap::Args;
 use leadclock_app::error::HttpError;
 use leadclock_app::inbound::batch::{self, MAX_ITEMS};
@@ -44,6 +46,11 @@ pub struct ImportArgs {
     /// Read, map and report; store nothing.
     #[arg(long)]
     dry_run: bool,
+    /// A deployed stack's base URL (its `ApiUrl` output): the events go to its
+    /// `POST /v1/events/batch`, signed with the first secret in `LEADCLOCK_WEBHOOK_SECRETS`,
+    /// instead of into `--data`.
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
 }
 
 /// One refused row or line.
@@ -86,12 +93,20 @@ pub fn run(args: &ImportArgs) -> Result<bool, String> {
     read.events.extend(mapped.events);
     print_read(&read, &mapped.skipped);
     print_unknown_owners(&read.events, &policy);
-    if !args.dry_run {
-        let _lock = leadclock_local::lock::DataDirLock::acquire(&args.data)
-            .map_err(|e| format!("{e} (stop the server to import, or post to /v1/events/batch)"))?;
-        store(&args.data, &args.policy, std::mem::take(&mut read.events))?;
+    if args.dry_run {
+        return Ok(!read.bad.is_empty());
     }
-    Ok(!read.bad.is_empty())
+    let events = std::mem::take(&mut read.events);
+    let refused = match &args.url {
+        Some(url) => send(url, &events)?,
+        None => {
+            let _lock = leadclock_local::lock::DataDirLock::acquire(&args.data)
+                .map_err(|e| format!("{e} (stop the server to import, or import with --url)"))?;
+            store(&args.data, &args.policy, events)?;
+            0
+        }
+    };
+    Ok(!read.bad.is_empty() || refused > 0)
 }
 
 fn is_jsonl(file: &Path) -> bool {
@@ -221,6 +236,21 @@ fn print_unknown_owners(events: &[Event], policy: &Policy) {
     }
 }
 
+/// Uploads the events to a deployed stack; returns how many it refused.
+fn send(url: &str, events: &[Event]) -> Result<usize, String> {
+    let secret = upload::secret()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let t = rt.block_on(upload::upload(url, &secret, events))?;
+    println!(
+        "{} imported, {} unchanged (already stored), {} refused by the stack; nothing was delivered (history)",
+        t.accepted, t.repeats, t.refused
+    );
+    Ok(t.refused)
+}
+
 /// Stores the events in batches, each lead reconciled once per batch, and writes the outcome
 /// records (every step of history is `history`: nothing is delivered).
 fn store(data: &Path, policy_file: &Path, events: Vec<Event>) -> Result<(), String> {
@@ -236,17 +266,16 @@ fn store(data: &Path, policy_file: &Path, events: Vec<Event>) -> Result<(), Stri
         let policy = versions.current().policy.clone();
         let app = App::new(policy, store, timers, notifier, SystemClock).with_versions(versions);
         let (mut accepted, mut repeats, mut leads) = (0, 0, 0);
-        let total = events.len();
+        let mut progress = Progress::new(events.len());
         let mut chunks = events.into_iter().peekable();
         while chunks.peek().is_some() {
             let items: Vec<_> = chunks.by_ref().take(MAX_ITEMS).map(Ok).collect();
+            let n = items.len();
             let out = app.receive_batch(items, false).await.map_err(|e| e.to_string())?;
             (accepted, repeats, leads) = (accepted + out.accepted, repeats + out.duplicates, leads + out.leads);
-            // A line per 50 batches: progress on a long import, in any terminal or log.
-            if (accepted + repeats) % (50 * MAX_ITEMS) == 0 {
-                eprintln!("  … {} of {total} events stored", accepted + repeats);
-            }
+            progress.advance(n);
         }
+        progress.finish();
         app.dispatch().await.map_err(|e| e.to_string())?;
         println!("{accepted} imported, {repeats} unchanged (already stored), on {leads} lead passes; nothing was delivered (history)");
         Ok(())

@@ -5,6 +5,7 @@ mod explain_cmd;
 mod forget_cmd;
 mod import_cmd;
 mod report_cmd;
+mod upload;
 mod versions_cmd;
 
 use leadclock_app::query::RawReportQuery;

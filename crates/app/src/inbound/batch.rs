@@ -48,6 +48,28 @@ fn items(body: &[u8]) -> Result<Vec<Value>, IngestError> {
     }
 }
 
+/// The batch item that stands for `event`: what a sender would post for it, so a deployed stack
+/// parses it back to the same event (`leadclock import --url`). A form typed by a rule (or
+/// excluded, or unclassified) is sent without its lead type, so the stack's own rules decide
+/// it; unknown fields go back to the top level; history is `"history": true`.
+pub fn item_of(event: &Event) -> Value {
+    let mut v = serde_json::to_value(event).unwrap_or(Value::Null);
+    let Value::Object(map) = &mut v else { return v };
+    map.remove("erased_at");
+    if map.remove("origin").is_some() {
+        map.insert("history".into(), Value::Bool(true));
+    }
+    if map.remove("classified").is_some() {
+        map.remove("lead_type");
+    }
+    if let Some(Value::Object(extra)) = map.remove("extra") {
+        for (k, val) in extra {
+            map.entry(k).or_insert(val);
+        }
+    }
+    v
+}
+
 /// One item, checked like a single request of its kind.
 pub fn item(v: &Value, policy: &Policy, now: DateTime<Utc>) -> Item {
     let Value::Object(map) = v else {
@@ -63,4 +85,42 @@ pub fn item(v: &Value, policy: &Policy, now: DateTime<Utc>) -> Item {
     fields.remove("kind");
     let encoded = serde_json::to_vec(&fields).map_err(|e| IngestError::Malformed(e.to_string()))?;
     parse_fields(kind, &parse_object(&encoded)?, policy, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn policy() -> Policy {
+        Policy::parse(include_str!("../../../../policies/example.toml")).unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-23T16:00:00Z".parse().unwrap()
+    }
+
+    /// What a stack parses back from `item_of` is the event the sender's side had.
+    #[test]
+    fn an_event_posted_as_its_item_is_the_same_event() {
+        let p = policy();
+        let items = [
+            // Typed by a rule, with attributes, a contact and an unknown field.
+            json!({"kind": "form", "event_id": "f-1", "lead_id": "L-1", "occurred_at": "2026-11-23T10:00:00-05:00",
+                   "attributes": {"form_name": "Request a demo", "pages": 3}, "score": 40.5,
+                   "contact": {"email": "ada@example.com"}, "crm_id": 17, "history": true}),
+            // Excluded by a rule; named explicitly; every other kind.
+            json!({"kind": "form", "lead_id": "L-2", "occurred_at": "2026-11-23T10:00:00Z", "attributes": {"partner": "yes"}}),
+            json!({"kind": "form", "lead_id": "L-3", "occurred_at": "2026-11-23T10:00:00Z", "lead_type": "free_trial", "region": "na"}),
+            json!({"kind": "assignment", "lead_id": "L-1", "occurred_at": "2026-11-23T10:01:00Z", "owner": "alice", "team": "east"}),
+            json!({"kind": "touch", "lead_id": "L-1", "occurred_at": "2026-11-23T10:05:00Z", "channel": "call", "outcome": "connected"}),
+            json!({"kind": "stage", "event_id": "s-2", "lead_id": "L-1", "occurred_at": "2026-11-23T11:00:00Z", "stage": "rejected",
+                   "reason": "no budget", "supersedes": "s-1"}),
+        ];
+        for original in items {
+            let event = item(&original, &p, now()).unwrap();
+            let again = item(&item_of(&event), &p, now()).unwrap();
+            assert_eq!(again, event, "{original}");
+        }
+    }
 }
