@@ -57,12 +57,12 @@ impl PortError {
 }
 
 /// The JSON error body: `{"error": {"code", "field", "message"}}`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorDetail {
     pub code: &'static str,
     pub field: Option<String>,

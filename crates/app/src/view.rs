@@ -9,7 +9,7 @@ use leadclock_domain::steps::{StepKey, StepRecord, StepStatus};
 use leadclock_domain::Policy;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CycleView {
     pub index: u32,
     pub recycled: bool,
@@ -30,7 +30,7 @@ pub struct CycleView {
 }
 
 /// One channel's delivery of one step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
     pub channel: Channel,
     pub status: OutboxStatus,
@@ -41,7 +41,7 @@ pub struct DeliveryView {
 }
 
 /// What was done about one escalation step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StepOutcomeView {
     pub cycle: u32,
     pub clock: leadclock_domain::ClockKind,
@@ -56,7 +56,7 @@ pub struct StepOutcomeView {
 }
 
 /// The next step a running clock of the current cycle is waiting for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NextStep {
     pub cycle: u32,
     pub clock: leadclock_domain::ClockKind,
@@ -66,7 +66,7 @@ pub struct NextStep {
     pub due_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LeadView {
     pub lead_id: String,
     pub stage: &'static str,

@@ -1,12 +1,30 @@
 //! `GET /v1/leads/{lead_id}`: the timeline, clocks and escalations of one lead.
 
+use crate::error::ErrorBody;
 use crate::http::extract::{LeadIdParam, ReadAccess};
 use crate::http::response::{error, json};
 use crate::http::ApiState;
 use crate::ports::{Clock, Store};
+use crate::view::LeadView;
 use axum::extract::State;
 use axum::response::Response;
 
+#[utoipa::path(
+    get,
+    path = "/v1/leads/{lead_id}",
+    tag = "reads",
+    summary = "One lead: its timeline, clocks with deadlines and delays, escalations",
+    params(("lead_id" = String, Path, description = "1–128 printable ASCII characters, no spaces or `/`")),
+    security(("read_token" = [])),
+    responses(
+        (status = 200, description = "The lead, contact-free", body = LeadView),
+        (status = 400, description = "`invalid_field`: not a lead id", body = ErrorBody),
+        (status = 401, description = "No or a wrong `Authorization: Bearer` read token: `unauthorized`", body = ErrorBody),
+        (status = 404, description = "`lead_not_found`: no events for this lead", body = ErrorBody),
+        (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: the store failed for now; retry after `Retry-After`", body = ErrorBody),
+    ),
+)]
 pub async fn lead<S, T, N, C>(
     State(state): State<ApiState<S, T, N, C>>,
     _: ReadAccess,
