@@ -25,7 +25,7 @@ use axum::response::Response;
         (status = 413, description = "`body_too_large`: over 1 MiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
         (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`: the store failed for now; retry after `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: the store failed for now; retry after `Retry-After`", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
 )]
 pub async fn batch<S, T, N, C>(

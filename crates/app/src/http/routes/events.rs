@@ -62,7 +62,7 @@ where
         (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
         (status = 422, description = "`unknown_lead_type`, `unclassified` or `unknown_stage`", body = ErrorBody),
         (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`: the store failed for now (nothing stored; retry after `Retry-After`)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: the store failed for now (nothing stored; retry after `Retry-After`)", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
 )]
 #[allow(dead_code)]
@@ -86,7 +86,7 @@ pub(crate) fn form_doc() {}
         (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
         (status = 422, description = "`unknown_lead_type`, `unclassified` or `unknown_stage`", body = ErrorBody),
         (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`: the store failed for now (nothing stored; retry after `Retry-After`)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: the store failed for now (nothing stored; retry after `Retry-After`)", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
 )]
 #[allow(dead_code)]
@@ -110,7 +110,7 @@ pub(crate) fn assignment_doc() {}
         (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
         (status = 422, description = "`unknown_lead_type`, `unclassified` or `unknown_stage`", body = ErrorBody),
         (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`: the store failed for now (nothing stored; retry after `Retry-After`)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: the store failed for now (nothing stored; retry after `Retry-After`)", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
 )]
 #[allow(dead_code)]
@@ -134,7 +134,7 @@ pub(crate) fn touch_doc() {}
         (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
         (status = 422, description = "`unknown_lead_type`, `unclassified` or `unknown_stage`", body = ErrorBody),
         (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`: the store failed for now (nothing stored; retry after `Retry-After`)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: the store failed for now (nothing stored; retry after `Retry-After`)", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
 )]
 #[allow(dead_code)]

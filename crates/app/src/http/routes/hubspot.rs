@@ -49,7 +49,7 @@ pub struct SkippedItem {
         (status = 413, description = "`body_too_large`: over 64 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
         (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`: the store failed for now; retry after `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: the store failed for now; retry after `Retry-After`", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
 )]
 pub async fn hubspot<S, T, N, C>(State(state): State<ApiState<S, T, N, C>>, signed: SignedBody) -> Response

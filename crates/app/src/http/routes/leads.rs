@@ -22,7 +22,7 @@ use axum::response::Response;
         (status = 401, description = "No or a wrong `Authorization: Bearer` read token: `unauthorized`", body = ErrorBody),
         (status = 404, description = "`lead_not_found`: no events for this lead", body = ErrorBody),
         (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`: the store failed for now; retry after `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: the store failed for now; retry after `Retry-After`", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
 )]
 pub async fn lead<S, T, N, C>(

@@ -27,7 +27,7 @@ use leadclock_domain::metrics::{Baseline, Report as MetricsReport};
         (status = 400, description = "`invalid_field` or `out_of_range`, naming the parameter", body = ErrorBody),
         (status = 401, description = "No or a wrong `Authorization: Bearer` read token: `unauthorized`", body = ErrorBody),
         (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`: the store failed for now; retry after `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: the store failed for now; retry after `Retry-After`", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
 )]
 pub async fn metrics<S, T, N, C>(
@@ -69,7 +69,7 @@ where
         (status = 400, description = "`invalid_field` or `out_of_range`, naming the parameter", body = ErrorBody),
         (status = 401, description = "No or a wrong `Authorization: Bearer` read token: `unauthorized`", body = ErrorBody),
         (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`: the store failed for now; retry after `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: the store failed for now; retry after `Retry-After`", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
 )]
 pub async fn baseline<S, T, N, C>(

@@ -26,7 +26,7 @@ pub struct StoreStats {
         (status = 200, description = "The totals", body = StoreStats),
         (status = 401, description = "No or a wrong read token: `unauthorized`", body = ErrorBody),
         (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
-        (status = 503, description = "The store failed for now: `store_unavailable`, with `Retry-After`", body = ErrorBody),
+        (status = 503, description = "The store failed for now: `store_unavailable`, with `Retry-After`", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
 )]
 pub async fn stats<S, T, N, C>(State(state): State<ApiState<S, T, N, C>>, _: ReadAccess) -> Response
