@@ -146,6 +146,72 @@ mod tests {
         );
     }
 
+    struct NoTimers;
+    impl crate::ports::Timers for NoTimers {
+        async fn schedule(&self, _: &leadclock_domain::steps::Timer) -> Result<(), crate::error::PortError> {
+            Ok(())
+        }
+        async fn cancel(&self, _: &leadclock_domain::steps::Timer) -> Result<(), crate::error::PortError> {
+            Ok(())
+        }
+    }
+
+    struct NoChannels;
+    impl crate::ports::Notifier for NoChannels {
+        fn channels_for(&self, _: leadclock_domain::steps::StepStatus) -> Vec<crate::outbox::Channel> {
+            Vec::new()
+        }
+        async fn send(&self, _: &crate::outbox::OutboxMessage) -> Result<(), crate::outbox::SendFailure> {
+            Ok(())
+        }
+        async fn publish_rollup(&self, _: &str, _: &str, _: &serde_json::Value) -> Result<(), crate::error::PortError> {
+            Ok(())
+        }
+    }
+
+    /// The read routes serve the document without a token, while the reads still need one.
+    #[tokio::test]
+    async fn openapi_json_is_served_with_the_reads_and_needs_no_token() {
+        use crate::auth::{AuthConfig, Secret};
+        use crate::http::{router, ApiState, Routes, StaticAuth};
+        use axum::body::Body;
+        use axum::http::Request;
+        use std::sync::Arc;
+        use tower::ServiceExt;
+
+        let policy =
+            Arc::new(leadclock_domain::Policy::parse(include_str!("../../../../policies/example.toml")).unwrap());
+        let clock = crate::ports::ManualClock::at("2026-12-02T19:00:00Z".parse().unwrap());
+        let app = Arc::new(crate::App::new(
+            policy,
+            crate::memory::MemoryStore::new(),
+            NoTimers,
+            NoChannels,
+            clock,
+        ));
+        let auth = AuthConfig {
+            webhook_secrets: vec![Secret::new("webhook-secret")],
+            hubspot_secrets: Vec::new(),
+            read_tokens: vec![Secret::new("read-token")],
+            insecure: false,
+        };
+        let api = router(
+            ApiState {
+                app,
+                auth: Arc::new(StaticAuth(Arc::new(auth))),
+            },
+            &[Routes::Reads],
+        );
+        let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+        let r = api.clone().oneshot(get("/openapi.json")).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()[axum::http::header::CONTENT_TYPE], "application/json");
+        let body = axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap();
+        assert_eq!(body, document().as_bytes());
+        let r = api.oneshot(get("/v1/metrics")).await.unwrap();
+        assert_eq!(r.status(), 401);
+    }
+
     #[test]
     fn openapi_document_names_every_route_and_the_crate_version() {
         let doc: serde_json::Value = serde_json::from_str(document()).unwrap();
