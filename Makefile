@@ -12,7 +12,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 VENV ?= .venv
 FUNCTIONS := form-ingest assignment first-touch stage escalate read-api rollup slack-notify
 
-.PHONY: run test fmt lint check-policy unit venv cfn-lint checkov aws-test build deploy fuzz load deny bench bench-coldstart bench-import soak
+.PHONY: run test fmt lint check-policy unit api-fuzz venv cfn-lint checkov aws-test build deploy fuzz load deny bench bench-coldstart bench-import soak
 
 ## Build and start the local server with the example policy.
 run:
@@ -20,8 +20,9 @@ run:
 	$(CARGO) run --release --locked -q -p leadclock -- policy check $(POLICY)
 	$(CARGO) run --release --locked -q -p leadclock -- serve --policy $(POLICY) --data $(DATA) --listen $(LISTEN) $(RUN_FLAGS)
 
-## Every test: formatting, lints, the dependency policy, the policy, Rust tests, the template, the full AWS stack on an emulator.
-test: fmt lint deny check-policy unit cfn-lint checkov aws-test
+## Every test: formatting, lints, the dependency policy, the policy, Rust tests, the API against its
+## OpenAPI document, the template, the full AWS stack on an emulator.
+test: fmt lint deny check-policy unit api-fuzz cfn-lint checkov aws-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -36,6 +37,17 @@ unit:
 	mkdir -p target
 	$(CARGO) test --locked --workspace 2>&1 | tee target/unit-tests.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "rust: %d passed, %d failed\n", p, f }' target/unit-tests.log
+
+## schemathesis (pinned, its own venv) against the local server and docs/openapi.json as served:
+## no 5xx, every response as documented, invalid input refused. About two minutes; any finding fails.
+$(VENV)-schemathesis/.installed: tests/api/requirements.txt
+	$(PYTHON) -m venv $(VENV)-schemathesis || { $(PYTHON) -m pip install --quiet --user virtualenv && $(PYTHON) -m virtualenv $(VENV)-schemathesis; }
+	$(VENV)-schemathesis/bin/pip install --quiet --disable-pip-version-check -r tests/api/requirements.txt
+	touch $@
+
+api-fuzz: $(VENV)-schemathesis/.installed
+	$(CARGO) build --locked -p leadclock
+	tests/api/fuzz.sh $(TARGET_DIR)/debug/leadclock $(CURDIR)/$(VENV)-schemathesis/bin/schemathesis
 
 ## Pinned Python tools (emulator, SAM translator, linters, test driver) in a local venv.
 $(VENV)/.installed: tests/aws/requirements.txt

@@ -57,15 +57,21 @@ impl PortError {
 }
 
 /// The JSON error body: `{"error": {"code", "field", "message"}}`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorDetail {
+    /// Stable, for programs: `malformed_json`, `missing_field`, `invalid_field`, `out_of_range`,
+    /// `unknown_lead_type`, `unclassified`, `unknown_stage`, `body_too_large`,
+    /// `unsupported_media_type`, `event_id_conflict`, `unauthorized`, `stale_request`,
+    /// `lead_not_found`, `not_found`, `method_not_allowed` or `store_unavailable`.
     pub code: &'static str,
+    /// The field, query parameter or header at fault, when one is.
     pub field: Option<String>,
+    /// For people; its wording may change.
     pub message: String,
 }
 

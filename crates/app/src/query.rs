@@ -13,12 +13,25 @@ pub const MAX_PERIOD: Duration = Duration::days(3 * 366);
 pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 /// A report query as it arrives (query string or CLI flags): text, not yet checked.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Values are trimmed before they are checked, hence the patterns' `\s*`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RawReportQuery {
+    /// Start: a local date in the reporting time zone (`2026-02-01`, from its midnight) or an
+    /// RFC 3339 instant; years 2000–2100. With `from` alone, the period ends now.
     pub from: Option<String>,
+    /// End: a local date (inclusive: to the next midnight) or an RFC 3339 instant; after
+    /// `from`, and at most 3 years after it.
     pub to: Option<String>,
+    /// A named period, relative to now in the reporting time zone; the default is `week` for
+    /// metrics and `quarter` (the last 90 days) for the baseline. `from`/`to` override it.
+    #[param(pattern = r"^\s*(today|yesterday|week|month|last_month|quarter)\s*$")]
     pub period: Option<String>,
+    /// Break the metrics down by one dimension (the baseline is always per lead type).
+    #[param(pattern = r"^\s*(lead_type|source|region|team|owner|segment)\s*$")]
     pub by: Option<String>,
+    /// `json` (the default), `table` (for people) or `csv`.
+    #[param(pattern = r"^\s*(json|table|csv)\s*$")]
     pub format: Option<String>,
 }
 

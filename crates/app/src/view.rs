@@ -10,7 +10,7 @@ use leadclock_domain::steps::{StepKey, StepRecord, StepStatus};
 use leadclock_domain::Policy;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CycleView {
     pub index: u32,
     pub recycled: bool,
@@ -31,7 +31,7 @@ pub struct CycleView {
 }
 
 /// One channel's delivery of one step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
     pub channel: Channel,
     pub status: OutboxStatus,
@@ -42,7 +42,7 @@ pub struct DeliveryView {
 }
 
 /// What was done about one escalation step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StepOutcomeView {
     pub cycle: u32,
     pub clock: leadclock_domain::ClockKind,
@@ -57,7 +57,7 @@ pub struct StepOutcomeView {
 }
 
 /// The next step a running clock of the current cycle is waiting for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NextStep {
     pub cycle: u32,
     pub clock: leadclock_domain::ClockKind,
@@ -67,7 +67,7 @@ pub struct NextStep {
     pub due_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LeadView {
     pub lead_id: String,
     pub stage: &'static str,

@@ -112,6 +112,7 @@ impl StageChange {
 
 /// Which SLA clock an escalation belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClockKind {
     /// Engagement to first assignment: systems delay, owned by ops.
@@ -285,6 +286,7 @@ impl EventBody {
 /// Whether an event is news or history. History (imports, `"history": true`) never pages
 /// anyone; it is measured like any other event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     #[default]

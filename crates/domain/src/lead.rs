@@ -71,6 +71,7 @@ impl Stage {
 
 /// One owner's time holding the lead within a cycle: their own accountability window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stint {
     pub owner: String,
     pub team: Option<String>,
@@ -179,6 +180,7 @@ impl Cycle {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimelineEntry {
     pub event_id: String,
     pub occurred_at: DateTime<Utc>,
@@ -193,6 +195,7 @@ pub struct TimelineEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Owner {
     pub owner: String,
     pub team: Option<String>,

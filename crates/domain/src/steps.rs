@@ -71,6 +71,7 @@ impl fmt::Display for StepKey {
 
 /// Where a step stands. The last five are outcomes and final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     /// Made due by an event: waiting out the settle window for late events.

@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 
 /// The answer for one item, in the batch's order.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ItemResult {
     pub index: usize,
     /// 202 stored, 200 a repeat, or the status the item alone would have got.
@@ -25,7 +25,7 @@ pub struct ItemResult {
 }
 
 /// What a batch did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct BatchOutcome {
     pub accepted: usize,
     pub duplicates: usize,

@@ -10,7 +10,7 @@ use crate::App;
 use leadclock_domain::Event;
 use serde::Serialize;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Accepted {
     pub lead_id: String,
     pub event_id: String,

@@ -49,7 +49,7 @@ impl std::fmt::Debug for ContactEmail {
 }
 
 /// What an erasure did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Erasure {
     /// Every lead the request named, erased or found already clean.
     pub leads: Vec<ErasedLead>,
@@ -58,7 +58,7 @@ pub struct Erasure {
     pub erased_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ErasedLead {
     pub lead_id: String,
     pub events_erased: u32,

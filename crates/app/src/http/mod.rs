@@ -6,6 +6,7 @@
 //! [`PublicBase`] (the URL senders call, which HubSpot signs).
 
 mod extract;
+pub mod openapi;
 pub mod response;
 mod routes;
 
@@ -59,7 +60,8 @@ pub enum Routes {
     Events(Kind),
     /// `POST /v1/events/batch`: many events of any kind.
     Batch,
-    /// `GET /v1/leads/{lead_id}`, `GET /v1/metrics`, `GET /v1/baseline`, `GET /healthz`.
+    /// `GET /v1/leads/{lead_id}`, `GET /v1/metrics`, `GET /v1/baseline`, `GET /healthz`,
+    /// `GET /openapi.json`.
     Reads,
     /// `POST /v1/hooks/hubspot`: a HubSpot app's webhooks.
     Hooks,
@@ -110,7 +112,8 @@ where
                 .route("/v1/leads/{lead_id}", get(routes::leads::lead))
                 .route("/v1/metrics", get(routes::metrics::metrics))
                 .route("/v1/baseline", get(routes::metrics::baseline))
-                .route("/healthz", get(routes::health::healthz)),
+                .route("/healthz", get(routes::health::healthz))
+                .route("/openapi.json", get(openapi::openapi_json)),
             Routes::Hooks => r.route("/v1/hooks/hubspot", post(routes::hubspot::hubspot)),
             Routes::Privacy => r.route("/v1/privacy/erasure", post(routes::privacy::erasure)),
         };

@@ -6,6 +6,7 @@
 //! [`crate::http`]; the store, the fold, the timers and the metrics need no change.
 
 pub mod batch;
+pub mod bodies;
 pub mod classify;
 pub mod crm;
 pub mod leadclock_json;

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClockStatus {
     /// Running, deadline ahead.
@@ -33,6 +34,7 @@ pub enum ClockStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StopCause {
     Assignment,
@@ -41,6 +43,7 @@ pub enum StopCause {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepView {
     pub index: u32,
     pub name: String,
@@ -51,6 +54,7 @@ pub struct StepView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClockView {
     pub clock: ClockKind,
     pub cycle: u32,
@@ -206,6 +210,7 @@ pub fn clocks(lead: &Lead, policy: &Policy, now: DateTime<Utc>) -> Vec<ClockView
 
 /// A delay on both clocks: wall-clock and open business time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Span {
     pub seconds: i64,
     pub business_seconds: i64,
@@ -223,6 +228,7 @@ impl Span {
 
 /// The split the methodology asks for: systems delay (ops), human delay (sales), and the total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delays {
     /// Engagement to first assignment.
     pub systems: Option<Span>,

@@ -11,6 +11,7 @@ use std::fmt::Write;
 
 /// Benchmark band of a headline figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Band {
     Good,

@@ -24,6 +24,7 @@ pub const BASELINE_MIN_LEADS: u64 = 20;
 
 /// A candidate response target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Candidate {
     /// This many minutes of business time after the first assignment.
@@ -64,6 +65,7 @@ impl Candidate {
 
 /// Nearest-rank percentiles of a duration, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Percentiles {
     pub count: u64,
     pub p50: Option<i64>,
@@ -90,6 +92,7 @@ impl Percentiles {
 
 /// A delay in calendar and in business time.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Distribution {
     pub calendar: Percentiles,
     pub business: Percentiles,
@@ -107,6 +110,7 @@ impl Distribution {
 
 /// How one candidate target would have done.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CandidateResult {
     pub target: Candidate,
     pub label: String,
@@ -116,6 +120,7 @@ pub struct CandidateResult {
 
 /// The suggestion for a lead type.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Suggestion {
     /// The smallest candidate at least [`SUGGESTION_SHARE`] of the leads met.
@@ -132,6 +137,7 @@ pub enum Suggestion {
 
 /// A benchmark figure beside the methodology's bands.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Benchmarked {
     pub value: Option<f64>,
     pub band: Option<Band>,
@@ -149,6 +155,7 @@ fn benchmarked(value: Option<f64>, b: &Benchmark) -> Benchmarked {
 
 /// The baseline of one lead type.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TypeBaseline {
     pub lead_type: String,
     /// MQL cycles engaged in the window.
@@ -167,6 +174,7 @@ pub struct TypeBaseline {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Baseline {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,

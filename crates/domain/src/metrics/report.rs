@@ -17,6 +17,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -45,6 +46,7 @@ pub struct Report {
 
 /// How many of the period's MQLs one policy version judged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionUse {
     pub version: u32,
     /// When the version took effect; `None` for a version in force since the beginning.
@@ -69,6 +71,7 @@ fn version_uses(rows: &[Row], judge: &dyn Judge, from: DateTime<Utc>, to: DateTi
 
 /// Excluded leads, in all and per rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Excluded {
     pub total: u64,
     pub by_rule: BTreeMap<String, u64>,

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Volume {
     pub mqls: u64,
     pub new: u64,
@@ -27,6 +28,7 @@ pub struct Volume {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SystemsDelay {
     pub timing: Timing,
     pub under_5_minutes: Rate,
@@ -35,6 +37,7 @@ pub struct SystemsDelay {
 
 /// Every figure for one slice of leads.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Section {
     pub volume: Volume,
     pub systems_delay: SystemsDelay,
@@ -141,6 +144,7 @@ fn lead_leakage(cohort: &[&Row]) -> Rate {
 
 /// Leads whose events earned escalation steps, on either clock, and how far up they went.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Earned {
     /// Leads with at least one earned step.
     pub leads: u64,
@@ -154,6 +158,7 @@ pub struct Earned {
 /// have escalated. From event times only, like every metric; what was delivered is in the
 /// step outcomes, not here.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Escalations {
     pub live: Earned,
     pub shadow: Earned,

@@ -4,6 +4,7 @@ use super::bands::{Band, Benchmark};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rate {
     pub numerator: u64,
     pub denominator: u64,
@@ -30,6 +31,7 @@ impl Rate {
 
 /// Distribution of durations, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stats {
     pub count: u64,
     pub average: Option<f64>,
@@ -56,6 +58,7 @@ impl Stats {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Timing {
     pub calendar: Stats,
     pub business: Stats,

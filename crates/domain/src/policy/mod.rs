@@ -61,6 +61,7 @@ pub fn report_problems(file: &str, problems: &[Problem]) -> String {
 
 /// Which time an SLA counts; its JSON form is [`Basis::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     /// Only open business time counts.
@@ -99,6 +100,7 @@ pub enum Anchor {
 
 /// Who a ladder step notifies; its JSON form is [`Role::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Owner,

@@ -5,10 +5,11 @@
 //! makes HubSpot retry for a day. Only a store failure answers 503, so HubSpot retries it.
 
 use crate::auth::{AuthError, Scheme};
-use crate::error::{HttpError, IngestError};
+use crate::error::{ErrorBody, HttpError, IngestError};
 use crate::http::extract::SignedBody;
 use crate::http::response::{error, json};
 use crate::http::ApiState;
+use crate::inbound::bodies::HubSpotEvent;
 use crate::inbound::crm;
 use crate::ports::{Clock, Notifier, Store, Timers};
 use axum::extract::State;
@@ -17,7 +18,7 @@ use leadclock_domain::Origin;
 use serde::Serialize;
 
 /// What one delivery did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HookOutcome {
     pub accepted: usize,
     pub duplicates: usize,
@@ -27,12 +28,30 @@ pub struct HookOutcome {
     pub skipped: Vec<SkippedItem>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SkippedItem {
     pub what: String,
     pub reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/hooks/hubspot",
+    tag = "events",
+    summary = "A HubSpot app's webhooks, as HubSpot sends them",
+    description = "Every event is answered 200, the ones without SLA meaning included, with what was skipped and why: any other answer makes HubSpot retry for a day.",
+    request_body(content = inline(Vec<HubSpotEvent>), description = "At most 100 events", content_type = "application/json"),
+    security(("hubspot_signature" = [], "hubspot_timestamp" = [])),
+    responses(
+        (status = 200, description = "Stored; what was skipped, and why", body = HookOutcome),
+        (status = 400, description = "`malformed_json`: not a HubSpot webhook body", body = ErrorBody),
+        (status = 401, description = "Not signed with HubSpot's v3 signature (`unauthorized`), or stale (`stale_request`)", body = ErrorBody),
+        (status = 413, description = "`body_too_large`: over 64 KiB", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
+        (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: the store failed for now; retry after `Retry-After`", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    ),
+)]
 pub async fn hubspot<S, T, N, C>(State(state): State<ApiState<S, T, N, C>>, signed: SignedBody) -> Response
 where
     S: Store + 'static,

@@ -1,7 +1,8 @@
 //! `POST /v1/privacy/erasure`: erases one person's data, named by lead id or by email, with an
 //! admin token. The anonymous timeline and every metric stay.
 
-use crate::handlers::privacy::{ContactEmail, PrivacyError, Subject};
+use crate::error::ErrorBody;
+use crate::handlers::privacy::{ContactEmail, Erasure, PrivacyError, Subject};
 use crate::http::extract::AdminBody;
 use crate::http::response::{error, json};
 use crate::http::ApiState;
@@ -12,10 +13,15 @@ use leadclock_domain::LeadId;
 use serde::Deserialize;
 
 /// The request: exactly one of the two.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ErasureRequest {
+#[schema(example = json!({"email": "ada@example.com"}))]
+pub struct ErasureRequest {
+    /// A lead whose personal data to erase.
+    #[schema(pattern = r"^\s*[!-.0-~]{1,128}\s*$")]
     lead_id: Option<String>,
+    /// An email: every lead whose form names it (any letter case) is erased.
+    #[schema(max_length = 320)]
     email: Option<String>,
 }
 
@@ -35,6 +41,24 @@ fn subject(body: &[u8]) -> Result<Subject, PrivacyError> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/privacy/erasure",
+    tag = "privacy",
+    summary = "Erase one person's personal data, by lead id or email; timelines and metrics stay",
+    security(("admin_token" = [])),
+    request_body(content = ErasureRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Erased (a named lead already erased erases nothing)", body = Erasure),
+        (status = 400, description = "`invalid_field` (`body`, `lead_id` or `email`): not exactly one of the two, or malformed", body = ErrorBody),
+        (status = 401, description = "No admin token (a read token is not one): `unauthorized`", body = ErrorBody),
+        (status = 404, description = "`lead_not_found`: no stored lead matches", body = ErrorBody),
+        (status = 413, description = "`body_too_large`: over 4 KiB", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
+        (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: the store failed for now; retry after `Retry-After`", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    ),
+)]
 pub async fn erasure<S, T, N, C>(State(state): State<ApiState<S, T, N, C>>, AdminBody(body): AdminBody) -> Response
 where
     S: Store + 'static,
