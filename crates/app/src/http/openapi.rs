@@ -206,6 +206,7 @@ mod tests {
             webhook_secrets: vec![Secret::new("webhook-secret")],
             hubspot_secrets: Vec::new(),
             read_tokens: vec![Secret::new("read-token")],
+            admin_tokens: Vec::new(),
             insecure: false,
         };
         let api = router(
