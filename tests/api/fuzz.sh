@@ -29,12 +29,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Python, not curl: a fresh machine has Python 3 and may have no curl.
+healthy() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$base/healthz" >/dev/null 2>&1; }
 for _ in $(seq 1 100); do
-  if curl -fsS "$base/healthz" >/dev/null 2>&1; then break; fi
+  if healthy; then break; fi
   if ! kill -0 "$pid" 2>/dev/null; then cat "$data/server.log"; echo "api-fuzz: the server did not start" >&2; exit 1; fi
   sleep 0.1
 done
-curl -fsS "$base/healthz" >/dev/null
+healthy || { cat "$data/server.log"; echo "api-fuzz: the server never answered /healthz" >&2; exit 1; }
 
 # The server runs with --insecure-no-auth so that generated bodies reach the parsers (the
 # signature and token checks have their own tests: crates/app/src/auth.rs, tests/http_api.rs);
