@@ -268,7 +268,11 @@ fn reps(out: &mut String, r: &Report) {
 }
 
 fn open_slas(out: &mut String, r: &Report, tz: Tz) {
-    let _ = writeln!(out, "\nOPEN SLAS NOW ({}; soonest deadline first)", r.open_slas.len());
+    let _ = writeln!(
+        out,
+        "\nOPEN SLAS NOW ({}, {} breached; soonest deadline first)",
+        r.open_total, r.open_breached
+    );
     for o in r.open_slas.iter().take(25) {
         let left = match o.seconds_left {
             Some(s) if s < 0 => format!("overdue {}", human_duration(-s)),
@@ -285,8 +289,14 @@ fn open_slas(out: &mut String, r: &Report, tz: Tz) {
             o.deadline.map(|d| local(d, tz)).unwrap_or_default()
         );
     }
-    if r.open_slas.len() > 25 {
-        let _ = writeln!(out, "  … {} more (use --format json for all)", r.open_slas.len() - 25);
+    let shown = r.open_slas.len().min(25) as u64;
+    if r.open_total > shown {
+        let _ = writeln!(
+            out,
+            "  … {} more (--format json lists the {} soonest)",
+            r.open_total - shown,
+            leadclock_domain::metrics::OPEN_LISTED
+        );
     }
 }
 
@@ -497,7 +507,7 @@ pub fn summary(r: &Report, day: &str) -> String {
     for (lt, c) in &s.sla.by_lead_type {
         let _ = writeln!(out, "  {lt}: {}", pct(&c.rate));
     }
-    let _ = writeln!(out, "Open SLAs now: {}", r.open_slas.len());
+    let _ = writeln!(out, "Open SLAs now: {} ({} breached)", r.open_total, r.open_breached);
     for f in &r.flags {
         let _ = writeln!(out, "! {f}");
     }

@@ -27,7 +27,7 @@ pub use baseline::{
 };
 pub use dimension::Dimension;
 pub use funnel::Funnel;
-pub use open::{open_slas, OpenSla};
+pub use open::{open_slas, OpenSla, OPEN_LISTED};
 pub use report::{report, Report, VersionUse};
 pub use reps::{rubric_points, RepScore};
 pub use section::{Earned, Escalations, Section, SystemsDelay, Volume};

@@ -9,6 +9,7 @@ use super::rows::{count, rows, Row};
 use super::section::{section, Context, Section};
 use super::stats::Rate;
 use super::{in_period, previous_period};
+use crate::clock::ClockStatus;
 use crate::event::Classified;
 use crate::lead::Lead;
 use crate::policy::Judge;
@@ -27,7 +28,12 @@ pub struct Report {
     pub groups: BTreeMap<String, Section>,
     pub conversion_by_source: BTreeMap<String, Rate>,
     pub reps: Vec<RepScore>,
+    /// The [`OPEN_LISTED`](super::open::OPEN_LISTED) open SLAs with the soonest deadlines.
     pub open_slas: Vec<OpenSla>,
+    /// Every clock running now, listed or not.
+    pub open_total: u64,
+    /// Of those, the ones already past their deadline.
+    pub open_breached: u64,
     /// Leads the policy's classification rules kept out of every SLA, engaged in the period.
     pub excluded: Excluded,
     /// MQLs engaged in the period that named no lead type and matched no rule: clocked for
@@ -161,6 +167,7 @@ pub fn report(
         .count() as u64;
     let all: Vec<&Row> = rows.iter().collect();
     let overall = period.section(&all, held);
+    let open = open_slas(leads, judge, now);
     Report {
         from,
         to,
@@ -172,7 +179,9 @@ pub fn report(
         groups: by.map(|dim| period.groups(&rows, dim)).unwrap_or_default(),
         conversion_by_source: period.conversion_by_source(&rows),
         reps: rep_scores(&rows, from, to),
-        open_slas: open_slas(leads, judge, now),
+        open_total: open.len() as u64,
+        open_breached: open.iter().filter(|o| o.status == ClockStatus::Breached).count() as u64,
+        open_slas: open.into_iter().take(super::open::OPEN_LISTED).collect(),
         policy_versions: version_uses(&rows, judge, from, to),
         excluded: excluded(leads, from, to),
         unclassified: count(&all, |r| {
