@@ -47,7 +47,7 @@ $(VENV)-schemathesis/.installed: tests/api/requirements.txt
 
 api-fuzz: $(VENV)-schemathesis/.installed
 	$(CARGO) build --locked -p leadclock
-	tests/api/fuzz.sh $(TARGET_DIR)/debug/leadclock $(CURDIR)/$(VENV)-schemathesis/bin/schemathesis
+	tests/api/fuzz.sh $(abspath $(TARGET_DIR))/debug/leadclock $(abspath $(VENV))-schemathesis/bin/schemathesis
 
 ## Pinned Python tools (emulator, SAM translator, linters, test driver) in a local venv.
 $(VENV)/.installed: tests/aws/requirements.txt
