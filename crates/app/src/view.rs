@@ -164,8 +164,8 @@ impl LeadView {
                     + 1
             }
         };
-        let end = (start + page.limit).min(self.timeline.len());
-        self.timeline_next = (end < self.timeline.len()).then(|| self.timeline[end - 1].event_id.clone());
+        let end = (start + page.limit.max(1)).min(self.timeline.len());
+        self.timeline_next = (end < self.timeline.len() && end > 0).then(|| self.timeline[end - 1].event_id.clone());
         self.timeline.truncate(end);
         self.timeline.drain(..start.min(end));
         Ok(self)

@@ -130,6 +130,15 @@ pub async fn upload(base: &str, secret: &Secret, events: &[Event]) -> Result<Tal
 /// Adds one batch's answer to the tally and prints each refused item.
 fn count(answer: &Value, items: &[Value], tally: &mut Tally) {
     let results = answer["results"].as_array().map_or(&[][..], Vec::as_slice);
+    if results.len() != items.len() {
+        // Never counted as stored: the next import sends them again, and repeats are harmless.
+        tally.refused += items.len().saturating_sub(results.len());
+        println!(
+            "  the stack answered {} result(s) for {} item(s): the rest are counted as refused",
+            results.len(),
+            items.len()
+        );
+    }
     for (item, result) in items.iter().zip(results) {
         match result["status"].as_u64() {
             Some(202) => tally.accepted += 1,
@@ -181,8 +190,10 @@ async fn send(client: &reqwest::Client, url: &reqwest::Url, secret: &Secret, ite
             Err(e) if attempt == ATTEMPTS => return Err(format!("{url}: {e}")),
             Err(_) => None,
         };
-        tokio::time::sleep(retry_after.unwrap_or(wait).max(wait)).await;
-        wait *= 2;
+        if attempt < ATTEMPTS {
+            tokio::time::sleep(retry_after.unwrap_or(wait).max(wait)).await;
+            wait *= 2;
+        }
     }
     Err(format!("{url} kept answering \"try again later\" after {ATTEMPTS} attempts; run the import again (what was stored is skipped)"))
 }

@@ -187,18 +187,11 @@ pub struct Form {
     /// Extra facts from the sender, kept as JSON text and never interpreted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
-}
-
-impl Form {
-    /// Equal in everything but the contact and attributes (the personal data an erasure takes).
-    pub fn same_facts(&self, other: &Form) -> bool {
-        let strip = |f: &Form| Form {
-            contact: None,
-            attributes: BTreeMap::new(),
-            ..f.clone()
-        };
-        strip(self) == strip(other)
-    }
+    /// Set when the form's personal data was erased: the event whose facts this form shared
+    /// before the erasure (the smallest id among them). Forms that were one fact stay one and
+    /// forms that told two apart only by their contact or attributes stay two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_fact: Option<EventId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,15 +340,19 @@ impl Event {
         form || !self.extra.is_empty()
     }
 
-    /// The event without its personal data, marked erased at `at`; `None` when it holds none.
-    /// What the fold reads (ids, instants, lead type, source, region, owners, stages) stays, so
-    /// the timeline and every metric are unchanged.
-    pub fn erased(&self, at: DateTime<Utc>) -> Option<Event> {
+    /// The event without its personal data, marked erased at `at`, a form keeping `fact` (see
+    /// [`Form::erased_fact`]); `None` when it holds none. What the fold reads (ids, instants,
+    /// lead type, source, region, owners, stages) stays, so the timeline and every metric are
+    /// unchanged. [`erase_personal_data`] picks `fact` for each of a lead's events.
+    pub fn erased(&self, at: DateTime<Utc>, fact: &EventId) -> Option<Event> {
         if !self.holds_personal_data() {
             return None;
         }
         let mut e = self.clone();
         e.strip_personal_data();
+        if let EventBody::Form(f) = &mut e.body {
+            f.erased_fact = Some(fact.clone());
+        }
         e.erased_at = Some(at);
         Some(e)
     }
@@ -367,6 +364,9 @@ impl Event {
         if stored.erased_at.is_some() {
             e.strip_personal_data();
             e.erased_at = stored.erased_at;
+            if let (EventBody::Form(f), EventBody::Form(s)) = (&mut e.body, &stored.body) {
+                f.erased_fact.clone_from(&s.erased_fact);
+            }
         }
         e
     }
@@ -388,22 +388,38 @@ impl Event {
     }
 
     /// Whether two events say the same thing, whatever their ids, origins or unknown fields:
-    /// the fold keeps one of them. Personal data is not a fact: an erased form and the same
-    /// form resent with its contact are one.
+    /// the fold keeps one of them. An erased form compares by the fact it was
+    /// ([`Form::erased_fact`]), so an erasure changes no answer.
     pub fn same_fact(&self, other: &Event) -> bool {
-        let same_body = match (&self.body, &other.body) {
-            (EventBody::Form(a), EventBody::Form(b)) if self.erased_at.is_some() || other.erased_at.is_some() => {
-                a.same_facts(b)
-            }
-            (a, b) => a == b,
-        };
-        self.occurred_at == other.occurred_at && same_body && self.supersedes == other.supersedes
+        self.occurred_at == other.occurred_at && self.body == other.body && self.supersedes == other.supersedes
     }
 
     /// Fold order: time, then the handoff's order, then id, so every arrival order agrees.
     pub fn sort_key(&self) -> (DateTime<Utc>, u8, &str) {
         (self.occurred_at, self.body.rank(), self.event_id.as_str())
     }
+}
+
+/// One lead's `events` rewritten without their personal data at `at`: only the events that
+/// held some. Forms that were one fact (same instant, body and correction) share the smallest
+/// of their ids as [`Form::erased_fact`]; forms told apart only by personal data get their own,
+/// so the fold reads the erased events exactly as it read them before.
+pub fn erase_personal_data(events: &[Event], at: DateTime<Utc>) -> Vec<Event> {
+    let mut sorted: Vec<&Event> = events.iter().collect();
+    sorted.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+    let mut facts: Vec<&Event> = Vec::new();
+    let mut out = Vec::new();
+    for e in sorted {
+        let fact = match facts.iter().find(|f| f.same_fact(e)) {
+            Some(f) => &f.event_id,
+            None => {
+                facts.push(e);
+                &e.event_id
+            }
+        };
+        out.extend(e.erased(at, fact));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -455,11 +471,20 @@ mod tests {
         e
     }
 
+    fn with_id(e: &Event, id: &str) -> Event {
+        let mut e = e.clone();
+        e.event_id = EventId::parse(id).unwrap();
+        e
+    }
+
     #[test]
     fn erasure_takes_personal_data_and_keeps_the_facts() {
         let e = form_with_contact();
         let at = e.occurred_at + chrono::Duration::days(1);
-        let erased = e.erased(at).expect("it held personal data");
+        let erased = erase_personal_data(std::slice::from_ref(&e), at);
+        let [erased] = erased.as_slice() else {
+            panic!("one event held personal data")
+        };
         assert!(!erased.holds_personal_data());
         assert_eq!(erased.erased_at, Some(at));
         let EventBody::Form(f) = &erased.body else {
@@ -470,19 +495,39 @@ mod tests {
             ("demo_request", Some("webinar"))
         );
         assert!(f.contact.is_none() && f.attributes.is_empty() && erased.extra.is_empty());
-        // Erasing again changes nothing; the erased form and the original are one fact.
-        assert!(erased.erased(at).is_none());
-        assert!(erased.same_fact(&e) && e.same_fact(&erased));
-        // The same event resent after the erasure compares equal to what is stored.
-        assert_eq!(e.as_erased_like(&erased), erased);
+        // Erasing again changes nothing.
+        assert!(erase_personal_data(std::slice::from_ref(erased), at).is_empty());
+        // The same event resent after the erasure compares equal to what is stored…
+        assert_eq!(e.as_erased_like(erased), *erased);
         // …and an event that was never erased compares as sent.
         assert_eq!(e.as_erased_like(&e), e);
-        // A form that differs in a fact is another fact, erased or not.
-        let mut other = e.clone();
+    }
+
+    /// Whatever the fold de-duplicated before an erasure it de-duplicates after, and nothing
+    /// more: forms told apart only by their contact or attributes stay two facts.
+    #[test]
+    fn erasure_keeps_which_forms_were_one_fact() {
+        let a = form_with_contact();
+        let same = with_id(&a, "form-2");
+        let mut other = with_id(&a, "form-3");
         if let EventBody::Form(f) = &mut other.body {
-            f.source = Some("ads".into());
+            f.attributes.insert("form_name".into(), "pricing".into());
         }
-        assert!(!erased.same_fact(&other));
+        let events = [a.clone(), same.clone(), other.clone()];
+        let facts = |es: &[Event]| {
+            let mut pairs = Vec::new();
+            for (i, x) in es.iter().enumerate() {
+                for y in &es[i + 1..] {
+                    pairs.push(x.same_fact(y));
+                }
+            }
+            pairs
+        };
+        let before = facts(&events);
+        assert_eq!(before, [true, false, false]);
+        let erased = erase_personal_data(&events, a.occurred_at);
+        assert_eq!(erased.len(), 3);
+        assert_eq!(facts(&erased), before);
     }
 
     #[test]

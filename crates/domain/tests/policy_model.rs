@@ -157,12 +157,21 @@ crm_ids = ["salesforce:0055e000001abcd"]
 
 [directory.people."Ann Smith"]
 name = "Someone Else"
+
+[directory.people.adam]
+crm_ids = ["202"]
+
+[directory.people.zoe]
+crm_ids = ["hubspot:202"]
 "#;
     let p = parse(&format!("{FAST}\n{directory}"));
     let d = &p.directory;
     // A CRM id, qualified by its system or bare; ids compare exactly (Salesforce's differ by case).
     assert_eq!(d.person_for_owner("hubspot", "101"), Some("ann"));
     assert_eq!(d.person_for_owner("salesforce", "101"), None);
+    // An id qualified by its system beats a bare one, whatever the keys' order.
+    assert_eq!(d.person_for_owner("hubspot", "202"), Some("zoe"));
+    assert_eq!(d.person_for_owner("salesforce", "202"), Some("adam"));
     assert_eq!(d.person_for_owner("salesforce", "0055e000001AbCd"), Some("ann"));
     assert_eq!(d.person_for_owner("salesforce", "0055e000001abcd"), Some("ben"));
     // An email beats a display name that happens to be the same text.

@@ -130,6 +130,7 @@ fn form_body() -> EventBody {
             ("utm_campaign".to_owned(), "spring-2031".to_owned()),
             ("note".to_owned(), "line one\nline two\t東京".to_owned()),
         ]),
+        erased_fact: None,
     }))
 }
 

@@ -8,6 +8,7 @@ use crate::error::{store_status, HttpError, PortError};
 use crate::ports::{Clock, EventStore, LeadIndex, PersonalData};
 use crate::App;
 use chrono::{DateTime, Duration, Utc};
+use leadclock_domain::event::erase_personal_data;
 use leadclock_domain::{Event, LeadId, Policy};
 use serde::Serialize;
 
@@ -135,50 +136,51 @@ impl<S: EventStore + LeadIndex + PersonalData, T, N, C: Clock> App<S, T, N, C> {
             ..Erasure::default()
         };
         for lead in leads {
-            let Some(n) = self.erase_lead(&lead, at).await.map_err(PrivacyError::Store)? else {
+            let events = self.store.load(&lead).await.map_err(PrivacyError::Store)?;
+            if events.is_empty() {
                 continue;
-            };
+            }
+            let n = self.rewrite_erased(&events, at).await.map_err(PrivacyError::Store)?;
             out.events_erased += n;
             out.leads.push(ErasedLead {
                 lead_id: lead.to_string(),
                 events_erased: n,
             });
         }
-        if out.leads.is_empty() {
+        // A lead id that names nothing is a mistake worth saying. An email that names nothing
+        // is not an error: it may be erased already (a retried request), and the answer must
+        // not tell which emails were ever stored.
+        if out.leads.is_empty() && matches!(subject, Subject::Lead(_)) {
             return Err(PrivacyError::NotFound);
         }
         tracing::info!(
             leads = out.leads.len(),
             events = out.events_erased,
-            "personal data erased on request"
+            "personal data erasure requested"
         );
         Ok(out)
     }
 
-    /// Rewrites one lead's events without their personal data; `None` when it has no events.
-    async fn erase_lead(&self, lead: &LeadId, at: DateTime<Utc>) -> Result<Option<u32>, PortError> {
-        let events = self.store.load(lead).await?;
-        if events.is_empty() {
-            return Ok(None);
-        }
-        let erased: Vec<_> = events.iter().filter_map(|e| e.erased(at)).collect();
-        if !erased.is_empty() {
+    /// Rewrites one lead's `events` without their personal data; how many changed.
+    async fn rewrite_erased(&self, events: &[Event], at: DateTime<Utc>) -> Result<u32, PortError> {
+        let erased = erase_personal_data(events, at);
+        if let Some(first) = erased.first() {
             self.store.rewrite(&erased).await?;
-            tracing::info!(lead_id = %lead, events = erased.len(), "personal data erased");
+            tracing::info!(lead_id = %first.lead_id, events = erased.len(), "personal data erased");
         }
-        Ok(Some(u32::try_from(erased.len()).unwrap_or(u32::MAX)))
+        Ok(u32::try_from(erased.len()).unwrap_or(u32::MAX))
     }
 
     /// Erases the personal data of a lead whose last event is older than the retention
-    /// period, if it holds any: `events` are the lead's stored events.
+    /// period, if it holds any: `events` are the lead's stored events. How many changed.
     pub(crate) async fn erase_if_expired(
         &self,
         events: &[Event],
         policy: &Policy,
         now: DateTime<Utc>,
-    ) -> Result<(), PortError> {
+    ) -> Result<u32, PortError> {
         let Some(keep) = policy.privacy.contact_retention else {
-            return Ok(());
+            return Ok(0);
         };
         let quiet = events
             .iter()
@@ -186,26 +188,25 @@ impl<S: EventStore + LeadIndex + PersonalData, T, N, C: Clock> App<S, T, N, C> {
             .max()
             .is_some_and(|last| last < now - keep);
         if !quiet {
-            return Ok(());
+            return Ok(0);
         }
-        let erased: Vec<_> = events.iter().filter_map(|e| e.erased(now)).collect();
-        if !erased.is_empty() {
-            self.store.rewrite(&erased).await?;
-            tracing::info!(lead_id = %erased[0].lead_id, events = erased.len(), "personal data past retention erased");
-        }
-        Ok(())
+        self.rewrite_erased(events, now).await
     }
 
     /// Erases the personal data of every lead whose last event is older than the retention
-    /// period, visiting each lead once: leads whose last activity falls between the previous
-    /// pass's cutoff and this one's. Nothing to do when the policy keeps data (`"off"`).
+    /// period, visiting each lead once: in the window, between the previous pass's cutoff and
+    /// this one's, that holds its last activity. The window is walked a UTC day at a time with
+    /// the progress saved after each, so a pass cut short (a first pass over years of leads
+    /// running out of Lambda time) goes on from there the next night. Nothing to do when the
+    /// policy keeps data (`"off"`).
     pub async fn apply_retention(&self) -> Result<RetentionPass, PortError> {
-        let Some(keep) = self.policy_now().privacy.contact_retention else {
+        let policy = self.policy_now();
+        let Some(keep) = policy.privacy.contact_retention else {
             return Ok(RetentionPass::default());
         };
         let now = self.clock.now();
         let cutoff = now - keep;
-        let from = match self.store.retention_through().await? {
+        let mut start = match self.store.retention_through().await? {
             Some(t) => t,
             None => cutoff - Duration::days(FIRST_PASS_LOOKBACK_DAYS),
         };
@@ -213,27 +214,24 @@ impl<S: EventStore + LeadIndex + PersonalData, T, N, C: Clock> App<S, T, N, C> {
             cutoff: Some(cutoff),
             ..RetentionPass::default()
         };
-        if from >= cutoff {
-            return Ok(pass);
-        }
-        for lead in self.store.active_between(from, cutoff).await? {
-            pass.leads_checked += 1;
-            // A lead active after the cutoff is visited by the pass whose window holds its
-            // last activity.
-            let quiet = self
-                .store
-                .summary(&lead)
-                .await?
-                .is_some_and(|s| s.last_activity < cutoff);
-            if !quiet {
-                continue;
-            }
-            if let Some(n) = self.erase_lead(&lead, now).await? {
+        while start < cutoff {
+            let end = next_utc_midnight(start).min(cutoff);
+            for lead in self.store.active_between(start, end).await? {
+                let last = self.store.summary(&lead).await?.map(|s| s.last_activity);
+                if !last.is_some_and(|l| start <= l && l < end) {
+                    continue;
+                }
+                pass.leads_checked += 1;
+                // The stored events decide, not the summary: an event not yet folded into it
+                // may be newer.
+                let events = self.store.load(&lead).await?;
+                let n = self.erase_if_expired(&events, &policy, now).await?;
                 pass.events_erased += n;
                 pass.leads_erased += u32::from(n > 0);
             }
+            self.store.save_retention_through(end).await?;
+            start = end;
         }
-        self.store.save_retention_through(cutoff).await?;
         tracing::info!(
             checked = pass.leads_checked,
             erased = pass.leads_erased,
@@ -242,6 +240,13 @@ impl<S: EventStore + LeadIndex + PersonalData, T, N, C: Clock> App<S, T, N, C> {
         );
         Ok(pass)
     }
+}
+
+/// The first UTC midnight after `t`: windows on day boundaries read one day index each on
+/// DynamoDB.
+fn next_utc_midnight(t: DateTime<Utc>) -> DateTime<Utc> {
+    let day = t.date_naive().succ_opt().unwrap_or(t.date_naive());
+    day.and_hms_opt(0, 0, 0).map_or(t + Duration::days(1), |m| m.and_utc())
 }
 
 #[cfg(test)]

@@ -56,6 +56,7 @@ pub fn item_of(event: &Event) -> Value {
     let mut v = serde_json::to_value(event).unwrap_or(Value::Null);
     let Value::Object(map) = &mut v else { return v };
     map.remove("erased_at");
+    map.remove("erased_fact");
     if map.remove("origin").is_some() {
         map.insert("history".into(), Value::Bool(true));
     }

@@ -315,6 +315,7 @@ fn parse_form(f: &Fields, policy: &Policy) -> Result<Form, IngestError> {
         score: parse_score(f)?,
         contact: parse_contact(f)?,
         attributes: parse_attributes(f)?,
+        erased_fact: None,
     };
     let facts = classify::facts(&form, f.text("lead_type", 64)?);
     (form.lead_type, form.classified) = classify::lead_type(policy, &facts, Untyped::Refuse)?;

@@ -261,18 +261,20 @@ pub struct Directory {
 
 impl Directory {
     /// The directory person a CRM names as an owner, by the first of: a CRM id in the person's
-    /// `crm_ids` (`"{system}:{id}"`, or the bare id), the person's `email`, the directory key,
+    /// `crm_ids` (`"{system}:{id}"` first, then the bare id), the person's `email`, the directory key,
     /// the person's display `name`. Emails, keys and names compare case-insensitively; CRM ids
     /// exactly (Salesforce ids differ by case). `None` when nobody matches.
     pub fn person_for_owner(&self, system: &str, owner: &str) -> Option<&str> {
         let qualified = format!("{system}:{owner}");
-        let by_id = |p: &Person| p.crm_ids.iter().any(|c| *c == qualified || c == owner);
+        let by_qualified_id = |p: &Person| p.crm_ids.iter().any(|c| *c == qualified);
+        let by_bare_id = |p: &Person| p.crm_ids.iter().any(|c| c == owner);
         let by_email =
             |p: &Person| owner.contains('@') && p.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(owner));
         let by_name = |p: &Person| p.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(owner));
         let find =
             |hit: &dyn Fn(&str, &Person) -> bool| self.people.iter().find(|(k, p)| hit(k, p)).map(|(k, _)| k.as_str());
-        find(&|_, p| by_id(p))
+        find(&|_, p| by_qualified_id(p))
+            .or_else(|| find(&|_, p| by_bare_id(p)))
             .or_else(|| find(&|_, p| by_email(p)))
             .or_else(|| find(&|k, _| k.eq_ignore_ascii_case(owner)))
             .or_else(|| find(&|_, p| by_name(p)))

@@ -10,7 +10,8 @@ use rusqlite::{params, OptionalExtension};
 
 impl PersonalData for SqliteStore {
     async fn leads_with_email(&self, email: &str) -> Result<Vec<LeadId>, PortError> {
-        let email = email.to_lowercase();
+        // ASCII only, as SQLite's `lower()` folds: the two sides must fold alike.
+        let email = email.to_ascii_lowercase();
         let ids: Vec<String> = self
             .with("find leads by email", move |c| {
                 // Erasure requests are rare: a scan of the forms beats an index of emails that

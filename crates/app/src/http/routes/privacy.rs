@@ -49,10 +49,10 @@ fn subject(body: &[u8]) -> Result<Subject, PrivacyError> {
     security(("admin_token" = [])),
     request_body(content = ErasureRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Erased (a named lead already erased erases nothing)", body = Erasure),
+        (status = 200, description = "Erased; a retry, or an email no form names, erases nothing and lists no leads", body = Erasure),
         (status = 400, description = "`invalid_field` (`body`, `lead_id` or `email`): not exactly one of the two, or malformed", body = ErrorBody),
         (status = 401, description = "No admin token (a read token is not one): `unauthorized`", body = ErrorBody),
-        (status = 404, description = "`lead_not_found`: no stored lead matches", body = ErrorBody),
+        (status = 404, description = "`lead_not_found`: the `lead_id` names no stored lead (an email that names none answers 200 with no leads)", body = ErrorBody),
         (status = 413, description = "`body_too_large`: over 4 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
         (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
