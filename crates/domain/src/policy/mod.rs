@@ -266,7 +266,7 @@ impl Directory {
     /// exactly (Salesforce ids differ by case). `None` when nobody matches.
     pub fn person_for_owner(&self, system: &str, owner: &str) -> Option<&str> {
         let qualified = format!("{system}:{owner}");
-        let by_qualified_id = |p: &Person| p.crm_ids.iter().any(|c| *c == qualified);
+        let by_qualified_id = |p: &Person| p.crm_ids.contains(&qualified);
         let by_bare_id = |p: &Person| p.crm_ids.iter().any(|c| c == owner);
         let by_email =
             |p: &Person| owner.contains('@') && p.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(owner));
