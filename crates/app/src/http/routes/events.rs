@@ -44,101 +44,55 @@ where
     }
 }
 
-/// The OpenAPI operation of `POST /v1/events/form` (served by [`ingest`]).
-#[utoipa::path(
-    post,
-    path = "/v1/events/form",
-    tag = "events",
-    summary = "A form fill: the engagement that starts an MQL cycle",
-    request_body(content = FormBody, content_type = "application/json"),
-    security(("leadclock_signature" = [], "leadclock_timestamp" = []), ("hubspot_signature" = [], "hubspot_timestamp" = [])),
-    responses(
-        (status = 202, description = "A new event, stored; the body has the lead's clocks", body = Accepted),
-        (status = 200, description = "A repeat of a stored event: the same shape, `duplicate: true`", body = Accepted),
-        (status = 400, description = "`malformed_json`, `missing_field`, `invalid_field` or `out_of_range`", body = ErrorBody),
-        (status = 401, description = "Unsigned or wrongly signed (`unauthorized`), or signed more than 5 minutes from the server's clock (`stale_request`)", body = ErrorBody),
-        (status = 409, description = "`event_id_conflict`: the `event_id` was stored with a different body", body = ErrorBody),
-        (status = 413, description = "`body_too_large`: over 64 KiB", body = ErrorBody),
-        (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
-        (status = 422, description = "`unknown_lead_type`, `unclassified` or `unknown_stage`", body = ErrorBody),
-        (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`: the store failed for now (nothing stored; retry after `Retry-After`)", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
-    ),
-)]
-#[allow(dead_code)]
-pub(crate) fn form_doc() {}
+/// The OpenAPI operation of one `POST /v1/events/{kind}` route (all served by [`ingest`]): the
+/// four differ only in path, summary and body, so their answers are written once.
+macro_rules! event_doc {
+    ($name:ident, $path:literal, $summary:literal, $body:ident) => {
+        #[doc = concat!("The OpenAPI operation of `POST ", $path, "` (served by [`ingest`]).")]
+        #[utoipa::path(
+            post,
+            path = $path,
+            tag = "events",
+            summary = $summary,
+            request_body(content = $body, content_type = "application/json"),
+            security(("leadclock_signature" = [], "leadclock_timestamp" = []), ("hubspot_signature" = [], "hubspot_timestamp" = [])),
+            responses(
+                (status = 202, description = "A new event, stored; the body has the lead's clocks", body = Accepted),
+                (status = 200, description = "A repeat of a stored event: the same shape, `duplicate: true`", body = Accepted),
+                (status = 400, description = "`malformed_json`, `missing_field`, `invalid_field` or `out_of_range`", body = ErrorBody),
+                (status = 401, description = "Unsigned or wrongly signed (`unauthorized`), or signed more than 5 minutes from the server's clock (`stale_request`)", body = ErrorBody),
+                (status = 409, description = "`event_id_conflict`: the `event_id` was stored with a different body", body = ErrorBody),
+                (status = 413, description = "`body_too_large`: over 64 KiB", body = ErrorBody),
+                (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
+                (status = 422, description = "`unknown_lead_type`, `unclassified` or `unknown_stage`", body = ErrorBody),
+                (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
+                (status = 503, description = "`store_unavailable`: the store failed for now (nothing stored; retry after `Retry-After`)", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+            ),
+        )]
+        #[allow(dead_code)]
+        pub(crate) fn $name() {}
+    };
+}
 
-/// The OpenAPI operation of `POST /v1/events/assignment` (served by [`ingest`]).
-#[utoipa::path(
-    post,
-    path = "/v1/events/assignment",
-    tag = "events",
-    summary = "An assignment: the lead got an owner",
-    request_body(content = AssignmentBody, content_type = "application/json"),
-    security(("leadclock_signature" = [], "leadclock_timestamp" = []), ("hubspot_signature" = [], "hubspot_timestamp" = [])),
-    responses(
-        (status = 202, description = "A new event, stored; the body has the lead's clocks", body = Accepted),
-        (status = 200, description = "A repeat of a stored event: the same shape, `duplicate: true`", body = Accepted),
-        (status = 400, description = "`malformed_json`, `missing_field`, `invalid_field` or `out_of_range`", body = ErrorBody),
-        (status = 401, description = "Unsigned or wrongly signed (`unauthorized`), or signed more than 5 minutes from the server's clock (`stale_request`)", body = ErrorBody),
-        (status = 409, description = "`event_id_conflict`: the `event_id` was stored with a different body", body = ErrorBody),
-        (status = 413, description = "`body_too_large`: over 64 KiB", body = ErrorBody),
-        (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
-        (status = 422, description = "`unknown_lead_type`, `unclassified` or `unknown_stage`", body = ErrorBody),
-        (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`: the store failed for now (nothing stored; retry after `Retry-After`)", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
-    ),
-)]
-#[allow(dead_code)]
-pub(crate) fn assignment_doc() {}
-
-/// The OpenAPI operation of `POST /v1/events/touch` (served by [`ingest`]).
-#[utoipa::path(
-    post,
-    path = "/v1/events/touch",
-    tag = "events",
-    summary = "A touch: a rep reached out",
-    request_body(content = TouchBody, content_type = "application/json"),
-    security(("leadclock_signature" = [], "leadclock_timestamp" = []), ("hubspot_signature" = [], "hubspot_timestamp" = [])),
-    responses(
-        (status = 202, description = "A new event, stored; the body has the lead's clocks", body = Accepted),
-        (status = 200, description = "A repeat of a stored event: the same shape, `duplicate: true`", body = Accepted),
-        (status = 400, description = "`malformed_json`, `missing_field`, `invalid_field` or `out_of_range`", body = ErrorBody),
-        (status = 401, description = "Unsigned or wrongly signed (`unauthorized`), or signed more than 5 minutes from the server's clock (`stale_request`)", body = ErrorBody),
-        (status = 409, description = "`event_id_conflict`: the `event_id` was stored with a different body", body = ErrorBody),
-        (status = 413, description = "`body_too_large`: over 64 KiB", body = ErrorBody),
-        (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
-        (status = 422, description = "`unknown_lead_type`, `unclassified` or `unknown_stage`", body = ErrorBody),
-        (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`: the store failed for now (nothing stored; retry after `Retry-After`)", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
-    ),
-)]
-#[allow(dead_code)]
-pub(crate) fn touch_doc() {}
-
-/// The OpenAPI operation of `POST /v1/events/stage` (served by [`ingest`]).
-#[utoipa::path(
-    post,
-    path = "/v1/events/stage",
-    tag = "events",
-    summary = "A stage change: the lead moved in the funnel",
-    request_body(content = StageBody, content_type = "application/json"),
-    security(("leadclock_signature" = [], "leadclock_timestamp" = []), ("hubspot_signature" = [], "hubspot_timestamp" = [])),
-    responses(
-        (status = 202, description = "A new event, stored; the body has the lead's clocks", body = Accepted),
-        (status = 200, description = "A repeat of a stored event: the same shape, `duplicate: true`", body = Accepted),
-        (status = 400, description = "`malformed_json`, `missing_field`, `invalid_field` or `out_of_range`", body = ErrorBody),
-        (status = 401, description = "Unsigned or wrongly signed (`unauthorized`), or signed more than 5 minutes from the server's clock (`stale_request`)", body = ErrorBody),
-        (status = 409, description = "`event_id_conflict`: the `event_id` was stored with a different body", body = ErrorBody),
-        (status = 413, description = "`body_too_large`: over 64 KiB", body = ErrorBody),
-        (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
-        (status = 422, description = "`unknown_lead_type`, `unclassified` or `unknown_stage`", body = ErrorBody),
-        (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`: the store failed for now (nothing stored; retry after `Retry-After`)", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
-    ),
-)]
-#[allow(dead_code)]
-pub(crate) fn stage_doc() {}
+event_doc!(
+    form_doc,
+    "/v1/events/form",
+    "A form fill: the engagement that starts an MQL cycle",
+    FormBody
+);
+event_doc!(
+    assignment_doc,
+    "/v1/events/assignment",
+    "An assignment: the lead got an owner",
+    AssignmentBody
+);
+event_doc!(touch_doc, "/v1/events/touch", "A touch: a rep reached out", TouchBody);
+event_doc!(
+    stage_doc,
+    "/v1/events/stage",
+    "A stage change: the lead moved in the funnel",
+    StageBody
+);
 
 /// `POST /v1/events/{anything else}`.
 pub async fn unknown_kind(Path(kind): Path<String>) -> Response {
