@@ -136,8 +136,10 @@ async fn a_full_disk_refuses_events_and_every_claimed_step_is_delivered_once_spa
     let (hook, received) = receiver().await;
     let env = [("LEADCLOCK_WEBHOOK_URL", hook.as_str())];
     let c = reqwest::Client::new();
-    // 4 MiB per file: the SQLite WAL fills mid-burst, then the step claims fail too.
-    let s = Server::start_on_full_disk(&policy, &data, &env, 4096);
+    // 1 MiB per file: the SQLite WAL (256 pages) fills mid-burst, then the step claims fail
+    // too. It must stay under SQLite's autocheckpoint (1,000 pages, about 3.9 MiB): a WAL
+    // that a checkpoint resets before it reaches the limit never fills (CI saw 4 MiB do so).
+    let s = Server::start_on_full_disk(&policy, &data, &env, 1024);
     let mut accepted = Vec::new();
     let mut refused = 0;
     for i in 0..400 {
