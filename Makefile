@@ -46,7 +46,7 @@ $(VENV)-schemathesis/.installed: tests/api/requirements.txt
 	touch $@
 
 api-fuzz: $(VENV)-schemathesis/.installed
-	$(CARGO) build --locked -p leadclock
+	$(CARGO) test --locked --workspace --no-run
 	tests/api/fuzz.sh $(abspath $(TARGET_DIR))/debug/leadclock $(abspath $(VENV))-schemathesis/bin/schemathesis
 
 ## Pinned Python tools (emulator, SAM translator, linters, test driver) in a local venv.
@@ -71,8 +71,9 @@ checkov: $(VENV)-checkov/.installed
 
 ## Deploys infra/template.yaml to ministack with the functions built for this host, and drives it.
 aws-test: venv
-	$(CARGO) build --locked -p leadclock-aws --bins
-	$(CARGO) test --locked --no-run -p leadclock-aws --test store_contract
+	# The workspace's own feature set, as `make unit` builds it: the Lambda bins land in
+	# target/debug and nothing is compiled twice (a -p build unifies features differently).
+	$(CARGO) test --locked --workspace --no-run
 	mkdir -p target
 	LEADCLOCK_LAMBDA_BIN_DIR=$(TARGET_DIR)/debug $(VENV)/bin/pytest -q -p no:cacheprovider tests/aws
 

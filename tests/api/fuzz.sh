@@ -11,7 +11,7 @@ st=${2:?schemathesis binary}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 max_examples=${API_FUZZ_EXAMPLES:-60}
-max_time=${API_FUZZ_SECONDS:-75}
+max_time=${API_FUZZ_SECONDS:-50}
 seed=${API_FUZZ_SEED:-16}
 
 data=$(mktemp -d)

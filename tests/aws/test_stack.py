@@ -743,7 +743,9 @@ def test_store_contract_on_dynamodb(stack):
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
     })
-    command = [CARGO, "test", "--locked", "-p", "leadclock-aws", "--test", "store_contract", "--", "--ignored", "--test-threads=1"]
+    # --workspace, as `make aws-test` built it: a -p build would compile the AWS SDK again.
+    # The SQLite suite of the same name has no ignored tests, so only the DynamoDB one runs.
+    command = [CARGO, "test", "--locked", "--workspace", "--test", "store_contract", "--", "--ignored", "--test-threads=1"]
     with sweep_paused(stack):
         run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     output = f"$ {' '.join(command)}\n{run.stdout}\n{run.stderr}"
