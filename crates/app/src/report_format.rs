@@ -103,6 +103,13 @@ fn delays(out: &mut String, s: &Section) {
         pct(&s.five_minute_response_rate),
         pct(&s.lead_leakage)
     );
+    if s.no_response > 0 {
+        let _ = writeln!(
+            out,
+            "           {} aged out untouched (no_response after open_for)",
+            s.no_response
+        );
+    }
 }
 
 fn sla(out: &mut String, s: &Section) {
@@ -383,6 +390,7 @@ fn csv_sla(s: &Section, row: &mut CsvRow) {
         s.five_minute_response_rate.band,
     );
     row("lead_leakage_pct", rate(&s.lead_leakage), s.lead_leakage.band);
+    row("no_response", s.no_response.to_string(), None);
     for (lt, c) in &s.sla.by_lead_type {
         row(&format!("sla_compliance_pct[{lt}]"), rate(&c.rate), c.rate.band);
         row(&format!("sla_pending[{lt}]"), c.pending.to_string(), None);

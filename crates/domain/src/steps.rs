@@ -396,6 +396,7 @@ fn stopped_reason(view: &ClockView) -> String {
                 clock::StopCause::Assignment => "assigned",
                 clock::StopCause::Touch => "touched",
                 clock::StopCause::Stage => "stage change",
+                clock::StopCause::NoResponse => "no response within open_for",
             },
             at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         ),

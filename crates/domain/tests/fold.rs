@@ -451,3 +451,167 @@ proptest! {
         }
     }
 }
+
+mod aging_out {
+    //! `open_for`: an untouched lead closes as `no_response` at engagement + horizon, derived
+    //! from event times alone.
+    use super::*;
+    use leadclock_domain::clock::StopCause;
+    use leadclock_domain::metrics;
+
+    fn with(extra_top: &str, demo_extra: &str) -> Policy {
+        let src = include_str!("../../../policies/example.toml")
+            .replace("open_for = \"30days\"", extra_top)
+            .replace(
+                "[lead_types.demo_request]\n",
+                &format!("[lead_types.demo_request]\n{demo_extra}\n"),
+            );
+        Policy::parse(&src).unwrap()
+    }
+
+    #[test]
+    fn an_untouched_lead_closes_as_no_response_at_the_horizon_and_leaves_the_open_list() {
+        let p = policy();
+        let s = t(MON10);
+        let lead = fold(&[form("f", s, "demo_request"), assign("a", s, "alice")], &p);
+        let horizon = s + Duration::days(30);
+        let before = clock::clocks(&lead, &p, horizon - Duration::seconds(1));
+        assert!(before
+            .iter()
+            .all(|c| c.clock == ClockKind::Assignment || c.status == ClockStatus::Breached));
+        assert_eq!(
+            metrics::open_slas(std::slice::from_ref(&lead), &p, horizon - Duration::seconds(1)).len(),
+            1
+        );
+        let after = clock::clocks(&lead, &p, horizon + Duration::days(200));
+        let r = after.iter().find(|c| c.clock == ClockKind::Response).unwrap();
+        assert_eq!(
+            (r.status, r.stopped_by, r.stopped_at),
+            (ClockStatus::Missed, Some(StopCause::NoResponse), Some(horizon))
+        );
+        // The wall-clock span ends at the horizon, however long ago it was.
+        assert_eq!(r.elapsed_seconds, 30 * 86_400);
+        assert!(metrics::open_slas(std::slice::from_ref(&lead), &p, horizon).is_empty());
+        assert!(
+            timers(&lead, &p, horizon).is_empty(),
+            "nothing escalates after the horizon"
+        );
+        assert_eq!(clock::no_response_at(&lead.cycles[0], &p), Some(horizon));
+    }
+
+    #[test]
+    fn a_touch_or_a_closing_stage_inside_the_horizon_keeps_the_lead_answered() {
+        let p = policy();
+        let s = t(MON10);
+        let late = s + Duration::days(29);
+        for last in [
+            touch("t", late, "call", None),
+            stage("q", late, StageChange::Disqualified),
+        ] {
+            let lead = fold(&[form("f", s, "demo_request"), assign("a", s, "alice"), last], &p);
+            assert_eq!(clock::no_response_at(&lead.cycles[0], &p), None);
+            let r = clock::clocks(&lead, &p, s + Duration::days(90)).pop().unwrap();
+            assert_eq!(r.stopped_at, Some(late));
+            assert_ne!(r.stopped_by, Some(StopCause::NoResponse));
+        }
+    }
+
+    #[test]
+    fn a_touch_after_the_horizon_leaves_the_clock_stopped_there_but_is_measured() {
+        let p = policy();
+        let s = t(MON10);
+        let lead = fold(
+            &[
+                form("f", s, "demo_request"),
+                assign("a", s, "alice"),
+                touch("t", s + Duration::days(40), "call", None),
+            ],
+            &p,
+        );
+        let r = clock::clocks(&lead, &p, s + Duration::days(41)).pop().unwrap();
+        assert_eq!(
+            (r.stopped_by, r.status),
+            (Some(StopCause::NoResponse), ClockStatus::Missed)
+        );
+        let d = clock::delays(&lead.cycles[0], &p);
+        assert_eq!(d.speed_to_lead.unwrap().seconds, 40 * 86_400);
+    }
+
+    #[test]
+    fn an_unassigned_lead_ages_out_on_its_assignment_clock_and_a_later_assignment_starts_nothing() {
+        let p = policy();
+        let s = t(MON10);
+        let lead = fold(
+            &[
+                form("f", s, "demo_request"),
+                assign("a", s + Duration::days(31), "alice"),
+            ],
+            &p,
+        );
+        let cl = clock::clocks(&lead, &p, s + Duration::days(32));
+        assert_eq!(cl.len(), 1, "{cl:?}");
+        assert_eq!(
+            (cl[0].clock, cl[0].stopped_by, cl[0].status),
+            (ClockKind::Assignment, Some(StopCause::NoResponse), ClockStatus::Missed)
+        );
+    }
+
+    #[test]
+    fn the_horizon_is_set_per_lead_type_or_turned_off() {
+        let s = t(MON10);
+        let events = [form("f", s, "demo_request"), assign("a", s, "alice")];
+        let week = with("open_for = \"30days\"", "open_for = \"7days\"");
+        let lead = fold(&events, &week);
+        assert_eq!(
+            clock::no_response_at(&lead.cycles[0], &week),
+            Some(s + Duration::days(7))
+        );
+        assert_eq!(week.open_for("free_trial"), Some(Duration::days(30)));
+        let off = with("open_for = \"off\"", "");
+        let lead = fold(&events, &off);
+        assert_eq!(clock::no_response_at(&lead.cycles[0], &off), None);
+        let r = clock::clocks(&lead, &off, s + Duration::days(400)).pop().unwrap();
+        assert_eq!(r.status, ClockStatus::Breached);
+        // Absent altogether: the default.
+        let default = with("", "");
+        assert_eq!(
+            default.open_for("demo_request"),
+            Some(leadclock_domain::policy::DEFAULT_OPEN_FOR)
+        );
+    }
+
+    #[test]
+    fn a_horizon_under_a_day_or_on_the_assignment_sla_is_a_problem() {
+        let src = include_str!("../../../policies/example.toml");
+        let short = src.replace("open_for = \"30days\"", "open_for = \"2h\"");
+        let problems = Policy::parse(&short).unwrap_err();
+        assert!(problems.iter().any(|p| p.path == "open_for"), "{problems:?}");
+        let on_assignment = src.replace("[assignment]\n", "[assignment]\nopen_for = \"30days\"\n");
+        let problems = Policy::parse(&on_assignment).unwrap_err();
+        assert!(problems.iter().any(|p| p.path == "assignment.open_for"), "{problems:?}");
+    }
+
+    #[test]
+    fn reports_count_the_leads_that_aged_out_in_their_cohort() {
+        let p = policy();
+        let s = t(MON10);
+        let leads: Vec<Lead> = (0..3)
+            .map(|i| {
+                let id = LeadId::parse(&format!("L-{i}")).unwrap();
+                let mut evs = vec![form("f", s, "demo_request"), assign("a", s, "alice")];
+                if i == 0 {
+                    evs.push(touch("t", s + Duration::minutes(3), "call", None));
+                }
+                evs.iter_mut().for_each(|e| e.lead_id = id.clone());
+                Lead::fold(id, &evs, &p)
+            })
+            .collect();
+        let (from, to) = (s - Duration::days(1), s + Duration::days(1));
+        let early = metrics::report(&leads, &p, from, to, None, s + Duration::days(2));
+        assert_eq!((early.overall.no_response, early.open_total), (0, 2));
+        let late = metrics::report(&leads, &p, from, to, None, s + Duration::days(31));
+        assert_eq!((late.overall.no_response, late.open_total), (2, 0));
+        assert_eq!(late.overall.sla.overall.missed, 2);
+        assert_eq!(late.overall.lead_leakage.numerator, 2);
+    }
+}

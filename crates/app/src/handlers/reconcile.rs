@@ -63,11 +63,16 @@ fn legacy_claims(events: &[Event], book: &StepBook) -> Vec<StepRecord> {
         .collect()
 }
 
-fn summary(lead: &Lead, events: &[Event], plan: &Plan, open: bool) -> Option<LeadSummary> {
+/// `open`: a clock of the current cycle runs, and the instant it ages out as `no_response`,
+/// if it does. The sweep comes back at that instant, so the open index forgets the lead
+/// without any event or timer of its own.
+fn summary(lead: &Lead, events: &[Event], plan: &Plan, open: Option<Option<DateTime<Utc>>>) -> Option<LeadSummary> {
+    let ages_out = open.flatten();
+    let open = open.is_some();
     Some(LeadSummary {
         lead_id: lead.lead_id.clone(),
         events: events.len() as u64,
-        next_due: plan.timers.iter().map(|t| t.due_at).min(),
+        next_due: plan.timers.iter().map(|t| t.due_at).chain(ages_out).min(),
         first_engaged_at: lead.cycles.first().map(|c| c.engaged_at),
         last_activity: events.iter().map(|e| e.occurred_at).max()?,
         open,
@@ -120,10 +125,11 @@ where
         // Saving the summary clears the lead's "needs attention" mark only when all went well;
         // otherwise the sweep comes back to it.
         if failures.is_empty() {
-            let open = lead.current_cycle().is_some_and(|c| {
-                clock::cycle_clocks(c, &judging, now)
+            let open = lead.current_cycle().and_then(|c| {
+                let running = clock::cycle_clocks(c, &judging, now)
                     .iter()
-                    .any(leadclock_domain::clock::ClockView::is_running)
+                    .any(leadclock_domain::clock::ClockView::is_running);
+                running.then(|| clock::no_response_at(c, &judging))
             });
             if let Some(s) = summary(&lead, &events, &plan, open) {
                 self.store.save_summary(&s).await?;

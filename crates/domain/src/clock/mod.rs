@@ -40,6 +40,8 @@ pub enum StopCause {
     Assignment,
     Touch,
     Stage,
+    /// Nothing stopped it within the lead type's `open_for`: the lead aged out untouched.
+    NoResponse,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -96,6 +98,8 @@ fn status(
         (None, Some(d)) if now > d => ClockStatus::Breached,
         (None, _) => ClockStatus::Running,
         (Some((t, _)), Some(d)) if t > d => ClockStatus::Missed,
+        // A lead that aged out untouched was never answered, whatever its deadline.
+        (Some((_, StopCause::NoResponse)), _) => ClockStatus::Missed,
         (Some((_, StopCause::Stage)), _) => ClockStatus::Closed,
         (Some(_), _) => ClockStatus::Met,
     }
@@ -171,6 +175,18 @@ pub fn response_calendar<'p>(policy: &'p Policy, cycle: &Cycle) -> &'p Calendar 
     ))
 }
 
+/// When an untouched cycle ages out as `no_response`: engagement plus its lead type's
+/// `open_for`, unless a qualifying touch or a closing stage came first. Derived from event
+/// times alone, so it needs no sweep to write it; it takes effect once `now` reaches it.
+pub fn no_response_at(cycle: &Cycle, policy: &Policy) -> Option<DateTime<Utc>> {
+    let at = cycle.engaged_at + policy.open_for(&cycle.lead_type)?;
+    let answered = [cycle.first_touch_at, cycle.closed_at]
+        .into_iter()
+        .flatten()
+        .any(|t| t <= at);
+    (!answered).then_some(at)
+}
+
 /// Both clocks of one cycle (the response clock only once assigned).
 pub fn cycle_clocks(cycle: &Cycle, policy: &Policy, now: DateTime<Utc>) -> Vec<ClockView> {
     if cycle.suppressed || cycle.excluded().is_some() {
@@ -179,17 +195,24 @@ pub fn cycle_clocks(cycle: &Cycle, policy: &Policy, now: DateTime<Utc>) -> Vec<C
     let closed = cycle.closed_at.map(|t| (t, StopCause::Stage));
     let touched = cycle.first_touch_at.map(|t| (t, StopCause::Touch));
     let assigned = cycle.first_assigned_at().map(|t| (t, StopCause::Assignment));
+    let aged_out = no_response_at(cycle, policy)
+        .filter(|t| *t <= now)
+        .map(|t| (t, StopCause::NoResponse));
     let mut out = Vec::with_capacity(2);
     let acal = assignment_calendar(policy, cycle);
     let aspan = Bounds {
         start: cycle.engaged_at,
-        stop: earliest(&[assigned, touched, closed]),
+        stop: earliest(&[assigned, touched, closed, aged_out]),
     };
     out.push(view(ClockKind::Assignment, cycle, &policy.assignment, acal, aspan, now));
-    if let (Some(start), Some(lt)) = (cycle.first_assigned_at(), policy.lead_types.get(&cycle.lead_type)) {
+    // An assignment after the lead aged out starts no clock: the cycle is over.
+    let assigned_open = cycle
+        .first_assigned_at()
+        .filter(|a| aged_out.is_none_or(|(t, _)| *a < t));
+    if let (Some(start), Some(lt)) = (assigned_open, policy.lead_types.get(&cycle.lead_type)) {
         let rspan = Bounds {
             start,
-            stop: earliest(&[touched, closed]),
+            stop: earliest(&[touched, closed, aged_out]),
         };
         out.push(view(
             ClockKind::Response,

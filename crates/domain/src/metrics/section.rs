@@ -8,6 +8,7 @@ use super::in_period;
 use super::rows::{count, Row};
 use super::sla::{sla, Sla};
 use super::stats::{Rate, Timing};
+use crate::clock::StopCause;
 use crate::policy::{Mode, Role};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -46,6 +47,9 @@ pub struct Section {
     pub response_rate: Rate,
     pub five_minute_response_rate: Rate,
     pub lead_leakage: Rate,
+    /// MQLs of the period that aged out untouched (their lead type's `open_for` passed): closed
+    /// as `no_response`, off the open list, and counted as unanswered in the rates above.
+    pub no_response: u64,
     pub sla: Sla,
     pub funnel: Funnel,
     /// The escalation steps the period's MQLs earned, delivered or (in shadow mode) not.
@@ -81,6 +85,9 @@ pub(super) fn section(rows: &[&Row], ctx: Context, from: DateTime<Utc>, to: Date
         response_rate: Rate::new(count(&cohort, |r| r.cycle.first_touch_at.is_some()), mqls).banded(&RESPONSE_RATE),
         five_minute_response_rate: five_minute_response_rate(&cohort),
         lead_leakage: lead_leakage(&cohort),
+        no_response: count(&cohort, |r| {
+            r.clocks.iter().any(|c| c.stopped_by == Some(StopCause::NoResponse))
+        }),
         sla: sla(&assigned),
         funnel: funnel(&cohort),
         escalations: escalations(&cohort),

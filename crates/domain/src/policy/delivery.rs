@@ -18,23 +18,26 @@ pub(super) fn delivery(raw: &RawDelivery, p: &mut Problems) -> Delivery {
 /// `[privacy]`: `contact_retention` is a duration or `"off"`.
 pub(super) fn privacy(raw: &RawPrivacy, p: &mut Problems) -> Privacy {
     let d = Privacy::default();
-    let contact_retention = match raw.contact_retention.as_ref() {
-        None => d.contact_retention,
-        Some(t) if t.get_ref().trim() == "off" => None,
-        Some(t) => match duration("privacy.contact_retention", Some(t), p) {
-            Some(r) if r < chrono::Duration::days(1) => {
-                p.add(
-                    "privacy.contact_retention",
-                    t.span(),
-                    "must be at least 1 day (or \"off\")",
-                );
-                d.contact_retention
-            }
-            Some(r) => Some(r),
-            None => d.contact_retention,
-        },
-    };
-    Privacy { contact_retention }
+    let path = "privacy.contact_retention";
+    Privacy {
+        contact_retention: days_or_off(path, raw.contact_retention.as_ref(), p).unwrap_or(d.contact_retention),
+    }
+}
+
+/// A key that is a duration of at least a day or `"off"` (`Some(None)`); `None` when absent
+/// or bad (a bad one is a problem).
+pub(super) fn days_or_off(path: &str, raw: Option<&Text>, p: &mut Problems) -> Option<Option<Duration>> {
+    let t = raw?;
+    if t.get_ref().trim() == "off" {
+        return Some(None);
+    }
+    match duration(path, Some(t), p)? {
+        d if d < Duration::days(1) => {
+            p.add(path, t.span(), "must be at least 1 day (or \"off\")");
+            None
+        }
+        d => Some(Some(d)),
+    }
 }
 
 /// An optional duration key; a bad one is a problem and counts as absent.

@@ -228,6 +228,9 @@ pub struct LeadType {
     pub sla: SlaRule,
     pub touches: TouchRule,
     pub mode: Option<Mode>,
+    /// An untouched lead of this type closes as `no_response` this long after engagement;
+    /// `None` keeps it open until something happens.
+    pub open_for: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -450,6 +453,9 @@ pub struct Policy {
     pub directory: Directory,
     pub delivery: Delivery,
     pub privacy: Privacy,
+    /// The `open_for` of lead types that do not set their own (and of leads whose type the
+    /// policy does not know).
+    pub open_for: Option<Duration>,
     /// The `[[classify]]` rules, in the policy's order: the first that matches wins.
     pub classify: Vec<ClassifyRule>,
 }
@@ -466,7 +472,16 @@ pub fn parse_calendars(src: &str) -> Result<BTreeMap<String, Calendar>, Vec<Prob
     calendars::calendars_only(src)
 }
 
+/// How long an untouched lead stays open when the policy does not say: long past any SLA's
+/// last step, short enough that the open set (and every report over it) stops growing.
+pub const DEFAULT_OPEN_FOR: Duration = Duration::days(30);
+
 impl Policy {
+    /// How long an untouched lead of `lead_type` stays open, if it ever closes.
+    pub fn open_for(&self, lead_type: &str) -> Option<Duration> {
+        self.lead_types.get(lead_type).map_or(self.open_for, |lt| lt.open_for)
+    }
+
     /// Parses and validates a policy; on failure returns every problem found.
     pub fn parse(src: &str) -> Result<Policy, Vec<Problem>> {
         validate::policy(src)

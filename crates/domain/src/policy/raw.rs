@@ -75,6 +75,8 @@ pub(super) struct RawSla {
     pub stale_after: Option<Text>,
     /// `live` or `shadow` for this lead type (lead types only).
     pub mode: Option<Text>,
+    /// How long an untouched lead of this type stays open (lead types only).
+    pub open_for: Option<Text>,
 }
 
 #[derive(Deserialize, Default)]
@@ -141,6 +143,8 @@ pub(super) struct RawPolicy {
     pub default_calendar: Option<Text>,
     pub reporting_timezone: Option<Text>,
     pub recycle_limit: Option<Spanned<i64>>,
+    /// How long an untouched lead stays open, unless its lead type says otherwise.
+    pub open_for: Option<Text>,
     #[serde(default)]
     pub calendars: Named<RawCalendar>,
     #[serde(default)]

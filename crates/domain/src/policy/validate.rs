@@ -3,7 +3,7 @@
 use super::problems::{parse_toml, Problems};
 use super::raw::{RawPolicy, RawSla, Span, TopKeys};
 use super::{calendars, classify, delivery, directory, ladders};
-use super::{LeadType, Policy, Problem, SlaRule, TouchRule};
+use super::{LeadType, Policy, Problem, SlaRule, TouchRule, DEFAULT_OPEN_FOR};
 use crate::calendar::Calendar;
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
@@ -34,7 +34,8 @@ pub(super) fn policy(src: &str) -> Result<Policy, Vec<Problem>> {
     );
     let ladders = ladders::ladders(&raw.ladders, &mut p);
     let assignment = assignment(raw.assignment.as_ref(), keys.span("assignment"), &ladders, &mut p);
-    let lead_types = lead_types(&raw, &touches, &ladders, &mut p);
+    let open_for = delivery::days_or_off("open_for", raw.open_for.as_ref(), &mut p).unwrap_or(Some(DEFAULT_OPEN_FOR));
+    let lead_types = lead_types(&raw, &touches, &ladders, open_for, &mut p);
     let directory = directory::directory(&raw.directory, &raw.calendars, &mut p);
     let slas = assignment.iter().chain(lead_types.values().map(|l| &l.sla));
     directory::role_coverage(slas, &raw.directory, keys.span("directory"), &directory, &mut p);
@@ -57,6 +58,7 @@ pub(super) fn policy(src: &str) -> Result<Policy, Vec<Problem>> {
         directory,
         delivery,
         privacy,
+        open_for,
         classify,
     }))
 }
@@ -160,6 +162,13 @@ fn assignment(
             "touch rules belong to lead types, not the assignment SLA",
         );
     }
+    if let Some(t) = &a.open_for {
+        p.add(
+            "assignment.open_for",
+            Some(t.span()),
+            "open_for belongs at the top level or to lead types, not the assignment SLA",
+        );
+    }
     ladders::sla("assignment", a, at, ladders, p)
 }
 
@@ -168,6 +177,7 @@ fn lead_types(
     raw: &RawPolicy,
     touches: &TouchRule,
     ladders: &BTreeMap<String, ladders::Ladder>,
+    open_for: Option<chrono::Duration>,
     p: &mut Problems,
 ) -> BTreeMap<String, LeadType> {
     if raw.lead_types.is_empty() {
@@ -194,12 +204,14 @@ fn lead_types(
         };
         let label = lt.label.clone().unwrap_or_else(|| name.clone());
         let mode = super::delivery::mode(&format!("{path}.mode"), lt.mode.as_ref(), p);
+        let own_horizon = delivery::days_or_off(&format!("{path}.open_for"), lt.open_for.as_ref(), p);
         let lead_type = LeadType {
             name: name.clone(),
             label,
             sla,
             touches,
             mode,
+            open_for: own_horizon.unwrap_or(open_for),
         };
         out.insert(name.clone(), lead_type);
     }
