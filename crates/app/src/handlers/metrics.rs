@@ -9,9 +9,13 @@ use crate::report_format;
 use crate::App;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
+use futures_util::{stream, StreamExt, TryStreamExt};
 use leadclock_domain::metrics::{self, Dimension, Report};
 use leadclock_domain::{Event, Lead, LeadId};
 use std::collections::BTreeSet;
+
+/// Lead histories a report reads at once.
+pub const LOADS_IN_FLIGHT: usize = 16;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ReportError {
@@ -68,12 +72,14 @@ where
     ) -> Result<Vec<(LeadId, Vec<Event>)>, PortError> {
         let mut ids: BTreeSet<LeadId> = self.store.active_between(from, to).await?.into_iter().collect();
         ids.extend(self.store.open_leads().await?);
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let events = self.store.load(&id).await?;
-            out.push((id, events));
-        }
-        Ok(out)
+        // A few loads in flight at once: on DynamoDB each is a round trip, and one after the
+        // other they passed API Gateway's 29 s at a few thousand leads. Bounded, so a big
+        // report neither floods the table's capacity nor holds every request open at once.
+        stream::iter(ids)
+            .map(|id| async move { self.store.load(&id).await.map(|events| (id, events)) })
+            .buffered(LOADS_IN_FLIGHT)
+            .try_collect()
+            .await
     }
 }
 

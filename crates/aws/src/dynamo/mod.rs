@@ -43,10 +43,14 @@ use crate::retry::with_retries;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
+use futures_util::{stream, StreamExt, TryStreamExt};
 use leadclock_app::error::PortError;
 use leadclock_app::ports::{Appended, EventStore, LeadIndex, LeadSummary, Rollups};
 use leadclock_domain::{Event, LeadId};
 use std::collections::HashMap;
+
+/// Day Queries a report's lead lookup keeps in flight at once.
+const DAY_QUERIES_IN_FLIGHT: usize = 8;
 
 pub const INDEX_BY_DAY: &str = "by_day";
 pub const INDEX_DUE: &str = "due";
@@ -382,20 +386,19 @@ impl LeadIndex for DynamoStore {
     }
 
     async fn active_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<LeadId>, PortError> {
-        let mut ids = Vec::new();
-        let mut day = from.date_naive();
         let last = (to - Duration::milliseconds(1)).date_naive();
-        while day <= last {
-            let values = HashMap::from([(":d".to_owned(), s(format!("DAY#{}", day.format("%Y-%m-%d"))))]);
-            ids.extend(
+        let days = from.date_naive().iter_days().take_while(|d| *d <= last);
+        // One Query per UTC day, a few in flight at once: a 90-day report is 90 round trips,
+        // which one after the other passed API Gateway's 29 s.
+        let per_day: Vec<Vec<LeadId>> = stream::iter(days)
+            .map(|day| {
+                let values = HashMap::from([(":d".to_owned(), s(format!("DAY#{}", day.format("%Y-%m-%d"))))]);
                 self.query_ids("find active leads", INDEX_BY_DAY, "gsi_day = :d", values)
-                    .await?,
-            );
-            day = match day.succ_opt() {
-                Some(d) => d,
-                None => break,
-            };
-        }
+            })
+            .buffered(DAY_QUERIES_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut ids: Vec<LeadId> = per_day.into_iter().flatten().collect();
         ids.sort();
         ids.dedup();
         Ok(ids)
