@@ -4,16 +4,47 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use leadclock_domain::clock::human_duration;
-use leadclock_domain::metrics::{Band, Earned, Escalations, Rate, Report, Section, Stats};
+use leadclock_domain::metrics::{Band, Earned, Escalations, Held, Rate, Report, Section, Stats, Timing};
 use std::fmt::Write;
 
 pub(crate) fn pct(r: &Rate) -> String {
-    match (r.percent, r.band) {
-        (Some(p), Some(b)) => format!("{p:.1}% ({}/{}, {})", r.numerator, r.denominator, b.as_str()),
-        (Some(p), None) => format!("{p:.1}% ({}/{})", r.numerator, r.denominator),
-        (None, _) => "n/a (0 leads)".into(),
+    match (r.percent, r.band, r.held) {
+        (Some(p), Some(b), _) => format!("{p:.1}% ({}/{}, {})", r.numerator, r.denominator, b.as_str()),
+        (Some(p), None, Some(Held::InProgress { still_open, final_from })) => format!(
+            "{p:.1}% so far ({}/{}, in progress: {still_open} still open, final from {})",
+            r.numerator,
+            r.denominator,
+            final_from.format("%Y-%m-%d")
+        ),
+        (Some(p), None, Some(Held::SmallSample { min_sample })) => format!(
+            "{p:.1}% ({}/{}, too few to band: under {min_sample})",
+            r.numerator, r.denominator
+        ),
+        (Some(p), None, None) => format!("{p:.1}% ({}/{})", r.numerator, r.denominator),
+        (None, _, _) => "n/a (0 leads)".into(),
     }
 }
+
+/// A band cell: the band, or why a benchmarked figure has none.
+fn verdict(band: Option<Band>, held: Option<Held>) -> &'static str {
+    match (band, held) {
+        (Some(b), _) => b.as_str(),
+        (None, Some(Held::InProgress { .. })) => "in_progress",
+        (None, Some(Held::SmallSample { .. })) => "small_sample",
+        (None, None) => "n/a",
+    }
+}
+
+fn timing_band(t: &Timing) -> &'static str {
+    verdict(t.band, t.held)
+}
+
+fn rate_band(r: &Rate) -> &'static str {
+    verdict(r.band, r.held)
+}
+
+/// A CSV cell with no band.
+const NO_BAND: &str = "n/a";
 
 fn short_pct(r: &Rate) -> String {
     r.percent.map_or_else(|| "n/a".into(), |p| format!("{p:.1}%"))
@@ -78,7 +109,7 @@ fn delays(out: &mut String, s: &Section) {
         out,
         "SYSTEMS    engagement → assignment: {} · band {}\n           business time: {} · under 5 min {} · still unassigned {}",
         stats(&sd.timing.calendar),
-        band(sd.timing.band),
+        timing_band(&sd.timing),
         stats(&sd.timing.business),
         pct(&sd.under_5_minutes),
         sd.still_unassigned
@@ -87,7 +118,7 @@ fn delays(out: &mut String, s: &Section) {
         out,
         "HUMAN      assignment → first touch: {} · band {}\n           business time: {}",
         stats(&s.human_delay.calendar),
-        band(s.human_delay.band),
+        timing_band(&s.human_delay),
         stats(&s.human_delay.business)
     );
     let _ = writeln!(
@@ -327,24 +358,24 @@ fn csv_secs(x: Option<f64>) -> String {
 
 /// Every metric of one section as `group,metric,value,band` rows.
 fn csv_rows(group: &str, s: &Section, out: &mut String) {
-    let mut row = |metric: &str, value: String, b: Option<Band>| {
-        let _ = writeln!(out, "{},{},{},{}", csv_field(group), metric, value, band(b));
+    let mut row = |metric: &str, value: String, b: &str| {
+        let _ = writeln!(out, "{},{},{},{}", csv_field(group), metric, value, b);
     };
     csv_volume_and_delays(s, &mut row);
     csv_sla(s, &mut row);
     csv_funnel(s, &mut row);
 }
 
-type CsvRow<'a> = dyn FnMut(&str, String, Option<Band>) + 'a;
+type CsvRow<'a> = dyn FnMut(&str, String, &str) + 'a;
 
 fn csv_volume_and_delays(s: &Section, row: &mut CsvRow) {
     let (rate, secs) = (csv_rate, csv_secs);
-    row("mqls", s.volume.mqls.to_string(), None);
-    row("mqls_recycled", s.volume.recycled.to_string(), None);
+    row("mqls", s.volume.mqls.to_string(), NO_BAND);
+    row("mqls_recycled", s.volume.recycled.to_string(), NO_BAND);
     row(
         "recycled_share_pct",
         rate(&s.volume.recycled_share),
-        s.volume.recycled_share.band,
+        rate_band(&s.volume.recycled_share),
     );
     row(
         "lead_velocity_rate_pct",
@@ -352,82 +383,98 @@ fn csv_volume_and_delays(s: &Section, row: &mut CsvRow) {
             .lead_velocity_rate
             .map(|v| format!("{v:.2}"))
             .unwrap_or_default(),
-        None,
+        NO_BAND,
     );
     row(
         "systems_delay_avg_s",
         secs(s.systems_delay.timing.calendar.average),
-        s.systems_delay.timing.band,
+        timing_band(&s.systems_delay.timing),
     );
     row(
         "systems_delay_median_s",
         secs(s.systems_delay.timing.calendar.median),
-        None,
+        NO_BAND,
     );
-    row("systems_delay_p90_s", secs(s.systems_delay.timing.calendar.p90), None);
+    row(
+        "systems_delay_p90_s",
+        secs(s.systems_delay.timing.calendar.p90),
+        NO_BAND,
+    );
     row(
         "systems_delay_under_5m_pct",
         rate(&s.systems_delay.under_5_minutes),
-        None,
+        NO_BAND,
     );
-    row("still_unassigned", s.systems_delay.still_unassigned.to_string(), None);
+    row(
+        "still_unassigned",
+        s.systems_delay.still_unassigned.to_string(),
+        NO_BAND,
+    );
     for (name, t) in [("human_delay", &s.human_delay), ("speed_to_lead", &s.speed_to_lead)] {
-        row(&format!("{name}_avg_s"), secs(t.calendar.average), t.band);
-        row(&format!("{name}_median_s"), secs(t.calendar.median), None);
-        row(&format!("{name}_p90_s"), secs(t.calendar.p90), None);
-        row(&format!("{name}_business_avg_s"), secs(t.business.average), None);
-        row(&format!("{name}_business_median_s"), secs(t.business.median), None);
-        row(&format!("{name}_business_p90_s"), secs(t.business.p90), None);
+        row(&format!("{name}_avg_s"), secs(t.calendar.average), timing_band(t));
+        row(&format!("{name}_median_s"), secs(t.calendar.median), NO_BAND);
+        row(&format!("{name}_p90_s"), secs(t.calendar.p90), NO_BAND);
+        row(&format!("{name}_business_avg_s"), secs(t.business.average), NO_BAND);
+        row(&format!("{name}_business_median_s"), secs(t.business.median), NO_BAND);
+        row(&format!("{name}_business_p90_s"), secs(t.business.p90), NO_BAND);
     }
 }
 
 fn csv_sla(s: &Section, row: &mut CsvRow) {
     let rate = csv_rate;
-    row("response_rate_pct", rate(&s.response_rate), s.response_rate.band);
+    row("response_rate_pct", rate(&s.response_rate), rate_band(&s.response_rate));
     row(
         "five_minute_response_rate_pct",
         rate(&s.five_minute_response_rate),
-        s.five_minute_response_rate.band,
+        rate_band(&s.five_minute_response_rate),
     );
-    row("lead_leakage_pct", rate(&s.lead_leakage), s.lead_leakage.band);
-    row("no_response", s.no_response.to_string(), None);
+    row("lead_leakage_pct", rate(&s.lead_leakage), rate_band(&s.lead_leakage));
+    row("no_response", s.no_response.to_string(), NO_BAND);
     for (lt, c) in &s.sla.by_lead_type {
-        row(&format!("sla_compliance_pct[{lt}]"), rate(&c.rate), c.rate.band);
-        row(&format!("sla_pending[{lt}]"), c.pending.to_string(), None);
+        row(&format!("sla_compliance_pct[{lt}]"), rate(&c.rate), rate_band(&c.rate));
+        row(&format!("sla_pending[{lt}]"), c.pending.to_string(), NO_BAND);
     }
-    row("sla_compliance_pct", rate(&s.sla.overall.rate), s.sla.overall.rate.band);
-    row("sla_pending", s.sla.overall.pending.to_string(), None);
+    row(
+        "sla_compliance_pct",
+        rate(&s.sla.overall.rate),
+        rate_band(&s.sla.overall.rate),
+    );
+    row("sla_pending", s.sla.overall.pending.to_string(), NO_BAND);
     row(
         "breach_escalation_rate_pct",
         rate(&s.sla.breach_escalation_rate),
-        s.sla.breach_escalation_rate.band,
+        rate_band(&s.sla.breach_escalation_rate),
     );
     let e = &s.escalations;
     for (mode, n) in [("live", &e.live), ("shadow", &e.shadow)] {
-        row(&format!("escalated_leads[{mode}]"), n.leads.to_string(), None);
-        row(&format!("escalated_to_manager[{mode}]"), n.manager.to_string(), None);
-        row(&format!("escalated_to_exec[{mode}]"), n.exec.to_string(), None);
+        row(&format!("escalated_leads[{mode}]"), n.leads.to_string(), NO_BAND);
+        row(&format!("escalated_to_manager[{mode}]"), n.manager.to_string(), NO_BAND);
+        row(&format!("escalated_to_exec[{mode}]"), n.exec.to_string(), NO_BAND);
     }
 }
 
 fn csv_funnel(s: &Section, row: &mut CsvRow) {
     let rate = csv_rate;
     let f = &s.funnel;
-    row("sal_acceptance_pct", rate(&f.sal_acceptance), f.sal_acceptance.band);
-    row("rejection_pct", rate(&f.rejection), f.rejection.band);
+    row(
+        "sal_acceptance_pct",
+        rate(&f.sal_acceptance),
+        rate_band(&f.sal_acceptance),
+    );
+    row("rejection_pct", rate(&f.rejection), rate_band(&f.rejection));
     row(
         "rejection_reason_completion_pct",
         rate(&f.rejection_reason_completion),
-        f.rejection_reason_completion.band,
+        rate_band(&f.rejection_reason_completion),
     );
-    row("sal_to_sql_pct", rate(&f.sal_to_sql), f.sal_to_sql.band);
+    row("sal_to_sql_pct", rate(&f.sal_to_sql), rate_band(&f.sal_to_sql));
     row(
         "sql_to_opportunity_pct",
         rate(&f.sql_to_opportunity),
-        f.sql_to_opportunity.band,
+        rate_band(&f.sql_to_opportunity),
     );
-    row("mql_to_sql_pct", rate(&f.mql_to_sql), f.mql_to_sql.band);
-    row("in_progress", f.in_progress.to_string(), None);
+    row("mql_to_sql_pct", rate(&f.mql_to_sql), rate_band(&f.mql_to_sql));
+    row("in_progress", f.in_progress.to_string(), NO_BAND);
 }
 
 /// One row per (group, metric): `group,metric,value,band`.
@@ -499,9 +546,9 @@ pub fn summary(r: &Report, day: &str) -> String {
         s.volume.mqls,
         s.volume.recycled,
         dur(s.systems_delay.timing.calendar.average),
-        band(s.systems_delay.timing.band),
+        timing_band(&s.systems_delay.timing),
         dur(s.human_delay.calendar.average),
-        band(s.human_delay.band)
+        timing_band(&s.human_delay)
     );
     let _ = writeln!(
         out,

@@ -5,7 +5,7 @@
 mod support;
 
 use chrono::{Duration, NaiveDate};
-use leadclock_app::ports::{EventCount, LeadIndex};
+use leadclock_app::ports::LeadIndex;
 use leadclock_domain::clock::{ClockStatus, StopCause};
 use leadclock_domain::{ClockKind, LeadId};
 use support::{harness, ny};

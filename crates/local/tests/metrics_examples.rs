@@ -6,9 +6,9 @@ mod support;
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::New_York;
 use leadclock_app::report_format;
-use leadclock_domain::metrics::Band;
+use leadclock_domain::metrics::{Band, Held};
 use serde_json::Value;
-use support::{harness, ny, weekday};
+use support::{harness, ny, open, temp_dir, weekday, EXAMPLE};
 
 fn pct(r: &leadclock_domain::metrics::Rate) -> f64 {
     (r.percent.unwrap() * 10.0).round() / 10.0
@@ -102,7 +102,21 @@ async fn january_cohort_example() {
     assert_eq!(f.sal_acceptance.band, Some(Band::Good));
     assert_eq!(pct(&f.sal_to_sql), 30.0);
     assert_eq!(pct(&f.mql_to_sql), 18.0);
-    assert_eq!(f.mql_to_sql.band, Some(Band::Warning));
+    // "Overall MQL-to-SQL (so far) ... 54 still in progress; final conversion will be higher":
+    // at the March snapshot the cohort has not had its 60-day sales cycle, so no band yet.
+    let final_from = ny(NaiveDate::from_ymd_opt(2027, 2, 1).unwrap(), 0, 0) + Duration::days(60);
+    let so_far = Held::InProgress {
+        still_open: 54,
+        final_from,
+    };
+    assert_eq!((f.mql_to_sql.band, f.mql_to_sql.held), (None, Some(so_far)));
+    assert_eq!((f.sal_to_sql.band, f.sal_to_sql.held), (None, Some(so_far)));
+    let table = report_format::table(&r, New_York);
+    assert!(
+        table.contains("18.0% so far (36/200, in progress: 54 still open, final from 2027-04-02)"),
+        "{table}"
+    );
+    assert!(report_format::csv(&r).contains("overall,mql_to_sql_pct,18.00,in_progress"));
     assert_eq!(f.in_progress, 54);
     assert_eq!(f.disqualified_after_acceptance, 30);
     assert_eq!(pct(&f.rejection), 40.0);
@@ -114,6 +128,11 @@ async fn january_cohort_example() {
     // A period that only sees March does not count January's MQLs as its own.
     let march_report = h.report("2027-03-01", "2027-03-31", None).await;
     assert_eq!(march_report.overall.funnel.mqls, 0);
+    // Once the cycle has passed, the same figures are final and banded.
+    h.app.clock.set(final_from);
+    let r = h.report("2027-01-01", "2027-01-31", None).await;
+    assert_eq!(r.overall.funnel.mql_to_sql.band, Some(Band::Warning));
+    assert_eq!(r.overall.funnel.mql_to_sql.held, None);
 }
 
 #[tokio::test]
@@ -194,7 +213,13 @@ async fn formula_table_examples_lead_velocity_and_leakage() {
 
 #[tokio::test]
 async fn empty_periods_no_responses_spanning_and_recycled_leads() {
-    let h = harness("edges", Utc.with_ymd_and_hms(2027, 3, 15, 12, 0, 0).unwrap());
+    // A handful of leads each: the bands' edges are under test, not the minimum sample.
+    let policy = EXAMPLE.replace("min_sample = 20", "min_sample = 1");
+    let h = open(
+        &temp_dir("edges"),
+        &policy,
+        Utc.with_ymd_and_hms(2027, 3, 15, 12, 0, 0).unwrap(),
+    );
     // Empty period: every figure is n/a, nothing panics.
     let empty = h.report("2026-06-01", "2026-06-30", Some("owner")).await;
     assert_eq!(empty.overall.volume.mqls, 0);

@@ -3,6 +3,7 @@
 use super::bands::{
     MQL_TO_SQL, REJECTION, REJECTION_REASON_COMPLETION, SAL_ACCEPTANCE, SAL_TO_SQL, SQL_TO_OPPORTUNITY,
 };
+use super::judging::{may_reach_opportunity, may_reach_sql, Judging};
 use super::rows::{count, Row};
 use super::stats::Rate;
 use crate::lead::Cycle;
@@ -28,7 +29,9 @@ pub struct Funnel {
     pub awaiting_acceptance: u64,
 }
 
-pub(super) fn funnel(cohort: &[&Row]) -> Funnel {
+/// The funnel of `cohort`; its conversions are in progress while `judging` says the cohort is
+/// younger than the sales cycle.
+pub(super) fn funnel(cohort: &[&Row], judging: &Judging) -> Funnel {
     let cycles = |f: fn(&Cycle) -> bool| count(cohort, |r| f(r.cycle));
     let mqls = cohort.len() as u64;
     let sal = cycles(|c| c.sal_at.is_some());
@@ -43,9 +46,15 @@ pub(super) fn funnel(cohort: &[&Row]) -> Funnel {
         rejection: Rate::new(rejected, mqls).banded(&REJECTION),
         rejection_reason_completion: Rate::new(with_reason, rejected).banded(&REJECTION_REASON_COMPLETION),
         rejection_reasons: rejection_reasons(cohort),
-        sal_to_sql: Rate::new(sal_sql, sal).banded(&SAL_TO_SQL),
-        sql_to_opportunity: Rate::new(sql_opp, sql).banded(&SQL_TO_OPPORTUNITY),
-        mql_to_sql: Rate::new(sql, mqls).banded(&MQL_TO_SQL),
+        sal_to_sql: judging.conversion(
+            Rate::new(sal_sql, sal).banded(&SAL_TO_SQL),
+            cycles(|c| c.sal_at.is_some() && may_reach_sql(c)),
+        ),
+        sql_to_opportunity: judging.conversion(
+            Rate::new(sql_opp, sql).banded(&SQL_TO_OPPORTUNITY),
+            cycles(may_reach_opportunity),
+        ),
+        mql_to_sql: judging.conversion(Rate::new(sql, mqls).banded(&MQL_TO_SQL), cycles(may_reach_sql)),
         in_progress: cycles(|c| {
             c.sal_at.is_some() && c.sql_at.is_none() && c.closed_at.is_none() && c.rejected_at.is_none()
         }),

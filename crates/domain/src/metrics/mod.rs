@@ -11,6 +11,7 @@ mod baseline;
 mod dimension;
 mod flags;
 mod funnel;
+mod judging;
 mod open;
 mod report;
 mod reps;
@@ -32,7 +33,7 @@ pub use report::{report, Report, VersionUse};
 pub use reps::{rubric_points, RepScore};
 pub use section::{Earned, Escalations, Section, SystemsDelay, Volume};
 pub use sla::{Compliance, Sla};
-pub use stats::{Rate, Stats, Timing};
+pub use stats::{Held, Rate, Stats, Timing};
 pub use whatif::{step_volume, what_if, Judged, StepVolume, WhatIf};
 
 use chrono::{DateTime, Utc};

@@ -3,6 +3,7 @@
 use super::bands::MQL_TO_SQL;
 use super::dimension::Dimension;
 use super::flags::flags;
+use super::judging::{may_reach_sql, Judging};
 use super::open::{open_slas, OpenSla};
 use super::reps::{rep_scores, RepScore};
 use super::rows::{count, rows, Row};
@@ -100,6 +101,7 @@ fn excluded(leads: &[Lead], from: DateTime<Utc>, to: DateTime<Utc>) -> Excluded 
 struct Period {
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    judging: Judging,
 }
 
 impl Period {
@@ -110,7 +112,12 @@ impl Period {
             .iter()
             .filter(|r| in_period(r.cycle.engaged_at, prev_from, prev_to))
             .count() as u64;
-        section(rows, Context { previous_mqls, held }, self.from, self.to)
+        let ctx = Context {
+            previous_mqls,
+            held,
+            judging: &self.judging,
+        };
+        section(rows, ctx, self.from, self.to)
     }
 
     /// One section per value of `dim`, leaving out groups with nothing in either period.
@@ -128,7 +135,7 @@ impl Period {
 
     /// MQL → SQL of the period's MQL cohort per source.
     fn conversion_by_source(&self, rows: &[Row]) -> BTreeMap<String, Rate> {
-        let mut by_source: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        let mut by_source: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
         for r in rows
             .iter()
             .filter(|r| in_period(r.cycle.engaged_at, self.from, self.to))
@@ -136,10 +143,15 @@ impl Period {
             let e = by_source.entry(r.dimension(Dimension::Source)).or_default();
             e.1 += 1;
             e.0 += u64::from(r.cycle.sql_at.is_some());
+            e.2 += u64::from(may_reach_sql(r.cycle));
         }
         by_source
             .into_iter()
-            .map(|(k, (n, d))| (k, Rate::new(n, d).banded(&MQL_TO_SQL)))
+            .map(|(k, (n, d, open))| {
+                // As in a section: in progress first, then the sample size.
+                let rate = self.judging.conversion(Rate::new(n, d).banded(&MQL_TO_SQL), open);
+                (k, self.judging.alone(rate))
+            })
             .collect()
     }
 }
@@ -157,7 +169,11 @@ pub fn report(
     by: Option<Dimension>,
     now: DateTime<Utc>,
 ) -> Report {
-    let period = Period { from, to };
+    let period = Period {
+        from,
+        to,
+        judging: Judging::new(&judge.current().reports, to, now),
+    };
     let rows = rows(leads, judge, now);
     // Re-engagements over the recycle limit: suppressed cycles, so not in `rows`.
     let held = leads

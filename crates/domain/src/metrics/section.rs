@@ -5,6 +5,7 @@ use super::bands::{
 };
 use super::funnel::{funnel, Funnel};
 use super::in_period;
+use super::judging::Judging;
 use super::rows::{count, Row};
 use super::sla::{sla, Sla};
 use super::stats::{Rate, Timing};
@@ -58,9 +59,10 @@ pub struct Section {
 
 /// What a section counts besides its rows: the previous period's MQLs and the re-engagements
 /// held in long-term nurture.
-pub(super) struct Context {
+pub(super) struct Context<'a> {
     pub(super) previous_mqls: u64,
     pub(super) held: u64,
+    pub(super) judging: &'a Judging,
 }
 
 /// The section of `rows` for `[from, to)`. The MQL cohort is the cycles engaged in the period;
@@ -77,7 +79,8 @@ pub(super) fn section(rows: &[&Row], ctx: Context, from: DateTime<Utc>, to: Date
         .filter(|r| r.cycle.first_assigned_at().is_some_and(|t| in_period(t, from, to)))
         .collect();
     let mqls = cohort.len() as u64;
-    Section {
+    let judging = ctx.judging;
+    let mut s = Section {
         volume: volume(&cohort, ctx),
         systems_delay: systems_delay(&cohort),
         human_delay: human_delay(&assigned),
@@ -89,9 +92,11 @@ pub(super) fn section(rows: &[&Row], ctx: Context, from: DateTime<Utc>, to: Date
             r.clocks.iter().any(|c| c.stopped_by == Some(StopCause::NoResponse))
         }),
         sla: sla(&assigned),
-        funnel: funnel(&cohort),
+        funnel: funnel(&cohort, judging),
         escalations: escalations(&cohort),
-    }
+    };
+    judging.section(&mut s);
+    s
 }
 
 fn volume(cohort: &[&Row], ctx: Context) -> Volume {

@@ -1,7 +1,24 @@
 //! The value types every figure is made of: a rate, a distribution of durations, a timing.
 
 use super::bands::{Band, Benchmark};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+/// Why a figure that has a benchmark carries no band: "no false red".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Held {
+    /// A conversion of a cohort younger than the policy's sales cycle: still growing.
+    InProgress {
+        /// Leads of the cohort that have neither converted nor closed yet.
+        still_open: u64,
+        /// When the cohort has had a full sales cycle and the figure is banded.
+        final_from: DateTime<Utc>,
+    },
+    /// Fewer leads than the policy's `min_sample`.
+    SmallSample { min_sample: u64 },
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -11,6 +28,9 @@ pub struct Rate {
     /// `None` when the denominator is zero.
     pub percent: Option<f64>,
     pub band: Option<Band>,
+    /// Set when the figure has a benchmark but is not banded, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
 }
 
 impl Rate {
@@ -21,11 +41,18 @@ impl Rate {
             denominator,
             percent,
             band: None,
+            held: None,
         }
     }
     pub(super) fn banded(mut self, benchmark: &Benchmark) -> Self {
         self.band = self.percent.map(|p| benchmark.band(p));
         self
+    }
+    /// Takes the band away, saying why (a figure with no band to take keeps none).
+    pub(super) fn hold(&mut self, why: Held) {
+        if self.band.take().is_some() {
+            self.held = Some(why);
+        }
     }
 }
 
@@ -63,6 +90,9 @@ pub struct Timing {
     pub calendar: Stats,
     pub business: Stats,
     pub band: Option<Band>,
+    /// Set when the timing is not banded though it has a benchmark, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
 }
 
 impl Timing {
@@ -75,6 +105,12 @@ impl Timing {
             band: calendar.average.map(|a| benchmark.band(a)),
             calendar,
             business: Stats::of(bus),
+            held: None,
+        }
+    }
+    pub(super) fn hold(&mut self, why: Held) {
+        if self.band.take().is_some() {
+            self.held = Some(why);
         }
     }
 }

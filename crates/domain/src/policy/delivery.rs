@@ -1,8 +1,8 @@
 //! `[delivery]`, and the `stale_after` / `mode` keys ladders, SLAs and teams may carry.
 
 use super::problems::Problems;
-use super::raw::{RawDelivery, RawPrivacy, Text};
-use super::{parse_duration, Delivery, Mode, Privacy};
+use super::raw::{RawDelivery, RawPrivacy, RawReports, Text};
+use super::{parse_duration, Delivery, Mode, Privacy, Reports};
 use chrono::Duration;
 
 /// The delivery rules, each defaulting when absent.
@@ -21,6 +21,31 @@ pub(super) fn privacy(raw: &RawPrivacy, p: &mut Problems) -> Privacy {
     let path = "privacy.contact_retention";
     Privacy {
         contact_retention: days_or_off(path, raw.contact_retention.as_ref(), p).unwrap_or(d.contact_retention),
+    }
+}
+
+/// Largest `min_sample` a policy may set: beyond it no team's period would ever be banded.
+const MAX_MIN_SAMPLE: i64 = 10_000;
+
+/// `[reports]`: `sales_cycle` of at least a day, `min_sample` from 1.
+pub(super) fn reports(raw: &RawReports, p: &mut Problems) -> Reports {
+    let d = Reports::default();
+    let sales_cycle =
+        days_or_off("reports.sales_cycle", raw.sales_cycle.as_ref(), p).map(|c| c.unwrap_or(Duration::zero()));
+    let min_sample = raw.min_sample.as_ref().and_then(|n| {
+        let ok = (1..=MAX_MIN_SAMPLE).contains(n.get_ref());
+        if !ok {
+            p.add(
+                "reports.min_sample",
+                n.span(),
+                format!("must be from 1 to {MAX_MIN_SAMPLE}"),
+            );
+        }
+        ok.then(|| *n.get_ref() as u64)
+    });
+    Reports {
+        sales_cycle: sales_cycle.unwrap_or(d.sales_cycle),
+        min_sample: min_sample.unwrap_or(d.min_sample),
     }
 }
 

@@ -203,6 +203,26 @@ impl Default for Privacy {
     }
 }
 
+/// `[reports]`: when a figure may carry a band or raise a flag ("no false red").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reports {
+    /// A conversion figure (SAL → SQL, SQL → opportunity, MQL → SQL) of a cohort younger than
+    /// this is *in progress*: shown with the leads still open, never banded. The methodology
+    /// says to allow a full sales cycle, 60–90 days, before measuring a cohort's conversion.
+    pub sales_cycle: Duration,
+    /// No band or flag is drawn on fewer leads than this.
+    pub min_sample: u64,
+}
+
+impl Default for Reports {
+    fn default() -> Self {
+        Reports {
+            sales_cycle: Duration::days(60),
+            min_sample: 20,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TouchRule {
     pub channels: Vec<String>,
@@ -453,6 +473,7 @@ pub struct Policy {
     pub directory: Directory,
     pub delivery: Delivery,
     pub privacy: Privacy,
+    pub reports: Reports,
     /// The `open_for` of lead types that do not set their own (and of leads whose type the
     /// policy does not know).
     pub open_for: Option<Duration>,

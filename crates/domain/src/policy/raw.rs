@@ -130,6 +130,14 @@ pub(super) struct RawDelivery {
     pub mode: Option<Text>,
 }
 
+/// `[reports]`: when a figure may be banded.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReports {
+    pub sales_cycle: Option<Text>,
+    pub min_sample: Option<Spanned<i64>>,
+}
+
 /// `[privacy]`: how long personal data is kept.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -161,6 +169,8 @@ pub(super) struct RawPolicy {
     pub delivery: RawDelivery,
     #[serde(default)]
     pub privacy: RawPrivacy,
+    #[serde(default)]
+    pub reports: RawReports,
     #[serde(default)]
     pub classify: Vec<Spanned<RawRule>>,
 }

@@ -41,6 +41,7 @@ pub(super) fn policy(src: &str) -> Result<Policy, Vec<Problem>> {
     directory::role_coverage(slas, &raw.directory, keys.span("directory"), &directory, &mut p);
     let delivery = delivery::delivery(&raw.delivery, &mut p);
     let privacy = delivery::privacy(&raw.privacy, &mut p);
+    let reports = delivery::reports(&raw.reports, &mut p);
     let classify = classify::rules(&raw.classify, &raw.lead_types, &mut p);
     let regions = raw
         .regions
@@ -58,6 +59,7 @@ pub(super) fn policy(src: &str) -> Result<Policy, Vec<Problem>> {
         directory,
         delivery,
         privacy,
+        reports,
         open_for,
         classify,
     }))
