@@ -190,6 +190,7 @@ class Stack:
         self.s3 = boto3.client("s3", **kw)
         self.lam = boto3.client("lambda", **kw)
         self.cwl = boto3.client("logs", **kw)
+        self.cw = boto3.client("cloudwatch", **kw)
         self.ssm = boto3.client("ssm", **kw)
         self.outputs = {}
         self.api_calls = 0
@@ -564,6 +565,44 @@ def test_rollup_runs_and_publishes_its_summary(stack):
     assert status == 200 and metrics["overall"]["volume"]["mqls"] >= 3
     status, health = stack.get("/healthz")
     assert (status, health) == (200, {"status": "ok", "dead_letters": 0})
+
+
+def emf_documents(stack):
+    """(function, document) for every Embedded Metric Format line the functions logged."""
+    out = []
+    for line in stack.function_logs().splitlines():
+        name, _, message = line.partition("] ")
+        try:
+            doc = json.loads(message)
+        except ValueError:
+            continue
+        if isinstance(doc, dict) and "_aws" in doc:
+            out.append((name.lstrip("["), doc))
+    return out
+
+
+def test_functions_emit_emf_metrics_and_the_dashboard_reads_them(stack):
+    """The EMF lines the earlier tests' webhooks, escalations and rollup wrote, as CloudWatch
+    Logs would extract them, and the stack's dashboard over the same metrics."""
+    namespace = f"leadclock/{STACK}"
+    seen = {}
+    for function, doc in emf_documents(stack):
+        [directive] = doc["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == namespace, doc
+        assert isinstance(doc["_aws"]["Timestamp"], int), doc
+        for metric in directive["Metrics"]:
+            assert isinstance(doc[metric["Name"]], int), doc
+            seen.setdefault(metric["Name"], set()).add(function)
+        for dimension in [d for ds in directive["Dimensions"] for d in ds]:
+            assert isinstance(doc[dimension], str), doc
+        assert "ada@example.com" not in json.dumps(doc)
+    assert "form-ingest" in seen.get("EventsIngested", set()), seen
+    assert "escalate" in seen.get("EscalationsDelivered", set()), seen
+    assert {"SlaMet", "SlaMissed"} <= set(seen), seen
+    assert "rollup" in seen["SlaMet"], seen
+    body = json.loads(stack.cw.get_dashboard(DashboardName=stack.outputs["DashboardName"])["DashboardBody"])
+    charted = {m[1] for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"] if m[0] == namespace}
+    assert charted == {"EventsIngested", "SlaMet", "SlaMissed", "EscalationsDelivered", "DeliveryFailures"}, charted
 
 
 def test_one_lead_lifecycle_request_count(stack, inbox):

@@ -17,6 +17,7 @@ pub mod policy_file;
 pub mod ports;
 pub mod query;
 pub mod report_format;
+pub mod telemetry;
 pub mod view;
 pub mod whatif_format;
 

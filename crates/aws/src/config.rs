@@ -67,11 +67,21 @@ fn bundled_versions(
     Ok(Versions::only(Arc::new(policy()?)))
 }
 
-/// JSON logs to stdout (CloudWatch), level from `LEADCLOCK_LOG` (default info).
+/// JSON logs to stdout (CloudWatch), level from `LEADCLOCK_LOG` (default info), and the
+/// metric events as EMF lines in `METRICS_NAMESPACE` (default `leadclock`), whatever the log
+/// level: turning logs down must not turn the dashboard off.
 pub fn init_tracing() {
+    use leadclock_app::telemetry::TARGET;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let filter = tracing_subscriber::EnvFilter::try_from_env("LEADCLOCK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let filter = match format!("{TARGET}=off").parse() {
+        Ok(no_metrics) => filter.add_directive(no_metrics),
+        Err(_) => filter,
+    };
+    let logs = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
         .with_current_span(false)
@@ -79,8 +89,11 @@ pub fn init_tracing() {
         .with_target(false)
         .without_time()
         .with_ansi(false)
-        .with_env_filter(filter)
-        .try_init();
+        .with_filter(filter);
+    let namespace = std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| "leadclock".into());
+    let metrics = crate::emf::EmfLayer::stdout(namespace)
+        .with_filter(tracing_subscriber::filter::Targets::new().with_target(TARGET, tracing::Level::INFO));
+    let _ = tracing_subscriber::registry().with(logs).with(metrics).try_init();
 }
 
 #[cfg(test)]

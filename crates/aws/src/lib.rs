@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod dynamo;
+pub mod emf;
 pub mod error;
 pub mod functions;
 pub mod http;

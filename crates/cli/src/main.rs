@@ -177,6 +177,13 @@ pub(crate) use leadclock_app::policy_file::load as load_policy;
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("LEADCLOCK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // The metric events are for the AWS host's CloudWatch metrics; locally `/v1/stats` and the
+    // reports say the same, so they stay out of the log.
+    let metrics_off = format!("{}=off", leadclock_app::telemetry::TARGET);
+    let filter = match metrics_off.parse() {
+        Ok(d) => filter.add_directive(d),
+        Err(_) => filter,
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -97,9 +97,11 @@ where
         let mut out = BatchOutcome::default();
         let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
         let mut touched = BTreeSet::new();
+        let mut new_by_kind: std::collections::BTreeMap<&'static str, u64> = Default::default();
         for ((event, pos), appended) in events.iter().zip(&positions).zip(appended) {
             if matches!(appended, Appended::New) {
                 touched.insert(event.lead_id.clone());
+                *new_by_kind.entry(event.body.kind()).or_default() += 1;
             }
             results[*pos] = Some(answer(*pos, event, appended, refuse_conflicts));
         }
@@ -115,6 +117,9 @@ where
                 200 => out.duplicates += 1,
                 _ => out.rejected += 1,
             }
+        }
+        for (kind, n) in new_by_kind {
+            crate::telemetry::events_ingested(kind, n);
         }
         out.leads = self.reconcile_each(&touched).await;
         tracing::info!(

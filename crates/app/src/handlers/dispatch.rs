@@ -65,11 +65,13 @@ where
                     m.sent_at = Some(self.clock.now());
                     m.last_error = None;
                     d.sent += 1;
+                    crate::telemetry::escalation_delivered(&m.step, m.channel);
                 }
                 Err(f) => {
                     let dead = f.permanent || m.attempts + 1 >= MAX_ATTEMPTS;
                     failed(&mut m, &f.message, f.retry_after, dead, self.clock.now());
                     tracing::warn!(lead_id = %m.lead_id, step = %m.step, channel = m.channel.as_str(), attempts = m.attempts, dead, error = %f, "delivery failed");
+                    crate::telemetry::delivery_failed(m.channel, dead);
                     if dead {
                         d.dead += 1;
                     } else {

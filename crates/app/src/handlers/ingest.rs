@@ -87,6 +87,9 @@ where
             }
         };
         tracing::info!(lead_id = %event.lead_id, event_id = %event.event_id, kind = event.body.kind(), format, duplicate, "event accepted");
+        if !duplicate {
+            crate::telemetry::events_ingested(event.body.kind(), 1);
+        }
         let lead = match self.reconcile(&event.lead_id).await {
             Ok(r) => {
                 for f in &r.failures {

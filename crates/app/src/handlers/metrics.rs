@@ -137,6 +137,11 @@ where
         let summary = report_format::summary(&report, &key);
         self.notifier.publish_rollup(&key, &summary, &json).await?;
         tracing::info!(day = %key, mqls = report.overall.volume.mqls, "rollup published");
+        // Once the day is stored and announced (a retried night counts it again: dashboards
+        // read these as at-least-once, the stored rollup is the record).
+        for (lead_type, c) in &report.overall.sla.by_lead_type {
+            crate::telemetry::sla_outcomes(lead_type, c.met, c.missed);
+        }
         Ok(report)
     }
 }
