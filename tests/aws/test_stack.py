@@ -950,3 +950,59 @@ def test_erasure_and_retention_on_the_stack_keep_the_timeline(stack):
     logs = stack.logs().lower()
     for secret in ("grace.erase", "old.erase", "grace hopper", ADMIN_TOKEN):
         assert secret not in logs
+
+
+# ---------- scale: the nightly rollup over thousands of open leads ----------
+
+OPEN_LEADS = int(os.environ.get("LEADCLOCK_OPEN_LEADS", "5000"))
+
+
+def test_the_rollup_holds_thousands_of_open_leads(stack):
+    """Issue 17's cliff: the rollup stored every open SLA in one item and failed at about 2,250
+    open leads. Seeds OPEN_LEADS open leads through the DynamoDB adapter
+    (crates/aws/tests/open_leads_at_scale.rs), then runs the nightly rollup and counts what it
+    read through the proxy. Last in the file: the seeded leads would change other tests' reports."""
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
+    env.update({
+        "AWS_ENDPOINT_URL": stack.endpoint,
+        "TABLE_NAME": stack.outputs["TableName"],
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "SEED_RUN": f"SCALE{int(time.time())}",
+        "OPEN_LEADS": str(OPEN_LEADS),
+    })
+    command = [CARGO, "test", "--locked", "--workspace", "--test", "open_leads_at_scale", "--", "--ignored", "--nocapture"]
+    started = time.monotonic()
+    with sweep_paused(stack):
+        run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    seeded_s = time.monotonic() - started
+    assert run.returncode == 0, f"$ {' '.join(command)}\n{run.stdout}\n{run.stderr}"
+
+    before = stack.counts.snapshot()
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    started = time.monotonic()
+    r = stack.lam.invoke(FunctionName=f"{STACK}-rollup", Payload=json.dumps({"day": today}).encode())
+    rollup_s = time.monotonic() - started
+    payload = json.loads(r["Payload"].read())
+    assert "FunctionError" not in r, payload
+    read = stack.counts.snapshot() - before
+    item = stack.ddb.get_item(TableName=stack.outputs["TableName"], Key={"PK": {"S": f"ROLLUP#{today}"}, "SK": {"S": "ROLLUP"}})
+    stored = item["Item"]["report"]["S"]
+    report = json.loads(stored)
+    assert report["open_total"] >= OPEN_LEADS, report["open_total"]
+    assert len(report["open_slas"]) == 200
+    assert len(stored.encode()) <= 64 * 1024, len(stored.encode())
+    figures = {
+        "open_leads_seeded": OPEN_LEADS,
+        "seed_seconds": round(seeded_s, 1),
+        "rollup_seconds": round(rollup_s, 1),
+        "open_total": report["open_total"],
+        "rollup_item_bytes": len(stored.encode()),
+        "requests": {f"{svc}:{op}": n for (svc, op), n in sorted(read.items())},
+    }
+    os.makedirs(os.path.join(ROOT, "target"), exist_ok=True)
+    with open(os.path.join(ROOT, "target", "aws-rollup-scale.json"), "w") as out:
+        json.dump(figures, out, indent=2)
+    print(json.dumps(figures))
