@@ -769,14 +769,8 @@ def sweep_paused(s):
         s.scheduler.update_schedule(**definition, State=sweep["State"])
 
 
-def test_store_contract_on_dynamodb(stack):
-    """The store contract suite (crates/store-contract) against the stack's own table.
-
-    The suite calls the emulator directly, not through the counting proxy, so the request
-    counts above are untouched. It runs last and with the sweep paused: the sweep reconciles
-    every lead that needs attention and would save summaries over the suite's own. Its leads
-    have events in 2031 and steps due in 2101, so the sweep finds nothing of theirs to send later.
-    """
+def emulator_env(stack):
+    """The environment of a Rust test that talks to the stack's table directly."""
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
     env.update({
         "AWS_ENDPOINT_URL": stack.endpoint,
@@ -786,6 +780,18 @@ def test_store_contract_on_dynamodb(stack):
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
     })
+    return env
+
+
+def test_store_contract_on_dynamodb(stack):
+    """The store contract suite (crates/store-contract) against the stack's own table.
+
+    The suite calls the emulator directly, not through the counting proxy, so the request
+    counts above are untouched. It runs last and with the sweep paused: the sweep reconciles
+    every lead that needs attention and would save summaries over the suite's own. Its leads
+    have events in 2031 and steps due in 2101, so the sweep finds nothing of theirs to send later.
+    """
+    env = emulator_env(stack)
     # --workspace, as `make aws-test` built it: a -p build would compile the AWS SDK again.
     # The SQLite suite of the same name has no ignored tests, so only the DynamoDB one runs.
     command = [CARGO, "test", "--locked", "--workspace", "--test", "store_contract", "--", "--ignored", "--test-threads=1"]
@@ -966,14 +972,8 @@ def test_the_rollup_holds_thousands_of_open_leads(stack):
     open leads. Seeds OPEN_LEADS open leads through the DynamoDB adapter
     (crates/aws/tests/open_leads_at_scale.rs), then runs the nightly rollup and counts what it
     read through the proxy. Last in the file: the seeded leads would change other tests' reports."""
-    env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
+    env = emulator_env(stack)
     env.update({
-        "AWS_ENDPOINT_URL": stack.endpoint,
-        "TABLE_NAME": stack.outputs["TableName"],
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
         "SEED_RUN": f"SCALE{int(time.time())}",
         "OPEN_LEADS": str(OPEN_LEADS),
     })
