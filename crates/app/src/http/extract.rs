@@ -184,6 +184,20 @@ where
     }
 }
 
+/// The query string as `T`, or the API's `invalid_query` error.
+async fn query_string<T: serde::de::DeserializeOwned, St: Send + Sync>(
+    parts: &mut Parts,
+    state: &St,
+) -> Result<T, Response> {
+    let Query(raw) = Query::<T>::from_request_parts(parts, state).await.map_err(|rej| {
+        error(&QueryError::Invalid {
+            field: "query",
+            message: format!("could not be parsed: {}", rej.body_text()),
+        })
+    })?;
+    Ok(raw)
+}
+
 /// A report query, checked once.
 pub struct Report(pub ReportQuery);
 
@@ -191,14 +205,7 @@ impl<St: Send + Sync> FromRequestParts<St> for Report {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Response> {
-        let Query(raw) = Query::<RawReportQuery>::from_request_parts(parts, state)
-            .await
-            .map_err(|rej| {
-                error(&QueryError::Invalid {
-                    field: "query",
-                    message: format!("could not be parsed: {}", rej.body_text()),
-                })
-            })?;
+        let raw: RawReportQuery = query_string(parts, state).await?;
         ReportQuery::parse(&raw).map(Report).map_err(|e| error(&e))
     }
 }
@@ -216,14 +223,7 @@ impl<St: Send + Sync> FromRequestParts<St> for Timeline {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Response> {
-        let Query(raw) = Query::<RawTimeline>::from_request_parts(parts, state)
-            .await
-            .map_err(|rej| {
-                error(&QueryError::Invalid {
-                    field: "query",
-                    message: format!("could not be parsed: {}", rej.body_text()),
-                })
-            })?;
+        let raw: RawTimeline = query_string(parts, state).await?;
         crate::view::TimelinePage::parse(raw.timeline_limit.as_deref(), raw.timeline_after.as_deref())
             .map(Timeline)
             .map_err(|e| error(&e))
