@@ -63,12 +63,16 @@ fn legacy_claims(events: &[Event], book: &StepBook) -> Vec<StepRecord> {
         .collect()
 }
 
-/// `open`: a clock of the current cycle runs, and the instant it ages out as `no_response`,
-/// if it does. The sweep comes back at that instant, so the open index forgets the lead
+/// `open`: a clock of the current cycle runs; `ages_out`: when that open lead closes as
+/// `no_response`. The sweep comes back at that instant, so the open index forgets the lead
 /// without any event or timer of its own.
-fn summary(lead: &Lead, events: &[Event], plan: &Plan, open: Option<Option<DateTime<Utc>>>) -> Option<LeadSummary> {
-    let ages_out = open.flatten();
-    let open = open.is_some();
+fn summary(
+    lead: &Lead,
+    events: &[Event],
+    plan: &Plan,
+    open: bool,
+    ages_out: Option<DateTime<Utc>>,
+) -> Option<LeadSummary> {
     Some(LeadSummary {
         lead_id: lead.lead_id.clone(),
         events: events.len() as u64,
@@ -125,13 +129,16 @@ where
         // Saving the summary clears the lead's "needs attention" mark only when all went well;
         // otherwise the sweep comes back to it.
         if failures.is_empty() {
-            let open = lead.current_cycle().and_then(|c| {
-                let running = clock::cycle_clocks(c, &judging, now)
+            let current = lead.current_cycle();
+            let open = current.is_some_and(|c| {
+                clock::cycle_clocks(c, &judging, now)
                     .iter()
-                    .any(leadclock_domain::clock::ClockView::is_running);
-                running.then(|| clock::no_response_at(c, &judging))
+                    .any(leadclock_domain::clock::ClockView::is_running)
             });
-            if let Some(s) = summary(&lead, &events, &plan, open) {
+            let ages_out = current
+                .filter(|_| open)
+                .and_then(|c| clock::no_response_at(c, &judging));
+            if let Some(s) = summary(&lead, &events, &plan, open, ages_out) {
                 self.store.save_summary(&s).await?;
             }
         }
