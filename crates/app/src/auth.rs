@@ -25,6 +25,7 @@ use crate::error::HttpError;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
+use leadclock_domain::Scope;
 use sha2::Sha256;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,12 +70,65 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// A read token and what it lets its holder see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadToken {
+    pub secret: Secret,
+    pub scope: Scope,
+}
+
+impl ReadToken {
+    /// A token that sees every lead.
+    pub fn all(token: &str) -> Self {
+        ReadToken {
+            secret: Secret::new(token),
+            scope: Scope::All,
+        }
+    }
+
+    /// `TOKEN` (every lead), `team:NAME=TOKEN` (a manager: the team's leads) or
+    /// `person:NAME=TOKEN` (a rep: their own queue).
+    pub fn parse(entry: &str) -> Result<Self, String> {
+        let entry = entry.trim();
+        let scoped = entry.starts_with("team:") || entry.starts_with("person:");
+        if !scoped {
+            return Ok(ReadToken::all(entry));
+        }
+        let (scope, token) = entry
+            .split_once('=')
+            .ok_or("a scoped read token is team:NAME=TOKEN or person:NAME=TOKEN")?;
+        if token.trim().is_empty() {
+            return Err("a scoped read token has an empty token after '='".into());
+        }
+        Ok(ReadToken {
+            secret: Secret::new(token),
+            scope: Scope::parse(scope)?,
+        })
+    }
+
+    /// Comma-separated entries. One that does not parse is left out and logged (without its
+    /// token): read as a bare token it would see every lead, more than it was meant to.
+    pub fn list(s: &str) -> Vec<Self> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .enumerate()
+            .filter_map(|(i, entry)| {
+                ReadToken::parse(entry)
+                    .map_err(|why| tracing::error!(entry = i + 1, %why, "read token refused"))
+                    .ok()
+            })
+            .collect()
+    }
+}
+
 /// Who may call: secrets for webhooks (leadclock and HubSpot schemes) and tokens for reads.
 #[derive(Debug, Clone, Default)]
 pub struct AuthConfig {
     pub webhook_secrets: Vec<Secret>,
     pub hubspot_secrets: Vec<Secret>,
-    pub read_tokens: Vec<Secret>,
+    /// Read tokens, each with what it may see.
+    pub read_tokens: Vec<ReadToken>,
     /// Tokens for the privacy routes (erasure): separate from read tokens, so a dashboard's
     /// token cannot erase anything.
     pub admin_tokens: Vec<Secret>,
@@ -90,7 +144,9 @@ impl AuthConfig {
         AuthConfig {
             webhook_secrets: list("LEADCLOCK_WEBHOOK_SECRETS"),
             hubspot_secrets: list("LEADCLOCK_HUBSPOT_CLIENT_SECRETS"),
-            read_tokens: list("LEADCLOCK_READ_TOKENS"),
+            read_tokens: std::env::var("LEADCLOCK_READ_TOKENS")
+                .map(|v| ReadToken::list(&v))
+                .unwrap_or_default(),
             admin_tokens: list("LEADCLOCK_ADMIN_TOKENS"),
             insecure: false,
         }
@@ -394,9 +450,23 @@ pub fn verify_webhook_with(
     Err(AuthError::Missing)
 }
 
-/// Checks `Authorization: Bearer <token>` on a read.
-pub fn verify_read(cfg: &AuthConfig, header: &dyn Fn(&str) -> Option<String>) -> Result<(), AuthError> {
-    verify_bearer(cfg, &cfg.read_tokens, header)
+/// Checks `Authorization: Bearer <token>` on a read: what the token may see.
+pub fn verify_read(cfg: &AuthConfig, header: &dyn Fn(&str) -> Option<String>) -> Result<Scope, AuthError> {
+    let token = bearer(cfg, header)?;
+    read_scope(cfg, token.as_deref())
+}
+
+/// The scope of a read token (the dashboard's session cookie holds one); `None` passes only
+/// when auth is off.
+pub fn read_scope(cfg: &AuthConfig, token: Option<&str>) -> Result<Scope, AuthError> {
+    if cfg.insecure {
+        return Ok(Scope::All);
+    }
+    let token = token.ok_or(AuthError::NoToken)?;
+    let secrets: Vec<&Secret> = cfg.read_tokens.iter().map(|t| &t.secret).collect();
+    matching(&secrets, token)
+        .map(|i| cfg.read_tokens[i].scope.clone())
+        .ok_or(AuthError::BadSignature(AUTHORIZATION_HEADER))
 }
 
 /// Checks `Authorization: Bearer <token>` against the admin tokens (erasure).
@@ -412,24 +482,47 @@ fn verify_bearer(
     if cfg.insecure {
         return Ok(());
     }
-    let given = header(AUTHORIZATION_HEADER).ok_or(AuthError::NoToken)?;
-    let token = given.trim().strip_prefix("Bearer ").ok_or(AuthError::NoToken)?.trim();
-    // Compare MACs of the token so the comparison is constant-time whatever the lengths.
+    let token = bearer(cfg, header)?.ok_or(AuthError::NoToken)?;
+    let tokens: Vec<&Secret> = tokens.iter().collect();
+    matching(&tokens, &token)
+        .map(|_| ())
+        .ok_or(AuthError::BadSignature(AUTHORIZATION_HEADER))
+}
+
+/// The token of `Authorization: Bearer <token>`: `None` when auth is off and none was sent.
+fn bearer(cfg: &AuthConfig, header: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, AuthError> {
+    let Some(given) = header(AUTHORIZATION_HEADER) else {
+        return if cfg.insecure {
+            Ok(None)
+        } else {
+            Err(AuthError::NoToken)
+        };
+    };
+    match given.trim().strip_prefix("Bearer ") {
+        Some(token) => Ok(Some(token.trim().to_owned())),
+        None if cfg.insecure => Ok(None),
+        None => Err(AuthError::NoToken),
+    }
+}
+
+/// Which of `tokens` is `given`. Every token is compared, each as a MAC of the token, so the
+/// time taken says nothing about which matched or how long they are.
+fn matching(tokens: &[&Secret], given: &str) -> Option<usize> {
     let key = Secret::new("leadclock-read-token-compare");
-    let digest = |b: &[u8]| {
+    let want = {
         let mut m = key.mac();
-        m.update(b);
+        m.update(given.as_bytes());
         m.finalize().into_bytes()
     };
-    let want = digest(token.as_bytes());
-    for t in tokens {
+    let mut found = None;
+    for (i, t) in tokens.iter().enumerate() {
         let mut m = key.mac();
         m.update(&t.0);
-        if m.verify_slice(&want).is_ok() {
-            return Ok(());
+        if m.verify_slice(&want).is_ok() && found.is_none() {
+            found = Some(i);
         }
     }
-    Err(AuthError::BadSignature(AUTHORIZATION_HEADER))
+    found
 }
 
 #[cfg(test)]
@@ -441,7 +534,7 @@ mod tests {
         AuthConfig {
             webhook_secrets: Secret::list("old-secret, new-secret"),
             hubspot_secrets: Secret::list("hs-client-secret"),
-            read_tokens: Secret::list("read-token-1"),
+            read_tokens: ReadToken::list("read-token-1"),
             admin_tokens: Vec::new(),
             insecure: false,
         }
@@ -650,6 +743,23 @@ mod tests {
             ..Default::default()
         };
         assert!(verify_read(&open, &|_| None).is_ok());
+    }
+
+    #[test]
+    fn scoped_read_tokens_say_what_they_see() {
+        let c = AuthConfig {
+            read_tokens: ReadToken::list("all-tok, team:east=maria-tok, person:alice=alice-tok, team:=bad, person:bob"),
+            ..cfg()
+        };
+        let scope = |t: &str| verify_read(&c, &|_| Some(format!("Bearer {t}")));
+        assert_eq!(scope("all-tok"), Ok(Scope::All));
+        assert_eq!(scope("maria-tok"), Ok(Scope::Team("east".into())));
+        assert_eq!(scope("alice-tok"), Ok(Scope::Person("alice".into())));
+        // Malformed scoped entries are refused whole, never read as a token that sees all.
+        assert_eq!(c.read_tokens.len(), 3);
+        assert!(scope("bad").is_err() && scope("person:bob").is_err() && scope("team:=bad").is_err());
+        assert_eq!(read_scope(&c, Some("alice-tok")), Ok(Scope::Person("alice".into())));
+        assert_eq!(read_scope(&c, None), Err(AuthError::NoToken));
     }
 
     #[test]

@@ -41,7 +41,7 @@ mod tests {
     use super::public_base;
     use axum::middleware;
     use chrono::{DateTime, Utc};
-    use leadclock_app::auth::{AuthConfig, Secret};
+    use leadclock_app::auth::{AuthConfig, ReadToken, Secret};
     use leadclock_app::error::PortError;
     use leadclock_app::http::{self, ApiState, Routes, StaticAuth};
     use leadclock_app::inbound::Kind;
@@ -91,7 +91,7 @@ mod tests {
         let auth = AuthConfig {
             webhook_secrets: vec![Secret::new("fixture-webhook-secret")],
             hubspot_secrets: Vec::new(),
-            read_tokens: vec![Secret::new("fixture-read-token")],
+            read_tokens: vec![ReadToken::all("fixture-read-token")],
             admin_tokens: Vec::new(),
             insecure: false,
         };

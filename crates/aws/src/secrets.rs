@@ -3,7 +3,7 @@
 //! rotated secret takes effect without a deploy. A missing parameter means nobody is let in.
 
 use aws_sdk_ssm::Client;
-use leadclock_app::auth::{AuthConfig, Secret};
+use leadclock_app::auth::{AuthConfig, ReadToken, Secret};
 use leadclock_app::http::AuthProvider;
 use std::future::Future;
 use std::pin::Pin;
@@ -40,16 +40,20 @@ impl SecretSource {
     }
 
     async fn fetch(&self, name: &Option<String>) -> Vec<Secret> {
-        let Some(name) = name else { return Vec::new() };
+        self.fetch_text(name)
+            .await
+            .map(|v| Secret::list(&v))
+            .unwrap_or_default()
+    }
+
+    /// A parameter's text; `None` (logged) when it is unset or unreadable.
+    async fn fetch_text(&self, name: &Option<String>) -> Option<String> {
+        let name = name.as_ref()?;
         match self.ssm.get_parameter().name(name).with_decryption(true).send().await {
-            Ok(out) => out
-                .parameter()
-                .and_then(|p| p.value())
-                .map(Secret::list)
-                .unwrap_or_default(),
+            Ok(out) => out.parameter().and_then(|p| p.value()).map(str::to_owned),
             Err(e) => {
                 tracing::warn!(parameter = %name, error = %aws_sdk_ssm::error::DisplayErrorContext(&e), "secret parameter unreadable; refusing its scheme");
-                Vec::new()
+                None
             }
         }
     }
@@ -65,7 +69,11 @@ impl SecretSource {
         let cfg = Arc::new(AuthConfig {
             webhook_secrets: self.fetch(&self.webhook).await,
             hubspot_secrets: self.fetch(&self.hubspot).await,
-            read_tokens: self.fetch(&self.read).await,
+            read_tokens: self
+                .fetch_text(&self.read)
+                .await
+                .map(|v| ReadToken::list(&v))
+                .unwrap_or_default(),
             admin_tokens: self.fetch(&self.admin).await,
             insecure: false,
         });

@@ -9,9 +9,11 @@ pub mod event;
 pub mod lead;
 pub mod metrics;
 pub mod policy;
+pub mod scope;
 pub mod steps;
 
 pub use calendar::Calendar;
 pub use event::{ClockKind, Event, EventBody, EventId, LeadId, Origin, StageChange};
 pub use lead::Lead;
 pub use policy::Policy;
+pub use scope::Scope;

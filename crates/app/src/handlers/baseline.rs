@@ -7,7 +7,7 @@ use crate::ports::{Clock, EventStore, LeadIndex};
 use crate::query::{NamedPeriod, ReportQuery};
 use crate::App;
 use leadclock_domain::metrics::{self, Baseline};
-use leadclock_domain::Lead;
+use leadclock_domain::{Lead, Scope};
 
 impl<S, T, N, C> App<S, T, N, C>
 where
@@ -16,6 +16,11 @@ where
 {
     /// The baseline a query asks for: the last 90 days unless it names a period.
     pub async fn baseline(&self, q: &ReportQuery) -> Result<Baseline, ReportError> {
+        self.baseline_for(q, &Scope::All).await
+    }
+
+    /// [`App::baseline`] over the leads a reader with `scope` sees.
+    pub async fn baseline_for(&self, q: &ReportQuery, scope: &Scope) -> Result<Baseline, ReportError> {
         let now = self.clock.now();
         let (from, to) = q.resolve_or(NamedPeriod::Quarter, self.policy.reporting_timezone, now)?;
         // The baseline measures the history against the policy in force now (its compliance
@@ -25,6 +30,7 @@ where
         let leads: Vec<Lead> = histories
             .into_iter()
             .map(|(id, events)| Lead::fold(id, &events, &policy))
+            .filter(|l| scope.sees(l, &policy.directory))
             .collect();
         Ok(metrics::baseline(&leads, &policy, from, to, now))
     }

@@ -4,7 +4,7 @@ use crate::error::LeadError;
 use crate::ports::{Clock, EventStore, Outbox, StepLog};
 use crate::view::{LeadView, TimelinePage};
 use crate::App;
-use leadclock_domain::LeadId;
+use leadclock_domain::{LeadId, Scope};
 
 impl<S: EventStore + StepLog + Outbox, T, N, C: Clock> App<S, T, N, C> {
     /// The lead with the first page of its timeline.
@@ -14,6 +14,17 @@ impl<S: EventStore + StepLog + Outbox, T, N, C: Clock> App<S, T, N, C> {
 
     /// The lead with one page of its timeline.
     pub async fn lead_page(&self, lead_id: &str, page: &TimelinePage) -> Result<LeadView, LeadError> {
+        self.lead_page_for(lead_id, page, &Scope::All).await
+    }
+
+    /// [`App::lead_page`] for a reader who sees `scope`: a lead outside it is "not found", so
+    /// a scoped token cannot learn which lead ids exist elsewhere.
+    pub async fn lead_page_for(
+        &self,
+        lead_id: &str,
+        page: &TimelinePage,
+        scope: &Scope,
+    ) -> Result<LeadView, LeadError> {
         let id = LeadId::parse(lead_id).map_err(|e| LeadError::InvalidId(e.0))?;
         let events = self.store.load(&id).await.map_err(LeadError::Store)?;
         if events.is_empty() {
@@ -22,6 +33,9 @@ impl<S: EventStore + StepLog + Outbox, T, N, C: Clock> App<S, T, N, C> {
         let records = self.store.steps(&id).await.map_err(LeadError::Store)?;
         let messages = self.store.lead_messages(&id).await.map_err(LeadError::Store)?;
         let (lead, version) = self.versions.fold(id, &events);
+        if !scope.sees(&lead, &version.policy.directory) {
+            return Err(LeadError::NotFound(lead.lead_id.to_string()));
+        }
         let mut view = LeadView::build(&lead, &version.policy, self.clock.now(), &records, &messages);
         view.policy_version = version.number;
         view.page(page)

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures_util::{stream, StreamExt, TryStreamExt};
 use leadclock_domain::metrics::{self, Dimension, Report};
-use leadclock_domain::{Event, Lead, LeadId};
+use leadclock_domain::{Event, Lead, LeadId, Scope};
 use std::collections::BTreeSet;
 
 /// Lead histories a report reads at once.
@@ -64,6 +64,19 @@ where
             .collect())
     }
 
+    /// [`App::leads_active`] that a reader with `scope` sees.
+    pub(crate) async fn leads_seen(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        scope: &Scope,
+    ) -> Result<Vec<Lead>, PortError> {
+        let mut leads = self.leads_active(from, to).await?;
+        let directory = &self.policy_now().directory;
+        leads.retain(|l| scope.sees(l, directory));
+        Ok(leads)
+    }
+
     /// The events of every lead with an event in `[from, to)` or a clock running now.
     pub(crate) async fn histories_active(
         &self,
@@ -90,15 +103,26 @@ where
 {
     /// The report a query asks for.
     pub async fn metrics(&self, q: &ReportQuery) -> Result<Report, ReportError> {
-        let now = self.clock.now();
-        let (from, to) = q.resolve(self.policy.reporting_timezone, now)?;
-        self.report(from, to, q.by).await.map_err(ReportError::Store)
+        self.metrics_for(q, &Scope::All).await
     }
 
-    async fn report(&self, from: DateTime<Utc>, to: DateTime<Utc>, by: Option<Dimension>) -> Result<Report, PortError> {
+    /// The report a query asks for, over the leads a reader with `scope` sees.
+    pub async fn metrics_for(&self, q: &ReportQuery, scope: &Scope) -> Result<Report, ReportError> {
+        let now = self.clock.now();
+        let (from, to) = q.resolve(self.policy.reporting_timezone, now)?;
+        self.report(from, to, q.by, scope).await.map_err(ReportError::Store)
+    }
+
+    async fn report(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        by: Option<Dimension>,
+        scope: &Scope,
+    ) -> Result<Report, PortError> {
         // The period before counts too: lead velocity compares with it.
         let (span_from, span_to) = metrics::span_needed(from, to);
-        let leads = self.leads_active(span_from, span_to).await?;
+        let leads = self.leads_seen(span_from, span_to, scope).await?;
         let mut report = metrics::report(&leads, self.versions.as_ref(), from, to, by, self.clock.now());
         report.dead_letters = Some(self.store.dead_letters().await?).filter(|n| *n > 0);
         Ok(report)
@@ -130,7 +154,7 @@ where
     pub async fn rollup(&self, day: NaiveDate) -> Result<Report, PortError> {
         let tz = self.policy.reporting_timezone;
         let (from, to) = day_span(tz, day);
-        let report = self.report(from, to, Some(Dimension::LeadType)).await?;
+        let report = self.report(from, to, Some(Dimension::LeadType), &Scope::All).await?;
         let json = serde_json::to_value(&report).map_err(|e| PortError::permanent("encode rollup", e))?;
         let key = day.format("%Y-%m-%d").to_string();
         self.store.save_rollup(&key, &json.to_string()).await?;

@@ -14,6 +14,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use leadclock_domain::Scope;
 
 /// The base URL senders call (`https://leads.example.com`), set by the host: from
 /// `LEADCLOCK_PUBLIC_URL` locally, from API Gateway's domain name on Lambda. Without it the
@@ -130,7 +131,7 @@ impl<const LIMIT: usize> SignedBody<LIMIT> {
 }
 
 /// A read whose bearer token the current tokens accept.
-pub struct ReadAccess;
+pub struct ReadAccess(pub Scope);
 
 impl<S, T, N, C> FromRequestParts<ApiState<S, T, N, C>> for ReadAccess
 where
@@ -144,7 +145,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &ApiState<S, T, N, C>) -> Result<Self, Response> {
         let cfg = state.auth.current().await;
         auth::verify_read(&cfg, &header_lookup(&parts.headers))
-            .map(|()| ReadAccess)
+            .map(ReadAccess)
             .map_err(|e| error(&e))
     }
 }

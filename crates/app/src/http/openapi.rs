@@ -205,7 +205,7 @@ mod tests {
         let auth = AuthConfig {
             webhook_secrets: vec![Secret::new("webhook-secret")],
             hubspot_secrets: Vec::new(),
-            read_tokens: vec![Secret::new("read-token")],
+            read_tokens: vec![crate::auth::ReadToken::all("read-token")],
             admin_tokens: Vec::new(),
             insecure: false,
         };

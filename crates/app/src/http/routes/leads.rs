@@ -32,7 +32,7 @@ use axum::response::Response;
 )]
 pub async fn lead<S, T, N, C>(
     State(state): State<ApiState<S, T, N, C>>,
-    _: ReadAccess,
+    ReadAccess(scope): ReadAccess,
     LeadIdParam(id): LeadIdParam,
     Timeline(page): Timeline,
 ) -> Response
@@ -42,7 +42,7 @@ where
     N: Send + Sync + 'static,
     C: Clock + 'static,
 {
-    match state.app.lead_page(&id, &page).await {
+    match state.app.lead_page_for(&id, &page, &scope).await {
         Ok(view) => json(200, &view),
         Err(e) => error(&e),
     }

@@ -32,7 +32,7 @@ use leadclock_domain::metrics::{Baseline, Report as MetricsReport};
 )]
 pub async fn metrics<S, T, N, C>(
     State(state): State<ApiState<S, T, N, C>>,
-    _: ReadAccess,
+    ReadAccess(scope): ReadAccess,
     Report(query): Report,
 ) -> Response
 where
@@ -42,7 +42,7 @@ where
     C: Clock + 'static,
 {
     let app = &state.app;
-    match app.metrics(&query).await {
+    match app.metrics_for(&query, &scope).await {
         Ok(report) => {
             let (content_type, body) = report_format::render(&report, query.format, app.policy.reporting_timezone);
             text(content_type, body)
@@ -74,7 +74,7 @@ where
 )]
 pub async fn baseline<S, T, N, C>(
     State(state): State<ApiState<S, T, N, C>>,
-    _: ReadAccess,
+    ReadAccess(scope): ReadAccess,
     Report(query): Report,
 ) -> Response
 where
@@ -84,7 +84,7 @@ where
     C: Clock + 'static,
 {
     let app = &state.app;
-    match app.baseline(&query).await {
+    match app.baseline_for(&query, &scope).await {
         Ok(b) => {
             let (content_type, body) = baseline_format::render(&b, query.format, app.policy.reporting_timezone);
             text(content_type, body)
