@@ -114,6 +114,25 @@ impl Calendar {
     }
 
     /// Open intervals of one local date as real instants, in order.
+    /// The open intervals overlapping `[from, to)`, clipped to it: what a timeline shades as
+    /// business hours. At most `3 * 366` local days are walked.
+    pub fn open_spans(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let first = from
+            .with_timezone(&self.tz)
+            .date_naive()
+            .pred_opt()
+            .unwrap_or(NaiveDate::MIN);
+        let last = to.with_timezone(&self.tz).date_naive();
+        first
+            .iter_days()
+            .take_while(|d| *d <= last)
+            .take(MAX_CLOSED_DAYS as usize)
+            .flat_map(|d| self.open_on(d))
+            .filter(|(a, b)| *a < to && *b > from)
+            .map(|(a, b)| (a.max(from), b.min(to)))
+            .collect()
+    }
+
     fn open_on(&self, date: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         if self.is_holiday(date) {
             return Vec::new();
@@ -266,6 +285,27 @@ mod tests {
             &["09:00-17:00"],
             &["2026-12-25", "2027-01-01"],
         )
+    }
+
+    #[test]
+    fn open_spans_are_clipped_and_sum_to_elapsed() {
+        let c = weekdays(
+            chrono_tz::America::New_York,
+            &["09:00-12:00", "13:00-17:00"],
+            &["2026-11-26"],
+        );
+        // Wednesday 16:00 EST to Friday 10:00 EST, Thanksgiving (Thursday) closed.
+        let (from, to) = (t("2026-11-25T21:00:00Z"), t("2026-11-27T15:00:00Z"));
+        let spans = c.open_spans(from, to);
+        assert_eq!(
+            spans,
+            vec![
+                (t("2026-11-25T21:00:00Z"), t("2026-11-25T22:00:00Z")),
+                (t("2026-11-27T14:00:00Z"), t("2026-11-27T15:00:00Z")),
+            ]
+        );
+        let total: Duration = spans.iter().map(|(a, b)| *b - *a).sum();
+        assert_eq!(total, c.elapsed(from, to));
     }
 
     #[test]

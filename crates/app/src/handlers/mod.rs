@@ -2,6 +2,7 @@
 
 pub mod baseline;
 pub mod batch;
+pub mod dashboard;
 pub mod dispatch;
 pub mod ingest;
 pub mod lead;

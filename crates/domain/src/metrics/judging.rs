@@ -49,7 +49,7 @@ impl Judging {
         }
     }
 
-    fn rate(&self, r: &mut Rate) {
+    pub(super) fn rate(&self, r: &mut Rate) {
         if r.denominator < self.min_sample {
             r.hold(self.small());
         }

@@ -8,6 +8,7 @@
 
 pub mod bands;
 mod baseline;
+mod dashboard;
 mod dimension;
 mod flags;
 mod funnel;
@@ -26,6 +27,7 @@ pub use baseline::{
     baseline, Baseline, Benchmarked, Candidate, CandidateResult, Distribution, Percentiles, Suggestion, TypeBaseline,
     BASELINE_MIN_LEADS, SUGGESTION_SHARE,
 };
+pub use dashboard::{queue, speed_vs_conversion, Queued, SpeedBucket};
 pub use dimension::Dimension;
 pub use funnel::Funnel;
 pub use open::{open_slas, OpenSla, OPEN_LISTED};
