@@ -9,7 +9,7 @@ use leadclock_domain::metrics::{
 };
 use std::fmt::Write;
 
-fn secs(x: Option<i64>) -> String {
+pub(crate) fn secs(x: Option<i64>) -> String {
     dur(x.map(|s| s as f64))
 }
 
@@ -28,7 +28,7 @@ fn distribution(out: &mut String, name: &str, d: &Distribution) {
     );
 }
 
-fn suggestion(s: &Suggestion) -> String {
+pub(crate) fn suggestion(s: &Suggestion) -> String {
     match s {
         Suggestion::Target { label, compliance, .. } => format!(
             "{label}: met by {} of the {} leads with a decided response",

@@ -19,6 +19,7 @@ pub mod query;
 pub mod report_format;
 pub mod telemetry;
 pub mod view;
+pub mod web;
 pub mod whatif_format;
 
 use leadclock_domain::policy::Versions;

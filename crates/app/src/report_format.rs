@@ -26,7 +26,7 @@ pub(crate) fn pct(r: &Rate) -> String {
 }
 
 /// A band cell: the band, or why a benchmarked figure has none.
-fn verdict(band: Option<Band>, held: Option<Held>) -> &'static str {
+pub(crate) fn verdict(band: Option<Band>, held: Option<Held>) -> &'static str {
     match (band, held) {
         (Some(b), _) => b.as_str(),
         (None, Some(Held::InProgress { .. })) => "in_progress",

@@ -67,13 +67,21 @@ pub enum Routes {
     Hooks,
     /// `POST /v1/privacy/erasure`: one person's data erased, with an admin token.
     Privacy,
+    /// The dashboard's HTML pages: `/`, `/login`, `/now`, `/trends`, … (see [`crate::web`]).
+    Dashboard,
 }
 
 impl Routes {
     /// Every route group: what the local server mounts.
     pub fn all() -> Vec<Routes> {
         let mut all: Vec<Routes> = Kind::ALL.into_iter().map(Routes::Events).collect();
-        all.extend([Routes::Batch, Routes::Reads, Routes::Hooks, Routes::Privacy]);
+        all.extend([
+            Routes::Batch,
+            Routes::Reads,
+            Routes::Hooks,
+            Routes::Privacy,
+            Routes::Dashboard,
+        ]);
         all
     }
 }
@@ -116,6 +124,7 @@ where
                 .route("/openapi.json", get(openapi::openapi_json)),
             Routes::Hooks => r.route("/v1/hooks/hubspot", post(routes::hubspot::hubspot)),
             Routes::Privacy => r.route("/v1/privacy/erasure", post(routes::privacy::erasure)),
+            Routes::Dashboard => r.merge(crate::web::routes()),
         };
     }
     if routes.iter().any(|g| matches!(g, Routes::Events(_))) {
