@@ -12,7 +12,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 VENV ?= .venv
 FUNCTIONS := form-ingest assignment first-touch stage escalate read-api rollup slack-notify
 
-.PHONY: run test fmt lint check-policy unit api-fuzz venv cfn-lint checkov aws-test build deploy fuzz load deny bench bench-coldstart bench-import soak
+.PHONY: run test fmt lint check-policy unit api-fuzz web-test web-screenshots chromium venv cfn-lint checkov aws-test build deploy fuzz load deny bench bench-coldstart bench-import soak
 
 ## Build and start the local server with the example policy.
 run:
@@ -21,8 +21,8 @@ run:
 	$(CARGO) run --release --locked -q -p leadclock -- serve --policy $(POLICY) --data $(DATA) --listen $(LISTEN) $(RUN_FLAGS)
 
 ## Every test: formatting, lints, the dependency policy, the policy, Rust tests, the API against its
-## OpenAPI document, the template, the full AWS stack on an emulator.
-test: fmt lint deny check-policy unit api-fuzz cfn-lint checkov aws-test
+## OpenAPI document, the dashboard in a real browser, the template, the full AWS stack on an emulator.
+test: fmt lint deny check-policy unit api-fuzz web-test cfn-lint checkov aws-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -48,6 +48,28 @@ $(VENV)-schemathesis/.installed: tests/api/requirements.txt
 api-fuzz: $(VENV)-schemathesis/.installed
 	$(CARGO) test --locked --workspace --no-run
 	tests/api/fuzz.sh $(abspath $(TARGET_DIR))/debug/leadclock $(abspath $(VENV))-schemathesis/bin/schemathesis
+
+## The dashboard in Debian's Chromium, driven by Playwright (pinned, its own venv; Playwright's
+## own browser download is never used). Screenshots: target/web-screenshots/.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if ! [ -x $(CHROMIUM) ]; then 	  echo "installing Debian's chromium for the browser tests"; 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; 	fi
+
+$(VENV)-web/.installed: tests/web/requirements.txt
+	$(PYTHON) -m venv $(VENV)-web || { $(PYTHON) -m pip install --quiet --user virtualenv && $(PYTHON) -m virtualenv $(VENV)-web; }
+	$(VENV)-web/bin/pip install --quiet --disable-pip-version-check -r tests/web/requirements.txt
+	touch $@
+
+web-test: chromium $(VENV)-web/.installed
+	$(CARGO) test --locked --workspace --no-run
+	LEADCLOCK_BIN=$(abspath $(TARGET_DIR))/debug/leadclock CHROMIUM=$(CHROMIUM) \
+	  $(VENV)-web/bin/pytest -q -p no:cacheprovider tests/web
+
+## The README's screenshots, from the browser tests' run.
+web-screenshots: web-test
+	mkdir -p docs/screenshots
+	for p in now trends conversion people feedback rollout lead login-done now-phone; do \
+	  cp target/web-screenshots/$$p.png docs/screenshots/$$p.png; done
 
 ## Pinned Python tools (emulator, SAM translator, linters, test driver) in a local venv.
 $(VENV)/.installed: tests/aws/requirements.txt
