@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 import zipfile
 from collections import Counter
@@ -53,6 +54,8 @@ DEFAULT_SETTLE = 60  # seconds a step an event (or a sweep) just found due waits
 WEBHOOK_SECRETS = "test-secret-old,test-secret-new"
 HUBSPOT_SECRET = "test-hubspot-client-secret"
 READ_TOKEN = "test-read-token"
+# A rep's token: the dashboard and the reads show alice's leads only.
+ALICE_TOKEN = "test-alice-token"
 ADMIN_TOKEN = "test-admin-token"
 CARGO = os.environ.get("CARGO", "cargo")
 SWEEP_SETTLE = 5  # seconds for a sweep dispatched just before the pause to finish (it runs in its own thread)
@@ -345,7 +348,7 @@ def stack(tmp_path_factory):
         ok = wait_for(lambda: _healthy(s.endpoint), 30)
         assert ok, "ministack did not start:\n" + s.logs()[-3000:]
         for name, value in [("/leadclock/webhook-secrets", WEBHOOK_SECRETS), ("/leadclock/hubspot-client-secrets", HUBSPOT_SECRET),
-                            ("/leadclock/read-tokens", READ_TOKEN), ("/leadclock/admin-tokens", ADMIN_TOKEN)]:
+                            ("/leadclock/read-tokens", f"{READ_TOKEN},person:alice={ALICE_TOKEN}"), ("/leadclock/admin-tokens", ADMIN_TOKEN)]:
             s.ssm.put_parameter(Name=name, Value=value, Type="SecureString")
         s.s3.create_bucket(Bucket="leadclock-artifacts")
         template = open(os.path.join(ROOT, "infra", "template.yaml")).read()
@@ -960,6 +963,55 @@ def test_erasure_and_retention_on_the_stack_keep_the_timeline(stack):
     logs = stack.logs().lower()
     for secret in ("grace.erase", "old.erase", "grace hopper", ADMIN_TOKEN):
         assert secret not in logs
+
+
+# ---------- the dashboard, from the read API's function ----------
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _page(stack, path, cookie=None, form=None):
+    """One dashboard request, redirects not followed: (status, headers, text)."""
+    headers = {"Cookie": cookie} if cookie else {}
+    data = None
+    if form is not None:
+        data = urllib.parse.urlencode(form).encode()
+        headers["content-type"] = "application/x-www-form-urlencoded"
+    req = urllib.request.Request(stack.url(path), data=data, headers=headers, method="POST" if form else "GET")
+    try:
+        with urllib.request.build_opener(_NoRedirect).open(req, timeout=60) as r:
+            return r.status, r.headers, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode()
+
+
+def test_the_dashboard_is_served_by_the_read_api_behind_a_session_cookie(stack):
+    t0 = (datetime.now(timezone.utc) - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for lead, owner in [("AWS-DASH-ALICE", "alice"), ("AWS-DASH-BOB", "bob")]:
+        assert stack.post("form", {"lead_id": lead, "occurred_at": t0, "lead_type": "demo_request"})[0] == 202
+        assert stack.post("assignment", {"lead_id": lead, "occurred_at": t0, "owner": owner})[0] == 202
+    status, headers, _ = _page(stack, "/now")
+    assert (status, headers["location"]) == (303, "login"), "no session: to the login form"
+    status, _, text = _page(stack, "/login")
+    assert status == 200 and 'name="token"' in text
+    status, _, text = _page(stack, "/login", form={"token": "guess"})
+    assert status == 401 and "not a read token" in text
+    status, headers, _ = _page(stack, "/login", form={"token": ALICE_TOKEN})
+    cookie = headers["set-cookie"]
+    assert status == 303 and all(a in cookie for a in ("HttpOnly", "Secure", "SameSite=Strict")), cookie
+    session = cookie.split(";")[0]
+    status, _, text = _page(stack, "/now", cookie=session)
+    assert status == 200 and 'data-lead="AWS-DASH-ALICE"' in text, text[-2000:]
+    assert "AWS-DASH-BOB" not in text, "a rep's token shows the rep's own queue"
+    for path in ("/trends", "/people", "/leads/AWS-DASH-ALICE"):
+        status, _, text = _page(stack, path, cookie=session)
+        assert status == 200 and "<h1>" in text, (path, status)
+    assert _page(stack, "/leads/AWS-DASH-BOB", cookie=session)[0] == 404
+    # The API is scoped alike.
+    status, body = stack.get("/v1/leads/AWS-DASH-BOB", token=ALICE_TOKEN)
+    assert (status, body["error"]["code"]) == (404, "lead_not_found")
 
 
 # ---------- scale: the nightly rollup over thousands of open leads ----------
