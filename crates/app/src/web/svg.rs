@@ -195,6 +195,30 @@ pub fn stacked(title: &str, labels: &[String], layers: &[Series], classes: &[&st
     }
 }
 
+/// Bars side by side: one group per label, one bar per series (categories, not a time axis).
+pub fn grouped(title: &str, labels: &[String], series: &[Series], unit: Unit) -> Markup {
+    let f = Frame::new(labels.len(), scale_for(series, unit));
+    let width = f.slot() * 0.7 / series.len().max(1) as f64;
+    let left = |slot: usize, k: usize| f.x(slot) - f.slot() * 0.35 + width * k as f64;
+    html! {
+        svg class="chart" viewBox={ "0 0 " (W) " " (H) } role="img" aria-label=(title) {
+            title { (title) }
+            (f.axes(labels, unit))
+            @for (k, s) in series.iter().enumerate() {
+                @for (slot, v) in s.values.iter().enumerate() {
+                    @if let Some(v) = v {
+                        rect class={ "s" (k % 5) } x=(left(slot, k)) width=(width * 0.9) y=(f.y(*v)) height=(f.y(0.0) - f.y(*v))
+                            data-series=(s.name) data-value=(v) {
+                            title { (s.name) ", " (labels[slot]) ": " (unit.label(*v)) }
+                        }
+                    }
+                }
+            }
+        }
+        (legend(series))
+    }
+}
+
 /// Plain bars, one per label.
 pub fn bars(title: &str, labels: &[String], values: &[Option<f64>], unit: Unit) -> Markup {
     let s = [Series {

@@ -63,6 +63,8 @@ pub struct Stats {
     pub count: u64,
     pub average: Option<f64>,
     pub median: Option<f64>,
+    /// The dashboard's trend line beside the median (nearest rank, as the others).
+    pub p80: Option<f64>,
     pub p90: Option<f64>,
 }
 
@@ -79,6 +81,7 @@ impl Stats {
             count: n as u64,
             average: (n > 0).then(|| xs.iter().sum::<i64>() as f64 / n as f64),
             median: rank(0.5),
+            p80: rank(0.8),
             p90: rank(0.9),
         }
     }

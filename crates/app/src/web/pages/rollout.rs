@@ -93,7 +93,7 @@ fn distribution_chart(b: &Baseline) -> Markup {
             values: pick(|p| p.p95),
         },
     ];
-    html! { (svg::lines("Speed to lead per lead type: p50, p80, p95 (business time)", &labels, &series, Unit::Seconds, &[])) }
+    html! { (svg::grouped("Speed to lead per lead type: p50, p80, p95 (business time)", &labels, &series, Unit::Seconds)) }
 }
 
 fn baseline_table(b: &Baseline) -> Markup {

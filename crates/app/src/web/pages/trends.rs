@@ -1,5 +1,5 @@
 //! "Trends": SLA compliance per lead type, day by day and week by week, on the methodology's
-//! bands; speed to lead (median and p90) with the systems / human split; volume; escalations
+//! bands; speed to lead (median and p80) with the systems / human split; volume; escalations
 //! the events earned. Each point is one report of that day or week.
 
 use super::unavailable;
@@ -94,25 +94,25 @@ fn body(t: &Trends) -> Markup {
         .map(|p| format!("wk {}", p.first_day.format("%d %b")))
         .collect();
     let w = &t.weekly;
-    let median = |f: fn(&TrendPoint) -> Option<f64>| w.iter().map(f).collect::<Vec<_>>();
+    let weekly = |f: fn(&TrendPoint) -> Option<f64>| w.iter().map(f).collect::<Vec<_>>();
     let split = [
         Series {
             name: "systems delay (median)".into(),
-            values: median(|p| p.report.overall.systems_delay.timing.business.median),
+            values: weekly(|p| p.report.overall.systems_delay.timing.business.median),
         },
         Series {
             name: "human delay (median)".into(),
-            values: median(|p| p.report.overall.human_delay.business.median),
+            values: weekly(|p| p.report.overall.human_delay.business.median),
         },
     ];
     let speed = [
         Series {
             name: "speed to lead, median".into(),
-            values: median(|p| p.report.overall.speed_to_lead.business.median),
+            values: weekly(|p| p.report.overall.speed_to_lead.business.median),
         },
         Series {
-            name: "speed to lead, p90".into(),
-            values: median(|p| p.report.overall.speed_to_lead.business.p90),
+            name: "speed to lead, p80".into(),
+            values: weekly(|p| p.report.overall.speed_to_lead.business.p80),
         },
     ];
     let escalations = [
@@ -146,7 +146,7 @@ fn body(t: &Trends) -> Markup {
         h2 id="weekly-compliance" { "SLA compliance, week by week" }
         (svg::lines("Weekly SLA compliance per lead type", &weeks, &compliance(w), Unit::Percent, &compliance_bands()))
         h2 { "Speed to lead (business time)" }
-        (svg::lines("Weekly speed to lead, median and p90", &weeks, &speed, Unit::Seconds, &[]))
+        (svg::lines("Weekly speed to lead, median and p80", &weeks, &speed, Unit::Seconds, &[]))
         h2 { "Where the time goes: systems delay and human delay" }
         p class="note" { "Median systems delay (form to assignment, ops) stacked on median human delay (assignment to first touch, sales), each week." }
         (svg::stacked("Weekly median systems and human delay", &weeks, &split, &["systems", "human"], Unit::Seconds))
@@ -170,7 +170,7 @@ fn table(points: &[TrendPoint], labels: &[String]) -> Markup {
             table class="trend" {
                 thead { tr {
                     th scope="col" { "Period" } th scope="col" { "MQLs" } th scope="col" { "SLA compliance" }
-                    th scope="col" { "Speed to lead (median · p90)" } th scope="col" { "Systems delay (median)" }
+                    th scope="col" { "Speed to lead (median · p80)" } th scope="col" { "Systems delay (median)" }
                     th scope="col" { "Human delay (median)" } th scope="col" { "Escalated (all · manager · exec)" }
                 } }
                 tbody {
@@ -180,7 +180,7 @@ fn table(points: &[TrendPoint], labels: &[String]) -> Markup {
                             th scope="row" { (label) }
                             td class="num" { (s.volume.mqls) }
                             td class="compliance" { (rate(&s.sla.overall.rate)) }
-                            td { (dur(s.speed_to_lead.business.median)) " · " (dur(s.speed_to_lead.business.p90)) }
+                            td { (dur(s.speed_to_lead.business.median)) " · " (dur(s.speed_to_lead.business.p80)) }
                             td { (dur(s.systems_delay.timing.business.median)) }
                             td { (dur(s.human_delay.business.median)) }
                             td class="num" { (s.escalations.live.leads) " · " (s.escalations.live.manager) " · " (s.escalations.live.exec) }
