@@ -68,7 +68,7 @@ web-test: chromium $(VENV)-web/.installed
 ## The README's screenshots, from the browser tests' run.
 web-screenshots: web-test
 	mkdir -p docs/screenshots
-	for p in now trends conversion people feedback rollout lead login-done now-phone; do \
+	for p in now trends conversion people feedback rollout lead now-phone; do \
 	  cp target/web-screenshots/$$p.png docs/screenshots/$$p.png; done
 
 ## Pinned Python tools (emulator, SAM translator, linters, test driver) in a local venv.

@@ -57,7 +57,15 @@ class Server:
 
     def post(self, kind, body):
         """A webhook signed with leadclock v2, as a sender would send it; the status."""
-        path = f"/v1/events/{kind}"
+        return self._signed(f"/v1/events/{kind}", body, 202)
+
+    def batch(self, items):
+        """Many events in one signed batch; every item must be accepted."""
+        answers = self._signed("/v1/events/batch", items, 200)
+        refused = [a for a in answers["results"] if a.get("error")]
+        assert not refused and answers["rejected"] == 0, refused[:3]
+
+    def _signed(self, path, body, want):
         raw = json.dumps(body).encode()
         ts = str(int(time.time()))
         mac = hmac.new(SECRET.encode(), f"{ts}\nPOST\n{path}\n".encode() + raw, hashlib.sha256)
@@ -71,14 +79,45 @@ class Server:
                 "x-leadclock-signature": "v2=" + mac.hexdigest(),
             },
         )
-        with urllib.request.urlopen(req, timeout=10) as r:
-            assert r.status == 202, r.read()
-            return r.status
+        with urllib.request.urlopen(req, timeout=30) as r:
+            text = r.read()
+            assert r.status == want, text
+            return json.loads(text)
 
     def get_json(self, path, token=TOKENS["all"]):
         req = urllib.request.Request(self.base + path, headers={"authorization": f"Bearer {token}"})
         with urllib.request.urlopen(req, timeout=10) as r:
             return json.load(r)
+
+
+def seed_history(server, weeks=12):
+    """A quarter of history, one batch: a lead about every other day with the response times,
+    outcomes and rejection reasons a team has, so every page has something to draw."""
+    owners = [("alice", "east"), ("bob", "east"), ("amelie", "emea")]
+    answers = [2, 4, 9, 3, 25, 1, 70, 6, 2, None, 14, 3, 180]
+    reasons = ["not our ICP", "student", "duplicate", "no budget"]
+    items = []
+    for i, days in enumerate(range(2, weeks * 7, 2)):
+        lead, (owner, team) = f"H-{i:03d}", owners[i % 3]
+        at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days, hours=i % 5)
+        iso = lambda m: (at + dt.timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        lead_type = "demo_request" if i % 3 else "free_trial"
+        items.append({"kind": "form", "lead_id": lead, "occurred_at": iso(0), "lead_type": lead_type,
+                      "source": ["organic", "paid", "event"][i % 3]})
+        items.append({"kind": "assignment", "lead_id": lead, "occurred_at": iso(1 + i % 4), "owner": owner, "team": team})
+        answer = answers[i % len(answers)]
+        if answer is not None:
+            items.append({"kind": "touch", "lead_id": lead, "occurred_at": iso(2 + i % 4 + answer),
+                          "channel": "call", "outcome": "connected"})
+            if i % 4 == 1:
+                items.append({"kind": "stage", "lead_id": lead, "occurred_at": iso(300), "stage": "rejected",
+                              "reason": reasons[i % len(reasons)]})
+            else:
+                items.append({"kind": "stage", "lead_id": lead, "occurred_at": iso(240), "stage": "sal"})
+                if answer < 10:
+                    items.append({"kind": "stage", "lead_id": lead, "occurred_at": iso(2000), "stage": "sql"})
+    server.batch(items)
+    return items
 
 
 def ago(minutes):

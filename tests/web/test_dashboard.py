@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
-from conftest import TOKENS, ago, login, shoot
+from conftest import TOKENS, ago, login, seed_history, shoot
 
 REPORTING = ZoneInfo("America/New_York")
 
@@ -148,6 +148,7 @@ def test_times_read_in_the_viewers_zone_beside_the_reporting_zone(page, server):
 
 
 def test_every_page_renders_escapes_user_text_and_fits_a_phone(page, server):
+    seed_history(server)
     demo_lead(server, "L-1", "alice", touched_after=2, source="organic")
     demo_lead(server, "L-2", "bob", touched_after=40)
     demo_lead(server, "L-3", "amelie", team="emea")
@@ -168,8 +169,11 @@ def test_every_page_renders_escapes_user_text_and_fits_a_phone(page, server):
     assert page.evaluate("window.pwned") is None
     assert "<script>window.pwned = 1</script> not our ICP" in page.locator("#reasons").inner_text()
     page.goto(server.base + "/people")
-    ranks = page.locator("#reps tbody th").all_inner_texts()
-    assert ranks[0] == "alice", ranks   # answered in 2 minutes: the best score
+    scores = [int(x) for x in page.locator("#reps td.score").all_inner_texts()]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True), scores
+    page.goto(server.base + "/trends")
+    weekly = page.locator('svg[aria-label="Weekly SLA compliance per lead type"] circle[data-series="all lead types"]')
+    assert weekly.count() >= 10, "a quarter of history draws most weeks"
     page.set_viewport_size({"width": 390, "height": 844})
     for path in ["now", "trends", "people"]:
         page.goto(f"{server.base}/{path}")
