@@ -424,6 +424,17 @@ impl Lead {
 
     /// An assignment: a new owner, and a new accountability window in the open cycle.
     fn apply_assignment(&mut self, a: &Assignment, at: DateTime<Utc>) -> String {
+        // A CRM that resends the whole record (Salesforce's Outbound Messages, a routing tool
+        // firing again) repeats the owner it already set: that is no new accountability window,
+        // so the holder's clock and score run on from the first assignment.
+        let holding = self
+            .cycles
+            .last()
+            .and_then(|c| c.stints.last())
+            .is_some_and(|s| s.ended_at.is_none() && s.owner == a.owner && (a.team.is_none() || a.team == s.team));
+        if holding {
+            return format!("assigned to {} again: already the owner, nothing changes", a.owner);
+        }
         self.owner = Some(Owner {
             owner: a.owner.clone(),
             team: a.team.clone(),

@@ -376,6 +376,43 @@ fn pre_assigned_owner_starts_the_response_clock_at_engagement() {
     assert_eq!(cl[1].started_at, s);
 }
 
+#[test]
+fn the_same_owner_assigned_again_changes_nothing_and_another_owner_starts_a_stint() {
+    // Salesforce resends OwnerId with every change of the record: the holder's clock runs on.
+    let p = policy();
+    let s = t(MON10);
+    let once = fold(
+        &[
+            form("f", s, "contact_form"),
+            assign("a1", s + Duration::minutes(1), "alice"),
+        ],
+        &p,
+    );
+    let again = fold(
+        &[
+            form("f", s, "contact_form"),
+            assign("a1", s + Duration::minutes(1), "alice"),
+            assign("a2", s + Duration::minutes(40), "alice"),
+        ],
+        &p,
+    );
+    assert_eq!(again.cycles, once.cycles);
+    let now = s + Duration::minutes(90);
+    assert_eq!(clock::clocks(&again, &p, now)[1].status, ClockStatus::Breached);
+    assert!(again.timeline.last().unwrap().summary.contains("already the owner"));
+    let handed = fold(
+        &[
+            form("f", s, "contact_form"),
+            assign("a1", s + Duration::minutes(1), "alice"),
+            assign("a2", s + Duration::minutes(40), "bob"),
+            assign("a3", s + Duration::minutes(50), "alice"),
+        ],
+        &p,
+    );
+    let owners: Vec<&str> = handed.cycles[0].stints.iter().map(|x| x.owner.as_str()).collect();
+    assert_eq!(owners, ["alice", "bob", "alice"], "a real hand-back is a new stint");
+}
+
 fn arb_event() -> impl Strategy<Value = (u8, i64, u8)> {
     (0u8..6, 0i64..(3 * 86_400), 0u8..4)
 }
