@@ -56,6 +56,8 @@ HUBSPOT_SECRET = "test-hubspot-client-secret"
 READ_TOKEN = "test-read-token"
 # A rep's token: the dashboard and the reads show alice's leads only.
 ALICE_TOKEN = "test-alice-token"
+SALESFORCE_PATH_SECRET = "test-sf-path-secret"
+SALESFORCE_ORG = "00D000000000001AAA"
 ADMIN_TOKEN = "test-admin-token"
 CARGO = os.environ.get("CARGO", "cargo")
 SWEEP_SETTLE = 5  # seconds for a sweep dispatched just before the pause to finish (it runs in its own thread)
@@ -348,7 +350,8 @@ def stack(tmp_path_factory):
         ok = wait_for(lambda: _healthy(s.endpoint), 30)
         assert ok, "ministack did not start:\n" + s.logs()[-3000:]
         for name, value in [("/leadclock/webhook-secrets", WEBHOOK_SECRETS), ("/leadclock/hubspot-client-secrets", HUBSPOT_SECRET),
-                            ("/leadclock/read-tokens", f"{READ_TOKEN},person:alice={ALICE_TOKEN}"), ("/leadclock/admin-tokens", ADMIN_TOKEN)]:
+                            ("/leadclock/read-tokens", f"{READ_TOKEN},person:alice={ALICE_TOKEN}"), ("/leadclock/admin-tokens", ADMIN_TOKEN),
+                            ("/leadclock/salesforce-path-secrets", SALESFORCE_PATH_SECRET), ("/leadclock/salesforce-org-ids", SALESFORCE_ORG)]:
             s.ssm.put_parameter(Name=name, Value=value, Type="SecureString")
         s.s3.create_bucket(Bucket="leadclock-artifacts")
         template = open(os.path.join(ROOT, "infra", "template.yaml")).read()
@@ -963,6 +966,31 @@ def test_erasure_and_retention_on_the_stack_keep_the_timeline(stack):
     logs = stack.logs().lower()
     for secret in ("grace.erase", "old.erase", "grace hopper", ADMIN_TOKEN):
         assert secret not in logs
+
+
+# ---------- Salesforce Outbound Messages through API Gateway ----------
+
+def test_a_salesforce_outbound_message_is_acked_once_stored_on_the_stack(stack):
+    xml = open(os.path.join(ROOT, "crates/crm/tests/fixtures/salesforce/lead-notification.xml"), "rb").read()
+    headers = {"content-type": "text/xml; charset=utf-8", "soapaction": '""'}
+
+    def deliver(secret):
+        req = urllib.request.Request(stack.url(f"/v1/hooks/salesforce/{secret}"), data=xml, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    status, body = deliver("guessed")
+    assert status == 401 and "<faultcode>soapenv:Client</faultcode>" in body and "<Ack>" not in body, body
+    for _ in range(2):  # Salesforce resends until it sees the Ack: the second changes nothing.
+        status, body = deliver(SALESFORCE_PATH_SECRET)
+        assert status == 200 and "<Ack>true</Ack>" in body, (status, body)
+    status, lead = stack.get(f"/v1/leads/salesforce:{SALESFORCE_ORG}:00Q000000000001AAA")
+    assert status == 200, lead
+    assert [e["kind"] for e in lead["timeline"]] == ["form", "assignment", "stage"], lead["timeline"]
+    assert lead["owner"]["owner"] == "005000000000001AAA"
 
 
 # ---------- the dashboard, from the read API's function ----------

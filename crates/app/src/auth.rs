@@ -132,6 +132,11 @@ pub struct AuthConfig {
     /// Tokens for the privacy routes (erasure): separate from read tokens, so a dashboard's
     /// token cannot erase anything.
     pub admin_tokens: Vec<Secret>,
+    /// The `{secret}` path segments of `POST /v1/hooks/salesforce/{secret}`: Salesforce's
+    /// Outbound Messages carry no signature.
+    pub salesforce_path_secrets: Vec<Secret>,
+    /// The Salesforce org ids (15 or 18 characters) whose Outbound Messages are accepted.
+    pub salesforce_org_ids: Vec<String>,
     /// Accept everything (local trials only).
     pub insecure: bool,
 }
@@ -148,6 +153,8 @@ impl AuthConfig {
                 .map(|v| ReadToken::list(&v))
                 .unwrap_or_default(),
             admin_tokens: list("LEADCLOCK_ADMIN_TOKENS"),
+            salesforce_path_secrets: list("LEADCLOCK_SALESFORCE_PATH_SECRETS"),
+            salesforce_org_ids: plain_list(&std::env::var("LEADCLOCK_SALESFORCE_ORG_IDS").unwrap_or_default()),
             insecure: false,
         }
     }
@@ -469,6 +476,24 @@ pub fn read_scope(cfg: &AuthConfig, token: Option<&str>) -> Result<Scope, AuthEr
         .ok_or(AuthError::BadSignature(AUTHORIZATION_HEADER))
 }
 
+/// A comma-separated list of plain values (org ids: not secrets).
+pub fn plain_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether `given` is one of the Salesforce path secrets (constant-time, as every check).
+pub fn verify_salesforce_path(cfg: &AuthConfig, given: &str) -> bool {
+    if cfg.insecure {
+        return true;
+    }
+    let secrets: Vec<&Secret> = cfg.salesforce_path_secrets.iter().collect();
+    matching(&secrets, given).is_some()
+}
+
 /// Checks `Authorization: Bearer <token>` against the admin tokens (erasure).
 pub fn verify_admin(cfg: &AuthConfig, header: &dyn Fn(&str) -> Option<String>) -> Result<(), AuthError> {
     verify_bearer(cfg, &cfg.admin_tokens, header)
@@ -536,8 +561,23 @@ mod tests {
             hubspot_secrets: Secret::list("hs-client-secret"),
             read_tokens: ReadToken::list("read-token-1"),
             admin_tokens: Vec::new(),
+            salesforce_path_secrets: Secret::list("sf-path-1"),
+            salesforce_org_ids: Vec::new(),
             insecure: false,
         }
+    }
+
+    #[test]
+    fn salesforce_path_secrets_match_exactly() {
+        let c = cfg();
+        assert!(verify_salesforce_path(&c, "sf-path-1"));
+        assert!(!verify_salesforce_path(&c, "sf-path-"));
+        assert!(!verify_salesforce_path(&c, ""));
+        assert!(
+            !verify_salesforce_path(&AuthConfig::default(), "sf-path-1"),
+            "none configured: none accepted"
+        );
+        assert_eq!(plain_list(" 00D1, ,00D2 "), ["00D1", "00D2"]);
     }
 
     fn now() -> DateTime<Utc> {
@@ -776,7 +816,8 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        assert_eq!(format!("{:?}", cfg()).matches("redacted").count(), 4);
+        assert_eq!(format!("{:?}", cfg()).matches("redacted").count(), 5);
         assert!(!format!("{:?}", cfg()).contains("new-secret"));
+        assert!(!format!("{:?}", cfg()).contains("sf-path-1"));
     }
 }

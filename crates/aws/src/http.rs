@@ -94,6 +94,7 @@ mod tests {
             read_tokens: vec![ReadToken::all("fixture-read-token")],
             admin_tokens: Vec::new(),
             insecure: false,
+            ..AuthConfig::default()
         };
         let routes = [Routes::Events(Kind::Form), Routes::Reads];
         http::router(

@@ -3,7 +3,7 @@
 //! rotated secret takes effect without a deploy. A missing parameter means nobody is let in.
 
 use aws_sdk_ssm::Client;
-use leadclock_app::auth::{AuthConfig, ReadToken, Secret};
+use leadclock_app::auth::{plain_list, AuthConfig, ReadToken, Secret};
 use leadclock_app::http::AuthProvider;
 use std::future::Future;
 use std::pin::Pin;
@@ -20,13 +20,16 @@ pub struct SecretSource {
     hubspot: Option<String>,
     read: Option<String>,
     admin: Option<String>,
+    salesforce_paths: Option<String>,
+    salesforce_orgs: Option<String>,
     cache: Mutex<Option<(Instant, Arc<AuthConfig>)>>,
 }
 
 impl SecretSource {
     /// Parameter names from `WEBHOOK_SECRETS_PARAMETER`, `HUBSPOT_SECRETS_PARAMETER`,
     /// `READ_TOKENS_PARAMETER` and, in the one function that serves the privacy routes,
-    /// `ADMIN_TOKENS_PARAMETER` (unset elsewhere, so no other cold start reads it).
+    /// `ADMIN_TOKENS_PARAMETER`, `SALESFORCE_PATH_SECRETS_PARAMETER` and
+    /// `SALESFORCE_ORG_IDS_PARAMETER` (unset elsewhere, so no other cold start reads them).
     pub fn from_env(ssm: Client) -> Self {
         let name = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         SecretSource {
@@ -35,6 +38,8 @@ impl SecretSource {
             hubspot: name("HUBSPOT_SECRETS_PARAMETER"),
             read: name("READ_TOKENS_PARAMETER"),
             admin: name("ADMIN_TOKENS_PARAMETER"),
+            salesforce_paths: name("SALESFORCE_PATH_SECRETS_PARAMETER"),
+            salesforce_orgs: name("SALESFORCE_ORG_IDS_PARAMETER"),
             cache: Mutex::new(None),
         }
     }
@@ -75,6 +80,12 @@ impl SecretSource {
                 .map(|v| ReadToken::list(&v))
                 .unwrap_or_default(),
             admin_tokens: self.fetch(&self.admin).await,
+            salesforce_path_secrets: self.fetch(&self.salesforce_paths).await,
+            salesforce_org_ids: self
+                .fetch_text(&self.salesforce_orgs)
+                .await
+                .map(|v| plain_list(&v))
+                .unwrap_or_default(),
             insecure: false,
         });
         *cache = Some((Instant::now(), cfg.clone()));

@@ -63,7 +63,8 @@ pub enum Routes {
     /// `GET /v1/leads/{lead_id}`, `GET /v1/metrics`, `GET /v1/baseline`, `GET /healthz`,
     /// `GET /openapi.json`.
     Reads,
-    /// `POST /v1/hooks/hubspot`: a HubSpot app's webhooks.
+    /// `POST /v1/hooks/hubspot`: a HubSpot app's webhooks; `POST /v1/hooks/salesforce/{secret}`:
+    /// Salesforce Outbound Messages.
     Hooks,
     /// `POST /v1/privacy/erasure`: one person's data erased, with an admin token.
     Privacy,
@@ -122,7 +123,11 @@ where
                 .route("/v1/baseline", get(routes::metrics::baseline))
                 .route("/healthz", get(routes::health::healthz))
                 .route("/openapi.json", get(openapi::openapi_json)),
-            Routes::Hooks => r.route("/v1/hooks/hubspot", post(routes::hubspot::hubspot)),
+            Routes::Hooks => r.route("/v1/hooks/hubspot", post(routes::hubspot::hubspot)).route(
+                "/v1/hooks/salesforce/{secret}",
+                post(routes::salesforce::salesforce)
+                    .layer(DefaultBodyLimit::max(routes::salesforce::MAX_MESSAGE_BYTES)),
+            ),
             Routes::Privacy => r.route("/v1/privacy/erasure", post(routes::privacy::erasure)),
             Routes::Dashboard => r.merge(crate::web::routes()),
         };

@@ -32,6 +32,7 @@ use utoipa::{Modify, OpenApi};
         routes::events::stage_doc,
         routes::batch::batch,
         routes::hubspot::hubspot,
+        routes::salesforce::salesforce,
         routes::leads::lead,
         routes::metrics::metrics,
         routes::metrics::baseline,
@@ -208,6 +209,7 @@ mod tests {
             read_tokens: vec![crate::auth::ReadToken::all("read-token")],
             admin_tokens: Vec::new(),
             insecure: false,
+            ..AuthConfig::default()
         };
         let api = router(
             ApiState {

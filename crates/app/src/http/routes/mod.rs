@@ -7,6 +7,7 @@ pub mod hubspot;
 pub mod leads;
 pub mod metrics;
 pub mod privacy;
+pub mod salesforce;
 pub mod stats;
 
 use super::response::error;
