@@ -170,6 +170,13 @@ pub enum Fact {
         at: DateTime<Utc>,
         properties: BTreeMap<String, String>,
     },
+    /// The record engaged at `at` (a HubSpot workflow run on a form submission): the MQL's
+    /// start, with every property the payload carried (the form, the source) for classifying.
+    Engaged {
+        record: RecordKey,
+        at: DateTime<Utc>,
+        properties: BTreeMap<String, String>,
+    },
     /// The record's owner changed; `None` = unassigned.
     Owner {
         record: RecordKey,
@@ -207,6 +214,7 @@ impl Fact {
     pub fn at(&self) -> DateTime<Utc> {
         match self {
             Fact::Seen { at, .. }
+            | Fact::Engaged { at, .. }
             | Fact::Owner { at, .. }
             | Fact::Property { at, .. }
             | Fact::Merged { at, .. }

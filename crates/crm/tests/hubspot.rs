@@ -119,12 +119,12 @@ fn bad_bodies_are_errors() {
 }
 
 #[test]
-fn workflow_contact_body_is_a_seen_fact_with_the_latest_form() {
+fn workflow_contact_body_is_an_engagement_with_the_latest_form() {
     let batch = parse_workflow(&fixture("hubspot/workflow-contact.json"), Some(62515)).unwrap();
     let [only] = batch.facts.as_slice() else {
         panic!("{batch:?}")
     };
-    let Fact::Seen { record, at, properties } = &only.fact else {
+    let Fact::Engaged { record, at, properties } = &only.fact else {
         panic!("{only:?}")
     };
     assert_eq!(record, &RecordKey::hubspot(62515, 123));
@@ -147,7 +147,7 @@ fn workflow_contact_body_is_a_seen_fact_with_the_latest_form() {
 fn workflow_custom_body_uses_the_configured_portal() {
     let body = fixture("hubspot/workflow-custom.json");
     let batch = parse_workflow(&body, Some(62515)).unwrap();
-    let Fact::Seen { record, at, properties } = &batch.facts[0].fact else {
+    let Fact::Engaged { record, at, properties } = &batch.facts[0].fact else {
         panic!("{batch:?}")
     };
     assert_eq!(

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | HubSpot `lifecyclestage` becomes `marketingqualifiedlead` | form (the lead engages), with the record's properties |
 //! | Salesforce Lead created | form: a Salesforce Lead is an inbound lead from its creation |
+//! | a HubSpot workflow run (form submission) | form, with the contact's properties |
 //! | owner set (not a Salesforce queue) | assignment |
 //! | HubSpot `hs_sa_first_engagement_date`, a completed Salesforce Task | touch |
 //! | HubSpot `lifecyclestage` `salesqualifiedlead` / `opportunity` | stage `sql` / `opportunity` |
@@ -104,7 +105,7 @@ fn superseded_owners(batch: &Batch) -> std::collections::BTreeSet<&leadclock_crm
 fn snapshots(batch: &Batch) -> BTreeMap<&RecordKey, BTreeMap<String, String>> {
     let mut out: BTreeMap<&RecordKey, BTreeMap<String, String>> = BTreeMap::new();
     for k in &batch.facts {
-        if let Fact::Seen { record, properties, .. } = &k.fact {
+        if let Fact::Seen { record, properties, .. } | Fact::Engaged { record, properties, .. } = &k.fact {
             out.entry(record).or_default().extend(properties.clone());
         }
     }
@@ -119,6 +120,7 @@ fn event_of(keyed: &Keyed, snapshots: &Snapshots, policy: &Policy) -> Result<Eve
             (record, *at, EventBody::Form(Box::new(form(record, snapshots, policy)?)))
         }
         Fact::Seen { .. } => return Err("a HubSpot contact engages when it becomes an MQL, not when created".into()),
+        Fact::Engaged { record, at, .. } => (record, *at, EventBody::Form(Box::new(form(record, snapshots, policy)?))),
         Fact::Owner { record, at, owner } => (record, *at, assignment(owner.as_ref(), policy)?),
         Fact::Property {
             record,

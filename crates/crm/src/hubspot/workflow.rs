@@ -7,8 +7,9 @@
 //! - **Customize request body**: a flat object of the properties the admin picked
 //!   (`hs_object_id`, `email`, `createdate`, …); its portal is the configured one.
 //!
-//! Either becomes one [`Fact::Seen`] at `createdate`, with every property as text, so the
-//! mapper can classify by form (`recent_conversion_event_name`, the latest form submission).
+//! Either becomes one [`Fact::Engaged`] at the engagement the run stands for (the recent
+//! conversion, else the latest form submission, else `createdate`), with every property as
+//! text, so the mapper can classify by form (`recent_conversion_event_name`).
 
 use super::HubSpotError;
 use crate::fact::{Batch, DedupeKey, Fact, RecordKey};
@@ -24,7 +25,7 @@ const ENGAGEMENT_KEYS: [&str; 3] = [
     "form-submissions.latest.timestamp",
     "createdate",
 ];
-/// Prefix of the latest form submission's fields in [`Fact::Seen`] properties.
+/// Prefix of the latest form submission's fields in [`Fact::Engaged`] properties.
 pub const LATEST_FORM: &str = "form-submissions.latest.";
 
 /// Reads a workflow webhook body. `portal` is the tenant's configured portal: required for the
@@ -46,15 +47,22 @@ pub fn parse_workflow(body: &[u8], portal: Option<u64>) -> Result<Batch, HubSpot
         })
         .ok_or(HubSpotError::Workflow("no record id (vid, objectId or hs_object_id)"))?;
     let instant = |k: &str| properties.get(k).and_then(|v| json_instant(&Value::from(v.as_str())));
-    let at = instant("createdate")
+    let created = instant("createdate")
         .or_else(|| instant("lastmodifieddate"))
         .ok_or(HubSpotError::Workflow("no createdate: include it in the request body"))?;
-    let engaged = ENGAGEMENT_KEYS.iter().find_map(|k| instant(k)).unwrap_or(at);
+    let engaged = ENGAGEMENT_KEYS.iter().find_map(|k| instant(k)).unwrap_or(created);
     let record = RecordKey::hubspot(portal, object);
     let engaged_ms = engaged.timestamp_millis().to_string();
     let key = DedupeKey::from_parts(&["hubspot", &record.account, &record.id, "workflow", &engaged_ms]);
     let mut batch = Batch::default();
-    batch.push(key, Fact::Seen { record, at, properties });
+    batch.push(
+        key,
+        Fact::Engaged {
+            record,
+            at: engaged,
+            properties,
+        },
+    );
     Ok(batch)
 }
 
