@@ -14,6 +14,7 @@ use support::{root, temp_dir, Server};
 
 const SECRET: &str = "hs-client-secret";
 const TOKEN: &str = "read-token";
+const WORKFLOW_TOKEN: &str = "hs-workflow-token";
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(root().join("crates/crm/tests/fixtures/hubspot").join(name)).unwrap()
@@ -66,6 +67,7 @@ fn server(tag: &str) -> Server {
             ("LEADCLOCK_WEBHOOK_SECRETS", "leadclock-secret"),
             ("LEADCLOCK_HUBSPOT_CLIENT_SECRETS", SECRET),
             ("LEADCLOCK_READ_TOKENS", TOKEN),
+            ("LEADCLOCK_HUBSPOT_WORKFLOW_TOKENS", WORKFLOW_TOKEN),
         ],
     )
 }
@@ -136,5 +138,96 @@ async fn events_without_sla_meaning_get_200_and_bad_signatures_401() {
         (status, body["error"]["code"].as_str()),
         (400, Some("malformed_json")),
         "{body}"
+    );
+}
+
+/// A workflow run posted with the workflow token (or another `Authorization`).
+async fn workflow(s: &Server, query: &str, body: &[u8], auth: Option<&str>) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/v1/hooks/hubspot/workflow{query}", s.base))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workflow_run_on_a_form_submission_engages_the_contact_classified_by_its_form() {
+    // The example policy plus a rule over the property HubSpot's workflow body carries.
+    let data = temp_dir("hooks-hubspot-workflow");
+    let example = std::fs::read_to_string(root().join("policies/example.toml")).unwrap();
+    let rule = "[[classify]]\nname = \"demo form (HubSpot)\"\nwhen = [{ field = \"properties.recent_conversion_event_name\", matches = \"*demo*\" }]\nlead_type = \"demo_request\"\n\n";
+    let policy = example.replacen("[[classify]]", &format!("{rule}[[classify]]"), 1);
+    let policy_path = data.join("policy.toml");
+    std::fs::write(&policy_path, policy).unwrap();
+    let s = Server::start(
+        &policy_path,
+        &data,
+        &[
+            ("LEADCLOCK_WEBHOOK_SECRETS", "leadclock-secret"),
+            ("LEADCLOCK_READ_TOKENS", TOKEN),
+            ("LEADCLOCK_HUBSPOT_CLIENT_SECRETS", SECRET),
+            ("LEADCLOCK_HUBSPOT_WORKFLOW_TOKENS", WORKFLOW_TOKEN),
+        ],
+    );
+    let bearer = format!("Bearer {WORKFLOW_TOKEN}");
+    let full = fixture("workflow-contact.json");
+    let (status, body) = workflow(&s, "?portal=62515", &full, Some(&bearer)).await;
+    assert_eq!((status, body["accepted"].as_u64()), (200, Some(1)), "{body}");
+    let l = lead(&s, "hubspot:62515:123").await;
+    assert_eq!(l["timeline"][0]["kind"], "form", "{l}");
+    assert_eq!(
+        l["lead_type"], "demo_request",
+        "classified by the form the contact filled"
+    );
+    assert_eq!(l["cycles"][0]["engaged_at"], "2024-06-10T06:13:20Z");
+    // The same form fill from a customized body (the portal from the URL) is the same event.
+    let custom = fixture("workflow-custom.json");
+    let (status, body) = workflow(&s, "?portal=62515", &custom, Some(&bearer)).await;
+    assert_eq!((status, body["duplicates"].as_u64()), (200, Some(1)), "{body}");
+    // A workflow inside a HubSpot app signs with the app's v3 signature instead.
+    let url = format!("{}/v1/hooks/hubspot/workflow?portal=62515", s.base);
+    let ms = chrono::Utc::now().timestamp_millis();
+    let r = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("x-hubspot-signature-v3", sign_v3(&url, &full, ms))
+        .header("x-hubspot-request-timestamp", ms.to_string())
+        .body(full.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Refusals: no token, a wrong token, a customized body with no portal, another portal.
+    let (status, body) = workflow(&s, "?portal=62515", &full, None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{body}"
+    );
+    let (status, _) = workflow(&s, "?portal=62515", &full, Some("Bearer guess")).await;
+    assert_eq!(status, 401);
+    let (status, body) = workflow(&s, "", &custom, Some(&bearer)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("malformed_json")),
+        "{body}"
+    );
+    let (status, _) = workflow(&s, "?portal=1", &full, Some(&bearer)).await;
+    assert_eq!(status, 400, "another portal's contact");
+    let (status, body) = workflow(&s, "?portal=x", &full, Some(&bearer)).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("portal")),
+        "{body}"
+    );
+    assert_eq!(
+        lead(&s, "hubspot:62515:123").await["timeline_total"],
+        1,
+        "nothing refused was stored"
     );
 }

@@ -58,6 +58,7 @@ READ_TOKEN = "test-read-token"
 ALICE_TOKEN = "test-alice-token"
 SALESFORCE_PATH_SECRET = "test-sf-path-secret"
 SALESFORCE_ORG = "00D000000000001AAA"
+WORKFLOW_TOKEN = "test-hs-workflow-token"
 ADMIN_TOKEN = "test-admin-token"
 CARGO = os.environ.get("CARGO", "cargo")
 SWEEP_SETTLE = 5  # seconds for a sweep dispatched just before the pause to finish (it runs in its own thread)
@@ -351,7 +352,8 @@ def stack(tmp_path_factory):
         assert ok, "ministack did not start:\n" + s.logs()[-3000:]
         for name, value in [("/leadclock/webhook-secrets", WEBHOOK_SECRETS), ("/leadclock/hubspot-client-secrets", HUBSPOT_SECRET),
                             ("/leadclock/read-tokens", f"{READ_TOKEN},person:alice={ALICE_TOKEN}"), ("/leadclock/admin-tokens", ADMIN_TOKEN),
-                            ("/leadclock/salesforce-path-secrets", SALESFORCE_PATH_SECRET), ("/leadclock/salesforce-org-ids", SALESFORCE_ORG)]:
+                            ("/leadclock/salesforce-path-secrets", SALESFORCE_PATH_SECRET), ("/leadclock/salesforce-org-ids", SALESFORCE_ORG),
+                            ("/leadclock/hubspot-workflow-tokens", WORKFLOW_TOKEN)]:
             s.ssm.put_parameter(Name=name, Value=value, Type="SecureString")
         s.s3.create_bucket(Bucket="leadclock-artifacts")
         template = open(os.path.join(ROOT, "infra", "template.yaml")).read()
@@ -991,6 +993,16 @@ def test_a_salesforce_outbound_message_is_acked_once_stored_on_the_stack(stack):
     assert status == 200, lead
     assert [e["kind"] for e in lead["timeline"]] == ["form", "assignment", "stage"], lead["timeline"]
     assert lead["owner"]["owner"] == "005000000000001AAA"
+
+
+def test_a_hubspot_workflow_run_engages_the_contact_on_the_stack(stack):
+    body = open(os.path.join(ROOT, "crates/crm/tests/fixtures/hubspot/workflow-contact.json"), "rb").read()
+    for token, want in (("guess", 401), (WORKFLOW_TOKEN, 200)):
+        status, out = stack.post_path("/v1/hooks/hubspot/workflow?portal=62515", body, {"Authorization": f"Bearer {token}"})
+        assert status == want, (status, out)
+    assert out["accepted"] == 1, out
+    status, lead = stack.get("/v1/leads/hubspot:62515:123")
+    assert status == 200 and lead["timeline"][0]["kind"] == "form", lead
 
 
 # ---------- the dashboard, from the read API's function ----------

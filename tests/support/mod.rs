@@ -65,7 +65,10 @@ impl Server {
         cmd.env_remove("LEADCLOCK_WEBHOOK_SECRETS")
             .env_remove("LEADCLOCK_READ_TOKENS")
             .env_remove("LEADCLOCK_HUBSPOT_CLIENT_SECRETS")
-            .env_remove("LEADCLOCK_ADMIN_TOKENS");
+            .env_remove("LEADCLOCK_ADMIN_TOKENS")
+            .env_remove("LEADCLOCK_HUBSPOT_WORKFLOW_TOKENS")
+            .env_remove("LEADCLOCK_SALESFORCE_PATH_SECRETS")
+            .env_remove("LEADCLOCK_SALESFORCE_ORG_IDS");
         for (k, v) in env {
             cmd.env(k, v);
         }

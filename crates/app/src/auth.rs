@@ -132,6 +132,9 @@ pub struct AuthConfig {
     /// Tokens for the privacy routes (erasure): separate from read tokens, so a dashboard's
     /// token cannot erase anything.
     pub admin_tokens: Vec<Secret>,
+    /// Bearer tokens a HubSpot workflow's "Send a webhook" action sends
+    /// (`POST /v1/hooks/hubspot/workflow`), for workflows outside a HubSpot app.
+    pub hubspot_workflow_tokens: Vec<Secret>,
     /// The `{secret}` path segments of `POST /v1/hooks/salesforce/{secret}`: Salesforce's
     /// Outbound Messages carry no signature.
     pub salesforce_path_secrets: Vec<Secret>,
@@ -153,6 +156,7 @@ impl AuthConfig {
                 .map(|v| ReadToken::list(&v))
                 .unwrap_or_default(),
             admin_tokens: list("LEADCLOCK_ADMIN_TOKENS"),
+            hubspot_workflow_tokens: list("LEADCLOCK_HUBSPOT_WORKFLOW_TOKENS"),
             salesforce_path_secrets: list("LEADCLOCK_SALESFORCE_PATH_SECRETS"),
             salesforce_org_ids: plain_list(&std::env::var("LEADCLOCK_SALESFORCE_ORG_IDS").unwrap_or_default()),
             insecure: false,
@@ -494,6 +498,11 @@ pub fn verify_salesforce_path(cfg: &AuthConfig, given: &str) -> bool {
     matching(&secrets, given).is_some()
 }
 
+/// Checks `Authorization: Bearer <token>` against the HubSpot workflow tokens.
+pub fn verify_hubspot_workflow(cfg: &AuthConfig, header: &dyn Fn(&str) -> Option<String>) -> Result<(), AuthError> {
+    verify_bearer(cfg, &cfg.hubspot_workflow_tokens, header)
+}
+
 /// Checks `Authorization: Bearer <token>` against the admin tokens (erasure).
 pub fn verify_admin(cfg: &AuthConfig, header: &dyn Fn(&str) -> Option<String>) -> Result<(), AuthError> {
     verify_bearer(cfg, &cfg.admin_tokens, header)
@@ -561,6 +570,7 @@ mod tests {
             hubspot_secrets: Secret::list("hs-client-secret"),
             read_tokens: ReadToken::list("read-token-1"),
             admin_tokens: Vec::new(),
+            hubspot_workflow_tokens: Vec::new(),
             salesforce_path_secrets: Secret::list("sf-path-1"),
             salesforce_org_ids: Vec::new(),
             insecure: false,

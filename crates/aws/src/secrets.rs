@@ -20,6 +20,7 @@ pub struct SecretSource {
     hubspot: Option<String>,
     read: Option<String>,
     admin: Option<String>,
+    hubspot_workflow: Option<String>,
     salesforce_paths: Option<String>,
     salesforce_orgs: Option<String>,
     cache: Mutex<Option<(Instant, Arc<AuthConfig>)>>,
@@ -28,7 +29,7 @@ pub struct SecretSource {
 impl SecretSource {
     /// Parameter names from `WEBHOOK_SECRETS_PARAMETER`, `HUBSPOT_SECRETS_PARAMETER`,
     /// `READ_TOKENS_PARAMETER` and, in the one function that serves the privacy routes,
-    /// `ADMIN_TOKENS_PARAMETER`, `SALESFORCE_PATH_SECRETS_PARAMETER` and
+    /// `ADMIN_TOKENS_PARAMETER`, `HUBSPOT_WORKFLOW_TOKENS_PARAMETER`, `SALESFORCE_PATH_SECRETS_PARAMETER` and
     /// `SALESFORCE_ORG_IDS_PARAMETER` (unset elsewhere, so no other cold start reads them).
     pub fn from_env(ssm: Client) -> Self {
         let name = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
@@ -38,6 +39,7 @@ impl SecretSource {
             hubspot: name("HUBSPOT_SECRETS_PARAMETER"),
             read: name("READ_TOKENS_PARAMETER"),
             admin: name("ADMIN_TOKENS_PARAMETER"),
+            hubspot_workflow: name("HUBSPOT_WORKFLOW_TOKENS_PARAMETER"),
             salesforce_paths: name("SALESFORCE_PATH_SECRETS_PARAMETER"),
             salesforce_orgs: name("SALESFORCE_ORG_IDS_PARAMETER"),
             cache: Mutex::new(None),
@@ -80,6 +82,7 @@ impl SecretSource {
                 .map(|v| ReadToken::list(&v))
                 .unwrap_or_default(),
             admin_tokens: self.fetch(&self.admin).await,
+            hubspot_workflow_tokens: self.fetch(&self.hubspot_workflow).await,
             salesforce_path_secrets: self.fetch(&self.salesforce_paths).await,
             salesforce_org_ids: self
                 .fetch_text(&self.salesforce_orgs)

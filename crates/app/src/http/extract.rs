@@ -22,7 +22,7 @@ use leadclock_domain::Scope;
 #[derive(Debug, Clone)]
 pub struct PublicBase(pub String);
 
-fn header_lookup(headers: &HeaderMap) -> impl Fn(&str) -> Option<String> + Sync + '_ {
+pub(crate) fn header_lookup(headers: &HeaderMap) -> impl Fn(&str) -> Option<String> + Sync + '_ {
     move |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
@@ -48,7 +48,7 @@ fn called_url(parts: &Parts) -> String {
 
 /// The JSON routes take `application/json` (any parameters, e.g. `; charset=utf-8`) or a
 /// `+json` type; anything else, or none, is 415 before the body is read.
-fn json_content_type(headers: &HeaderMap) -> Result<(), IngestError> {
+pub(crate) fn json_content_type(headers: &HeaderMap) -> Result<(), IngestError> {
     let received = headers
         .get(axum::http::header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())

@@ -123,11 +123,18 @@ where
                 .route("/v1/baseline", get(routes::metrics::baseline))
                 .route("/healthz", get(routes::health::healthz))
                 .route("/openapi.json", get(openapi::openapi_json)),
-            Routes::Hooks => r.route("/v1/hooks/hubspot", post(routes::hubspot::hubspot)).route(
-                "/v1/hooks/salesforce/{secret}",
-                post(routes::salesforce::salesforce)
-                    .layer(DefaultBodyLimit::max(routes::salesforce::MAX_MESSAGE_BYTES)),
-            ),
+            Routes::Hooks => r
+                .route("/v1/hooks/hubspot", post(routes::hubspot::hubspot))
+                .route(
+                    "/v1/hooks/hubspot/workflow",
+                    post(routes::hubspot_workflow::workflow)
+                        .layer(DefaultBodyLimit::max(routes::hubspot_workflow::MAX_WORKFLOW_BYTES + 1)),
+                )
+                .route(
+                    "/v1/hooks/salesforce/{secret}",
+                    post(routes::salesforce::salesforce)
+                        .layer(DefaultBodyLimit::max(routes::salesforce::MAX_MESSAGE_BYTES)),
+                ),
             Routes::Privacy => r.route("/v1/privacy/erasure", post(routes::privacy::erasure)),
             Routes::Dashboard => r.merge(crate::web::routes()),
         };

@@ -32,6 +32,7 @@ use utoipa::{Modify, OpenApi};
         routes::events::stage_doc,
         routes::batch::batch,
         routes::hubspot::hubspot,
+        routes::hubspot_workflow::workflow,
         routes::salesforce::salesforce,
         routes::leads::lead,
         routes::metrics::metrics,
@@ -107,6 +108,17 @@ impl Modify for Security {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(format!(
                         "`{AUTHORIZATION_HEADER}: Bearer <token>`, one of LEADCLOCK_ADMIN_TOKENS (not a read token)"
+                    )))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "workflow_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(format!(
+                        "`{AUTHORIZATION_HEADER}: Bearer <token>`, one of LEADCLOCK_HUBSPOT_WORKFLOW_TOKENS"
                     )))
                     .build(),
             ),

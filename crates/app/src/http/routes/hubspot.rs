@@ -66,8 +66,20 @@ where
         Ok(b) => b,
         Err(e) => return error(&IngestError::Malformed(format!("not a HubSpot webhook body: {e}"))),
     };
+    store_facts(&state, &batch).await
+}
+
+/// Maps a delivery's facts to events and stores them in one write: 200 with what was stored
+/// and what was skipped (and why), or the store's error (503 when HubSpot should retry).
+pub(super) async fn store_facts<S, T, N, C>(state: &ApiState<S, T, N, C>, batch: &leadclock_crm::Batch) -> Response
+where
+    S: Store + 'static,
+    T: Timers + 'static,
+    N: Notifier + 'static,
+    C: Clock + 'static,
+{
     let app = &state.app;
-    let mapped = crm::map(&batch, &app.policy_now(), Origin::Live);
+    let mapped = crm::map(batch, &app.policy_now(), Origin::Live);
     let mut skipped: Vec<SkippedItem> = batch
         .ignored
         .iter()

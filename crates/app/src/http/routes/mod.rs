@@ -4,6 +4,7 @@ pub mod batch;
 pub mod events;
 pub mod health;
 pub mod hubspot;
+pub mod hubspot_workflow;
 pub mod leads;
 pub mod metrics;
 pub mod privacy;
