@@ -48,14 +48,7 @@ async fn deliver(s: &Server, body: &[u8], signature: Option<String>) -> (u16, Va
 }
 
 async fn lead(s: &Server, id: &str) -> Value {
-    let r = reqwest::Client::new()
-        .get(format!("{}/v1/leads/{id}", s.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    s.lead(id, TOKEN).await
 }
 
 fn server(tag: &str) -> Server {

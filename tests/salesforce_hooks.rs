@@ -44,14 +44,7 @@ async fn deliver(s: &Server, body: &str) -> (u16, String) {
 }
 
 async fn lead(s: &Server, id: &str) -> Value {
-    let r = reqwest::Client::new()
-        .get(format!("{}/v1/leads/{id}", s.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{id}");
-    r.json().await.unwrap()
+    s.lead(id, TOKEN).await
 }
 
 fn kinds(lead: &Value) -> Vec<String> {

@@ -128,6 +128,18 @@ impl Server {
             .collect()
     }
 
+    /// `GET /v1/leads/{id}` with a read token: the lead, which must exist.
+    pub async fn lead(&self, id: &str, token: &str) -> Value {
+        let r = reqwest::Client::new()
+            .get(format!("{}/v1/leads/{id}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{id}");
+        r.json().await.unwrap()
+    }
+
     pub fn logs(&self) -> String {
         let mut all = self.stdout.lock().unwrap().join("\n");
         all.push('\n');
