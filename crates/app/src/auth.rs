@@ -88,10 +88,21 @@ impl ReadToken {
 
     /// `TOKEN` (every lead), `team:NAME=TOKEN` (a manager: the team's leads) or
     /// `person:NAME=TOKEN` (a rep: their own queue).
+    ///
+    /// An entry that looks scoped (a `:` before any `=`) must parse as a scope, and a bare
+    /// token may hold `=` only as trailing padding: a mistyped scope (`Team :east=…`, a name
+    /// split by a comma) is refused rather than read as a token that sees every lead.
     pub fn parse(entry: &str) -> Result<Self, String> {
         let entry = entry.trim();
-        let scoped = entry.starts_with("team:") || entry.starts_with("person:");
+        let colon = entry.find(':');
+        let equals = entry.find('=');
+        let scoped = colon.is_some_and(|c| equals.is_none_or(|e| c < e));
         if !scoped {
+            if entry.trim_end_matches('=').contains('=') {
+                return Err(
+                    "a bare read token holds '=' only as trailing padding; a scoped one is team:NAME=TOKEN".into(),
+                );
+            }
             return Ok(ReadToken::all(entry));
         }
         let (scope, token) = entry
@@ -101,13 +112,14 @@ impl ReadToken {
             return Err("a scoped read token has an empty token after '='".into());
         }
         Ok(ReadToken {
-            secret: Secret::new(token),
+            secret: Secret::new(token.trim()),
             scope: Scope::parse(scope)?,
         })
     }
 
-    /// Comma-separated entries. One that does not parse is left out and logged (without its
-    /// token): read as a bare token it would see every lead, more than it was meant to.
+    /// Comma-separated entries. One that does not parse is left out and logged by its position
+    /// only (the reason may quote a person's name or the token): read as a bare token it would
+    /// see every lead, more than it was meant to.
     pub fn list(s: &str) -> Vec<Self> {
         s.split(',')
             .map(str::trim)
@@ -115,7 +127,12 @@ impl ReadToken {
             .enumerate()
             .filter_map(|(i, entry)| {
                 ReadToken::parse(entry)
-                    .map_err(|why| tracing::error!(entry = i + 1, %why, "read token refused"))
+                    .map_err(|_| {
+                        tracing::error!(
+                            entry = i + 1,
+                            "read token refused: not TOKEN, team:NAME=TOKEN or person:NAME=TOKEN"
+                        );
+                    })
                     .ok()
             })
             .collect()
@@ -164,7 +181,11 @@ impl AuthConfig {
     }
 
     pub fn accepts_webhooks(&self) -> bool {
-        self.insecure || !self.webhook_secrets.is_empty() || !self.hubspot_secrets.is_empty()
+        self.insecure
+            || !self.webhook_secrets.is_empty()
+            || !self.hubspot_secrets.is_empty()
+            || !self.hubspot_workflow_tokens.is_empty()
+            || !self.salesforce_path_secrets.is_empty()
     }
 }
 
@@ -798,7 +819,10 @@ mod tests {
     #[test]
     fn scoped_read_tokens_say_what_they_see() {
         let c = AuthConfig {
-            read_tokens: ReadToken::list("all-tok, team:east=maria-tok, person:alice=alice-tok, team:=bad, person:bob"),
+            read_tokens: ReadToken::list(
+                "all-tok, team:east=maria-tok, person:alice=alice-tok, team:=bad, person:bob, \
+                 Team :West=west-tok, seen:x=seen-tok, team:a,b=ab-tok, padded==",
+            ),
             ..cfg()
         };
         let scope = |t: &str| verify_read(&c, &|_| Some(format!("Bearer {t}")));
@@ -806,8 +830,28 @@ mod tests {
         assert_eq!(scope("maria-tok"), Ok(Scope::Team("east".into())));
         assert_eq!(scope("alice-tok"), Ok(Scope::Person("alice".into())));
         // Malformed scoped entries are refused whole, never read as a token that sees all.
-        assert_eq!(c.read_tokens.len(), 3);
-        assert!(scope("bad").is_err() && scope("person:bob").is_err() && scope("team:=bad").is_err());
+        assert_eq!(
+            scope("west-tok"),
+            Ok(Scope::Team("West".into())),
+            "kind in any case, spaces trimmed"
+        );
+        assert_eq!(
+            scope("padded=="),
+            Ok(Scope::All),
+            "base64 padding is part of a bare token"
+        );
+        assert_eq!(c.read_tokens.len(), 5);
+        for refused in [
+            "bad",
+            "person:bob",
+            "team:=bad",
+            "seen-tok",
+            "seen:x=seen-tok",
+            "b=ab-tok",
+            "ab-tok",
+        ] {
+            assert!(scope(refused).is_err(), "{refused} must not be a token");
+        }
         assert_eq!(read_scope(&c, Some("alice-tok")), Ok(Scope::Person("alice".into())));
         assert_eq!(read_scope(&c, None), Err(AuthError::NoToken));
     }

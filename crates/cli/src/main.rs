@@ -206,8 +206,8 @@ async fn serve(policy: PathBuf, data: PathBuf, listen: SocketAddr, insecure: boo
     let mut auth = leadclock_app::auth::AuthConfig::from_env();
     auth.insecure = insecure;
     if !auth.accepts_webhooks() {
-        return Err("no webhook secret configured: set LEADCLOCK_WEBHOOK_SECRETS (and/or \
-LEADCLOCK_HUBSPOT_CLIENT_SECRETS, LEADCLOCK_READ_TOKENS), or pass --insecure-no-auth for a local trial"
+        return Err("no webhook secret configured: set LEADCLOCK_WEBHOOK_SECRETS (or a CRM hook setting \
+such as LEADCLOCK_HUBSPOT_CLIENT_SECRETS or LEADCLOCK_SALESFORCE_PATH_SECRETS), or pass --insecure-no-auth for a local trial"
             .into());
     }
     let limits = leadclock_local::serve::Limits::from_env().map_err(|e| e.to_string())?;

@@ -28,7 +28,7 @@ impl Scope {
         if name.is_empty() || name.len() > 128 || name.contains(['=', ',']) {
             return Err(format!("{s:?}: a scope's name is 1-128 characters without '=' or ','"));
         }
-        match kind.trim() {
+        match kind.trim().to_ascii_lowercase().as_str() {
             "team" => Ok(Scope::Team(name.to_owned())),
             "person" => Ok(Scope::Person(name.to_owned())),
             other => Err(format!("{other:?} is not a scope kind: team or person")),
@@ -52,11 +52,15 @@ impl Scope {
     /// Whether this scope covers one ownership stint: its team is the stint's own, else its
     /// owner's in the directory (as reports group by team).
     pub fn covers(&self, stint: &Stint, directory: &Directory) -> bool {
-        let team = stint
+        self.covers_owner(Some(&stint.owner), Scope::team_of(stint, directory))
+    }
+
+    /// A stint's team: its own, else its owner's in the directory (as reports group by team).
+    pub fn team_of<'a>(stint: &'a Stint, directory: &'a Directory) -> Option<&'a str> {
+        stint
             .team
             .as_deref()
-            .or_else(|| directory.people.get(&stint.owner).and_then(|p| p.team.as_deref()));
-        self.covers_owner(Some(&stint.owner), team)
+            .or_else(|| directory.people.get(&stint.owner).and_then(|p| p.team.as_deref()))
     }
 
     /// Whether this scope covers an owner name (a rep score's row, an open SLA's owner).
