@@ -66,3 +66,12 @@ impl<S, T, N, C: ports::Clock> App<S, T, N, C> {
         self.versions.in_force_at(self.clock.now()).policy.clone()
     }
 }
+
+impl<S, T, N, C> App<S, T, N, C> {
+    /// Who is on which team, for deciding what a scoped reader sees: the newest version's
+    /// directory, the one reports group teams by, so a lead a page lists is a lead its
+    /// report counts.
+    pub fn directory(&self) -> &leadclock_domain::policy::Directory {
+        &self.versions.current().policy.directory
+    }
+}

@@ -209,3 +209,77 @@ fn conversion_by_response_bucket_counts_each_cycle_once_and_waits_for_the_sales_
     let empty = metrics::speed_vs_conversion(&leads, &one, to, to + Duration::days(1), t(DAY) + Duration::days(90));
     assert!(empty.iter().all(|b| b.mqls == 0 && b.mql_to_sql.percent.is_none()));
 }
+
+#[test]
+fn a_scoped_report_names_only_the_scopes_people() {
+    use leadclock_domain::metrics::Dimension;
+    use leadclock_domain::Scope;
+    let policy = Policy::parse(EXAMPLE).unwrap();
+    // Alice (east) takes L-HAND, then hands it to Dave (west); Carol (east) holds L-EAST;
+    // Dave alone holds L-WEST; nobody holds L-NEW yet.
+    let hand = spec("L-HAND", "contact_form", "2027-03-02T18:30:00Z", "alice", "east");
+    let mut hand_events = events(&hand);
+    hand_events.push(ev(
+        "L-HAND",
+        "a2",
+        t("2027-03-02T18:40:00Z"),
+        EventBody::Assignment(Assignment {
+            owner: "dave".into(),
+            team: Some("west".into()),
+            manager: None,
+        }),
+    ));
+    let form = Form {
+        lead_type: "contact_form".into(),
+        ..Default::default()
+    };
+    let new_lead = ev("L-NEW", "f", t("2027-03-02T18:50:00Z"), EventBody::Form(Box::new(form)));
+    let leads = vec![
+        Lead::fold(LeadId::parse("L-HAND").unwrap(), &hand_events, &policy),
+        fold(
+            &spec("L-EAST", "contact_form", "2027-03-02T18:35:00Z", "carol", "east"),
+            &policy,
+        ),
+        fold(
+            &spec("L-WEST", "contact_form", "2027-03-02T18:36:00Z", "dave", "west"),
+            &policy,
+        ),
+        Lead::fold(LeadId::parse("L-NEW").unwrap(), &[new_lead], &policy),
+    ];
+    let (from, to, now) = (t("2027-03-02T00:00:00Z"), t("2027-03-03T00:00:00Z"), t(NOW));
+    let east = Scope::Team("east".into());
+    let seen: Vec<Lead> = leads
+        .iter()
+        .filter(|l| east.sees(l, &policy.directory))
+        .cloned()
+        .collect();
+    assert_eq!(seen.len(), 2, "the handed-on lead and Carol's");
+    for by in [Dimension::Team, Dimension::Owner] {
+        let r = metrics::report_for(&seen, &policy, from, to, Some(by), now, &east);
+        let owners: Vec<&str> = r.reps.iter().map(|x| x.owner.as_str()).collect();
+        assert!(owners.iter().all(|o| ["alice", "carol"].contains(o)), "{owners:?}");
+        let groups: Vec<&str> = r.groups.keys().map(String::as_str).collect();
+        let allowed: &[&str] = if by == Dimension::Team {
+            &["east"]
+        } else {
+            &["alice", "carol"]
+        };
+        assert!(groups.iter().all(|g| allowed.contains(g)), "{by:?}: {groups:?}");
+        let open: Vec<&str> = r.open_slas.iter().map(|o| o.lead_id.as_str()).collect();
+        assert_eq!(
+            open,
+            ["L-EAST"],
+            "Dave's clock on the handed-on lead is not the manager's"
+        );
+        assert_eq!(r.open_total, 1);
+        assert!(r.open_slas.iter().all(|o| o.owner.as_deref() == Some("carol")));
+    }
+    // Unscoped: everything, the unowned lead's assignment clock included.
+    let all = metrics::report_for(&leads, &policy, from, to, Some(Dimension::Owner), now, &Scope::All);
+    assert_eq!(
+        all,
+        metrics::report(&leads, &policy, from, to, Some(Dimension::Owner), now)
+    );
+    assert_eq!(all.open_total, 4);
+    assert!(all.groups.contains_key("dave"));
+}

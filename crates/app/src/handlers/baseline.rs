@@ -30,7 +30,7 @@ where
         let leads: Vec<Lead> = histories
             .into_iter()
             .map(|(id, events)| Lead::fold(id, &events, &policy))
-            .filter(|l| scope.sees(l, &policy.directory))
+            .filter(|l| scope.sees(l, self.directory()))
             .collect();
         Ok(metrics::baseline(&leads, &policy, from, to, now))
     }

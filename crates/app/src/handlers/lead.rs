@@ -30,12 +30,13 @@ impl<S: EventStore + StepLog + Outbox, T, N, C: Clock> App<S, T, N, C> {
         if events.is_empty() {
             return Err(LeadError::NotFound(id.to_string()));
         }
-        let records = self.store.steps(&id).await.map_err(LeadError::Store)?;
-        let messages = self.store.lead_messages(&id).await.map_err(LeadError::Store)?;
-        let (lead, version) = self.versions.fold(id, &events);
-        if !scope.sees(&lead, &version.policy.directory) {
+        let (lead, version) = self.versions.fold(id.clone(), &events);
+        // Decided before anything else is read: an unseen lead costs no more than a missing one.
+        if !scope.sees(&lead, self.directory()) {
             return Err(LeadError::NotFound(lead.lead_id.to_string()));
         }
+        let records = self.store.steps(&id).await.map_err(LeadError::Store)?;
+        let messages = self.store.lead_messages(&id).await.map_err(LeadError::Store)?;
         let mut view = LeadView::build(&lead, &version.policy, self.clock.now(), &records, &messages);
         view.policy_version = version.number;
         view.page(page)

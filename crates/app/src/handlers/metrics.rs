@@ -72,8 +72,7 @@ where
         scope: &Scope,
     ) -> Result<Vec<Lead>, PortError> {
         let mut leads = self.leads_active(from, to).await?;
-        let directory = &self.policy_now().directory;
-        leads.retain(|l| scope.sees(l, directory));
+        leads.retain(|l| scope.sees(l, self.directory()));
         Ok(leads)
     }
 
@@ -123,8 +122,11 @@ where
         // The period before counts too: lead velocity compares with it.
         let (span_from, span_to) = metrics::span_needed(from, to);
         let leads = self.leads_seen(span_from, span_to, scope).await?;
-        let mut report = metrics::report(&leads, self.versions.as_ref(), from, to, by, self.clock.now());
-        report.dead_letters = Some(self.store.dead_letters().await?).filter(|n| *n > 0);
+        let mut report = metrics::report_for(&leads, self.versions.as_ref(), from, to, by, self.clock.now(), scope);
+        // Dead letters are the deployment's, not a team's: only an unscoped reader is told.
+        if *scope == Scope::All {
+            report.dead_letters = Some(self.store.dead_letters().await?).filter(|n| *n > 0);
+        }
         Ok(report)
     }
 }

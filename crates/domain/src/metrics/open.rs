@@ -27,9 +27,9 @@ pub struct OpenSla {
 pub const OPEN_LISTED: usize = 200;
 
 /// Leads whose clock runs now, soonest deadline first.
-pub fn open_slas(leads: &[Lead], judge: &dyn Judge, now: DateTime<Utc>) -> Vec<OpenSla> {
+pub fn open_slas<'a>(leads: impl IntoIterator<Item = &'a Lead>, judge: &dyn Judge, now: DateTime<Utc>) -> Vec<OpenSla> {
     let mut out: Vec<OpenSla> = leads
-        .iter()
+        .into_iter()
         .filter_map(|l| l.current_cycle().map(|c| (l, c)))
         .flat_map(|(l, c)| {
             clock::cycle_clocks(c, judge.judge(c).0, now)

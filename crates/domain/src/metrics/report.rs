@@ -14,9 +14,10 @@ use crate::clock::ClockStatus;
 use crate::event::Classified;
 use crate::lead::Lead;
 use crate::policy::Judge;
+use crate::scope::Scope;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -204,4 +205,49 @@ pub fn report(
             in_period(r.cycle.engaged_at, from, to) && r.cycle.classified == Some(Classified::Unclassified)
         }),
     }
+}
+
+/// The report a reader with `scope` sees over `leads` (the leads that scope sees): as
+/// [`report`], with the parts that name people cut to the scope's own. A lead handed from a
+/// manager's team to another stays in the team's figures (its team worked it), but its new
+/// owner's open clock, rep score and owner row are not the manager's to see; nor are leads
+/// nobody owns yet, which only an unscoped reader sees.
+pub fn report_for(
+    leads: &[Lead],
+    judge: &dyn Judge,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    by: Option<Dimension>,
+    now: DateTime<Utc>,
+    scope: &Scope,
+) -> Report {
+    let mut report = report(leads, judge, from, to, by, now);
+    if *scope == Scope::All {
+        return report;
+    }
+    let directory = &judge.current().directory;
+    let covered = leads
+        .iter()
+        .flat_map(|l| l.cycles.iter())
+        .flat_map(|c| &c.stints)
+        .filter(|s| scope.covers(s, directory));
+    let (owners, teams): (BTreeSet<&str>, BTreeSet<&str>) = covered
+        .map(|s| (s.owner.as_str(), Scope::team_of(s, directory).unwrap_or("(none)")))
+        .unzip();
+    report.reps.retain(|r| owners.contains(r.owner.as_str()));
+    match by {
+        Some(Dimension::Owner) => report.groups.retain(|k, _| owners.contains(k.as_str())),
+        Some(Dimension::Team) => report.groups.retain(|k, _| teams.contains(k.as_str())),
+        _ => {}
+    }
+    let held_now = leads.iter().filter(|l| {
+        l.current_cycle()
+            .and_then(|c| c.current_stint())
+            .is_some_and(|s| scope.covers(s, directory))
+    });
+    let open = open_slas(held_now, judge, now);
+    report.open_total = open.len() as u64;
+    report.open_breached = open.iter().filter(|o| o.status == ClockStatus::Breached).count() as u64;
+    report.open_slas = open.into_iter().take(super::open::OPEN_LISTED).collect();
+    report
 }

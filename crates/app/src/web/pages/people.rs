@@ -10,7 +10,6 @@ use crate::web::session::Viewer;
 use axum::extract::State;
 use axum::response::Response;
 use leadclock_domain::metrics::{Dimension, RepScore, Report};
-use leadclock_domain::policy::Directory;
 use maud::{html, Markup};
 
 /// The rubric's rows, as the distribution counts them.
@@ -36,8 +35,7 @@ where
         Ok(r) => r,
         Err(e) => return unavailable(&v, "People", Some("people"), &e),
     };
-    let policy = state.app.policy_now();
-    let reps = ranked(&report, &v, &policy.directory);
+    let reps = ranked(&report);
     let body = html! {
         h1 { "People" }
         (period_picker(p.shown("week")))
@@ -50,14 +48,9 @@ where
     Page::new("People", Some("people"), body).render(&v)
 }
 
-/// The reps the viewer may see, best score first (unscored last).
-fn ranked<'a>(r: &'a Report, v: &Viewer, directory: &Directory) -> Vec<&'a RepScore> {
-    let team_of = |owner: &str| directory.people.get(owner).and_then(|p| p.team.as_deref());
-    let mut reps: Vec<&RepScore> = r
-        .reps
-        .iter()
-        .filter(|s| v.scope.covers_owner(Some(&s.owner), team_of(&s.owner)))
-        .collect();
+/// The reps of the viewer's report (already cut to their scope), best score first (unscored last).
+fn ranked(r: &Report) -> Vec<&RepScore> {
+    let mut reps: Vec<&RepScore> = r.reps.iter().collect();
     reps.sort_by(|a, b| {
         b.score
             .unwrap_or(-1.0)
