@@ -427,12 +427,18 @@ impl Lead {
         // A CRM that resends the whole record (Salesforce's Outbound Messages, a routing tool
         // firing again) repeats the owner it already set: that is no new accountability window,
         // so the holder's clock and score run on from the first assignment.
-        let holding = self
-            .cycles
-            .last()
-            .and_then(|c| c.stints.last())
-            .is_some_and(|s| s.ended_at.is_none() && s.owner == a.owner && (a.team.is_none() || a.team == s.team));
-        if holding {
+        // A team named only on the repeat (or only on the first) is the same holder; the repeat
+        // may fill in the team the first left out.
+        let holding = self.cycles.last_mut().and_then(|c| c.stints.last_mut()).filter(|s| {
+            s.ended_at.is_none() && s.owner == a.owner && (a.team.is_none() || s.team.is_none() || a.team == s.team)
+        });
+        if let Some(stint) = holding {
+            if stint.team.is_none() && a.team.is_some() {
+                stint.team = a.team.clone();
+                if let Some(o) = self.owner.as_mut().filter(|o| o.owner == a.owner) {
+                    o.team = a.team.clone();
+                }
+            }
             return format!("assigned to {} again: already the owner, nothing changes", a.owner);
         }
         self.owner = Some(Owner {

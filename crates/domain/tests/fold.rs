@@ -413,6 +413,40 @@ fn the_same_owner_assigned_again_changes_nothing_and_another_owner_starts_a_stin
     assert_eq!(owners, ["alice", "bob", "alice"], "a real hand-back is a new stint");
 }
 
+#[test]
+fn a_repeat_that_names_the_team_the_first_left_out_is_the_same_holder() {
+    let p = policy();
+    let s = t(MON10);
+    let with_team = |id: &str, at, team: &str| {
+        let mut e = assign(id, at, "alice");
+        if let EventBody::Assignment(a) = &mut e.body {
+            a.team = Some(team.into());
+        }
+        e
+    };
+    let lead = fold(
+        &[
+            form("f", s, "contact_form"),
+            assign("a1", s + Duration::minutes(1), "alice"),
+            with_team("a2", s + Duration::minutes(40), "east"),
+        ],
+        &p,
+    );
+    let stints = &lead.cycles[0].stints;
+    assert_eq!(stints.len(), 1, "one accountability window");
+    assert_eq!(stints[0].assigned_at, s + Duration::minutes(1));
+    assert_eq!(stints[0].team.as_deref(), Some("east"), "the repeat fills in the team");
+    let moved = fold(
+        &[
+            form("f", s, "contact_form"),
+            with_team("a1", s + Duration::minutes(1), "east"),
+            with_team("a2", s + Duration::minutes(40), "west"),
+        ],
+        &p,
+    );
+    assert_eq!(moved.cycles[0].stints.len(), 2, "another team is another holder");
+}
+
 fn arb_event() -> impl Strategy<Value = (u8, i64, u8)> {
     (0u8..6, 0i64..(3 * 86_400), 0u8..4)
 }
