@@ -2,7 +2,9 @@
 //!
 //! The cookie is `Secure` (browsers keep it over HTTPS, and on `localhost` for `make run`),
 //! `HttpOnly` (no script reads it) and `SameSite=Strict` (no other site's page sends it, so a
-//! cross-site form cannot log anyone out or read as them). It holds the token itself: the
+//! cross-site page cannot read as the viewer). The login and logout posts are refused when the
+//! browser says they come from another site (`Sec-Fetch-Site`, else `Origin`), so no other
+//! site can sign a viewer in as someone else or out. It holds the token itself: the
 //! token is checked on every request against the current tokens, so a rotated-out token ends
 //! its sessions at once, on both hosts, with no session store.
 
@@ -35,6 +37,8 @@ pub struct Viewer {
     /// `?tz=` named a zone on this request: the page remembers it.
     pub chose_tz: bool,
     pub root: Root,
+    /// The period this page was asked for, carried on by the zone picker.
+    pub period: Option<String>,
     /// Auth is off (`--insecure-no-auth`): no login, no logout.
     pub open: bool,
 }
@@ -51,12 +55,59 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    tz: Option<String>,
+    period: Option<String>,
+}
+
+/// The page's query, decoded as a form encodes it (nothing if it does not decode).
+fn page_query(parts: &Parts) -> PageQuery {
+    axum::extract::Query::<PageQuery>::try_from_uri(&parts.uri)
+        .map(|q| q.0)
+        .unwrap_or_default()
+}
+
 /// The zone `?tz=` names, if it names one.
 fn tz_query(parts: &Parts) -> Option<Tz> {
-    let q = parts.uri.query()?;
-    let raw = q.split('&').find_map(|kv| kv.strip_prefix("tz="))?;
-    let name = raw.replace("%2F", "/").replace("%2f", "/").replace('+', " ");
-    name.trim().parse().ok()
+    page_query(parts).tz?.trim().parse().ok()
+}
+
+/// `?period=` as given, when it is a short word: the zone picker carries it on, so changing
+/// the zone keeps the period (the page itself decides whether it names one).
+fn period_query(parts: &Parts) -> Option<String> {
+    page_query(parts)
+        .period
+        .filter(|p| !p.is_empty() && p.len() <= 16 && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Whether a form post comes from a page of this site. `SameSite=Strict` keeps the session
+/// cookie off other sites' requests, but the login form sets a cookie rather than reading one:
+/// without this check another site could post its own token and sign a visitor in as it
+/// (login CSRF), or sign them out. Browsers send `Sec-Fetch-Site` (or at least `Origin`) on
+/// every form post; a client that sends neither is not a browser and has no session to abuse.
+fn same_site_post(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    match (text("origin"), text("host")) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+    }
+}
+
+/// A post from another site's page: refused, with the form to sign in from this one.
+fn cross_site(open: bool) -> Response {
+    tracing::warn!("dashboard form post from another site refused");
+    login_page(
+        StatusCode::FORBIDDEN,
+        Some("That form was sent from another site. Sign in from this page."),
+        open,
+    )
 }
 
 impl<S, T, N, C> FromRequestParts<ApiState<S, T, N, C>> for Viewer
@@ -82,6 +133,7 @@ where
             scope,
             tz: chosen.or(remembered).unwrap_or(state.app.policy.reporting_timezone),
             chose_tz: chosen.is_some(),
+            period: period_query(parts),
             root,
             open: cfg.insecure,
         })
@@ -119,7 +171,11 @@ pub struct Login {
 }
 
 /// `POST /login`: a read token in, a session cookie out; a wrong one is the form again, 401.
-pub async fn login<S, T, N, C>(State(state): State<ApiState<S, T, N, C>>, Form(login): Form<Login>) -> Response
+pub async fn login<S, T, N, C>(
+    State(state): State<ApiState<S, T, N, C>>,
+    headers: HeaderMap,
+    Form(login): Form<Login>,
+) -> Response
 where
     S: Send + Sync + 'static,
     T: Send + Sync + 'static,
@@ -127,6 +183,9 @@ where
     C: Send + Sync + 'static,
 {
     let cfg = state.auth.current().await;
+    if !same_site_post(&headers) {
+        return cross_site(cfg.insecure);
+    }
     let token = login.token.trim();
     let checked = if token.is_empty() || token.len() > MAX_TOKEN_BYTES || !token.bytes().all(cookie_safe) {
         Err(AuthError::NoToken)
@@ -171,7 +230,10 @@ fn scope_kind(s: &Scope) -> &'static str {
 }
 
 /// `POST /logout`: the session cookie cleared.
-pub async fn logout() -> Response {
+pub async fn logout(headers: HeaderMap) -> Response {
+    if !same_site_post(&headers) {
+        return cross_site(false);
+    }
     let cleared = format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
     (
         StatusCode::SEE_OTHER,
@@ -216,5 +278,67 @@ mod tests {
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("tok"));
         assert_eq!(cookie(&h, "b"), Some("2"));
         assert_eq!(cookie(&h, "c"), None);
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn form_posts_from_other_sites_are_told_apart() {
+        assert!(same_site_post(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(
+            same_site_post(&headers(&[("sec-fetch-site", "none")])),
+            "typed or bookmarked"
+        );
+        assert!(!same_site_post(&headers(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://x.test"),
+            ("host", "x.test")
+        ])));
+        assert!(
+            !same_site_post(&headers(&[("sec-fetch-site", "same-site")])),
+            "a sibling subdomain is another tenant"
+        );
+        assert!(same_site_post(&headers(&[
+            ("origin", "http://127.0.0.1:8080"),
+            ("host", "127.0.0.1:8080")
+        ])));
+        assert!(!same_site_post(&headers(&[
+            ("origin", "https://evil.test"),
+            ("host", "127.0.0.1:8080")
+        ])));
+        assert!(!same_site_post(&headers(&[
+            ("origin", "null"),
+            ("host", "127.0.0.1:8080")
+        ])));
+        assert!(
+            same_site_post(&HeaderMap::new()),
+            "curl: no browser, no session to abuse"
+        );
+    }
+
+    #[test]
+    fn the_zone_query_is_decoded_as_a_form_encodes_it() {
+        let parts = |uri: &str| axum::http::Request::get(uri).body(()).unwrap().into_parts().0;
+        assert_eq!(
+            tz_query(&parts("/now?tz=Europe%2FBerlin")),
+            Some(chrono_tz::Europe::Berlin)
+        );
+        assert_eq!(
+            tz_query(&parts("/now?period=week&tz=America/New_York")),
+            Some(chrono_tz::America::New_York)
+        );
+        assert_eq!(tz_query(&parts("/now?tz=Nowhere%2FLand")), None);
+        assert_eq!(tz_query(&parts("/now")), None);
+        assert_eq!(
+            period_query(&parts("/trends?tz=UTC&period=month")).as_deref(),
+            Some("month")
+        );
+        assert_eq!(period_query(&parts("/trends?period=%3Cb%3E")), None);
     }
 }
