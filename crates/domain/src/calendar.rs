@@ -113,7 +113,6 @@ impl Calendar {
         self.holidays.contains(&date)
     }
 
-    /// Open intervals of one local date as real instants, in order.
     /// The open intervals overlapping `[from, to)`, clipped to it: what a timeline shades as
     /// business hours. At most `3 * 366` local days are walked.
     pub fn open_spans(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
@@ -133,6 +132,7 @@ impl Calendar {
             .collect()
     }
 
+    /// Open intervals of one local date as real instants, in order.
     fn open_on(&self, date: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         if self.is_holiday(date) {
             return Vec::new();

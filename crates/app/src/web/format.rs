@@ -42,7 +42,13 @@ pub fn to_breach(seconds_left: Option<i64>) -> String {
 }
 
 /// A lead id as one path segment: everything but unreserved characters percent-encoded.
-pub fn path_segment(id: &str) -> String {
+/// The relative link to a lead's page from a page at the root, or none for an id a URL cannot
+/// carry as one segment: `.` and `..` (escaped or not) are dot segments a browser resolves away.
+pub fn lead_href(root: &str, id: &str) -> Option<String> {
+    (!matches!(id, "." | "..")).then(|| format!("{root}leads/{}", path_segment(id)))
+}
+
+fn path_segment(id: &str) -> String {
     id.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
@@ -59,6 +65,10 @@ mod tests {
     fn lead_ids_travel_as_one_segment() {
         assert_eq!(path_segment("L-1"), "L-1");
         assert_eq!(path_segment("a/b?c#d%"), "a%2Fb%3Fc%23d%25");
+        assert_eq!(lead_href("../", "L 1").as_deref(), Some("../leads/L%201"));
+        assert_eq!(lead_href("", ".."), None);
+        assert_eq!(lead_href("", "."), None);
+        assert_eq!(lead_href("", "...").as_deref(), Some("leads/..."));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The frame every page shares: head, navigation, the zone picker, and the one stylesheet.
 //! Links are relative to the page ([`Root`]), so the same pages work at `/` locally and under
-//! API Gateway's stage prefix (`/Prod/`) on AWS.
+//! a path prefix on AWS (a custom domain's base path, or a named stage; the default stage has none).
 
 use super::session::{tz_cookie, Viewer};
 use axum::http::{header, StatusCode};
@@ -113,6 +113,7 @@ fn zone_picker(v: &Viewer) -> Markup {
         form method="get" class="zone" {
             label for="tz" { "Time zone" }
             input id="tz" name="tz" list="zones" value=(v.tz.name()) size="18";
+            @if let Some(p) = &v.period { input type="hidden" name="period" value=(p); }
             datalist id="zones" {
                 @for z in ZONES { option value=(z); }
             }

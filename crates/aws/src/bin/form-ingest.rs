@@ -1,4 +1,5 @@
-//! `POST /v1/events/form`, `POST /v1/events/batch` and `POST /v1/hooks/hubspot` behind API Gateway.
+//! Behind API Gateway: `POST /v1/events/form`, `/v1/events/batch`, the CRM hooks (`/v1/hooks/hubspot`,
+//! `/v1/hooks/hubspot/workflow`, `/v1/hooks/salesforce/{secret}`) and `/v1/privacy/erasure`.
 
 use leadclock_app::http::Routes;
 use leadclock_app::inbound::Kind;

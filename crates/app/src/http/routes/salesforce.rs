@@ -101,7 +101,12 @@ fn checked(
         let orgs: Vec<SalesforceId> = cfg
             .salesforce_org_ids
             .iter()
-            .filter_map(|o| SalesforceId::parse(o).ok())
+            .filter_map(|o| {
+                // A mistyped org id refuses its org's messages: say why where the refusal shows.
+                SalesforceId::parse(o)
+                    .map_err(|e| tracing::warn!(org = %o, error = %e, "LEADCLOCK_SALESFORCE_ORG_IDS entry ignored"))
+                    .ok()
+            })
             .collect();
         message
             .ensure_org(&orgs)

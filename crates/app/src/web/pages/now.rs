@@ -5,7 +5,7 @@ use super::unavailable;
 use crate::handlers::metrics::ReportError;
 use crate::http::ApiState;
 use crate::ports::{Clock, Store};
-use crate::web::format::{path_segment, to_breach};
+use crate::web::format::{lead_href, to_breach};
 use crate::web::layout::{when, Page};
 use crate::web::session::Viewer;
 use axum::extract::State;
@@ -73,7 +73,10 @@ fn body(queue: &[Queued], v: &Viewer, reporting: Tz) -> Markup {
                         @for q in queue {
                             @let (class, label) = state_of(q);
                             tr class=(class) data-lead=(q.lead_id) {
-                                th scope="row" { a href={ (v.root.0) "leads/" (path_segment(&q.lead_id)) } { (q.lead_id) } }
+                                th scope="row" {
+                                    @if let Some(href) = lead_href(&v.root.0, &q.lead_id) { a href=(href) { (q.lead_id) } }
+                                    @else { (q.lead_id) }
+                                }
                                 td { (q.lead_type) }
                                 td { (q.owner.as_deref().unwrap_or("unassigned")) }
                                 td { (q.clock.as_str()) }
