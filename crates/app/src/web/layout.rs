@@ -41,6 +41,9 @@ pub struct Page {
     pub body: Markup,
     /// Seconds between reloads ("Now" keeps itself current).
     pub refresh: Option<u32>,
+    /// The period the page shows, as its picker names it: the zone picker carries it on, so
+    /// changing the zone keeps the period.
+    pub period: Option<String>,
 }
 
 impl Page {
@@ -50,7 +53,14 @@ impl Page {
             active,
             body,
             refresh: None,
+            period: None,
         }
+    }
+
+    /// The page shows the period its picker named (`None`: the page's default).
+    pub fn keeping(mut self, period: Option<String>) -> Page {
+        self.period = period;
+        self
     }
 
     pub fn render(self, v: &Viewer) -> Response {
@@ -70,7 +80,7 @@ impl Page {
                                 }
                             }
                         }
-                        (zone_picker(v))
+                        (zone_picker(v, self.period.as_deref()))
                         @if !v.open {
                             form method="post" action={ (v.root.0) "logout" } class="logout" {
                                 button type="submit" { "Sign out" }
@@ -108,12 +118,12 @@ fn head(title: &str, refresh: Option<u32>) -> Markup {
 }
 
 /// The zone picker: a GET form, so the page reloads in the chosen zone (then remembered).
-fn zone_picker(v: &Viewer) -> Markup {
+fn zone_picker(v: &Viewer, period: Option<&str>) -> Markup {
     html! {
         form method="get" class="zone" {
             label for="tz" { "Time zone" }
             input id="tz" name="tz" list="zones" value=(v.tz.name()) size="18";
-            @if let Some(p) = &v.period { input type="hidden" name="period" value=(p); }
+            @if let Some(p) = period { input type="hidden" name="period" value=(p); }
             datalist id="zones" {
                 @for z in ZONES { option value=(z); }
             }
@@ -207,5 +217,24 @@ mod tests {
         assert_eq!(Root::of("/now").0, "");
         assert_eq!(Root::of("/").0, "");
         assert_eq!(Root::of("/leads/L-1").0, "../");
+    }
+
+    #[test]
+    fn the_zone_picker_carries_the_period_on_escaped() {
+        let v = Viewer {
+            scope: leadclock_domain::Scope::All,
+            tz: chrono_tz::UTC,
+            chose_tz: false,
+            root: Root::of("/trends"),
+            open: true,
+        };
+        let with = zone_picker(&v, Some("month")).into_string();
+        assert!(
+            with.contains(r#"<input type="hidden" name="period" value="month">"#),
+            "{with}"
+        );
+        assert!(!zone_picker(&v, None).into_string().contains("name=\"period\""));
+        let hostile = zone_picker(&v, Some("\"><b>")).into_string();
+        assert!(hostile.contains("value=\"&quot;&gt;&lt;b&gt;\""), "{hostile}");
     }
 }

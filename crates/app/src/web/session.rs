@@ -37,8 +37,6 @@ pub struct Viewer {
     /// `?tz=` named a zone on this request: the page remembers it.
     pub chose_tz: bool,
     pub root: Root,
-    /// The period this page was asked for, carried on by the zone picker.
-    pub period: Option<String>,
     /// Auth is off (`--insecure-no-auth`): no login, no logout.
     pub open: bool,
 }
@@ -55,30 +53,14 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-#[derive(Deserialize, Default)]
-struct PageQuery {
-    tz: Option<String>,
-    period: Option<String>,
-}
-
-/// The page's query, decoded as a form encodes it (nothing if it does not decode).
-fn page_query(parts: &Parts) -> PageQuery {
-    axum::extract::Query::<PageQuery>::try_from_uri(&parts.uri)
-        .map(|q| q.0)
-        .unwrap_or_default()
-}
-
-/// The zone `?tz=` names, if it names one.
+/// The zone `?tz=` names, if it names one (the query decoded as a form encodes it).
 fn tz_query(parts: &Parts) -> Option<Tz> {
-    page_query(parts).tz?.trim().parse().ok()
-}
-
-/// `?period=` as given, when it is a short word: the zone picker carries it on, so changing
-/// the zone keeps the period (the page itself decides whether it names one).
-fn period_query(parts: &Parts) -> Option<String> {
-    page_query(parts)
-        .period
-        .filter(|p| !p.is_empty() && p.len() <= 16 && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+    #[derive(Deserialize)]
+    struct ZoneQuery {
+        tz: Option<String>,
+    }
+    let q = axum::extract::Query::<ZoneQuery>::try_from_uri(&parts.uri).ok()?;
+    q.0.tz?.trim().parse().ok()
 }
 
 /// Whether a form post comes from a page of this site. `SameSite=Strict` keeps the session
@@ -133,7 +115,6 @@ where
             scope,
             tz: chosen.or(remembered).unwrap_or(state.app.policy.reporting_timezone),
             chose_tz: chosen.is_some(),
-            period: period_query(parts),
             root,
             open: cfg.insecure,
         })
@@ -335,10 +316,5 @@ mod tests {
         );
         assert_eq!(tz_query(&parts("/now?tz=Nowhere%2FLand")), None);
         assert_eq!(tz_query(&parts("/now")), None);
-        assert_eq!(
-            period_query(&parts("/trends?tz=UTC&period=month")).as_deref(),
-            Some("month")
-        );
-        assert_eq!(period_query(&parts("/trends?period=%3Cb%3E")), None);
     }
 }

@@ -45,5 +45,5 @@ where
             }
         }
     };
-    Page::new(title, Some("conversion"), body).render(&v)
+    Page::new(title, Some("conversion"), body).keeping(p.name).render(&v)
 }

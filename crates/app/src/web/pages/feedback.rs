@@ -57,5 +57,5 @@ where
             }
         }
     };
-    Page::new("Feedback", Some("feedback"), body).render(&v)
+    Page::new("Feedback", Some("feedback"), body).keeping(p.name).render(&v)
 }

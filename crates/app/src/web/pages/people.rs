@@ -45,7 +45,7 @@ where
         h2 { "Teams" }
         (team_table(&report))
     };
-    Page::new("People", Some("people"), body).render(&v)
+    Page::new("People", Some("people"), body).keeping(p.name).render(&v)
 }
 
 /// The reps of the viewer's report (already cut to their scope), best score first (unscored last).

@@ -46,7 +46,7 @@ where
         (distribution_chart(&baseline))
         (baseline_table(&baseline))
     };
-    Page::new("Rollout", Some("rollout"), body).render(&v)
+    Page::new("Rollout", Some("rollout"), body).keeping(p.name).render(&v)
 }
 
 fn shadow(r: &Report, policy: &Policy) -> Markup {
