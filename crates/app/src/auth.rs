@@ -156,7 +156,7 @@ pub struct AuthConfig {
     /// Outbound Messages carry no signature.
     pub salesforce_path_secrets: Vec<Secret>,
     /// The Salesforce org ids (15 or 18 characters) whose Outbound Messages are accepted.
-    pub salesforce_org_ids: Vec<String>,
+    pub salesforce_org_ids: Vec<leadclock_crm::salesforce::SalesforceId>,
     /// Accept everything (local trials only).
     pub insecure: bool,
 }
@@ -175,7 +175,7 @@ impl AuthConfig {
             admin_tokens: list("LEADCLOCK_ADMIN_TOKENS"),
             hubspot_workflow_tokens: list("LEADCLOCK_HUBSPOT_WORKFLOW_TOKENS"),
             salesforce_path_secrets: list("LEADCLOCK_SALESFORCE_PATH_SECRETS"),
-            salesforce_org_ids: plain_list(&std::env::var("LEADCLOCK_SALESFORCE_ORG_IDS").unwrap_or_default()),
+            salesforce_org_ids: salesforce_orgs(&std::env::var("LEADCLOCK_SALESFORCE_ORG_IDS").unwrap_or_default()),
             insecure: false,
         }
     }
@@ -510,6 +510,19 @@ pub fn plain_list(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// The Salesforce org ids of a comma-separated setting. A mistyped one would refuse its org's
+/// messages: it is logged when the setting is read (an org id is no secret).
+pub fn salesforce_orgs(s: &str) -> Vec<leadclock_crm::salesforce::SalesforceId> {
+    plain_list(s)
+        .iter()
+        .filter_map(|o| {
+            leadclock_crm::salesforce::SalesforceId::parse(o)
+                .map_err(|e| tracing::warn!(org = %o, error = %e, "LEADCLOCK_SALESFORCE_ORG_IDS entry ignored"))
+                .ok()
+        })
+        .collect()
+}
+
 /// Whether `given` is one of the Salesforce path secrets (constant-time, as every check).
 pub fn verify_salesforce_path(cfg: &AuthConfig, given: &str) -> bool {
     if cfg.insecure {
@@ -609,6 +622,7 @@ mod tests {
             "none configured: none accepted"
         );
         assert_eq!(plain_list(" 00D1, ,00D2 "), ["00D1", "00D2"]);
+        assert_eq!(salesforce_orgs("00D000000000001AAA, not-an-org").len(), 1);
     }
 
     fn now() -> DateTime<Utc> {

@@ -3,7 +3,7 @@
 //! rotated secret takes effect without a deploy. A missing parameter means nobody is let in.
 
 use aws_sdk_ssm::Client;
-use leadclock_app::auth::{plain_list, AuthConfig, ReadToken, Secret};
+use leadclock_app::auth::{salesforce_orgs, AuthConfig, ReadToken, Secret};
 use leadclock_app::http::AuthProvider;
 use std::future::Future;
 use std::pin::Pin;
@@ -87,7 +87,7 @@ impl SecretSource {
             salesforce_org_ids: self
                 .fetch_text(&self.salesforce_orgs)
                 .await
-                .map(|v| plain_list(&v))
+                .map(|v| salesforce_orgs(&v))
                 .unwrap_or_default(),
             insecure: false,
         });

@@ -16,7 +16,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use leadclock_crm::salesforce::{self, FaultCode, OutboundMessage, SalesforceId};
+use leadclock_crm::salesforce::{self, FaultCode, OutboundMessage};
 use leadclock_domain::Origin;
 
 /// The most a message may weigh: 100 notifications of a wide record.
@@ -98,18 +98,8 @@ fn checked(
     let text = std::str::from_utf8(body).map_err(|_| SalesforceRefusal::Malformed("the body is not UTF-8".into()))?;
     let message = OutboundMessage::parse(text).map_err(|e| SalesforceRefusal::Malformed(e.to_string()))?;
     if !cfg.insecure {
-        let orgs: Vec<SalesforceId> = cfg
-            .salesforce_org_ids
-            .iter()
-            .filter_map(|o| {
-                // A mistyped org id refuses its org's messages: say why where the refusal shows.
-                SalesforceId::parse(o)
-                    .map_err(|e| tracing::warn!(org = %o, error = %e, "LEADCLOCK_SALESFORCE_ORG_IDS entry ignored"))
-                    .ok()
-            })
-            .collect();
         message
-            .ensure_org(&orgs)
+            .ensure_org(&cfg.salesforce_org_ids)
             .map_err(|e| SalesforceRefusal::Org(e.to_string()))?;
     }
     Ok(message)
