@@ -25,6 +25,7 @@ use crate::error::HttpError;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
+pub use leadclock_crm::signature::SigningSecret;
 use leadclock_domain::Scope;
 use sha2::Sha256;
 use std::fmt;
@@ -157,6 +158,10 @@ pub struct AuthConfig {
     pub salesforce_path_secrets: Vec<Secret>,
     /// The Salesforce org ids (15 or 18 characters) whose Outbound Messages are accepted.
     pub salesforce_org_ids: Vec<leadclock_crm::salesforce::SalesforceId>,
+    /// Outreach webhook secrets (`POST /v1/hooks/outreach`: hex HMAC-SHA256 of the body).
+    pub outreach_secrets: Vec<SigningSecret>,
+    /// Salesloft webhook callback tokens (`POST /v1/hooks/salesloft`: hex HMAC-SHA1 of the body).
+    pub salesloft_tokens: Vec<SigningSecret>,
     /// Accept everything (local trials only).
     pub insecure: bool,
 }
@@ -166,6 +171,7 @@ impl AuthConfig {
     /// `LEADCLOCK_ADMIN_TOKENS` (each comma-separated).
     pub fn from_env() -> Self {
         let list = |k: &str| std::env::var(k).map(|v| Secret::list(&v)).unwrap_or_default();
+        let signing = |k: &str| std::env::var(k).map(|v| SigningSecret::list(&v)).unwrap_or_default();
         AuthConfig {
             webhook_secrets: list("LEADCLOCK_WEBHOOK_SECRETS"),
             hubspot_secrets: list("LEADCLOCK_HUBSPOT_CLIENT_SECRETS"),
@@ -176,6 +182,8 @@ impl AuthConfig {
             hubspot_workflow_tokens: list("LEADCLOCK_HUBSPOT_WORKFLOW_TOKENS"),
             salesforce_path_secrets: list("LEADCLOCK_SALESFORCE_PATH_SECRETS"),
             salesforce_org_ids: salesforce_orgs(&std::env::var("LEADCLOCK_SALESFORCE_ORG_IDS").unwrap_or_default()),
+            outreach_secrets: signing("LEADCLOCK_OUTREACH_SECRETS"),
+            salesloft_tokens: signing("LEADCLOCK_SALESLOFT_TOKENS"),
             insecure: false,
         }
     }
@@ -186,6 +194,8 @@ impl AuthConfig {
             || !self.hubspot_secrets.is_empty()
             || !self.hubspot_workflow_tokens.is_empty()
             || !self.salesforce_path_secrets.is_empty()
+            || !self.outreach_secrets.is_empty()
+            || !self.salesloft_tokens.is_empty()
     }
 }
 
@@ -207,6 +217,11 @@ pub enum AuthError {
     NotHubSpot,
     #[error("v1 signatures (timestamp and body only) are no longer accepted: sign with v2 (see docs/signatures.md), or set {ACCEPT_V1_ENV}=1 on the server during a migration")]
     V1Refused,
+    /// A sales tool's route, and no secret for it is configured (the setting is named).
+    #[error("no secret is configured for this route: set {0}")]
+    NotConfigured(&'static str),
+    #[error("the request carries no {0} header")]
+    NoSignature(&'static str),
 }
 
 impl HttpError for AuthError {
@@ -225,6 +240,8 @@ impl HttpError for AuthError {
             AuthError::Malformed(h) | AuthError::Stale(h) | AuthError::BadSignature(h) => Some((*h).into()),
             AuthError::NoToken => Some(AUTHORIZATION_HEADER.into()),
             AuthError::NotHubSpot => Some(HUBSPOT_SIGNATURE_HEADER.into()),
+            AuthError::NotConfigured(setting) => Some((*setting).into()),
+            AuthError::NoSignature(h) => Some((*h).into()),
         }
     }
     fn message(&self) -> String {
@@ -532,6 +549,59 @@ pub fn verify_salesforce_path(cfg: &AuthConfig, given: &str) -> bool {
     matching(&secrets, given).is_some()
 }
 
+/// A sales tool whose webhooks sign the raw body with a shared secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SalesTool {
+    Outreach,
+    Salesloft,
+}
+
+impl SalesTool {
+    /// The setting that holds its secrets.
+    pub fn setting(self) -> &'static str {
+        match self {
+            SalesTool::Outreach => "LEADCLOCK_OUTREACH_SECRETS",
+            SalesTool::Salesloft => "LEADCLOCK_SALESLOFT_TOKENS",
+        }
+    }
+}
+
+/// Checks a sales tool's body signature against its configured secrets (any of them: rotation).
+pub fn verify_sales_tool(
+    cfg: &AuthConfig,
+    tool: SalesTool,
+    body: &[u8],
+    header: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), AuthError> {
+    use leadclock_crm::signature::SignatureError as E;
+    if cfg.insecure {
+        return Ok(());
+    }
+    let (result, name) = match tool {
+        SalesTool::Outreach => {
+            let h = leadclock_crm::outreach::SIGNATURE_HEADER;
+            (
+                leadclock_crm::outreach::verify(&cfg.outreach_secrets, body, header(h).as_deref()),
+                h,
+            )
+        }
+        SalesTool::Salesloft => {
+            let h = leadclock_crm::salesloft::SIGNATURE_HEADER;
+            (
+                leadclock_crm::salesloft::verify(&cfg.salesloft_tokens, body, header(h).as_deref()),
+                h,
+            )
+        }
+    };
+    match result {
+        Ok(_) => Ok(()),
+        Err(E::NoSecrets) => Err(AuthError::NotConfigured(tool.setting())),
+        Err(E::Missing(_)) => Err(AuthError::NoSignature(name)),
+        Err(E::Malformed(_)) => Err(AuthError::Malformed(name)),
+        Err(E::Mismatch(_)) => Err(AuthError::BadSignature(name)),
+    }
+}
+
 /// Checks `Authorization: Bearer <token>` against the HubSpot workflow tokens.
 pub fn verify_hubspot_workflow(cfg: &AuthConfig, header: &dyn Fn(&str) -> Option<String>) -> Result<(), AuthError> {
     verify_bearer(cfg, &cfg.hubspot_workflow_tokens, header)
@@ -607,8 +677,43 @@ mod tests {
             hubspot_workflow_tokens: Vec::new(),
             salesforce_path_secrets: Secret::list("sf-path-1"),
             salesforce_org_ids: Vec::new(),
+            outreach_secrets: SigningSecret::list("old, outreach-webhook-secret"),
+            salesloft_tokens: Vec::new(),
             insecure: false,
         }
+    }
+
+    /// The shared notes' vectors O1 and L1 (`../shared/reference/crm-payloads.md` §7).
+    #[test]
+    fn sales_tool_signatures_check_the_raw_body_with_each_configured_secret() {
+        let o1 = br#"{"data":{"type":"mailing","id":5001,"attributes":{"deliveredAt":"2024-06-10T14:05:00.000Z","state":"delivered","updatedAt":"2024-06-10T14:05:00.000Z"},"relationships":{"prospect":{"data":{"type":"prospect","id":42}}}},"meta":{"deliveredAt":"2024-06-10T07:05:01.123-07:00","eventName":"mailing.delivered","jobId":"job-1"}}"#;
+        let o1_sig = "a030a0ec00ac2b9b1cfb13954a5d58d5715101dd3e83065f34071d8def560bd9";
+        let headers = |name: &'static str, v: &'static str| move |h: &str| (h == name).then(|| v.to_owned());
+        let mut c = cfg();
+        let outreach = headers("outreach-webhook-signature", o1_sig);
+        assert_eq!(verify_sales_tool(&c, SalesTool::Outreach, o1, &outreach), Ok(()));
+        assert_eq!(
+            verify_sales_tool(&c, SalesTool::Outreach, b"{}", &outreach),
+            Err(AuthError::BadSignature("outreach-webhook-signature"))
+        );
+        assert_eq!(
+            verify_sales_tool(&c, SalesTool::Outreach, o1, &|_: &str| None),
+            Err(AuthError::NoSignature("outreach-webhook-signature"))
+        );
+        let l1 = br#"{"id":777,"to":"+15555550100","duration":62,"disposition":"Connected","sentiment":null,"created_at":"2024-06-10T10:05:00.000000-04:00","updated_at":"2024-06-10T10:05:00.000000-04:00","user":{"_href":"https://api.salesloft.com/v2/users/55","id":55},"called_person":{"_href":"https://api.salesloft.com/v2/people/4242","id":4242}}"#;
+        let salesloft = headers("x-salesloft-signature", "325b27fdf1545bb1225bd09b4cb95e397b541da8");
+        assert_eq!(
+            verify_sales_tool(&c, SalesTool::Salesloft, l1, &salesloft),
+            Err(AuthError::NotConfigured("LEADCLOCK_SALESLOFT_TOKENS")),
+            "no token configured: refused, naming the setting"
+        );
+        c.salesloft_tokens = SigningSecret::list("salesloft-callback-token");
+        assert_eq!(verify_sales_tool(&c, SalesTool::Salesloft, l1, &salesloft), Ok(()));
+        // Outreach's SHA-256 signature is not Salesloft's SHA-1 one.
+        assert_eq!(
+            verify_sales_tool(&c, SalesTool::Salesloft, l1, &headers("x-salesloft-signature", o1_sig)),
+            Err(AuthError::Malformed("x-salesloft-signature"))
+        );
     }
 
     #[test]
@@ -884,8 +989,9 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        assert_eq!(format!("{:?}", cfg()).matches("redacted").count(), 5);
+        assert_eq!(format!("{:?}", cfg()).matches("redacted").count(), 7);
         assert!(!format!("{:?}", cfg()).contains("new-secret"));
+        assert!(!format!("{:?}", cfg()).contains("outreach-webhook-secret"));
         assert!(!format!("{:?}", cfg()).contains("sf-path-1"));
     }
 }

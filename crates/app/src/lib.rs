@@ -9,6 +9,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod handlers;
 pub mod http;
+pub mod identity;
 pub mod inbound;
 pub mod memory;
 pub mod message;

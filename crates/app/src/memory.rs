@@ -6,12 +6,13 @@
 //! count is ahead of its summary has unreconciled events and needs attention.
 
 use crate::error::PortError;
+use crate::identity::{normal_email, HeldTouch, Identity, IdentityKey, ToolPerson};
 use crate::outbox::{OutboxMessage, OutboxStatus};
-use crate::ports::{Appended, EventStore, LeadIndex, LeadSummary, Outbox, PersonalData, Rollups, StepLog};
+use crate::ports::{Appended, EventStore, Identities, LeadIndex, LeadSummary, Outbox, PersonalData, Rollups, StepLog};
 use chrono::{DateTime, Utc};
 use leadclock_domain::steps::{StepKey, StepRecord, StepStatus};
 use leadclock_domain::{Event, EventId, LeadId};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Store ports held in memory behind one lock. Clones share the same state.
@@ -28,6 +29,9 @@ struct State {
     steps: BTreeMap<(LeadId, StepKey), StepRecord>,
     outbox: BTreeMap<String, OutboxMessage>,
     retention_through: Option<DateTime<Utc>>,
+    /// Each tool person's stored identity keys (`email:…`, `crm:…`).
+    identities: BTreeMap<ToolPerson, BTreeSet<String>>,
+    held: BTreeMap<(ToolPerson, EventId), HeldTouch>,
 }
 
 /// What SQLite's `leads` table keeps about a lead; created by its first event.
@@ -313,6 +317,75 @@ impl PersonalData for MemoryStore {
 impl Rollups for MemoryStore {
     async fn save_rollup(&self, day: &str, report: &str) -> Result<(), PortError> {
         self.state().rollups.insert(day.to_owned(), report.to_owned());
+        Ok(())
+    }
+}
+
+impl Identities for MemoryStore {
+    async fn leads_by_contact(&self, email: &str) -> Result<Vec<LeadId>, PortError> {
+        let email = normal_email(email);
+        let state = self.state();
+        let names = |e: &Event| crate::identity::contact_emails([e]).contains(&email);
+        Ok(state
+            .events
+            .iter()
+            .filter(|(_, events)| events.values().any(names))
+            .map(|(id, _)| id.clone())
+            .collect())
+    }
+
+    async fn learn(&self, person: &ToolPerson, identity: &Identity) -> Result<(), PortError> {
+        let keys = identity.keys().iter().map(IdentityKey::stored).collect::<Vec<_>>();
+        self.state().identities.entry(person.clone()).or_default().extend(keys);
+        Ok(())
+    }
+
+    async fn identity(&self, person: &ToolPerson) -> Result<Identity, PortError> {
+        let state = self.state();
+        let keys = state.identities.get(person).into_iter().flatten().map(String::as_str);
+        Ok(Identity::from_keys(keys))
+    }
+
+    async fn people_with(&self, key: &IdentityKey) -> Result<Vec<ToolPerson>, PortError> {
+        let key = key.stored();
+        let state = self.state();
+        Ok(state
+            .identities
+            .iter()
+            .filter(|(_, keys)| keys.contains(&key))
+            .map(|(p, _)| p.clone())
+            .collect())
+    }
+
+    async fn hold(&self, touch: &HeldTouch) -> Result<(), PortError> {
+        let key = (touch.person.clone(), touch.event_id.clone());
+        self.state().held.entry(key).or_insert_with(|| touch.clone());
+        Ok(())
+    }
+
+    async fn held(&self, person: &ToolPerson) -> Result<Vec<HeldTouch>, PortError> {
+        let state = self.state();
+        Ok(state
+            .held
+            .iter()
+            .filter(|((p, _), _)| p == person)
+            .map(|(_, h)| h.clone())
+            .collect())
+    }
+
+    async fn release(&self, person: &ToolPerson, events: &[EventId]) -> Result<(), PortError> {
+        let mut state = self.state();
+        for id in events {
+            state.held.remove(&(person.clone(), id.clone()));
+        }
+        Ok(())
+    }
+
+    async fn forget_email(&self, email: &str) -> Result<(), PortError> {
+        let key = IdentityKey::Email(normal_email(email)).stored();
+        for keys in self.state().identities.values_mut() {
+            keys.remove(&key);
+        }
         Ok(())
     }
 }

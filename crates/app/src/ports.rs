@@ -2,10 +2,11 @@
 //! handlers take them as generics, so both hosts run the same code.
 
 use crate::error::PortError;
+use crate::identity::{HeldTouch, Identity, IdentityKey, ToolPerson};
 use crate::outbox::{Channel, OutboxMessage, SendFailure};
 use chrono::{DateTime, Utc};
 use leadclock_domain::steps::{StepKey, StepRecord, StepStatus, Timer};
-use leadclock_domain::{Event, LeadId};
+use leadclock_domain::{Event, EventId, LeadId};
 use std::future::Future;
 
 /// Result of storing an event: first time, or an id seen before (with what was stored, so
@@ -134,9 +135,9 @@ pub trait Outbox: Send + Sync {
 }
 
 /// Every store port: what a host's store adapter implements.
-pub trait Store: EventStore + LeadIndex + StepLog + Outbox + Rollups + PersonalData {}
+pub trait Store: EventStore + LeadIndex + StepLog + Outbox + Rollups + PersonalData + Identities {}
 
-impl<T: EventStore + LeadIndex + StepLog + Outbox + Rollups + PersonalData> Store for T {}
+impl<T: EventStore + LeadIndex + StepLog + Outbox + Rollups + PersonalData + Identities> Store for T {}
 
 /// Personal data: whose leads an email names, events rewritten without it, and how far the
 /// retention pass has come.
@@ -154,6 +155,38 @@ pub trait PersonalData: Send + Sync {
 
     /// Records the retention pass's progress.
     fn save_retention_through(&self, at: DateTime<Utc>) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Who the sales tools' people are, and the touches waiting to learn it. Outreach and Salesloft
+/// name their own prospect or person, not a CRM lead: a touch is joined to its lead by the
+/// person's CRM id or email, learned from the tools' person events or from the lead's forms.
+pub trait Identities: Send + Sync {
+    /// Leads with a stored form whose contact email is `email` (case-insensitive), from an
+    /// index kept as events are stored: cheap enough to ask for every touch.
+    fn leads_by_contact(&self, email: &str) -> impl Future<Output = Result<Vec<LeadId>, PortError>> + Send;
+
+    /// Adds what a tool taught about one of its people (emails and CRM ids are added to what
+    /// was known, never replaced: a person keeps every address they were seen with).
+    fn learn(&self, person: &ToolPerson, identity: &Identity) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Everything learned about a person (empty when nothing was).
+    fn identity(&self, person: &ToolPerson) -> impl Future<Output = Result<Identity, PortError>> + Send;
+
+    /// The people a key (an email, a CRM id) identifies.
+    fn people_with(&self, key: &IdentityKey) -> impl Future<Output = Result<Vec<ToolPerson>, PortError>> + Send;
+
+    /// Keeps a touch until its person's lead is known. Durable once this returns; holding the
+    /// same touch (person and event id) again changes nothing.
+    fn hold(&self, touch: &HeldTouch) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// The touches held for a person.
+    fn held(&self, person: &ToolPerson) -> impl Future<Output = Result<Vec<HeldTouch>, PortError>> + Send;
+
+    /// Drops held touches once their events are stored.
+    fn release(&self, person: &ToolPerson, events: &[EventId]) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Erasure: the people `email` identified lose it, and the contact index forgets it.
+    fn forget_email(&self, email: &str) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Where nightly rollups are kept.

@@ -111,6 +111,8 @@ async fn rollup(app: &AwsApp, input: RollupInput) -> Result<Value, Error> {
     let day = input
         .day
         .unwrap_or_else(|| yesterday(app.policy.reporting_timezone, app.clock.now()));
+    // Stacks from before the contact index gain it here, once (a no-op read after that).
+    app.store.backfill_contacts().await?;
     let (report, retention) = app.nightly(day).await?;
     Ok(json!({"day": day.to_string(), "mqls": report.overall.volume.mqls, "retention": retention}))
 }

@@ -3,7 +3,7 @@
 //! rotated secret takes effect without a deploy. A missing parameter means nobody is let in.
 
 use aws_sdk_ssm::Client;
-use leadclock_app::auth::{salesforce_orgs, AuthConfig, ReadToken, Secret};
+use leadclock_app::auth::{salesforce_orgs, AuthConfig, ReadToken, Secret, SigningSecret};
 use leadclock_app::http::AuthProvider;
 use std::future::Future;
 use std::pin::Pin;
@@ -23,6 +23,8 @@ pub struct SecretSource {
     hubspot_workflow: Option<String>,
     salesforce_paths: Option<String>,
     salesforce_orgs: Option<String>,
+    outreach: Option<String>,
+    salesloft: Option<String>,
     cache: Mutex<Option<(Instant, Arc<AuthConfig>)>>,
 }
 
@@ -30,7 +32,7 @@ impl SecretSource {
     /// Parameter names from `WEBHOOK_SECRETS_PARAMETER`, `HUBSPOT_SECRETS_PARAMETER`,
     /// `READ_TOKENS_PARAMETER` and, in the one function that serves the privacy routes,
     /// `ADMIN_TOKENS_PARAMETER`, `HUBSPOT_WORKFLOW_TOKENS_PARAMETER`, `SALESFORCE_PATH_SECRETS_PARAMETER` and
-    /// `SALESFORCE_ORG_IDS_PARAMETER` (unset elsewhere, so no other cold start reads them).
+    /// `SALESFORCE_ORG_IDS_PARAMETER`, `OUTREACH_SECRETS_PARAMETER`, `SALESLOFT_TOKENS_PARAMETER` (unset elsewhere, so no other cold start reads them).
     pub fn from_env(ssm: Client) -> Self {
         let name = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         SecretSource {
@@ -42,6 +44,8 @@ impl SecretSource {
             hubspot_workflow: name("HUBSPOT_WORKFLOW_TOKENS_PARAMETER"),
             salesforce_paths: name("SALESFORCE_PATH_SECRETS_PARAMETER"),
             salesforce_orgs: name("SALESFORCE_ORG_IDS_PARAMETER"),
+            outreach: name("OUTREACH_SECRETS_PARAMETER"),
+            salesloft: name("SALESLOFT_TOKENS_PARAMETER"),
             cache: Mutex::new(None),
         }
     }
@@ -50,6 +54,13 @@ impl SecretSource {
         self.fetch_text(name)
             .await
             .map(|v| Secret::list(&v))
+            .unwrap_or_default()
+    }
+
+    async fn fetch_signing(&self, name: &Option<String>) -> Vec<SigningSecret> {
+        self.fetch_text(name)
+            .await
+            .map(|v| SigningSecret::list(&v))
             .unwrap_or_default()
     }
 
@@ -89,6 +100,8 @@ impl SecretSource {
                 .await
                 .map(|v| salesforce_orgs(&v))
                 .unwrap_or_default(),
+            outreach_secrets: self.fetch_signing(&self.outreach).await,
+            salesloft_tokens: self.fetch_signing(&self.salesloft).await,
             insecure: false,
         });
         *cache = Some((Instant::now(), cfg.clone()));

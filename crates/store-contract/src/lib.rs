@@ -1,5 +1,5 @@
 //! The store contract: what every adapter of the store ports (`EventStore`, `LeadIndex`,
-//! `StepLog`, `Outbox`, `Rollups`, `PersonalData`) promises its callers, checked the same way against memory, SQLite and DynamoDB.
+//! `StepLog`, `Outbox`, `Rollups`, `PersonalData`, `Identities`) promises its callers, checked the same way against memory, SQLite and DynamoDB.
 //!
 //! Each case is one async function that creates its own leads, named after the run and the
 //! case, so cases and runs can share one table; it asserts only about those leads. Where the
@@ -12,6 +12,7 @@
 mod check;
 mod event_store;
 mod fixtures;
+mod identities;
 mod lead_index;
 mod outbox;
 mod privacy;
@@ -83,6 +84,9 @@ pub fn cases<A: Adapter>() -> Vec<Case<A>> {
         rollups::save_rollup_replaces_the_days_report,
         privacy::leads_with_email_finds_forms_by_contact_email,
         privacy::rewrite_replaces_stored_events_and_never_adds_one,
+        identities::leads_by_contact_finds_forms_until_the_email_is_erased,
+        identities::people_are_found_by_what_they_were_learned_by,
+        identities::held_touches_are_kept_once_until_released,
     ]
 }
 

@@ -4,7 +4,7 @@
 use crate::error::{ErrorDetail, HttpError, IngestError};
 use crate::fingerprint;
 use crate::inbound::batch::Item;
-use crate::ports::{Appended, Clock, EventStore, LeadIndex, Notifier, PersonalData, StepLog, Timers};
+use crate::ports::{Appended, Clock, EventStore, Identities, LeadIndex, Notifier, PersonalData, StepLog, Timers};
 use crate::App;
 use leadclock_domain::{Event, LeadId};
 use serde::Serialize;
@@ -81,7 +81,7 @@ fn answer(index: usize, event: &Event, appended: Appended, refuse_conflicts: boo
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: EventStore + LeadIndex + StepLog + PersonalData,
+    S: EventStore + LeadIndex + StepLog + PersonalData + Identities,
     T: Timers,
     N: Notifier,
     C: Clock,
@@ -98,9 +98,13 @@ where
         let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
         let mut touched = BTreeSet::new();
         let mut new_by_kind: std::collections::BTreeMap<&'static str, u64> = Default::default();
+        let mut new_forms = Vec::new();
         for ((event, pos), appended) in events.iter().zip(&positions).zip(appended) {
             if matches!(appended, Appended::New) {
                 touched.insert(event.lead_id.clone());
+                if matches!(event.body, leadclock_domain::EventBody::Form(_)) {
+                    new_forms.push(event.clone());
+                }
                 *new_by_kind.entry(event.body.kind()).or_default() += 1;
             }
             results[*pos] = Some(answer(*pos, event, appended, refuse_conflicts));
@@ -122,6 +126,7 @@ where
             crate::telemetry::events_ingested(kind, n);
         }
         out.leads = self.reconcile_each(&touched).await;
+        self.release_for_forms(&new_forms).await;
         tracing::info!(
             accepted = out.accepted,
             duplicates = out.duplicates,

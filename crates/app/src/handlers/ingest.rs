@@ -4,7 +4,7 @@
 use crate::error::IngestError;
 use crate::fingerprint;
 use crate::inbound::{Inbound, Kind, LeadclockJson, PayloadFormat};
-use crate::ports::{Appended, Clock, EventStore, LeadIndex, Notifier, PersonalData, StepLog, Timers};
+use crate::ports::{Appended, Clock, EventStore, Identities, LeadIndex, Notifier, PersonalData, StepLog, Timers};
 use crate::view::LeadView;
 use crate::App;
 use leadclock_domain::Event;
@@ -33,7 +33,7 @@ impl Accepted {
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: EventStore + LeadIndex + StepLog + PersonalData,
+    S: EventStore + LeadIndex + StepLog + PersonalData + Identities,
     T: Timers,
     N: Notifier,
     C: Clock,
@@ -90,7 +90,17 @@ where
         if !duplicate {
             crate::telemetry::events_ingested(event.body.kind(), 1);
         }
-        let lead = match self.reconcile(&event.lead_id).await {
+        let mut reconciled = self.reconcile(&event.lead_id).await;
+        if !duplicate
+            && self
+                .release_for_forms(std::slice::from_ref(event))
+                .await
+                .contains(&event.lead_id)
+        {
+            // Touches held for this lead's person are now its events: show them.
+            reconciled = self.reconcile(&event.lead_id).await;
+        }
+        let lead = match reconciled {
             Ok(r) => {
                 for f in &r.failures {
                     tracing::warn!(lead_id = %event.lead_id, event_id = %event.event_id, error = %f, "reconcile left work for the sweep");

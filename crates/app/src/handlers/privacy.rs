@@ -5,7 +5,7 @@
 //! the clocks and every metric stay exactly as they were.
 
 use crate::error::{store_status, HttpError, PortError};
-use crate::ports::{Clock, EventStore, LeadIndex, PersonalData};
+use crate::ports::{Clock, EventStore, Identities, LeadIndex, PersonalData};
 use crate::App;
 use chrono::{DateTime, Duration, Utc};
 use leadclock_domain::event::erase_personal_data;
@@ -118,17 +118,21 @@ impl HttpError for PrivacyError {
 /// and on DynamoDB the pass reads one day index per day, so a bound keeps the first run short.
 pub const FIRST_PASS_LOOKBACK_DAYS: i64 = 3 * 366;
 
-impl<S: EventStore + LeadIndex + PersonalData, T, N, C: Clock> App<S, T, N, C> {
+impl<S: EventStore + LeadIndex + PersonalData + Identities, T, N, C: Clock> App<S, T, N, C> {
     /// Erases the personal data of the leads `subject` names. Answers `NotFound` when it names
     /// no stored lead; erasing a lead twice is not an error (it erases nothing the second time).
     pub async fn erase(&self, subject: &Subject) -> Result<Erasure, PrivacyError> {
         let leads = match subject {
             Subject::Lead(id) => vec![id.clone()],
-            Subject::Email(email) => self
-                .store
-                .leads_with_email(email.as_str())
-                .await
-                .map_err(PrivacyError::Store)?,
+            Subject::Email(email) => {
+                // A tool may know the address though no lead's form gave it.
+                let normal = crate::identity::normal_email(email.as_str());
+                self.store.forget_email(&normal).await.map_err(PrivacyError::Store)?;
+                self.store
+                    .leads_with_email(email.as_str())
+                    .await
+                    .map_err(PrivacyError::Store)?
+            }
         };
         let at = self.clock.now();
         let mut out = Erasure {
@@ -163,6 +167,11 @@ impl<S: EventStore + LeadIndex + PersonalData, T, N, C: Clock> App<S, T, N, C> {
 
     /// Rewrites one lead's `events` without their personal data; how many changed.
     async fn rewrite_erased(&self, events: &[Event], at: DateTime<Utc>) -> Result<u32, PortError> {
+        // The sales tools' people and the contact index forget the addresses first: were the
+        // rewrite to fail after, a retry still finds them in the events.
+        for email in crate::identity::contact_emails(events) {
+            self.store.forget_email(&email).await?;
+        }
         let erased = erase_personal_data(events, at);
         if let Some(first) = erased.first() {
             self.store.rewrite(&erased).await?;

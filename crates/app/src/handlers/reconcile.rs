@@ -9,7 +9,7 @@
 use crate::error::PortError;
 use crate::message::{EscalationMessage, OutcomeMessage};
 use crate::outbox::OutboxMessage;
-use crate::ports::{Clock, EventStore, LeadIndex, LeadSummary, Notifier, PersonalData, StepLog, Timers};
+use crate::ports::{Clock, EventStore, Identities, LeadIndex, LeadSummary, Notifier, PersonalData, StepLog, Timers};
 use crate::App;
 use chrono::{DateTime, Duration, Utc};
 use leadclock_domain::clock::{self, Escalation};
@@ -86,7 +86,7 @@ fn summary(
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: EventStore + LeadIndex + StepLog + PersonalData,
+    S: EventStore + LeadIndex + StepLog + PersonalData + Identities,
     T: Timers,
     N: Notifier,
     C: Clock,

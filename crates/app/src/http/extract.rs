@@ -65,6 +65,18 @@ pub(crate) fn json_content_type(headers: &HeaderMap) -> Result<(), IngestError> 
     })
 }
 
+/// A request's raw body within `limit` bytes, or the documented `body_too_large` /
+/// `malformed_json` error.
+pub(crate) async fn limited_body<St: Send + Sync>(req: Request, state: &St, limit: usize) -> Result<Bytes, Response> {
+    let too_large = || error(&IngestError::TooLarge { limit });
+    match Bytes::from_request(req, state).await {
+        Ok(b) if b.len() <= limit => Ok(b),
+        Ok(_) => Err(too_large()),
+        Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
+        Err(rej) => Err(error(&IngestError::Malformed(rej.body_text()))),
+    }
+}
+
 /// A webhook's raw body, within the size limit, whose signature the current secrets accept.
 pub struct SignedBody<const LIMIT: usize = MAX_BODY_BYTES> {
     pub body: Bytes,
@@ -86,14 +98,7 @@ where
         let (parts, body) = req.into_parts();
         json_content_type(&parts.headers).map_err(|e| error(&e))?;
         let url = called_url(&parts);
-        let body = match Bytes::from_request(Request::from_parts(parts.clone(), body), state).await {
-            Ok(b) if b.len() <= LIMIT => b,
-            Ok(_) => return Err(error(&IngestError::TooLarge { limit: LIMIT })),
-            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(error(&IngestError::TooLarge { limit: LIMIT }))
-            }
-            Err(rej) => return Err(error(&IngestError::Malformed(rej.body_text()))),
-        };
+        let body = limited_body(Request::from_parts(parts.clone(), body), state, LIMIT).await?;
         let cfg = state.auth.current().await;
         let verdict = {
             let header = header_lookup(&parts.headers);

@@ -63,8 +63,9 @@ pub enum Routes {
     /// `GET /v1/leads/{lead_id}`, `GET /v1/metrics`, `GET /v1/baseline`, `GET /healthz`,
     /// `GET /openapi.json`.
     Reads,
-    /// `POST /v1/hooks/hubspot`: a HubSpot app's webhooks; `POST /v1/hooks/salesforce/{secret}`:
-    /// Salesforce Outbound Messages.
+    /// `POST /v1/hooks/hubspot` (and `/workflow`): HubSpot's webhooks; `POST
+    /// /v1/hooks/salesforce/{secret}`: Salesforce Outbound Messages; `POST /v1/hooks/outreach`,
+    /// `POST /v1/hooks/salesloft`: the sales tools' touches.
     Hooks,
     /// `POST /v1/privacy/erasure`: one person's data erased, with an admin token.
     Privacy,
@@ -134,6 +135,16 @@ where
                     "/v1/hooks/salesforce/{secret}",
                     post(routes::salesforce::salesforce)
                         .layer(DefaultBodyLimit::max(routes::salesforce::MAX_MESSAGE_BYTES)),
+                )
+                .route(
+                    "/v1/hooks/outreach",
+                    post(routes::outreach::outreach)
+                        .layer(DefaultBodyLimit::max(routes::sales_tool::MAX_TOOL_BYTES + 1)),
+                )
+                .route(
+                    "/v1/hooks/salesloft",
+                    post(routes::salesloft::salesloft)
+                        .layer(DefaultBodyLimit::max(routes::sales_tool::MAX_TOOL_BYTES + 1)),
                 ),
             Routes::Privacy => r.route("/v1/privacy/erasure", post(routes::privacy::erasure)),
             Routes::Dashboard => r.merge(crate::web::routes()),

@@ -34,6 +34,8 @@ use utoipa::{Modify, OpenApi};
         routes::hubspot::hubspot,
         routes::hubspot_workflow::workflow,
         routes::salesforce::salesforce,
+        routes::outreach::outreach,
+        routes::salesloft::salesloft,
         routes::leads::lead,
         routes::metrics::metrics,
         routes::metrics::baseline,
@@ -88,6 +90,20 @@ impl Modify for Security {
             header(
                 HUBSPOT_TIMESTAMP_HEADER,
                 "Epoch milliseconds; within 5 minutes of the server's clock",
+            ),
+        );
+        components.add_security_scheme(
+            "outreach_signature",
+            header(
+                leadclock_crm::outreach::SIGNATURE_HEADER,
+                "hex HMAC-SHA256(webhook secret, raw body); the secret is one of LEADCLOCK_OUTREACH_SECRETS",
+            ),
+        );
+        components.add_security_scheme(
+            "salesloft_signature",
+            header(
+                leadclock_crm::salesloft::SIGNATURE_HEADER,
+                "hex HMAC-SHA1(callback token, raw body); the token is one of LEADCLOCK_SALESLOFT_TOKENS",
             ),
         );
         components.add_security_scheme(

@@ -12,15 +12,18 @@
 //! | HubSpot `hs_lead_status` `IN_PROGRESS`, `CONNECTED`, `OPEN_DEAL` / `UNQUALIFIED` | stage `sal` / `rejected` |
 //! | Salesforce `Status` `Working - Contacted` / `Closed - Not Converted` / `Qualified`, `Closed - Converted`, `leadConverted` | stage `sal` / `rejected` / `sql` |
 //!
+//! | an Outreach prospect's or Salesloft person's touch (no CRM record) | held for [`crate::identity`] to join to its lead |
+//!
 //! Everything else is skipped with its reason (never silently): other properties, unassigned
-//! owners, queues, merges, deletions, touches that name no CRM record. A lead's id is its record
+//! owners, queues, merges, deletions, touches that name neither a CRM record nor a tool's person. A lead's id is its record
 //! (`hubspot:<portal>:<id>`, `salesforce:<org>:<id>`); each event's id is the fact's dedupe key,
 //! so importing the same export twice changes nothing. The lead type comes from the policy's
 //! `[[classify]]` rules over the record's properties (`properties.NAME`); a lead no rule types
 //! is kept as `unclassified` and reported.
 
 use super::classify::{self, Untyped};
-use leadclock_crm::{Batch, Fact, Keyed, OwnerRef, RecordKey, Source};
+use crate::identity::{HeldTouch, Identity, ToolFacts, ToolPerson};
+use leadclock_crm::{Batch, Fact, Keyed, OwnerRef, PersonRef, RecordKey, Source};
 use leadclock_domain::event::{Assignment, Contact, Form, Stage, Touch};
 use leadclock_domain::{Event, EventBody, EventId, LeadId, Origin, Policy, StageChange};
 use std::collections::BTreeMap;
@@ -32,11 +35,13 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// The events a batch of facts means, and what was skipped.
+/// The events a batch of facts means, what was skipped, and the sales tools' facts that need
+/// the store to find their lead ([`crate::identity`]).
 #[derive(Debug, Clone, Default)]
 pub struct Mapped {
     pub events: Vec<Event>,
     pub skipped: Vec<Skipped>,
+    pub tools: ToolFacts,
 }
 
 /// The touch channel HubSpot's "Date of first engagement" becomes: HubSpot does not say which
@@ -56,6 +61,17 @@ pub fn map(batch: &Batch, policy: &Policy, origin: Origin) -> Mapped {
             });
             continue;
         }
+        match tool_fact(keyed, policy, &mut out.tools) {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(reason) => {
+                out.skipped.push(Skipped {
+                    key: keyed.key.to_string(),
+                    reason,
+                });
+                continue;
+            }
+        }
         match event_of(keyed, &snapshots, policy) {
             Ok(mut event) => {
                 event.origin = origin;
@@ -68,6 +84,52 @@ pub fn map(batch: &Batch, policy: &Policy, origin: Origin) -> Mapped {
         }
     }
     out
+}
+
+/// A sales tool's person identified, or a touch that names a tool's person and no CRM record:
+/// added to `tools` (`true`), for the store to join to a lead. `false` for every other fact.
+fn tool_fact(keyed: &Keyed, policy: &Policy, tools: &mut ToolFacts) -> Result<bool, String> {
+    let person = |who: &PersonRef| match &who.tool {
+        Some((tool, id)) => ToolPerson::new(*tool, id).map(Some),
+        None => Ok(None),
+    };
+    match &keyed.fact {
+        Fact::Identified { who, .. } => {
+            let p = person(who)?.ok_or("an identity that names no sales-tool person")?;
+            tools
+                .identified
+                .push((p, Identity::of(&who.emails, who.crm_id.as_deref())));
+            Ok(true)
+        }
+        Fact::Touch {
+            who,
+            owner,
+            channel,
+            outcome,
+            at,
+        } if who.record.is_none() => {
+            let p = person(who)?.ok_or("the touch names no CRM record and no sales-tool person")?;
+            let held = HeldTouch {
+                person: p,
+                event_id: EventId::parse(keyed.key.as_str()).map_err(|e| e.0)?,
+                occurred_at: *at,
+                touch: touch(owner.as_ref(), channel, outcome.as_deref(), policy),
+            };
+            tools
+                .touches
+                .push((held, Identity::of(&who.emails, who.crm_id.as_deref())));
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+fn touch(owner: Option<&OwnerRef>, channel: &str, outcome: Option<&str>, policy: &Policy) -> Touch {
+    Touch {
+        owner: owner.map(|o| owner_name(o, policy)),
+        channel: channel.to_ascii_lowercase(),
+        outcome: outcome.map(str::to_ascii_lowercase),
+    }
 }
 
 /// Owner facts at a record's creation that its owner history contradicts. A Salesforce Lead
@@ -138,20 +200,13 @@ fn event_of(keyed: &Keyed, snapshots: &Snapshots, policy: &Policy) -> Result<Eve
             outcome,
             at,
         } => {
-            let record = who
-                .record
-                .as_ref()
-                .ok_or("the touch names no CRM record (the sales tool's live hooks join by email)")?;
-            let body = EventBody::Touch(Touch {
-                owner: owner.as_ref().map(|o| owner_name(o, policy)),
-                channel: channel.to_ascii_lowercase(),
-                outcome: outcome.as_ref().map(|o| o.to_ascii_lowercase()),
-            });
+            let record = who.record.as_ref().ok_or("the touch names no CRM record")?;
+            let body = EventBody::Touch(touch(owner.as_ref(), channel, outcome.as_deref(), policy));
             (record, *at, body)
         }
         Fact::Merged { .. } => return Err("a merge: the surviving record keeps its own history".into()),
         Fact::Deleted { .. } => return Err("a deletion: the lead's stored events are kept".into()),
-        Fact::Identified { .. } => return Err("an identity, not an event".into()),
+        Fact::Identified { .. } => return Err("an identity: the sales tools' people are joined by the store".into()),
     };
     let lead_id = LeadId::parse(&record.to_string()).map_err(|e| e.0)?;
     let event_id = EventId::parse(keyed.key.as_str()).map_err(|e| e.0)?;
@@ -335,7 +390,9 @@ mod tests {
         assert!(m.events.is_empty());
         let reasons: Vec<&str> = m.skipped.iter().map(|s| s.reason.as_str()).collect();
         assert!(
-            reasons[0].contains("queue") && reasons[1].contains("unassigned") && reasons[2].contains("no CRM record"),
+            reasons[0].contains("queue")
+                && reasons[1].contains("unassigned")
+                && reasons[2].contains("no sales-tool person"),
             "{reasons:?}"
         );
     }

@@ -9,6 +9,7 @@
 //! | summary | `LEAD#{lead}` | `SUMMARY` | `lead_id`, `events_stored` (events written), `events_folded` (events the saved summary folded), `next_due` (ms), `due_pk`, `open_pk`, `first_engaged_at`, `last_activity` |
 //! | day index | `LEAD#{lead}` | `DAY#{yyyy-mm-dd}` | `lead_id`, `gsi_day` = `DAY#{yyyy-mm-dd}` (UTC date of an event) |
 //! | rollup | `ROLLUP#{yyyy-mm-dd}` | `ROLLUP` | `report` (JSON) |
+//! | contact, identity, held touch | `CONTACT#…`, `PERSON#…`, `IDKEY#…` | see [`identities`] | the sales tools' people |
 //! | step record | `LEAD#{lead}` | `STEP#{cycle}#{clock}#{step}` | `status`, `body` (record JSON) |
 //! | outbox message | `LEAD#{lead}` | `OUT#{message id}` | `status`, `body` (message JSON), `lead_id`, `outbox_pk` = `OUTBOX` while pending / `DEAD` once dead-lettered, `outbox_due` (ms) |
 //!
@@ -29,11 +30,13 @@
 //! lead, so a deployed stack upgrades in place.
 //!
 //! Access patterns: append = one transaction (conditional put of the event on its id, one more
-//! `events_stored` and the "needs attention" mark on the summary, the day index); load = Query on
+//! `events_stored` and the "needs attention" mark on the summary, the day index, a form's contact
+//! items); load = Query on
 //! the lead's partition with strong consistency; save summary = UpdateItem conditional on having folded
 //! every stored event (optimistic concurrency: a summary older than the events never clears the
 //! mark). Transaction conflicts and throttling are retried a bounded number of times with jitter.
 
+mod identities;
 mod outbox;
 mod privacy;
 mod steps;
@@ -233,11 +236,12 @@ impl EventStore for DynamoStore {
             .item("lead_id", s(event.lead_id.as_str()))
             .build()
             .map_err(|e| PortError::new("append event", e.to_string()))?;
-        let items = vec![
+        let mut items = vec![
             put(event_item),
             TransactWriteItem::builder().update(summary).build(),
             put(day_item),
         ];
+        items.extend(identities::contact_puts(&self.table, event)?);
         let result = with_retries("append event", || {
             self.client
                 .transact_write_items()

@@ -30,7 +30,7 @@ fn names_email(event: &Event, email: &str) -> bool {
 
 impl DynamoStore {
     /// The form items that hold a contact, page after page.
-    async fn forms_with_contact(&self) -> Result<Vec<Item>, PortError> {
+    pub(super) async fn forms_with_contact(&self) -> Result<Vec<Item>, PortError> {
         let op = "find leads by email";
         let mut out = Vec::new();
         let mut start: Option<Item> = None;

@@ -8,6 +8,7 @@
 //! them) and `rollups`. A lead whose `stored` count is ahead of its summary has unreconciled
 //! events.
 
+mod identities;
 mod outbox;
 mod policies;
 mod privacy;

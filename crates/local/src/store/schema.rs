@@ -7,12 +7,13 @@
 //! | 1 (tables, `user_version` 0) | releases before step outcomes | events, leads, rollups; escalation claims as `escalated` events |
 //! | 2 | releases before policy versions | + `steps` (step records), `outbox`, `leads.armed` (the timers a pass armed); claims become `delivered` step records |
 //! | 3 | releases before personal-data retention | + `policy_versions`; the server records the policy it starts with as version 1, in force since the beginning |
-//! | 4 | this release | + `retention` (how far the retention pass has come); events keep their bodies, erased ones gain `erased_at` |
+//! | 4 | releases before the sales tools' hooks | + `retention` (how far the retention pass has come); events keep their bodies, erased ones gain `erased_at` |
+//! | 5 | this release | + `tool_identities` (what Outreach and Salesloft taught about their people), `held_touches` (touches waiting for their person's lead), the `events_by_contact` index |
 
 use rusqlite::{Connection, OptionalExtension};
 
 /// The version this release writes.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 /// Version 1: what releases before step outcomes wrote (and never versioned).
 const V1: &str = "
@@ -108,6 +109,29 @@ CREATE TABLE retention (
 );
 ";
 
+/// Version 4 → 5: the sales tools' people and the touches waiting for them, and an index of
+/// forms by contact email (an expression index over the stored events, so the address is kept
+/// nowhere new and an erasure's rewrite drops it from the index too). Built from the events a
+/// file already holds, so leads stored before the upgrade are found by their tools' touches.
+const V5: &str = "
+CREATE TABLE tool_identities (
+    person     TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    learned_at INTEGER NOT NULL,
+    PRIMARY KEY (person, key)
+) WITHOUT ROWID;
+CREATE INDEX tool_identities_by_key ON tool_identities (key);
+CREATE TABLE held_touches (
+    person   TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    body     TEXT NOT NULL,
+    held_at  INTEGER NOT NULL,
+    PRIMARY KEY (person, event_id)
+) WITHOUT ROWID;
+CREATE INDEX events_by_contact ON events (lower(trim(json_extract(body, '$.contact.email'))))
+    WHERE kind = 'form';
+";
+
 /// Which version a file is at.
 fn version(c: &Connection) -> rusqlite::Result<i64> {
     let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -132,7 +156,7 @@ pub fn migrate(c: &mut Connection) -> Result<(), String> {
             "the database is at schema version {from}, newer than this release's {VERSION}: upgrade leadclock"
         ));
     }
-    let steps: [(i64, &str); 4] = [(1, V1), (2, V2), (3, V3), (4, V4)];
+    let steps: [(i64, &str); 5] = [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
     for (to, sql) in steps.into_iter().filter(|(to, _)| *to > from) {
         let tx = c.transaction().map_err(|e| e.to_string())?;
         tx.execute_batch(sql)

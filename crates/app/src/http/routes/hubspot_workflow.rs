@@ -10,7 +10,7 @@
 use super::hubspot::store_facts;
 use crate::auth::{self, AuthError, Scheme};
 use crate::error::{ErrorBody, IngestError};
-use crate::http::extract::{header_lookup, json_content_type, SignedBody};
+use crate::http::extract::{header_lookup, json_content_type, limited_body, SignedBody};
 use crate::http::response::error;
 use crate::http::ApiState;
 use crate::ports::{Clock, Notifier, Store, Timers};
@@ -52,15 +52,7 @@ where
         error(&e)
     })?;
     json_content_type(req.headers()).map_err(|e| error(&e))?;
-    let too_large = IngestError::TooLarge {
-        limit: MAX_WORKFLOW_BYTES,
-    };
-    match Bytes::from_request(req, state).await {
-        Ok(b) if b.len() <= MAX_WORKFLOW_BYTES => Ok(b),
-        Ok(_) => Err(error(&too_large)),
-        Err(rej) if rej.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(error(&too_large)),
-        Err(rej) => Err(error(&IngestError::Malformed(rej.body_text()))),
-    }
+    limited_body(req, state, MAX_WORKFLOW_BYTES).await
 }
 
 #[utoipa::path(

@@ -7,8 +7,11 @@ pub mod hubspot;
 pub mod hubspot_workflow;
 pub mod leads;
 pub mod metrics;
+pub mod outreach;
 pub mod privacy;
+pub mod sales_tool;
 pub mod salesforce;
+pub mod salesloft;
 pub mod stats;
 
 use super::response::error;
