@@ -62,6 +62,7 @@ WORKFLOW_TOKEN = "test-hs-workflow-token"
 ADMIN_TOKEN = "test-admin-token"
 CARGO = os.environ.get("CARGO", "cargo")
 SWEEP_SETTLE = 5  # seconds for a sweep dispatched just before the pause to finish (it runs in its own thread)
+HUBSPOT_WRITEBACK_TOKEN = "test-hubspot-private-app-token"
 
 
 def sign(body: bytes, secret="test-secret-new", ts=None, path="/v1/events/form", method="POST"):
@@ -79,6 +80,44 @@ def free_port():
 
 def now_iso(offset=0.0):
     return (datetime.now(timezone.utc) + timedelta(seconds=offset)).isoformat()
+
+
+# ---------- a recording HubSpot for the write-back ----------
+
+class RecordingCrm:
+    """Answers HubSpot's contact update (200 with the contact) and keeps every request."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = []
+        crm = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_PATCH(self):
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                with crm.lock:
+                    crm.requests.append({"path": self.path, "authorization": self.headers.get("authorization"),
+                                         "body": json.loads(body or b"null")})
+                out = json.dumps({"id": self.path.rsplit("/", 1)[-1], "properties": {}}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def seen(self):
+        with self.lock:
+            return list(self.requests)
 
 
 # ---------- counting proxy between the functions and the emulator ----------
@@ -353,10 +392,15 @@ def stack(tmp_path_factory):
         for name, value in [("/leadclock/webhook-secrets", WEBHOOK_SECRETS), ("/leadclock/hubspot-client-secrets", HUBSPOT_SECRET),
                             ("/leadclock/read-tokens", f"{READ_TOKEN},person:alice={ALICE_TOKEN}"), ("/leadclock/admin-tokens", ADMIN_TOKEN),
                             ("/leadclock/salesforce-path-secrets", SALESFORCE_PATH_SECRET), ("/leadclock/salesforce-org-ids", SALESFORCE_ORG),
-                            ("/leadclock/hubspot-workflow-tokens", WORKFLOW_TOKEN)]:
+                            ("/leadclock/hubspot-workflow-tokens", WORKFLOW_TOKEN),
+                            ("/leadclock/hubspot-writeback-token", HUBSPOT_WRITEBACK_TOKEN)]:
             s.ssm.put_parameter(Name=name, Value=value, Type="SecureString")
         s.s3.create_bucket(Bucket="leadclock-artifacts")
         template = open(os.path.join(ROOT, "infra", "template.yaml")).read()
+        # The write-back's HubSpot is the recording one (production: api.hubapi.com, the default).
+        s.crm = RecordingCrm()
+        template = template.replace("        LEADCLOCK_LOG: info\n", f"        LEADCLOCK_LOG: info\n        LEADCLOCK_HUBSPOT_API_URL: {s.crm.url}\n", 1)
+        assert s.crm.url in template
         for name in FUNCTIONS:
             s.s3.put_object(Bucket="leadclock-artifacts", Key=f"{name}.zip", Body=build_zip(name))
             template = template.replace(f"CodeUri: ../dist/{name}.zip", f"CodeUri: s3://leadclock-artifacts/{name}.zip")
@@ -911,6 +955,35 @@ def test_a_hubspot_webhook_batch_becomes_the_lead_timeline(stack):
     # A leadclock signature is not HubSpot's: refused on this route.
     status, refused = stack.post_path("/v1/hooks/hubspot", raw, sign(raw, path="/v1/hooks/hubspot"))
     assert (status, refused["error"]["field"]) == (401, "x-hubspot-signature-v3"), refused
+
+
+def test_a_hubspot_contact_gets_its_sla_figures_written_back_from_the_stack(stack):
+    """Write-back on the stack: the ingest functions store a CRM lead's figures as its clocks
+    change, escalate sends them with the token from SSM, as HubSpot's contact update."""
+    lead = "hubspot:62515:888"
+    t0 = datetime.now(timezone.utc) - timedelta(minutes=10)
+    iso = lambda secs: (t0 + timedelta(seconds=secs)).isoformat().replace("+00:00", "Z")
+    for kind, body in [
+        ("form", {"lead_id": lead, "event_id": "wb-f", "occurred_at": iso(0), "lead_type": "content_mql"}),
+        ("assignment", {"lead_id": lead, "event_id": "wb-a", "occurred_at": iso(90), "owner": "alice"}),
+        ("touch", {"lead_id": lead, "event_id": "wb-t", "occurred_at": iso(150), "owner": "alice", "channel": "call", "outcome": "connected"}),
+    ]:
+        assert stack.post(kind, body)[0] == 202
+    item = next(i for i in stack.lead_items(lead) if i["SK"]["S"] == "WRITEBACK")
+    assert item["status"]["S"] == "pending", item
+    r = stack.lam.invoke(FunctionName=f"{STACK}-escalate", Payload=json.dumps({"lead_id": lead}).encode())
+    assert "FunctionError" not in r, r["Payload"].read()
+    mine = [q for q in stack.crm.seen() if q["path"] == "/crm/v3/objects/contacts/888"]
+    assert mine, stack.crm.seen()
+    last = mine[-1]
+    assert last["authorization"] == f"Bearer {HUBSPOT_WRITEBACK_TOKEN}"
+    p = last["body"]["properties"]
+    assert (p["leadclock_systems_delay_minutes"], p["leadclock_human_delay_minutes"], p["leadclock_speed_to_lead_minutes"]) == ("1.5", "1.0", "2.5"), p
+    assert (p["leadclock_sla_threshold_minutes"], p["leadclock_sla_status"], p["leadclock_first_response_at"]) == ("60.0", "met", iso(150).split(".")[0].rstrip("Z") + "Z"), p
+    item = next(i for i in stack.lead_items(lead) if i["SK"]["S"] == "WRITEBACK")
+    assert item["status"]["S"] == "sent" and "outbox_pk" not in item, item
+    status, view = stack.get(f"/v1/leads/{lead}")
+    assert (status, view["write_back"]["status"]) == (200, "sent"), view
 
 
 def test_erasure_and_retention_on_the_stack_keep_the_timeline(stack):

@@ -68,7 +68,9 @@ impl Server {
             .env_remove("LEADCLOCK_ADMIN_TOKENS")
             .env_remove("LEADCLOCK_HUBSPOT_WORKFLOW_TOKENS")
             .env_remove("LEADCLOCK_SALESFORCE_PATH_SECRETS")
-            .env_remove("LEADCLOCK_SALESFORCE_ORG_IDS");
+            .env_remove("LEADCLOCK_SALESFORCE_ORG_IDS")
+            .env_remove("LEADCLOCK_HUBSPOT_WRITEBACK_TOKEN")
+            .env_remove("LEADCLOCK_SALESFORCE_CLIENT_ID");
         for (k, v) in env {
             cmd.env(k, v);
         }

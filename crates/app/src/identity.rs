@@ -9,7 +9,7 @@
 //! lead's state does not depend on which came first.
 
 use crate::error::{IngestError, PortError};
-use crate::ports::{Clock, EventStore, Identities, LeadIndex, Notifier, PersonalData, StepLog, Timers};
+use crate::ports::{Clock, EventStore, Identities, LeadIndex, Notifier, PersonalData, StepLog, Timers, WriteBacks};
 use crate::App;
 use chrono::{DateTime, Utc};
 use leadclock_crm::salesforce::SalesforceId;
@@ -207,7 +207,7 @@ fn pick(mut candidates: Vec<(LeadId, Option<DateTime<Utc>>)>, at: DateTime<Utc>)
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: EventStore + LeadIndex + StepLog + PersonalData + Identities,
+    S: EventStore + LeadIndex + StepLog + PersonalData + Identities + WriteBacks,
     T: Timers,
     N: Notifier,
     C: Clock,

@@ -22,6 +22,7 @@ pub mod telemetry;
 pub mod view;
 pub mod web;
 pub mod whatif_format;
+pub mod writeback;
 
 use leadclock_domain::policy::Versions;
 use leadclock_domain::Policy;
@@ -38,6 +39,8 @@ pub struct App<S, T, N, C> {
     pub timers: T,
     pub notifier: N,
     pub clock: C,
+    /// Writes SLA figures back to the CRMs; `None` (the default) writes nothing.
+    pub crm: Option<Arc<leadclock_crm::writeback::client::Client>>,
 }
 
 impl<S, T, N, C> App<S, T, N, C> {
@@ -49,7 +52,16 @@ impl<S, T, N, C> App<S, T, N, C> {
             timers,
             notifier,
             clock,
+            crm: None,
         }
+    }
+
+    /// The same handlers writing figures back with `client` (when any CRM is configured).
+    pub fn with_write_back(mut self, settings: leadclock_crm::writeback::client::Settings) -> Self {
+        self.crm = settings
+            .is_on()
+            .then(|| Arc::new(leadclock_crm::writeback::client::Client::new(settings)));
+        self
     }
 
     /// The same handlers judging by `versions`; the newest becomes the current policy.

@@ -8,7 +8,10 @@
 use crate::error::PortError;
 use crate::identity::{normal_email, HeldTouch, Identity, IdentityKey, ToolPerson};
 use crate::outbox::{OutboxMessage, OutboxStatus};
-use crate::ports::{Appended, EventStore, Identities, LeadIndex, LeadSummary, Outbox, PersonalData, Rollups, StepLog};
+use crate::ports::{
+    Appended, EventStore, Identities, LeadIndex, LeadSummary, Outbox, PersonalData, Rollups, StepLog, WriteBacks,
+};
+use crate::writeback::WriteBack;
 use chrono::{DateTime, Utc};
 use leadclock_domain::steps::{StepKey, StepRecord, StepStatus};
 use leadclock_domain::{Event, EventId, LeadId};
@@ -32,6 +35,7 @@ struct State {
     /// Each tool person's stored identity keys (`email:…`, `crm:…`).
     identities: BTreeMap<ToolPerson, BTreeSet<String>>,
     held: BTreeMap<(ToolPerson, EventId), HeldTouch>,
+    write_backs: BTreeMap<LeadId, WriteBack>,
 }
 
 /// What SQLite's `leads` table keeps about a lead; created by its first event.
@@ -311,6 +315,34 @@ impl PersonalData for MemoryStore {
     async fn save_retention_through(&self, at: DateTime<Utc>) -> Result<(), PortError> {
         self.state().retention_through = Some(at);
         Ok(())
+    }
+}
+
+impl WriteBacks for MemoryStore {
+    async fn write_back(&self, lead: &LeadId) -> Result<Option<WriteBack>, PortError> {
+        Ok(self.state().write_backs.get(lead).cloned())
+    }
+
+    async fn save_write_back(&self, w: &WriteBack, read: Option<u64>) -> Result<bool, PortError> {
+        let mut state = self.state();
+        if state.write_backs.get(&w.lead_id).map(|s| s.revision) != read {
+            return Ok(false);
+        }
+        state.write_backs.insert(w.lead_id.clone(), w.clone());
+        Ok(true)
+    }
+
+    async fn due_write_backs(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<WriteBack>, PortError> {
+        let mut due: Vec<WriteBack> = self
+            .state()
+            .write_backs
+            .values()
+            .filter(|w| w.status == OutboxStatus::Pending && w.next_attempt_at <= now)
+            .cloned()
+            .collect();
+        due.sort_by_key(|w| w.next_attempt_at);
+        due.truncate(limit);
+        Ok(due)
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::error::PortError;
 use crate::identity::{HeldTouch, Identity, IdentityKey, ToolPerson};
 use crate::outbox::{Channel, OutboxMessage, SendFailure};
+use crate::writeback::WriteBack;
 use chrono::{DateTime, Utc};
 use leadclock_domain::steps::{StepKey, StepRecord, StepStatus, Timer};
 use leadclock_domain::{Event, EventId, LeadId};
@@ -134,10 +135,30 @@ pub trait Outbox: Send + Sync {
     fn dead_letters(&self) -> impl Future<Output = Result<u64, PortError>> + Send;
 }
 
-/// Every store port: what a host's store adapter implements.
-pub trait Store: EventStore + LeadIndex + StepLog + Outbox + Rollups + PersonalData + Identities {}
+/// Each lead's pending CRM write-back ([`crate::writeback`]): one per lead, replaced as its
+/// figures change.
+pub trait WriteBacks: Send + Sync {
+    /// The lead's write-back, if it ever had one.
+    fn write_back(&self, lead: &LeadId) -> impl Future<Output = Result<Option<WriteBack>, PortError>> + Send;
 
-impl<T: EventStore + LeadIndex + StepLog + Outbox + Rollups + PersonalData + Identities> Store for T {}
+    /// Saves `w` if the stored revision is still `read` (`None`: none stored yet); `false` when
+    /// another pass saved first. Every change (a new want, a lease, an attempt's outcome) goes
+    /// through here, so two passes never both send one revision or overwrite a newer want.
+    fn save_write_back(&self, w: &WriteBack, read: Option<u64>)
+        -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// Pending write-backs due by `now`, soonest first, at most `limit`.
+    fn due_write_backs(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<WriteBack>, PortError>> + Send;
+}
+
+/// Every store port: what a host's store adapter implements.
+pub trait Store: EventStore + LeadIndex + StepLog + Outbox + Rollups + PersonalData + Identities + WriteBacks {}
+
+impl<T: EventStore + LeadIndex + StepLog + Outbox + Rollups + PersonalData + Identities + WriteBacks> Store for T {}
 
 /// Personal data: whose leads an email names, events rewritten without it, and how far the
 /// retention pass has come.

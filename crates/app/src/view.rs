@@ -92,6 +92,33 @@ pub struct LeadView {
     /// The policy version that judges this lead: the one in force when its current cycle engaged.
     pub policy_version: u32,
     pub as_of: DateTime<Utc>,
+    /// How writing this lead's figures back to its CRM record goes; absent when none was ever
+    /// wanted (write-back off, or the lead is not a CRM record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_back: Option<WriteBackView>,
+}
+
+/// The state of a lead's CRM write-back, for ops: a dead one says why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WriteBackView {
+    pub status: OutboxStatus,
+    pub attempts: u32,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Pending only.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+impl WriteBackView {
+    pub fn of(w: &crate::writeback::WriteBack) -> Self {
+        WriteBackView {
+            status: w.status,
+            attempts: w.attempts,
+            sent_at: w.sent_at,
+            next_attempt_at: (w.status == OutboxStatus::Pending).then_some(w.next_attempt_at),
+            last_error: w.last_error.clone(),
+        }
+    }
 }
 
 /// Entries in a timeline page when the request names no `timeline_limit`.
@@ -275,6 +302,7 @@ impl LeadView {
             timeline_next: None,
             timeline: lead.timeline.clone(),
             policy_version: 1,
+            write_back: None,
             as_of: now,
         }
     }

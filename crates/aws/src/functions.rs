@@ -17,7 +17,8 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// Reads `TABLE_NAME`, `SCHEDULE_GROUP`, `ESCALATE_FUNCTION_ARN`, `SCHEDULER_ROLE_ARN`,
-/// `TIMER_DLQ_ARN`, `ESCALATION_TOPIC_ARN`, `METRICS_TOPIC_ARN` and the bundled policy.
+/// `TIMER_DLQ_ARN`, `ESCALATION_TOPIC_ARN`, `METRICS_TOPIC_ARN`, the bundled policy and the CRM
+/// write-back settings.
 pub async fn build_app(sdk: &aws_config::SdkConfig) -> Result<Arc<AwsApp>, String> {
     let versions = load_versions()?;
     let policy = versions.current().policy.clone();
@@ -34,8 +35,11 @@ pub async fn build_app(sdk: &aws_config::SdkConfig) -> Result<Arc<AwsApp>, Strin
         env("ESCALATION_TOPIC_ARN")?,
         env("METRICS_TOPIC_ARN")?,
     );
+    let write_back = crate::secrets::write_back_settings(&aws_sdk_ssm::Client::new(sdk)).await?;
     Ok(Arc::new(
-        App::new(policy, store, timers, notifier, SystemClock).with_versions(versions),
+        App::new(policy, store, timers, notifier, SystemClock)
+            .with_versions(versions)
+            .with_write_back(write_back),
     ))
 }
 

@@ -114,3 +114,44 @@ impl AuthProvider for SecretSource {
         Box::pin(self.load())
     }
 }
+
+/// One SSM parameter's value at cold start: `None` when the parameter name is unset or the
+/// parameter does not exist (the feature it configures is off); an error otherwise, so a
+/// function that cannot read a setting it was given fails loudly instead of running without it.
+pub async fn optional_parameter(ssm: &Client, name_var: &str) -> Result<Option<String>, String> {
+    let Some(name) = std::env::var(name_var).ok().filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match ssm.get_parameter().name(&name).with_decryption(true).send().await {
+        Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_owned)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(aws_sdk_ssm::operation::get_parameter::GetParameterError::is_parameter_not_found) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(format!(
+            "cannot read SSM parameter {name} ({name_var}): {}",
+            aws_sdk_ssm::error::DisplayErrorContext(&e)
+        )),
+    }
+}
+
+/// The CRM write-back settings: the credentials from SSM (`HUBSPOT_WRITEBACK_TOKEN_PARAMETER`,
+/// `SALESFORCE_CLIENT_SECRET_PARAMETER`), the rest from the environment, read by the same
+/// rules as the local server's.
+pub async fn write_back_settings(ssm: &Client) -> Result<leadclock_app::writeback::Settings, String> {
+    use leadclock_app::writeback::{settings, HUBSPOT_TOKEN, SALESFORCE_CLIENT_SECRET};
+    let (hubspot, salesforce) = futures_util::future::join(
+        optional_parameter(ssm, "HUBSPOT_WRITEBACK_TOKEN_PARAMETER"),
+        optional_parameter(ssm, "SALESFORCE_CLIENT_SECRET_PARAMETER"),
+    )
+    .await;
+    let (hubspot, salesforce) = (hubspot?, salesforce?);
+    settings(|k| match k {
+        HUBSPOT_TOKEN => hubspot.clone(),
+        SALESFORCE_CLIENT_SECRET => salesforce.clone(),
+        other => std::env::var(other).ok(),
+    })
+    .map_err(|e| e.to_string())
+}

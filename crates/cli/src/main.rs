@@ -224,6 +224,7 @@ such as LEADCLOCK_HUBSPOT_CLIENT_SECRETS or LEADCLOCK_SALESFORCE_PATH_SECRETS), 
     }
     let types: Vec<String> = policy_doc.lead_types.keys().cloned().collect();
     let webhooks = leadclock_local::notify::Webhooks::from_env();
+    let write_back = leadclock_app::writeback::settings(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
     let cfg = leadclock_local::runtime::Config {
         policy: policy_doc,
         policy_source,
@@ -235,6 +236,7 @@ such as LEADCLOCK_HUBSPOT_CLIENT_SECRETS or LEADCLOCK_SALESFORCE_PATH_SECRETS), 
         public_url: std::env::var("LEADCLOCK_PUBLIC_URL").ok().filter(|v| !v.is_empty()),
         limits,
         shutdown: shutdown.clone(),
+        write_back,
     };
     let running = leadclock_local::runtime::start(cfg).await.map_err(|e| e.to_string())?;
     print_banner(

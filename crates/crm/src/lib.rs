@@ -9,6 +9,7 @@
 //! | [`outreach`] | webhooks (`application/vnd.api+json`), `Outreach-Webhook-Signature` |
 //! | [`salesloft`] | webhooks (`x-salesloft-event`), `x-salesloft-signature` |
 //! | [`export`] | CSV exports for the history import, with a TOML column mapping |
+//! | [`writeback`] | writes: the SLA figures into HubSpot contacts and Salesforce leads |
 //!
 //! ## The output
 //!
@@ -40,6 +41,7 @@ pub mod salesforce;
 pub mod salesloft;
 pub mod signature;
 mod wire;
+pub mod writeback;
 
 pub use fact::{Batch, DedupeKey, Fact, IdError, Ignored, Keyed, OwnerRef, PersonRef, RecordKey, Source};
 pub use signature::{SignatureError, SigningSecret};

@@ -41,6 +41,8 @@ pub struct Config {
     pub limits: Limits,
     /// When triggered, the server stops accepting and drains by its deadline.
     pub shutdown: Shutdown,
+    /// CRM write-back: off unless a CRM's credentials are set.
+    pub write_back: leadclock_app::writeback::Settings,
 }
 
 pub struct Running {
@@ -79,7 +81,11 @@ pub async fn start(cfg: Config) -> Result<Running, PortError> {
     let (timers, fired) = LocalTimers::start(SystemClock);
     let notifier = LocalNotifier::new(&cfg.data_dir, cfg.webhooks, cfg.print_escalations);
     let versions = adopt_policy(&store, &cfg.policy_source).await?;
-    let app = Arc::new(App::new(Arc::new(cfg.policy), store, timers, notifier, SystemClock).with_versions(versions));
+    let app = Arc::new(
+        App::new(Arc::new(cfg.policy), store, timers, notifier, SystemClock)
+            .with_versions(versions)
+            .with_write_back(cfg.write_back),
+    );
 
     // Restore: every lead's armed timers come back, then overdue steps and unreconciled events
     // are handled at once.

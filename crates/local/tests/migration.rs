@@ -213,3 +213,57 @@ async fn a_v3_store_upgrades_and_its_contacts_can_be_found_and_erased() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The release before CRM write-back (schema 5, commit `2594b62`): its CRM lead gets its
+/// figures queued for the CRM on the first pass after the upgrade, and its other lead none.
+#[tokio::test]
+async fn a_v5_store_upgrades_and_its_crm_leads_get_their_figures_written_back() {
+    use leadclock_app::outbox::OutboxStatus;
+    use leadclock_app::ports::WriteBacks;
+    use leadclock_app::writeback::{settings, SlaStatus, HUBSPOT_API_URL, HUBSPOT_TOKEN};
+    let dir = temp_dir("v5");
+    let conn = rusqlite::Connection::open(dir.join("leadclock.db")).unwrap();
+    conn.execute_batch(include_str!("fixtures/v5.sql")).unwrap();
+    drop(conn);
+    assert_eq!(user_version(&dir), 5);
+    let store = SqliteStore::open(&dir).unwrap();
+    assert_eq!(user_version(&dir), schema::VERSION);
+    let crm_lead = lead("hubspot:62515:501");
+    assert_eq!(store.load(&crm_lead).await.unwrap().len(), 3);
+    let policy = Arc::new(Policy::parse(include_str!("../../../tests/fixtures/fast.toml")).unwrap());
+    let clock = ManualClock::at("2026-12-03T16:00:00Z".parse().unwrap());
+    let (timers, _fired) = LocalTimers::start(clock.clone());
+    let notifier = LocalNotifier::new(&dir, Webhooks::default(), false);
+    // A CRM nobody answers at: only what is stored is checked here.
+    let on = settings(|k| match k {
+        HUBSPOT_TOKEN => Some("pat-test".into()),
+        HUBSPOT_API_URL => Some("http://127.0.0.1:9".into()),
+        _ => None,
+    })
+    .unwrap();
+    let app = App::new(policy, store, timers, notifier, clock).with_write_back(on);
+    for id in ["hubspot:62515:501", "V5-PLAIN"] {
+        app.reconcile(&lead(id)).await.unwrap();
+    }
+    let w = app
+        .store
+        .write_back(&crm_lead)
+        .await
+        .unwrap()
+        .expect("the CRM lead's figures are queued");
+    assert_eq!(w.status, OutboxStatus::Pending);
+    let f = &w.figures;
+    assert_eq!(
+        (
+            f.systems_delay_seconds,
+            f.human_delay_seconds,
+            f.speed_to_lead_seconds,
+            f.sla_threshold_seconds
+        ),
+        (Some(90), Some(60), Some(150), Some(3600))
+    );
+    assert_eq!(f.sla_status, Some(SlaStatus::Met));
+    assert_eq!(f.first_response_at, Some("2026-12-03T15:02:30Z".parse().unwrap()));
+    assert_eq!(app.store.write_back(&lead("V5-PLAIN")).await.unwrap(), None);
+    let _ = std::fs::remove_dir_all(&dir);
+}

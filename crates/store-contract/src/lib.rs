@@ -18,6 +18,7 @@ mod outbox;
 mod privacy;
 mod rollups;
 mod steps;
+mod write_backs;
 
 pub use check::{Ctx, Failure, Outcome};
 
@@ -87,6 +88,7 @@ pub fn cases<A: Adapter>() -> Vec<Case<A>> {
         identities::leads_by_contact_finds_forms_until_the_email_is_erased,
         identities::people_are_found_by_what_they_were_learned_by,
         identities::held_touches_are_kept_once_until_released,
+        write_backs::a_write_back_saves_only_over_the_revision_read,
     ]
 }
 

@@ -4,7 +4,9 @@
 use crate::error::{ErrorDetail, HttpError, IngestError};
 use crate::fingerprint;
 use crate::inbound::batch::Item;
-use crate::ports::{Appended, Clock, EventStore, Identities, LeadIndex, Notifier, PersonalData, StepLog, Timers};
+use crate::ports::{
+    Appended, Clock, EventStore, Identities, LeadIndex, Notifier, PersonalData, StepLog, Timers, WriteBacks,
+};
 use crate::App;
 use leadclock_domain::{Event, LeadId};
 use serde::Serialize;
@@ -81,7 +83,7 @@ fn answer(index: usize, event: &Event, appended: Appended, refuse_conflicts: boo
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: EventStore + LeadIndex + StepLog + PersonalData + Identities,
+    S: EventStore + LeadIndex + StepLog + PersonalData + Identities + WriteBacks,
     T: Timers,
     N: Notifier,
     C: Clock,

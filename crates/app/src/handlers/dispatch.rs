@@ -5,7 +5,7 @@
 
 use crate::error::PortError;
 use crate::outbox::{backoff, salt, OutboxMessage, OutboxStatus, MAX_ATTEMPTS};
-use crate::ports::{Clock, Notifier, Outbox};
+use crate::ports::{Clock, Notifier, Outbox, WriteBacks};
 use crate::App;
 use chrono::{DateTime, Utc};
 
@@ -26,11 +26,12 @@ pub const LEASE: chrono::Duration = chrono::Duration::minutes(2);
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: Outbox,
+    S: Outbox + WriteBacks,
     N: Notifier,
     C: Clock,
 {
-    /// Sends every message due now, channel by channel concurrently and in order within one.
+    /// Sends every message due now, channel by channel concurrently and in order within one,
+    /// then the CRM write-backs due.
     pub async fn dispatch(&self) -> Result<Dispatched, PortError> {
         let now = self.clock.now();
         let due = self.store.due_messages(now, BATCH).await?;
@@ -46,7 +47,12 @@ where
             total.retrying += d.retrying;
             total.dead += d.dead;
         }
-        Ok(total)
+        let w = self.write_back_pass().await?;
+        Ok(Dispatched {
+            sent: total.sent + w.sent,
+            retrying: total.retrying + w.retrying,
+            dead: total.dead + w.dead,
+        })
     }
 
     /// The messages of one channel, one after another (a channel paces itself).

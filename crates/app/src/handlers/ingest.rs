@@ -4,7 +4,9 @@
 use crate::error::IngestError;
 use crate::fingerprint;
 use crate::inbound::{Inbound, Kind, LeadclockJson, PayloadFormat};
-use crate::ports::{Appended, Clock, EventStore, Identities, LeadIndex, Notifier, PersonalData, StepLog, Timers};
+use crate::ports::{
+    Appended, Clock, EventStore, Identities, LeadIndex, Notifier, PersonalData, StepLog, Timers, WriteBacks,
+};
 use crate::view::LeadView;
 use crate::App;
 use leadclock_domain::Event;
@@ -33,7 +35,7 @@ impl Accepted {
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: EventStore + LeadIndex + StepLog + PersonalData + Identities,
+    S: EventStore + LeadIndex + StepLog + PersonalData + Identities + WriteBacks,
     T: Timers,
     N: Notifier,
     C: Clock,

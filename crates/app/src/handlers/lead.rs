@@ -1,12 +1,12 @@
 //! `GET /v1/leads/{lead_id}`: the timeline, clocks, escalation outcomes and deliveries of one lead.
 
 use crate::error::LeadError;
-use crate::ports::{Clock, EventStore, Outbox, StepLog};
+use crate::ports::{Clock, EventStore, Outbox, StepLog, WriteBacks};
 use crate::view::{LeadView, TimelinePage};
 use crate::App;
 use leadclock_domain::{LeadId, Scope};
 
-impl<S: EventStore + StepLog + Outbox, T, N, C: Clock> App<S, T, N, C> {
+impl<S: EventStore + StepLog + Outbox + WriteBacks, T, N, C: Clock> App<S, T, N, C> {
     /// The lead with the first page of its timeline.
     pub async fn lead(&self, lead_id: &str) -> Result<LeadView, LeadError> {
         self.lead_page(lead_id, &TimelinePage::default()).await
@@ -39,6 +39,13 @@ impl<S: EventStore + StepLog + Outbox, T, N, C: Clock> App<S, T, N, C> {
         let messages = self.store.lead_messages(&id).await.map_err(LeadError::Store)?;
         let mut view = LeadView::build(&lead, &version.policy, self.clock.now(), &records, &messages);
         view.policy_version = version.number;
+        view.write_back = self
+            .store
+            .write_back(&id)
+            .await
+            .map_err(LeadError::Store)?
+            .as_ref()
+            .map(crate::view::WriteBackView::of);
         view.page(page)
     }
 }

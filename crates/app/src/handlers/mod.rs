@@ -10,3 +10,4 @@ pub mod metrics;
 pub mod privacy;
 pub mod reconcile;
 pub mod whatif;
+pub mod writeback;

@@ -9,7 +9,9 @@
 use crate::error::PortError;
 use crate::message::{EscalationMessage, OutcomeMessage};
 use crate::outbox::OutboxMessage;
-use crate::ports::{Clock, EventStore, Identities, LeadIndex, LeadSummary, Notifier, PersonalData, StepLog, Timers};
+use crate::ports::{
+    Clock, EventStore, Identities, LeadIndex, LeadSummary, Notifier, PersonalData, StepLog, Timers, WriteBacks,
+};
 use crate::App;
 use chrono::{DateTime, Duration, Utc};
 use leadclock_domain::clock::{self, Escalation};
@@ -86,7 +88,7 @@ fn summary(
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: EventStore + LeadIndex + StepLog + PersonalData + Identities,
+    S: EventStore + LeadIndex + StepLog + PersonalData + Identities + WriteBacks,
     T: Timers,
     N: Notifier,
     C: Clock,
@@ -126,6 +128,10 @@ where
             }
         };
         self.arm(&armed, &plan.timers, &mut failures).await;
+        // The CRM's copy of the figures: a failure leaves the lead marked, so the sweep retries.
+        if let Err(e) = self.want_write_back(&lead, &judging, now).await {
+            failures.push(e);
+        }
         // Saving the summary clears the lead's "needs attention" mark only when all went well;
         // otherwise the sweep comes back to it.
         if failures.is_empty() {

@@ -40,6 +40,7 @@ mod identities;
 mod outbox;
 mod privacy;
 mod steps;
+mod write_backs;
 
 use crate::error::port_err;
 use crate::retry::with_retries;

@@ -14,6 +14,7 @@ mod policies;
 mod privacy;
 pub mod schema;
 mod steps;
+mod write_backs;
 
 use chrono::{DateTime, Utc};
 use leadclock_app::error::PortError;

@@ -8,12 +8,13 @@
 //! | 2 | releases before policy versions | + `steps` (step records), `outbox`, `leads.armed` (the timers a pass armed); claims become `delivered` step records |
 //! | 3 | releases before personal-data retention | + `policy_versions`; the server records the policy it starts with as version 1, in force since the beginning |
 //! | 4 | releases before the sales tools' hooks | + `retention` (how far the retention pass has come); events keep their bodies, erased ones gain `erased_at` |
-//! | 5 | this release | + `tool_identities` (what Outreach and Salesloft taught about their people), `held_touches` (touches waiting for their person's lead), the `events_by_contact` index |
+//! | 5 | releases before CRM write-back | + `tool_identities` (what Outreach and Salesloft taught about their people), `held_touches` (touches waiting for their person's lead), the `events_by_contact` index |
+//! | 6 | this release | + `write_backs` (each lead's SLA figures for its CRM record, until sent) |
 
 use rusqlite::{Connection, OptionalExtension};
 
 /// The version this release writes.
-pub const VERSION: i64 = 5;
+pub const VERSION: i64 = 6;
 
 /// Version 1: what releases before step outcomes wrote (and never versioned).
 const V1: &str = "
@@ -132,6 +133,20 @@ CREATE INDEX events_by_contact ON events (lower(trim(json_extract(body, '$.conta
     WHERE kind = 'form';
 ";
 
+/// Version 5 → 6: CRM write-backs, one row per lead (its newest figures replace the older
+/// ones). Empty after the migration: the next pass over each lead writes its figures, and
+/// write-back is off until a team configures it.
+const V6: &str = "
+CREATE TABLE write_backs (
+    lead_id         TEXT PRIMARY KEY,
+    revision        INTEGER NOT NULL,
+    status          TEXT NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    body            TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX write_backs_due ON write_backs (next_attempt_at) WHERE status = 'pending';
+";
+
 /// Which version a file is at.
 fn version(c: &Connection) -> rusqlite::Result<i64> {
     let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -156,7 +171,7 @@ pub fn migrate(c: &mut Connection) -> Result<(), String> {
             "the database is at schema version {from}, newer than this release's {VERSION}: upgrade leadclock"
         ));
     }
-    let steps: [(i64, &str); 5] = [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+    let steps: [(i64, &str); 6] = [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
     for (to, sql) in steps.into_iter().filter(|(to, _)| *to > from) {
         let tx = c.transaction().map_err(|e| e.to_string())?;
         tx.execute_batch(sql)
