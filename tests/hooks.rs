@@ -224,3 +224,64 @@ async fn a_workflow_run_on_a_form_submission_engages_the_contact_classified_by_i
         "nothing refused was stored"
     );
 }
+
+/// HubSpot merges two contacts: the survivor's lead folds the merged contact's events as its
+/// own (its assignment and its MQL), whatever order the merge and those events arrive in;
+/// the merged contact's lead points to the survivor and counts nowhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_folds_the_merged_contacts_events_into_the_survivor() {
+    let s = server("hooks-merge");
+    let ms = chrono::Utc::now().timestamp_millis() - 600_000;
+    let event = |id: u64, offset: i64, extra: Value| {
+        let mut e = serde_json::json!({"eventId": id, "subscriptionId": 1, "portalId": 62515, "appId": 1,
+            "occurredAt": ms + offset, "attemptNumber": 0, "changeSource": "CRM_UI"});
+        e.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        e
+    };
+    let merge = serde_json::json!([event(
+        3,
+        120_000,
+        serde_json::json!({"subscriptionType": "contact.merge",
+        "objectId": 700, "primaryObjectId": 700, "mergedObjectIds": [701], "newObjectId": 700})
+    )]);
+    let before = serde_json::json!([
+        event(
+            1,
+            0,
+            serde_json::json!({"subscriptionType": "contact.propertyChange", "objectId": 701,
+            "propertyName": "lifecyclestage", "propertyValue": "marketingqualifiedlead"})
+        ),
+        event(
+            2,
+            60_000,
+            serde_json::json!({"subscriptionType": "contact.propertyChange", "objectId": 701,
+            "propertyName": "hubspot_owner_id", "propertyValue": "9001"})
+        ),
+    ]);
+    // The merge first, then the merged contact's history: delivery order is not guaranteed.
+    let (status, body) = deliver(&s, merge.to_string().as_bytes(), None).await;
+    assert_eq!((status, body["accepted"].as_u64()), (200, Some(2)), "{body}");
+    let (status, body) = deliver(&s, before.to_string().as_bytes(), None).await;
+    assert_eq!((status, body["accepted"].as_u64()), (200, Some(2)), "{body}");
+    let survivor = lead(&s, "hubspot:62515:700").await;
+    assert_eq!(survivor["owner"]["owner"], "9001", "{survivor}");
+    let engaged = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+    let cycle = &survivor["cycles"][0];
+    let at = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    assert_eq!(at(&cycle["engaged_at"]).timestamp(), engaged.timestamp(), "{survivor}");
+    assert_eq!(
+        (at(&cycle["first_assigned_at"]) - at(&cycle["engaged_at"])).num_seconds(),
+        60,
+        "{survivor}"
+    );
+    let gone = lead(&s, "hubspot:62515:701").await;
+    assert_eq!(gone["merged_into"], "hubspot:62515:700", "{gone}");
+    assert_eq!(gone["cycles"].as_array().unwrap().len(), 0, "{gone}");
+    // A resent merge changes nothing.
+    let (_, again) = deliver(&s, merge.to_string().as_bytes(), None).await;
+    assert_eq!(
+        (again["accepted"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(2)),
+        "{again}"
+    );
+}

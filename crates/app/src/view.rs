@@ -96,6 +96,9 @@ pub struct LeadView {
     /// wanted (write-back off, or the lead is not a CRM record).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub write_back: Option<WriteBackView>,
+    /// A CRM merge folded this record into that lead: its events count there (read it there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
 }
 
 /// The state of a lead's CRM write-back, for ops: a dead one says why.
@@ -303,6 +306,7 @@ impl LeadView {
             timeline: lead.timeline.clone(),
             policy_version: 1,
             write_back: None,
+            merged_into: lead.merged_into.as_ref().map(ToString::to_string),
             as_of: now,
         }
     }

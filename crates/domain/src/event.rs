@@ -227,6 +227,15 @@ pub struct Void {
     pub reason: String,
 }
 
+/// CRM records merged into one (HubSpot `mergedObjectIds`): stored on the surviving lead and
+/// on each merged one. The surviving lead's timeline is the union of all of theirs
+/// ([`crate::merge::union`]); a merged lead folds to nothing but a pointer to the survivor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Merge {
+    pub into: LeadId,
+    pub merged: Vec<LeadId>,
+}
+
 /// How escalations were recorded before step outcomes existed: a claim stored as an event.
 /// Stores written by earlier releases still hold these; the fold ignores them and the
 /// handlers turn each into a `delivered` step record once.
@@ -249,6 +258,7 @@ pub enum EventBody {
     Void(Void),
     /// Legacy only: never written by this release.
     Escalated(Escalated),
+    Merge(Merge),
 }
 
 impl EventBody {
@@ -260,6 +270,7 @@ impl EventBody {
             Self::Stage(_) => "stage",
             Self::Void(_) => "void",
             Self::Escalated(_) => "escalated",
+            Self::Merge(_) => "merge",
         }
     }
 
@@ -272,6 +283,7 @@ impl EventBody {
             Self::Stage(_) => 3,
             Self::Void(_) => 4,
             Self::Escalated(_) => 5,
+            Self::Merge(_) => 6,
         }
     }
 }

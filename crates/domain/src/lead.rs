@@ -221,6 +221,9 @@ pub struct Lead {
     /// with no live event at all) belongs to history and pages nobody.
     pub first_live_at: Option<DateTime<Utc>>,
     pub attributes: BTreeMap<String, String>,
+    /// A CRM merge folded this lead into that one: its events count there, not here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<LeadId>,
 }
 
 /// The events a fold applies, in order, with what voided the others.
@@ -301,6 +304,7 @@ impl Lead {
             timeline: Vec::with_capacity(events),
             first_live_at: None,
             attributes: BTreeMap::new(),
+            merged_into: None,
         }
     }
 
@@ -327,6 +331,21 @@ impl Lead {
         let eff = effective(&lead_id, events.iter().copied());
         let mut lead = Lead::empty(lead_id, eff.ordered.len());
         lead.first_live_at = first_live_at;
+        if let Some(into) = crate::merge::absorbed_by(&lead.lead_id, eff.ordered.iter().copied()) {
+            // Folded into the survivor, which reads these events as its own: nothing counts here.
+            for e in &eff.ordered {
+                lead.note(
+                    e,
+                    format!(
+                        "{} (counted on {into}, which this record was merged into)",
+                        e.body.kind()
+                    ),
+                    None,
+                );
+            }
+            lead.merged_into = Some(into);
+            return lead;
+        }
         for e in &eff.ordered {
             match eff.voided_by.get(&e.event_id) {
                 Some(by) => lead.note(e, format!("{} (voided)", e.body.kind()), Some(by)),
@@ -363,6 +382,11 @@ impl Lead {
             EventBody::Touch(t) => self.apply_touch(t, at, policy),
             EventBody::Stage(s) => self.apply_stage(s.stage, s.reason.as_deref(), at),
             EventBody::Void(v) => format!("voided {} ({})", v.target, v.reason),
+            EventBody::Merge(m) if m.into == self.lead_id => {
+                let names: Vec<&str> = m.merged.iter().map(LeadId::as_str).collect();
+                format!("merged in {}: their events count here", names.join(", "))
+            }
+            EventBody::Merge(m) => format!("{} were merged into {}", m.merged.len(), m.into),
             EventBody::Escalated(x) => {
                 format!(
                     "escalation record: {} clock step {} (from an earlier release)",

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod clock;
 pub mod event;
 pub mod lead;
+pub mod merge;
 pub mod metrics;
 pub mod policy;
 pub mod scope;

@@ -40,8 +40,7 @@ where
         let ids = self.store.open_leads().await?;
         let leads: Vec<Lead> = stream::iter(ids)
             .map(|id| async move {
-                self.store
-                    .load(&id)
+                self.lead_events(&id)
                     .await
                     .map(|events| self.versions.fold(id, &events).0)
             })

@@ -26,7 +26,7 @@ impl<S: EventStore + StepLog + Outbox + WriteBacks, T, N, C: Clock> App<S, T, N,
         scope: &Scope,
     ) -> Result<LeadView, LeadError> {
         let id = LeadId::parse(lead_id).map_err(|e| LeadError::InvalidId(e.0))?;
-        let events = self.store.load(&id).await.map_err(LeadError::Store)?;
+        let events = self.lead_events(&id).await.map_err(LeadError::Store)?;
         if events.is_empty() {
             return Err(LeadError::NotFound(id.to_string()));
         }

@@ -88,7 +88,7 @@ where
         // other they passed API Gateway's 29 s at a few thousand leads. Bounded, so a big
         // report neither floods the table's capacity nor holds every request open at once.
         stream::iter(ids)
-            .map(|id| async move { self.store.load(&id).await.map(|events| (id, events)) })
+            .map(|id| async move { self.lead_events(&id).await.map(|events| (id, events)) })
             .buffered(LOADS_IN_FLIGHT)
             .try_collect()
             .await

@@ -9,5 +9,6 @@ pub mod lead;
 pub mod metrics;
 pub mod privacy;
 pub mod reconcile;
+pub mod timeline;
 pub mod whatif;
 pub mod writeback;

@@ -71,13 +71,16 @@ fn legacy_claims(events: &[Event], book: &StepBook) -> Vec<StepRecord> {
 fn summary(
     lead: &Lead,
     events: &[Event],
+    stored: usize,
     plan: &Plan,
     open: bool,
     ages_out: Option<DateTime<Utc>>,
 ) -> Option<LeadSummary> {
     Some(LeadSummary {
         lead_id: lead.lead_id.clone(),
-        events: events.len() as u64,
+        // The lead's own stored events (not the merged records'): what the store compares
+        // with its count to tell an unreconciled lead.
+        events: stored as u64,
         next_due: plan.timers.iter().map(|t| t.due_at).chain(ages_out).min(),
         first_engaged_at: lead.cycles.first().map(|c| c.engaged_at),
         last_activity: events.iter().map(|e| e.occurred_at).max()?,
@@ -93,10 +96,31 @@ where
     N: Notifier,
     C: Clock,
 {
-    /// Reconciles one lead: decide, record, arm.
+    /// Reconciles one lead: decide, record, arm. A lead a CRM merge folded into another
+    /// changes the survivor's clocks, so the survivor (and its own survivor, along a chain of
+    /// merges) is reconciled after it; the answer is the lead's own pass.
     pub async fn reconcile(&self, lead_id: &LeadId) -> Result<Reconciled, PortError> {
+        let mut first = self.reconcile_once(lead_id).await?;
+        let mut next = first.lead.merged_into.clone();
+        let mut hops = 0;
+        while let Some(into) = next.take().filter(|_| hops < leadclock_domain::merge::MAX_MERGED) {
+            hops += 1;
+            match self.reconcile_once(&into).await {
+                Ok(r) => {
+                    first.failures.extend(r.failures);
+                    next = r.lead.merged_into;
+                }
+                Err(e) => first.failures.push(e),
+            }
+        }
+        Ok(first)
+    }
+
+    async fn reconcile_once(&self, lead_id: &LeadId) -> Result<Reconciled, PortError> {
         let now = self.clock.now();
-        let events = self.store.load(lead_id).await?;
+        let own = self.store.load(lead_id).await?;
+        let own_count = own.len();
+        let events = self.with_merged(lead_id, own).await?;
         let (lead, version) = self.versions.fold(lead_id.clone(), &events);
         let (judging, policy_version) = (version.policy.clone(), version.number);
         let delivery = self.policy_now();
@@ -144,7 +168,7 @@ where
             let ages_out = current
                 .filter(|_| open)
                 .and_then(|c| clock::no_response_at(c, &judging));
-            if let Some(s) = summary(&lead, &events, &plan, open, ages_out) {
+            if let Some(s) = summary(&lead, &events, own_count, &plan, open, ages_out) {
                 self.store.save_summary(&s).await?;
             }
         }

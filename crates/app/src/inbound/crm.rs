@@ -24,7 +24,7 @@
 use super::classify::{self, Untyped};
 use crate::identity::{HeldTouch, Identity, ToolFacts, ToolPerson};
 use leadclock_crm::{Batch, Fact, Keyed, OwnerRef, PersonRef, RecordKey, Source};
-use leadclock_domain::event::{Assignment, Contact, Form, Stage, Touch};
+use leadclock_domain::event::{Assignment, Contact, Form, Merge, Stage, Touch};
 use leadclock_domain::{Event, EventBody, EventId, LeadId, Origin, Policy, StageChange};
 use std::collections::BTreeMap;
 
@@ -71,6 +71,19 @@ pub fn map(batch: &Batch, policy: &Policy, origin: Origin) -> Mapped {
                 });
                 continue;
             }
+        }
+        if let Fact::Merged { into, merged, at } = &keyed.fact {
+            match merge_events(keyed, into, merged, *at) {
+                Ok(events) => out.events.extend(events.into_iter().map(|mut e| {
+                    e.origin = origin;
+                    e
+                })),
+                Err(reason) => out.skipped.push(Skipped {
+                    key: keyed.key.to_string(),
+                    reason,
+                }),
+            }
+            continue;
         }
         match event_of(keyed, &snapshots, policy) {
             Ok(mut event) => {
@@ -122,6 +135,29 @@ fn tool_fact(keyed: &Keyed, policy: &Policy, tools: &mut ToolFacts) -> Result<bo
         }
         _ => Ok(false),
     }
+}
+
+/// A merge, stored on the surviving record's lead and on each merged one under the same id:
+/// the survivor's timeline then reads theirs ([`leadclock_domain::merge`]), in any arrival order.
+fn merge_events(
+    keyed: &Keyed,
+    into: &RecordKey,
+    merged: &[RecordKey],
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Event>, String> {
+    let lead = |r: &RecordKey| LeadId::parse(&r.to_string()).map_err(|e| e.0);
+    if merged.is_empty() {
+        return Err("a merge naming no merged record".into());
+    }
+    let body = EventBody::Merge(Merge {
+        into: lead(into)?,
+        merged: merged.iter().map(lead).collect::<Result<_, _>>()?,
+    });
+    let id = EventId::parse(keyed.key.as_str()).map_err(|e| e.0)?;
+    std::iter::once(into)
+        .chain(merged)
+        .map(|r| Ok(Event::new(id.clone(), lead(r)?, at, body.clone())))
+        .collect()
 }
 
 fn touch(owner: Option<&OwnerRef>, channel: &str, outcome: Option<&str>, policy: &Policy) -> Touch {
@@ -204,7 +240,7 @@ fn event_of(keyed: &Keyed, snapshots: &Snapshots, policy: &Policy) -> Result<Eve
             let body = EventBody::Touch(touch(owner.as_ref(), channel, outcome.as_deref(), policy));
             (record, *at, body)
         }
-        Fact::Merged { .. } => return Err("a merge: the surviving record keeps its own history".into()),
+        Fact::Merged { .. } => return Err("a merge is mapped by merge_events".into()),
         Fact::Deleted { .. } => return Err("a deletion: the lead's stored events are kept".into()),
         Fact::Identified { .. } => return Err("an identity: the sales tools' people are joined by the store".into()),
     };
