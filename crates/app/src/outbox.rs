@@ -155,7 +155,12 @@ impl SendFailure {
 
 /// A cheap per-message number for jitter, from its id.
 pub fn salt(msg: &OutboxMessage) -> u64 {
-    msg.id().bytes().fold(msg.attempts as u64, |h, b| {
+    salt_of(&msg.id(), msg.attempts)
+}
+
+/// The jitter salt of anything retried under an id (an outbox message, a CRM write-back).
+pub fn salt_of(id: &str, attempts: u32) -> u64 {
+    id.bytes().fold(u64::from(attempts), |h, b| {
         h.wrapping_mul(31).wrapping_add(u64::from(b))
     })
 }

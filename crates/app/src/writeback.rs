@@ -78,9 +78,7 @@ impl WriteBack {
 
     /// After a failed attempt: when to try again, or dead.
     pub fn failed(&mut self, error: &str, retry_after: Option<chrono::Duration>, permanent: bool, now: DateTime<Utc>) {
-        let salt = self.lead_id.as_str().bytes().fold(u64::from(self.attempts), |h, b| {
-            h.wrapping_mul(31).wrapping_add(u64::from(b))
-        });
+        let salt = crate::outbox::salt_of(self.lead_id.as_str(), self.attempts);
         let wait = crate::outbox::backoff(self.attempts, retry_after, salt);
         self.attempts += 1;
         self.last_error = Some(error.chars().take(500).collect());

@@ -102,9 +102,12 @@ where
     pub async fn reconcile(&self, lead_id: &LeadId) -> Result<Reconciled, PortError> {
         let mut first = self.reconcile_once(lead_id).await?;
         let mut next = first.lead.merged_into.clone();
-        let mut hops = 0;
-        while let Some(into) = next.take().filter(|_| hops < leadclock_domain::merge::MAX_MERGED) {
-            hops += 1;
+        // A chain of merges is followed once per lead: a (corrupt) cycle of merges ends too.
+        let mut seen = std::collections::BTreeSet::from([lead_id.clone()]);
+        while let Some(into) = next
+            .take()
+            .filter(|l| seen.len() <= leadclock_domain::merge::MAX_MERGED && seen.insert(l.clone()))
+        {
             match self.reconcile_once(&into).await {
                 Ok(r) => {
                     first.failures.extend(r.failures);
