@@ -1078,6 +1078,37 @@ def test_a_hubspot_workflow_run_engages_the_contact_on_the_stack(stack):
     assert status == 200 and lead["timeline"][0]["kind"] == "form", lead
 
 
+
+def test_kept_webhooks_replay_on_the_stack_and_an_erasure_deletes_them(stack):
+    """The hooks above were kept as received (RAWHOOK# items): the replay route maps them
+    again page by page with an admin token, and a second replay changes nothing; erasing the
+    workflow contact's email deletes the bodies that hold it."""
+    now = datetime.now(timezone.utc)
+    window = {"from": (now - timedelta(hours=2)).isoformat(), "to": (now + timedelta(minutes=5)).isoformat()}
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    status, refused = stack.post_path("/v1/hooks/replay", json.dumps(window).encode(), {"Authorization": f"Bearer {READ_TOKEN}"})
+    assert (status, refused["error"]["code"]) == (401, "unauthorized"), refused
+
+    def replay_all():
+        totals, after = {"hooks": 0, "unchanged": 0, "added": 0, "corrected": 0, "voided": 0}, None
+        while True:
+            status, page = stack.post_path("/v1/hooks/replay", json.dumps({**window, "after": after, "limit": 2}).encode(), admin)
+            assert status == 200, page
+            assert page["failed"] == [], page
+            for k in totals:
+                totals[k] += page[k]
+            after = page.get("next")
+            if after is None:
+                return totals
+
+    first = replay_all()
+    assert first["hooks"] >= 3 and first["unchanged"] >= 3, first
+    second = replay_all()
+    assert (second["hooks"], second["added"], second["corrected"], second["voided"]) == (first["hooks"], 0, 0, 0), second
+    status, done = stack.post_path("/v1/privacy/erasure", json.dumps({"email": "ada@example.com"}).encode(), admin)
+    assert status == 200 and done["raw_hooks_deleted"] >= 1, done
+    assert replay_all()["hooks"] == first["hooks"] - done["raw_hooks_deleted"]
+
 # ---------- the dashboard, from the read API's function ----------
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod policy_file;
 pub mod ports;
 pub mod query;
+pub mod raw_hooks;
 pub mod report_format;
 pub mod telemetry;
 pub mod view;

@@ -9,8 +9,10 @@ use crate::error::PortError;
 use crate::identity::{normal_email, HeldTouch, Identity, IdentityKey, ToolPerson};
 use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::ports::{
-    Appended, EventStore, Identities, LeadIndex, LeadSummary, Outbox, PersonalData, Rollups, StepLog, WriteBacks,
+    Appended, EventStore, Identities, LeadIndex, LeadSummary, Outbox, PersonalData, RawHooks, Rollups, StepLog,
+    WriteBacks,
 };
+use crate::raw_hooks::{RawHook, RawHookCursor};
 use crate::writeback::WriteBack;
 use chrono::{DateTime, Utc};
 use leadclock_domain::steps::{StepKey, StepRecord, StepStatus};
@@ -36,6 +38,7 @@ struct State {
     identities: BTreeMap<ToolPerson, BTreeSet<String>>,
     held: BTreeMap<(ToolPerson, EventId), HeldTouch>,
     write_backs: BTreeMap<LeadId, WriteBack>,
+    raw_hooks: BTreeMap<RawHookCursor, RawHook>,
 }
 
 /// What SQLite's `leads` table keeps about a lead; created by its first event.
@@ -343,6 +346,45 @@ impl WriteBacks for MemoryStore {
         due.sort_by_key(|w| w.next_attempt_at);
         due.truncate(limit);
         Ok(due)
+    }
+}
+
+impl RawHooks for MemoryStore {
+    async fn keep_raw_hook(&self, hook: &RawHook) -> Result<(), PortError> {
+        self.state().raw_hooks.insert(hook.cursor(), hook.clone());
+        Ok(())
+    }
+
+    async fn raw_hooks_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<&RawHookCursor>,
+        limit: usize,
+    ) -> Result<Vec<RawHook>, PortError> {
+        Ok(self
+            .state()
+            .raw_hooks
+            .values()
+            .filter(|h| from <= h.received_at && h.received_at < to)
+            .filter(|h| after.is_none_or(|a| &h.cursor() > a))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn forget_raw_hooks(&self, leads: &[LeadId], emails: &[String]) -> Result<u64, PortError> {
+        let mut state = self.state();
+        let before = state.raw_hooks.len();
+        state.raw_hooks.retain(|_, h| !h.names_any(leads, emails));
+        Ok((before - state.raw_hooks.len()) as u64)
+    }
+
+    async fn forget_raw_hooks_before(&self, cutoff: DateTime<Utc>) -> Result<u64, PortError> {
+        let mut state = self.state();
+        let before = state.raw_hooks.len();
+        state.raw_hooks.retain(|_, h| h.received_at >= cutoff);
+        Ok((before - state.raw_hooks.len()) as u64)
     }
 }
 

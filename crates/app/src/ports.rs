@@ -4,6 +4,7 @@
 use crate::error::PortError;
 use crate::identity::{HeldTouch, Identity, IdentityKey, ToolPerson};
 use crate::outbox::{Channel, OutboxMessage, SendFailure};
+use crate::raw_hooks::{RawHook, RawHookCursor};
 use crate::writeback::WriteBack;
 use chrono::{DateTime, Utc};
 use leadclock_domain::steps::{StepKey, StepRecord, StepStatus, Timer};
@@ -155,10 +156,43 @@ pub trait WriteBacks: Send + Sync {
     ) -> impl Future<Output = Result<Vec<WriteBack>, PortError>> + Send;
 }
 
-/// Every store port: what a host's store adapter implements.
-pub trait Store: EventStore + LeadIndex + StepLog + Outbox + Rollups + PersonalData + Identities + WriteBacks {}
+/// The CRM and sales-tool webhooks as received ([`crate::raw_hooks`]), keyed by
+/// (`received_at`, `id`): a resend is kept again, and replays of both agree.
+pub trait RawHooks: Send + Sync {
+    /// Stores `hook`, or replaces the one stored under its key (a replay's new `derived`).
+    fn keep_raw_hook(&self, hook: &RawHook) -> impl Future<Output = Result<(), PortError>> + Send;
 
-impl<T: EventStore + LeadIndex + StepLog + Outbox + Rollups + PersonalData + Identities + WriteBacks> Store for T {}
+    /// Hooks received in `[from, to)`, after `after`, in (`received_at`, `id`) order, at most `limit`.
+    fn raw_hooks_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<&RawHookCursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RawHook>, PortError>> + Send;
+
+    /// Deletes every hook whose events named one of `leads` or whose body holds one of
+    /// `emails` (lower case); how many.
+    fn forget_raw_hooks(
+        &self,
+        leads: &[LeadId],
+        emails: &[String],
+    ) -> impl Future<Output = Result<u64, PortError>> + Send;
+
+    /// Deletes every hook received before `cutoff`; how many.
+    fn forget_raw_hooks_before(&self, cutoff: DateTime<Utc>) -> impl Future<Output = Result<u64, PortError>> + Send;
+}
+
+/// Every store port: what a host's store adapter implements.
+pub trait Store:
+    EventStore + LeadIndex + StepLog + Outbox + Rollups + PersonalData + Identities + WriteBacks + RawHooks
+{
+}
+
+impl<T: EventStore + LeadIndex + StepLog + Outbox + Rollups + PersonalData + Identities + WriteBacks + RawHooks> Store
+    for T
+{
+}
 
 /// Personal data: whose leads an email names, events rewritten without it, and how far the
 /// retention pass has come.

@@ -4,6 +4,7 @@ mod calendar_cmd;
 mod explain_cmd;
 mod forget_cmd;
 mod import_cmd;
+mod replay_cmd;
 mod report_cmd;
 mod upload;
 mod versions_cmd;
@@ -147,6 +148,8 @@ enum Cmd {
     Import(import_cmd::ImportArgs),
     /// Erase one person's personal data (by lead id or email), or run the retention pass now.
     Forget(forget_cmd::ForgetArgs),
+    /// Map the CRM and sales-tool webhooks kept from a window again, and correct what changed.
+    ReplayHooks(replay_cmd::ReplayArgs),
     /// Business-hours arithmetic on a policy's calendars.
     Calendar {
         #[command(subcommand)]
@@ -383,6 +386,12 @@ fn main() -> ExitCode {
         },
         Cmd::Forget(args) => match forget_cmd::run(&args) {
             // A subject matched no stored lead: the others are erased, and the exit status says so.
+            Ok(false) => return ExitCode::from(2),
+            Ok(true) => Ok(()),
+            Err(e) => Err(e),
+        },
+        Cmd::ReplayHooks(args) => match replay_cmd::run(&args) {
+            // Some webhook could not be read again: the rest is replayed, and the exit status says so.
             Ok(false) => return ExitCode::from(2),
             Ok(true) => Ok(()),
             Err(e) => Err(e),

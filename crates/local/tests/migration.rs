@@ -2,7 +2,7 @@
 //! escalations it sent become `delivered` step records, and nothing is sent again.
 
 use chrono::{DateTime, Duration, Utc};
-use leadclock_app::ports::{EventStore, ManualClock, Outbox, StepLog};
+use leadclock_app::ports::{Clock, EventStore, ManualClock, Outbox, StepLog};
 use leadclock_app::App;
 use leadclock_domain::steps::StepStatus;
 use leadclock_domain::{LeadId, Policy};
@@ -265,5 +265,44 @@ async fn a_v5_store_upgrades_and_its_crm_leads_get_their_figures_written_back() 
     assert_eq!(f.sla_status, Some(SlaStatus::Met));
     assert_eq!(f.first_response_at, Some("2026-12-03T15:02:30Z".parse().unwrap()));
     assert_eq!(app.store.write_back(&lead("V5-PLAIN")).await.unwrap(), None);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The release before raw webhooks were kept (schema 6, commit `02b29a4`): its hook-made lead
+/// reads as before, no webhook of its is kept (they were not, then), and the first webhook
+/// after the upgrade is kept and replayable.
+#[tokio::test]
+async fn a_v6_store_upgrades_and_keeps_the_webhooks_received_after() {
+    use leadclock_app::ports::RawHooks;
+    use leadclock_app::raw_hooks::{HookSource, RawHook};
+    let dir = temp_dir("v6");
+    let conn = rusqlite::Connection::open(dir.join("leadclock.db")).unwrap();
+    conn.execute_batch(include_str!("fixtures/v6.sql")).unwrap();
+    drop(conn);
+    assert_eq!(user_version(&dir), 6);
+    let store = SqliteStore::open(&dir).unwrap();
+    assert_eq!(user_version(&dir), schema::VERSION);
+    let hook_lead = lead("hubspot:62515:601");
+    assert_eq!(store.load(&hook_lead).await.unwrap().len(), 2);
+    let (from, to) = (
+        "2026-01-01T00:00:00Z".parse().unwrap(),
+        "2027-01-01T00:00:00Z".parse().unwrap(),
+    );
+    assert!(store.raw_hooks_between(from, to, None, 10).await.unwrap().is_empty());
+    let policy = Arc::new(Policy::parse(include_str!("../../../tests/fixtures/fast.toml")).unwrap());
+    let clock = ManualClock::at("2026-12-04T09:00:00Z".parse().unwrap());
+    let (timers, _fired) = LocalTimers::start(clock.clone());
+    let notifier = LocalNotifier::new(&dir, Webhooks::default(), false);
+    let app = App::new(policy, store, timers, notifier, clock.clone());
+    let body = r#"[{"eventId":3,"subscriptionId":1,"portalId":62515,"appId":1,"occurredAt":1796310150000,"subscriptionType":"contact.propertyChange","attemptNumber":0,"objectId":601,"propertyName":"lifecyclestage","propertyValue":"salesqualifiedlead","changeSource":"CRM_UI"}]"#;
+    let raw = RawHook::new(HookSource::HubSpot, None, body.into(), clock.now());
+    let batch = raw.batch().unwrap();
+    let out = app.receive_hook(raw, &batch, &[]).await.unwrap();
+    assert_eq!(out.batch.accepted, 1);
+    let kept = app.store.raw_hooks_between(from, to, None, 10).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].leads().into_iter().collect::<Vec<_>>(), [&hook_lead]);
+    let replayed = app.replay_hooks((from, to), None, 10, &[]).await.unwrap();
+    assert_eq!((replayed.hooks, replayed.unchanged), (1, 1), "{replayed:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,5 +1,5 @@
 //! The store contract: what every adapter of the store ports (`EventStore`, `LeadIndex`,
-//! `StepLog`, `Outbox`, `Rollups`, `PersonalData`, `Identities`) promises its callers, checked the same way against memory, SQLite and DynamoDB.
+//! `StepLog`, `Outbox`, `Rollups`, `PersonalData`, `Identities`, `WriteBacks`, `RawHooks`) promises its callers, checked the same way against memory, SQLite and DynamoDB.
 //!
 //! Each case is one async function that creates its own leads, named after the run and the
 //! case, so cases and runs can share one table; it asserts only about those leads. Where the
@@ -16,6 +16,7 @@ mod identities;
 mod lead_index;
 mod outbox;
 mod privacy;
+mod raw_hooks;
 mod rollups;
 mod steps;
 mod write_backs;
@@ -89,6 +90,7 @@ pub fn cases<A: Adapter>() -> Vec<Case<A>> {
         identities::people_are_found_by_what_they_were_learned_by,
         identities::held_touches_are_kept_once_until_released,
         write_backs::a_write_back_saves_only_over_the_revision_read,
+        raw_hooks::raw_hooks_read_back_whole_in_order_and_are_forgotten_by_name_or_age,
     ]
 }
 

@@ -174,7 +174,7 @@ where
 
 impl<S, T, N, C> App<S, T, N, C>
 where
-    S: EventStore + LeadIndex + Outbox + Rollups + PersonalData + crate::ports::Identities,
+    S: EventStore + LeadIndex + Outbox + Rollups + PersonalData + crate::ports::Identities + crate::ports::RawHooks,
     N: Notifier,
     C: Clock,
 {

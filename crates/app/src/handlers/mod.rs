@@ -4,6 +4,7 @@ pub mod baseline;
 pub mod batch;
 pub mod dashboard;
 pub mod dispatch;
+pub mod hooks;
 pub mod ingest;
 pub mod lead;
 pub mod metrics;

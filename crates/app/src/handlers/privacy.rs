@@ -5,7 +5,7 @@
 //! the clocks and every metric stay exactly as they were.
 
 use crate::error::{store_status, HttpError, PortError};
-use crate::ports::{Clock, EventStore, Identities, LeadIndex, PersonalData};
+use crate::ports::{Clock, EventStore, Identities, LeadIndex, PersonalData, RawHooks};
 use crate::App;
 use chrono::{DateTime, Duration, Utc};
 use leadclock_domain::event::erase_personal_data;
@@ -56,6 +56,9 @@ pub struct Erasure {
     pub leads: Vec<ErasedLead>,
     /// Events rewritten without their personal data.
     pub events_erased: u32,
+    /// Webhooks kept as received ([`crate::raw_hooks`]) that named the leads or the address,
+    /// deleted.
+    pub raw_hooks_deleted: u64,
     pub erased_at: Option<DateTime<Utc>>,
 }
 
@@ -73,6 +76,8 @@ pub struct RetentionPass {
     pub leads_checked: u32,
     pub leads_erased: u32,
     pub events_erased: u32,
+    /// Webhooks kept as received, deleted for being older than `[privacy] raw_hooks`.
+    pub raw_hooks_deleted: u64,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -118,16 +123,18 @@ impl HttpError for PrivacyError {
 /// and on DynamoDB the pass reads one day index per day, so a bound keeps the first run short.
 pub const FIRST_PASS_LOOKBACK_DAYS: i64 = 3 * 366;
 
-impl<S: EventStore + LeadIndex + PersonalData + Identities, T, N, C: Clock> App<S, T, N, C> {
+impl<S: EventStore + LeadIndex + PersonalData + Identities + RawHooks, T, N, C: Clock> App<S, T, N, C> {
     /// Erases the personal data of the leads `subject` names. Answers `NotFound` when it names
     /// no stored lead; erasing a lead twice is not an error (it erases nothing the second time).
     pub async fn erase(&self, subject: &Subject) -> Result<Erasure, PrivacyError> {
+        let mut emails = Vec::new();
         let leads = match subject {
             Subject::Lead(id) => vec![id.clone()],
             Subject::Email(email) => {
                 // A tool may know the address though no lead's form gave it.
                 let normal = crate::identity::normal_email(email.as_str());
                 self.store.forget_email(&normal).await.map_err(PrivacyError::Store)?;
+                emails.push(normal);
                 self.store
                     .leads_with_email(email.as_str())
                     .await
@@ -144,6 +151,7 @@ impl<S: EventStore + LeadIndex + PersonalData + Identities, T, N, C: Clock> App<
             if events.is_empty() {
                 continue;
             }
+            emails.extend(crate::identity::contact_emails(&events));
             let n = self.rewrite_erased(&events, at).await.map_err(PrivacyError::Store)?;
             out.events_erased += n;
             out.leads.push(ErasedLead {
@@ -151,6 +159,16 @@ impl<S: EventStore + LeadIndex + PersonalData + Identities, T, N, C: Clock> App<
                 events_erased: n,
             });
         }
+        let named: Vec<LeadId> = out
+            .leads
+            .iter()
+            .filter_map(|l| LeadId::parse(&l.lead_id).ok())
+            .collect();
+        out.raw_hooks_deleted = self
+            .store
+            .forget_raw_hooks(&named, &emails)
+            .await
+            .map_err(PrivacyError::Store)?;
         // A lead id that names nothing is a mistake worth saying. An email that names nothing
         // is not an error: it may be erased already (a retried request), and the answer must
         // not tell which emails were ever stored.
@@ -165,6 +183,64 @@ impl<S: EventStore + LeadIndex + PersonalData + Identities, T, N, C: Clock> App<
         Ok(out)
     }
 
+    /// Erases the personal data of every lead whose last event is older than the retention
+    /// period, visiting each lead once: in the window, between the previous pass's cutoff and
+    /// this one's, that holds its last activity. The window is walked a UTC day at a time with
+    /// the progress saved after each, so a pass cut short (a first pass over years of leads
+    /// running out of Lambda time) goes on from there the next night. Nothing to do when the
+    /// policy keeps data (`"off"`).
+    pub async fn apply_retention(&self) -> Result<RetentionPass, PortError> {
+        let policy = self.policy_now();
+        let now = self.clock.now();
+        // "off" keeps no raw webhook: the ones kept before are deleted as if expired.
+        let raw_cutoff = policy.privacy.raw_hooks.map_or(now, |keep| now - keep);
+        let raw_hooks_deleted = self.store.forget_raw_hooks_before(raw_cutoff).await?;
+        let Some(keep) = policy.privacy.contact_retention else {
+            return Ok(RetentionPass {
+                raw_hooks_deleted,
+                ..RetentionPass::default()
+            });
+        };
+        let cutoff = now - keep;
+        let mut start = match self.store.retention_through().await? {
+            Some(t) => t,
+            None => cutoff - Duration::days(FIRST_PASS_LOOKBACK_DAYS),
+        };
+        let mut pass = RetentionPass {
+            cutoff: Some(cutoff),
+            raw_hooks_deleted,
+            ..RetentionPass::default()
+        };
+        while start < cutoff {
+            let end = next_utc_midnight(start).min(cutoff);
+            for lead in self.store.active_between(start, end).await? {
+                let last = self.store.summary(&lead).await?.map(|s| s.last_activity);
+                if !last.is_some_and(|l| start <= l && l < end) {
+                    continue;
+                }
+                pass.leads_checked += 1;
+                // The stored events decide, not the summary: an event not yet folded into it
+                // may be newer.
+                let events = self.store.load(&lead).await?;
+                let n = self.erase_if_expired(&events, &policy, now).await?;
+                pass.events_erased += n;
+                pass.leads_erased += u32::from(n > 0);
+            }
+            self.store.save_retention_through(end).await?;
+            start = end;
+        }
+        tracing::info!(
+            checked = pass.leads_checked,
+            erased = pass.leads_erased,
+            events = pass.events_erased,
+            raw_hooks = pass.raw_hooks_deleted,
+            "retention pass"
+        );
+        Ok(pass)
+    }
+}
+
+impl<S: EventStore + LeadIndex + PersonalData + Identities, T, N, C: Clock> App<S, T, N, C> {
     /// Rewrites one lead's `events` without their personal data; how many changed.
     async fn rewrite_erased(&self, events: &[Event], at: DateTime<Utc>) -> Result<u32, PortError> {
         // The sales tools' people and the contact index forget the addresses first: were the
@@ -200,54 +276,6 @@ impl<S: EventStore + LeadIndex + PersonalData + Identities, T, N, C: Clock> App<
             return Ok(0);
         }
         self.rewrite_erased(events, now).await
-    }
-
-    /// Erases the personal data of every lead whose last event is older than the retention
-    /// period, visiting each lead once: in the window, between the previous pass's cutoff and
-    /// this one's, that holds its last activity. The window is walked a UTC day at a time with
-    /// the progress saved after each, so a pass cut short (a first pass over years of leads
-    /// running out of Lambda time) goes on from there the next night. Nothing to do when the
-    /// policy keeps data (`"off"`).
-    pub async fn apply_retention(&self) -> Result<RetentionPass, PortError> {
-        let policy = self.policy_now();
-        let Some(keep) = policy.privacy.contact_retention else {
-            return Ok(RetentionPass::default());
-        };
-        let now = self.clock.now();
-        let cutoff = now - keep;
-        let mut start = match self.store.retention_through().await? {
-            Some(t) => t,
-            None => cutoff - Duration::days(FIRST_PASS_LOOKBACK_DAYS),
-        };
-        let mut pass = RetentionPass {
-            cutoff: Some(cutoff),
-            ..RetentionPass::default()
-        };
-        while start < cutoff {
-            let end = next_utc_midnight(start).min(cutoff);
-            for lead in self.store.active_between(start, end).await? {
-                let last = self.store.summary(&lead).await?.map(|s| s.last_activity);
-                if !last.is_some_and(|l| start <= l && l < end) {
-                    continue;
-                }
-                pass.leads_checked += 1;
-                // The stored events decide, not the summary: an event not yet folded into it
-                // may be newer.
-                let events = self.store.load(&lead).await?;
-                let n = self.erase_if_expired(&events, &policy, now).await?;
-                pass.events_erased += n;
-                pass.leads_erased += u32::from(n > 0);
-            }
-            self.store.save_retention_through(end).await?;
-            start = end;
-        }
-        tracing::info!(
-            checked = pass.leads_checked,
-            erased = pass.leads_erased,
-            events = pass.events_erased,
-            "retention pass"
-        );
-        Ok(pass)
     }
 }
 

@@ -67,7 +67,8 @@ pub enum Routes {
     /// /v1/hooks/salesforce/{secret}`: Salesforce Outbound Messages; `POST /v1/hooks/outreach`,
     /// `POST /v1/hooks/salesloft`: the sales tools' touches.
     Hooks,
-    /// `POST /v1/privacy/erasure`: one person's data erased, with an admin token.
+    /// The admin routes, with an admin token: `POST /v1/privacy/erasure` (one person's data
+    /// erased) and `POST /v1/hooks/replay` (the kept webhooks mapped again).
     Privacy,
     /// The dashboard's HTML pages: `/`, `/login`, `/now`, `/trends`, … (see [`crate::web`]).
     Dashboard,
@@ -146,7 +147,9 @@ where
                     post(routes::salesloft::salesloft)
                         .layer(DefaultBodyLimit::max(routes::sales_tool::MAX_TOOL_BYTES + 1)),
                 ),
-            Routes::Privacy => r.route("/v1/privacy/erasure", post(routes::privacy::erasure)),
+            Routes::Privacy => r
+                .route("/v1/privacy/erasure", post(routes::privacy::erasure))
+                .route("/v1/hooks/replay", post(routes::replay::replay)),
             Routes::Dashboard => r.merge(crate::web::routes()),
         };
     }

@@ -42,6 +42,7 @@ use utoipa::{Modify, OpenApi};
         routes::stats::stats,
         routes::health::healthz,
         routes::privacy::erasure,
+        routes::replay::replay,
         openapi_json,
     ),
     modifiers(&Security),

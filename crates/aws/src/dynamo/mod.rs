@@ -39,6 +39,7 @@
 mod identities;
 mod outbox;
 mod privacy;
+mod raw_hooks;
 mod steps;
 mod write_backs;
 

@@ -15,12 +15,13 @@ pub(super) fn delivery(raw: &RawDelivery, p: &mut Problems) -> Delivery {
     }
 }
 
-/// `[privacy]`: `contact_retention` is a duration or `"off"`.
+/// `[privacy]`: `contact_retention` and `raw_hooks` are each a duration or `"off"`.
 pub(super) fn privacy(raw: &RawPrivacy, p: &mut Problems) -> Privacy {
     let d = Privacy::default();
     let path = "privacy.contact_retention";
     Privacy {
         contact_retention: days_or_off(path, raw.contact_retention.as_ref(), p).unwrap_or(d.contact_retention),
+        raw_hooks: days_or_off("privacy.raw_hooks", raw.raw_hooks.as_ref(), p).unwrap_or(d.raw_hooks),
     }
 }
 

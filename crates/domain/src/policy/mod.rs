@@ -193,12 +193,17 @@ impl Default for Delivery {
 pub struct Privacy {
     /// Erased this long after the lead's last event; `None` keeps it until erased by request.
     pub contact_retention: Option<Duration>,
+    /// How long the CRM and sales-tool webhooks are kept as received, for `replay-hooks` to
+    /// map them again after a mapping fix; `None` keeps none. Unlike `contact_retention`,
+    /// `"off"` here means *not kept*: a raw body is personal data in bulk.
+    pub raw_hooks: Option<Duration>,
 }
 
 impl Default for Privacy {
     fn default() -> Self {
         Privacy {
             contact_retention: Some(Duration::days(90)),
+            raw_hooks: Some(Duration::days(90)),
         }
     }
 }

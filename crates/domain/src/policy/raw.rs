@@ -143,6 +143,7 @@ pub(super) struct RawReports {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPrivacy {
     pub contact_retention: Option<Text>,
+    pub raw_hooks: Option<Text>,
 }
 
 #[derive(Deserialize)]

@@ -12,6 +12,7 @@ mod identities;
 mod outbox;
 mod policies;
 mod privacy;
+mod raw_hooks;
 pub mod schema;
 mod steps;
 mod write_backs;

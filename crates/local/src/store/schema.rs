@@ -9,12 +9,13 @@
 //! | 3 | releases before personal-data retention | + `policy_versions`; the server records the policy it starts with as version 1, in force since the beginning |
 //! | 4 | releases before the sales tools' hooks | + `retention` (how far the retention pass has come); events keep their bodies, erased ones gain `erased_at` |
 //! | 5 | releases before CRM write-back | + `tool_identities` (what Outreach and Salesloft taught about their people), `held_touches` (touches waiting for their person's lead), the `events_by_contact` index |
-//! | 6 | this release | + `write_backs` (each lead's SLA figures for its CRM record, until sent) |
+//! | 6 | releases before raw webhooks were kept | + `write_backs` (each lead's SLA figures for its CRM record, until sent) |
+//! | 7 | this release | + `raw_hooks` (CRM and sales-tool webhooks as received, for replay), `raw_hook_keys` (the leads and addresses each names, for erasure) |
 
 use rusqlite::{Connection, OptionalExtension};
 
 /// The version this release writes.
-pub const VERSION: i64 = 6;
+pub const VERSION: i64 = 7;
 
 /// Version 1: what releases before step outcomes wrote (and never versioned).
 const V1: &str = "
@@ -147,6 +148,25 @@ CREATE TABLE write_backs (
 CREATE INDEX write_backs_due ON write_backs (next_attempt_at) WHERE status = 'pending';
 ";
 
+/// Version 6 → 7: the CRM and sales-tool webhooks as received, for `replay-hooks`, and what
+/// each names (`lead:<id>`, `email:<address>`) for erasure. Empty after the migration: the
+/// webhooks received before were not kept, so a replay covers only what arrives from now on.
+const V7: &str = "
+CREATE TABLE raw_hooks (
+    received_at INTEGER NOT NULL,
+    id          TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (received_at, id)
+) WITHOUT ROWID;
+CREATE TABLE raw_hook_keys (
+    key         TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    id          TEXT NOT NULL,
+    PRIMARY KEY (key, received_at, id)
+) WITHOUT ROWID;
+CREATE INDEX raw_hook_keys_by_hook ON raw_hook_keys (received_at, id);
+";
+
 /// Which version a file is at.
 fn version(c: &Connection) -> rusqlite::Result<i64> {
     let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -171,7 +191,7 @@ pub fn migrate(c: &mut Connection) -> Result<(), String> {
             "the database is at schema version {from}, newer than this release's {VERSION}: upgrade leadclock"
         ));
     }
-    let steps: [(i64, &str); 6] = [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
+    let steps: [(i64, &str); 7] = [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6), (7, V7)];
     for (to, sql) in steps.into_iter().filter(|(to, _)| *to > from) {
         let tx = c.transaction().map_err(|e| e.to_string())?;
         tx.execute_batch(sql)

@@ -10,11 +10,11 @@ use crate::http::extract::SignedBody;
 use crate::http::response::{error, json};
 use crate::http::ApiState;
 use crate::inbound::bodies::HubSpotEvent;
-use crate::inbound::crm;
+use crate::inbound::crm::Skipped;
 use crate::ports::{Clock, Notifier, Store, Timers};
+use crate::raw_hooks::{HookSource, RawHook};
 use axum::extract::State;
 use axum::response::Response;
-use leadclock_domain::Origin;
 use serde::Serialize;
 
 /// What one delivery did.
@@ -32,6 +32,18 @@ pub struct HookOutcome {
 pub struct SkippedItem {
     pub what: String,
     pub reason: String,
+}
+
+impl SkippedItem {
+    pub(super) fn list(skipped: Vec<Skipped>) -> Vec<SkippedItem> {
+        skipped
+            .into_iter()
+            .map(|s| SkippedItem {
+                what: s.key,
+                reason: s.reason,
+            })
+            .collect()
+    }
 }
 
 #[utoipa::path(
@@ -66,43 +78,36 @@ where
         Ok(b) => b,
         Err(e) => return error(&IngestError::Malformed(format!("not a HubSpot webhook body: {e}"))),
     };
-    store_facts(&state, &batch).await
+    let raw = RawHook::new(HookSource::HubSpot, None, text(&signed.body), state.app.clock.now());
+    store_facts(&state, raw, &batch).await
 }
 
-/// Maps a delivery's facts to events and stores them in one write: 200 with what was stored
+/// A body the parser read as JSON is UTF-8.
+pub(super) fn text(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).into_owned()
+}
+
+/// Keeps the delivery and stores its events ([`App::receive_hook`]): 200 with what was stored
 /// and what was skipped (and why), or the store's error (503 when HubSpot should retry).
-pub(super) async fn store_facts<S, T, N, C>(state: &ApiState<S, T, N, C>, batch: &leadclock_crm::Batch) -> Response
+pub(super) async fn store_facts<S, T, N, C>(
+    state: &ApiState<S, T, N, C>,
+    raw: RawHook,
+    batch: &leadclock_crm::Batch,
+) -> Response
 where
     S: Store + 'static,
     T: Timers + 'static,
     N: Notifier + 'static,
     C: Clock + 'static,
 {
-    let app = &state.app;
-    let mapped = crm::map(batch, &app.policy_now(), Origin::Live);
-    let mut skipped: Vec<SkippedItem> = batch
-        .ignored
-        .iter()
-        .map(|i| SkippedItem {
-            what: i.what.clone(),
-            reason: i.reason.clone(),
-        })
-        .collect();
-    skipped.extend(mapped.skipped.into_iter().map(|s| SkippedItem {
-        what: s.key,
-        reason: s.reason,
-    }));
-    match app
-        .receive_batch(mapped.events.into_iter().map(Ok).collect(), false)
-        .await
-    {
+    match state.app.receive_hook(raw, batch, &[]).await {
         Ok(out) => json(
             200,
             &HookOutcome {
-                accepted: out.accepted,
-                duplicates: out.duplicates,
-                leads: out.leads,
-                skipped,
+                accepted: out.batch.accepted,
+                duplicates: out.batch.duplicates,
+                leads: out.batch.leads,
+                skipped: SkippedItem::list(out.skipped),
             },
         ),
         Err(e) => {

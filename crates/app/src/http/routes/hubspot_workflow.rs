@@ -7,7 +7,7 @@
 //! sends `Authorization: Bearer <token>` (one of `LEADCLOCK_HUBSPOT_WORKFLOW_TOKENS`). HubSpot
 //! retries a workflow webhook that fails, so every run gets 200 once stored (skipped ones too).
 
-use super::hubspot::store_facts;
+use super::hubspot::{store_facts, text};
 use crate::auth::{self, AuthError, Scheme};
 use crate::error::{ErrorBody, IngestError};
 use crate::http::extract::{header_lookup, json_content_type, limited_body, SignedBody};
@@ -15,6 +15,7 @@ use crate::http::response::error;
 use crate::http::ApiState;
 use crate::ports::{Clock, Notifier, Store, Timers};
 use crate::query::QueryError;
+use crate::raw_hooks::{HookSource, RawHook};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::header;
@@ -92,7 +93,9 @@ where
         Ok(b) => b,
         Err(e) => return error(&IngestError::Malformed(format!("not a HubSpot workflow body: {e}"))),
     };
-    store_facts(&state, &batch).await
+    let context = portal.map(|p| p.to_string());
+    let raw = RawHook::new(HookSource::HubSpotWorkflow, context, text(&body), state.app.clock.now());
+    store_facts(&state, raw, &batch).await
 }
 
 impl WorkflowQuery {

@@ -9,6 +9,7 @@ pub mod leads;
 pub mod metrics;
 pub mod outreach;
 pub mod privacy;
+pub mod replay;
 pub mod sales_tool;
 pub mod salesforce;
 pub mod salesloft;

@@ -3,12 +3,14 @@
 //! `LEADCLOCK_OUTREACH_SECRETS`). `mailing.delivered`, `call.created` and `task.completed` are
 //! touches on the prospect's lead; `prospect.created`/`updated` teach the prospect's emails.
 
+use super::hubspot::text;
 use super::sales_tool::{self, ToolOutcome};
 use crate::auth::SalesTool;
 use crate::error::{ErrorBody, IngestError};
 use crate::http::response::error;
 use crate::http::ApiState;
 use crate::ports::{Clock, Notifier, Store, Timers};
+use crate::raw_hooks::{HookSource, RawHook};
 use axum::extract::{Request, State};
 use axum::response::Response;
 
@@ -42,7 +44,10 @@ where
         Err(refused) => return refused,
     };
     match leadclock_crm::outreach::parse(&body) {
-        Ok(batch) => sales_tool::store(&state, &batch).await,
+        Ok(batch) => {
+            let raw = RawHook::new(HookSource::Outreach, None, text(&body), state.app.clock.now());
+            sales_tool::store(&state, raw, &batch).await
+        }
         Err(e) => error(&IngestError::Malformed(format!("not an Outreach webhook body: {e}"))),
     }
 }

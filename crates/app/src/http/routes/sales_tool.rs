@@ -9,13 +9,12 @@ use crate::error::HttpError;
 use crate::http::extract::{header_lookup, json_content_type, limited_body};
 use crate::http::response::{error, json};
 use crate::http::ApiState;
-use crate::inbound::crm;
 use crate::ports::{Clock, Notifier, Store, Timers};
+use crate::raw_hooks::RawHook;
 use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use leadclock_domain::Origin;
 use serde::Serialize;
 
 /// A sales tool's webhook body is one resource: small.
@@ -62,45 +61,28 @@ where
     Ok((headers, body))
 }
 
-/// Stores a delivery's facts: CRM-record events as they are, tool people learned, touches
-/// joined to their lead or held.
-pub(super) async fn store<S, T, N, C>(state: &ApiState<S, T, N, C>, batch: &leadclock_crm::Batch) -> Response
+/// Keeps a delivery and stores its facts ([`crate::App::receive_hook`]): CRM-record events as
+/// they are, tool people learned, touches joined to their lead or held.
+pub(super) async fn store<S, T, N, C>(
+    state: &ApiState<S, T, N, C>,
+    raw: RawHook,
+    batch: &leadclock_crm::Batch,
+) -> Response
 where
     S: Store + 'static,
     T: Timers + 'static,
     N: Notifier + 'static,
     C: Clock + 'static,
 {
-    let app = &state.app;
-    let mapped = crm::map(batch, &app.policy_now(), Origin::Live);
-    let mut skipped: Vec<SkippedItem> = batch
-        .ignored
-        .iter()
-        .map(|i| SkippedItem {
-            what: i.what.clone(),
-            reason: i.reason.clone(),
-        })
-        .collect();
-    skipped.extend(mapped.skipped.into_iter().map(|s| SkippedItem {
-        what: s.key,
-        reason: s.reason,
-    }));
     let orgs = state.auth.current().await.salesforce_org_ids.clone();
-    let stored = async {
-        let direct = app
-            .receive_batch(mapped.events.into_iter().map(Ok).collect(), false)
-            .await?;
-        let joined = app.receive_tool_facts(&mapped.tools, &orgs).await?;
-        Ok::<_, crate::error::IngestError>((direct, joined))
-    };
-    match stored.await {
-        Ok((direct, joined)) => json(
+    match state.app.receive_hook(raw, batch, &orgs).await {
+        Ok(out) => json(
             200,
             &ToolOutcome {
-                stored: direct.accepted + joined.stored,
-                held: joined.held,
-                people_identified: joined.people_identified,
-                skipped,
+                stored: out.batch.accepted + out.joined.stored,
+                held: out.joined.held,
+                people_identified: out.joined.people_identified,
+                skipped: SkippedItem::list(out.skipped),
             },
         ),
         Err(e) => {

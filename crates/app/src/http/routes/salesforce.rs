@@ -10,14 +10,13 @@
 use crate::auth::{self, AuthConfig};
 use crate::error::HttpError;
 use crate::http::ApiState;
-use crate::inbound::crm;
 use crate::ports::{Clock, Notifier, Store, Timers};
+use crate::raw_hooks::{HookSource, RawHook};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use leadclock_crm::salesforce::{self, FaultCode, OutboundMessage};
-use leadclock_domain::Origin;
 
 /// The most a message may weigh: 100 notifications of a wide record.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
@@ -144,19 +143,15 @@ where
         Ok(b) => b,
         Err(e) => return SalesforceRefusal::Malformed(e.to_string()).into_response(),
     };
-    let app = &state.app;
-    let mapped = crm::map(&batch, &app.policy_now(), Origin::Live);
-    let skipped = batch.ignored.len() + mapped.skipped.len();
-    match app
-        .receive_batch(mapped.events.into_iter().map(Ok).collect(), false)
-        .await
-    {
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let raw = RawHook::new(HookSource::Salesforce, None, text, state.app.clock.now());
+    match state.app.receive_hook(raw, &batch, &cfg.salesforce_org_ids).await {
         Ok(out) => {
             tracing::info!(
                 notifications = message.notifications.len(),
-                accepted = out.accepted,
-                duplicates = out.duplicates,
-                skipped,
+                accepted = out.batch.accepted,
+                duplicates = out.batch.duplicates,
+                skipped = out.skipped.len(),
                 "Salesforce message acknowledged"
             );
             soap(StatusCode::OK, salesforce::ACK.to_owned())

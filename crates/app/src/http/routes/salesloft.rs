@@ -4,12 +4,14 @@
 //! sent `email_updated` are touches on the person's lead; `person_created`/`updated` teach the
 //! person's email and CRM id.
 
+use super::hubspot::text;
 use super::sales_tool::{self, ToolOutcome};
 use crate::auth::SalesTool;
 use crate::error::{ErrorBody, IngestError};
 use crate::http::response::error;
 use crate::http::ApiState;
 use crate::ports::{Clock, Notifier, Store, Timers};
+use crate::raw_hooks::{HookSource, RawHook};
 use axum::extract::{Request, State};
 use axum::response::Response;
 use leadclock_crm::salesloft::EVENT_HEADER;
@@ -50,7 +52,15 @@ where
         )));
     };
     match leadclock_crm::salesloft::parse(event, &body) {
-        Ok(batch) => sales_tool::store(&state, &batch).await,
+        Ok(batch) => {
+            let raw = RawHook::new(
+                HookSource::Salesloft,
+                Some(event.to_owned()),
+                text(&body),
+                state.app.clock.now(),
+            );
+            sales_tool::store(&state, raw, &batch).await
+        }
         Err(e) => error(&IngestError::Malformed(format!("not a Salesloft webhook body: {e}"))),
     }
 }
