@@ -89,7 +89,7 @@ pub fn run(args: &ImportArgs) -> Result<bool, String> {
             read_csv(file, args, &mut read)?;
         }
     }
-    let mapped = crm::map(&std::mem::take(&mut read.facts).sorted(), &policy, Origin::History);
+    let mapped = crm::map(&std::mem::take(&mut read.facts).sorted(), &policy, Origin::History, now);
     read.events.extend(mapped.events);
     print_read(&read, &mapped.skipped);
     print_unknown_owners(&read.events, &policy);

@@ -296,6 +296,25 @@ fn assignment_clock_escalates_to_ops() {
     assert_eq!(due[0].recipients[0].id, "revops-oncall");
 }
 
+/// A CRM owner nobody put in the directory is clocked all the same, and ops hears each of its
+/// escalations beside it; a known owner's escalations do not reach ops.
+#[test]
+fn an_owner_the_directory_does_not_know_is_escalated_with_ops() {
+    let p = policy();
+    let s = t(MON10);
+    let ids = |owner: &str| {
+        let lead = fold(&[form("f", s, "demo_request"), assign("a", s, owner)], &p);
+        let due = deliverable(&lead, &p, s + Duration::minutes(6), &StepBook::default());
+        let first = due
+            .iter()
+            .find(|e| e.key.clock == ClockKind::Response)
+            .expect("the owner's step");
+        first.recipients.iter().map(|r| r.id.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids("005000000000042"), ["005000000000042", "revops-oncall"]);
+    assert_eq!(ids("alice"), ["alice"]);
+}
+
 #[test]
 fn manager_named_on_the_assignment_wins() {
     let p = policy();

@@ -136,7 +136,8 @@ async fn a_fact_the_mapping_no_longer_derives_is_voided_and_one_it_derives_again
         WORKFLOW.into(),
         t(NOW),
     );
-    let current = leadclock_app::inbound::crm::map(&raw.batch().unwrap(), &a.policy, leadclock_domain::Origin::Live);
+    let current =
+        leadclock_app::inbound::crm::map(&raw.batch().unwrap(), &a.policy, leadclock_domain::Origin::Live, t(NOW));
     let old = old_mapping_form(&current.events);
     raw.derived = vec![(id.clone(), old.event_id.clone())];
     a.store.keep_raw_hook(&raw).await.unwrap();
@@ -248,10 +249,8 @@ async fn erasure_and_retention_delete_the_kept_bodies_and_off_keeps_none() {
     assert_eq!(a.apply_retention().await.unwrap().raw_hooks_deleted, 1);
 
     // "off": nothing is kept, and the events are stored all the same.
-    let off = EXAMPLE.replace(
-        "contact_retention = \"90days\"",
-        "contact_retention = \"90days\"\nraw_hooks = \"off\"",
-    );
+    let off = EXAMPLE.replace("raw_hooks = \"90days\"", "raw_hooks = \"off\"");
+    assert_ne!(off, EXAMPLE, "the example policy sets raw_hooks");
     let dir2 = temp_dir("off");
     let b = app(&dir2, &off, t(NOW));
     assert_eq!(b.policy.privacy.raw_hooks, None);
@@ -259,4 +258,43 @@ async fn erasure_and_retention_delete_the_kept_bodies_and_off_keeps_none() {
     assert_eq!(kept(&b).await, 0);
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&dir2);
+}
+
+const SALESFORCE: &str = include_str!("../../crm/tests/fixtures/salesforce/lead-notification.xml");
+
+/// The fixture's lead as a later full-record message sends it: another notification, edited
+/// since, with another status.
+fn salesforce_edit() -> String {
+    SALESFORCE
+        .replace("04l000000000001AAA", "04l000000000002AAA")
+        .replace("2024-06-10T14:01:12.000Z", "2024-06-11T09:30:00.000Z")
+        .replace("Working - Contacted", "Qualified")
+}
+
+#[tokio::test]
+async fn salesforce_messages_repeating_a_creation_replay_to_no_change_twice() {
+    let dir = temp_dir("salesforce");
+    let a = app(&dir, EXAMPLE, t(NOW));
+    for body in [SALESFORCE.to_owned(), salesforce_edit()] {
+        let raw = RawHook::new(HookSource::Salesforce, None, body, a.clock.now());
+        let batch = raw.batch().unwrap();
+        a.receive_hook(raw, &batch, &[]).await.unwrap();
+    }
+    let lead = LeadId::parse("salesforce:00D000000000001AAA:00Q000000000001AAA").unwrap();
+    let before = a.store.load(&lead).await.unwrap().len();
+    for pass in 0..2 {
+        let r = a.replay_hooks(window(), None, 100, &[]).await.unwrap();
+        assert_eq!(
+            (r.hooks, r.added, r.corrected, r.voided),
+            (2, 0, 0, 0),
+            "pass {pass}: {r:?}"
+        );
+        assert!(r.failed.is_empty(), "{r:?}");
+    }
+    assert_eq!(
+        a.store.load(&lead).await.unwrap().len(),
+        before,
+        "replays wrote nothing"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

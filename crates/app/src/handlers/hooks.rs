@@ -103,7 +103,7 @@ impl<S: Store, T: Timers, N: Notifier, C: Clock> App<S, T, N, C> {
         orgs: &[SalesforceId],
     ) -> Result<HookStored, IngestError> {
         let policy = self.policy_now();
-        let mapped = crm::map(batch, &policy, Origin::Live);
+        let mapped = crm::map(batch, &policy, Origin::Live, self.clock.now());
         if policy.privacy.raw_hooks.is_some() {
             raw.derived = derived_of(&mapped);
             self.store.keep_raw_hook(&raw).await.map_err(IngestError::Store)?;
@@ -144,6 +144,9 @@ impl<S: Store, T: Timers, N: Notifier, C: Clock> App<S, T, N, C> {
             out.next = hooks.last().map(RawHook::cursor);
         }
         let policy = self.policy_now();
+        // A fact several webhooks repeat (a Salesforce lead's creation rides on every message)
+        // is the first one's, as on receipt: later copies in the window change nothing.
+        let mut first = BTreeSet::new();
         for mut hook in hooks {
             out.hooks += 1;
             let batch = match hook.batch() {
@@ -158,9 +161,9 @@ impl<S: Store, T: Timers, N: Notifier, C: Clock> App<S, T, N, C> {
                     continue;
                 }
             };
-            let mapped = crm::map(&batch, &policy, Origin::History);
+            let mapped = crm::map(&batch, &policy, Origin::History, self.clock.now());
             let writes = self
-                .corrections(&hook, &mapped, &mut out)
+                .corrections(&hook, &mapped, &mut first, &mut out)
                 .await
                 .map_err(IngestError::Store)?;
             self.receive_batch(writes.into_iter().map(Ok).collect(), false).await?;
@@ -182,7 +185,13 @@ impl<S: Store, T: Timers, N: Notifier, C: Clock> App<S, T, N, C> {
     }
 
     /// The events that bring the timeline in line with what `mapped` says of `hook`'s facts.
-    async fn corrections(&self, hook: &RawHook, mapped: &Mapped, out: &mut Replayed) -> Result<Vec<Event>, PortError> {
+    async fn corrections(
+        &self,
+        hook: &RawHook,
+        mapped: &Mapped,
+        first: &mut BTreeSet<(LeadId, EventId)>,
+        out: &mut Replayed,
+    ) -> Result<Vec<Event>, PortError> {
         let mut stored: BTreeMap<LeadId, Vec<Event>> = BTreeMap::new();
         let leads: BTreeSet<&LeadId> = mapped.events.iter().map(|e| &e.lead_id).chain(hook.leads()).collect();
         for lead in leads {
@@ -190,6 +199,10 @@ impl<S: Store, T: Timers, N: Notifier, C: Clock> App<S, T, N, C> {
         }
         let mut writes = Vec::new();
         for e in &mapped.events {
+            if !first.insert((e.lead_id.clone(), e.event_id.clone())) {
+                out.unchanged += 1;
+                continue;
+            }
             let chain = Chain::of(&stored[&e.lead_id], &e.event_id);
             match chain.current() {
                 Current::Absent => {

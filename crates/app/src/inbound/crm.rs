@@ -22,7 +22,9 @@
 //! is kept as `unclassified` and reported.
 
 use super::classify::{self, Untyped};
+use super::leadclock_json::{MAX_FUTURE_SKEW, MAX_PAST};
 use crate::identity::{HeldTouch, Identity, ToolFacts, ToolPerson};
+use chrono::{DateTime, Utc};
 use leadclock_crm::{Batch, Fact, Keyed, OwnerRef, PersonRef, RecordKey, Source};
 use leadclock_domain::event::{Assignment, Contact, Form, Merge, Stage, Touch};
 use leadclock_domain::{Event, EventBody, EventId, LeadId, Origin, Policy, StageChange};
@@ -48,12 +50,20 @@ pub struct Mapped {
 /// activity it was, so the policy decides whether it counts (`[touches] channels`).
 pub const CRM_ACTIVITY_CHANNEL: &str = "activity";
 
-/// Maps every fact of `batch` (all the files of one import, or one webhook delivery).
-pub fn map(batch: &Batch, policy: &Policy, origin: Origin) -> Mapped {
+/// Maps every fact of `batch` (all the files of one import, or one webhook delivery), as of
+/// `now`: a fact dated outside the JSON API's window is skipped, as that API refuses it.
+pub fn map(batch: &Batch, policy: &Policy, origin: Origin, now: DateTime<Utc>) -> Mapped {
     let snapshots = snapshots(batch);
     let superseded = superseded_owners(batch);
     let mut out = Mapped::default();
     for keyed in &batch.facts {
+        if let Err(reason) = within_window(keyed.fact.at(), now) {
+            out.skipped.push(Skipped {
+                key: keyed.key.to_string(),
+                reason,
+            });
+            continue;
+        }
         if superseded.contains(&keyed.key) {
             out.skipped.push(Skipped {
                 key: keyed.key.to_string(),
@@ -101,6 +111,18 @@ pub fn map(batch: &Batch, policy: &Policy, origin: Origin) -> Mapped {
 
 /// A sales tool's person identified, or a touch that names a tool's person and no CRM record:
 /// added to `tools` (`true`), for the store to join to a lead. `false` for every other fact.
+/// A CRM's clock or a forged date may say anything: outside the window the JSON API accepts,
+/// a date would stretch calendars over millennia (or past what a timestamp holds).
+fn within_window(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), String> {
+    if at > now + MAX_FUTURE_SKEW {
+        Err(format!("dated {at}, more than 1 hour in the future"))
+    } else if at < now - MAX_PAST {
+        Err(format!("dated {at}, more than 3 years in the past"))
+    } else {
+        Ok(())
+    }
+}
+
 fn tool_fact(keyed: &Keyed, policy: &Policy, tools: &mut ToolFacts) -> Result<bool, String> {
     let person = |who: &PersonRef| match &who.tool {
         Some((tool, id)) => ToolPerson::new(*tool, id).map(Some),
@@ -343,6 +365,10 @@ mod tests {
     fn t(s: &str) -> chrono::DateTime<chrono::Utc> {
         s.parse().unwrap()
     }
+    /// A week after the facts these tests map.
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        t("2026-12-01T00:00:00Z")
+    }
     fn batch(facts: Vec<(&str, Fact)>) -> Batch {
         let mut b = Batch::default();
         for (k, f) in facts {
@@ -352,6 +378,46 @@ mod tests {
     }
     fn contact() -> RecordKey {
         RecordKey::hubspot(62515, 123)
+    }
+
+    #[test]
+    fn facts_dated_outside_the_json_apis_window_are_skipped_with_their_reason() {
+        let owner = |at| Fact::Owner {
+            record: contact(),
+            at,
+            owner: Some(OwnerRef {
+                system: Source::HubSpot,
+                id: "9001".into(),
+                queue: false,
+                named: false,
+            }),
+        };
+        let b = batch(vec![
+            (
+                "far future",
+                owner(chrono::DateTime::<chrono::Utc>::MAX_UTC - chrono::Duration::days(1)),
+            ),
+            ("an hour and a bit ahead", owner(now() + chrono::Duration::minutes(61))),
+            (
+                "long ago",
+                owner(chrono::DateTime::<chrono::Utc>::MIN_UTC + chrono::Duration::days(1)),
+            ),
+            ("now", owner(now())),
+        ]);
+        let m = map(&b, &policy(), Origin::Live, now());
+        assert_eq!(m.events.len(), 1, "{:?}", m.skipped);
+        assert_eq!(m.events[0].occurred_at, now());
+        let reasons: Vec<&str> = m.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert_eq!(
+            reasons.iter().filter(|r| r.contains("in the future")).count(),
+            2,
+            "{reasons:?}"
+        );
+        assert_eq!(
+            reasons.iter().filter(|r| r.contains("in the past")).count(),
+            1,
+            "{reasons:?}"
+        );
     }
 
     #[test]
@@ -376,7 +442,7 @@ mod tests {
                 },
             ),
         ]);
-        let m = map(&b, &policy(), Origin::History);
+        let m = map(&b, &policy(), Origin::History, now());
         assert_eq!(m.events.len(), 1, "{:?}", m.skipped);
         let e = &m.events[0];
         assert_eq!(
@@ -422,7 +488,7 @@ mod tests {
                 },
             ),
         ]);
-        let m = map(&b, &policy(), Origin::Live);
+        let m = map(&b, &policy(), Origin::Live, now());
         assert!(m.events.is_empty());
         let reasons: Vec<&str> = m.skipped.iter().map(|s| s.reason.as_str()).collect();
         assert!(
@@ -464,7 +530,7 @@ mod tests {
                 },
             ),
         ]);
-        let m = map(&b, &policy(), Origin::History);
+        let m = map(&b, &policy(), Origin::History, now());
         let assigned: Vec<_> = m
             .events
             .iter()

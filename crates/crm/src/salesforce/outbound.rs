@@ -137,7 +137,22 @@ fn record(org: &str, position: usize, id: &str) -> Result<RecordKey, SalesforceE
     RecordKey::new(Source::Salesforce, org, id).map_err(|error| SalesforceError::Id { position, error })
 }
 
-/// A lead: its creation (`CreatedDate`, with every selected field), owner and status.
+/// Fields a full-record message carries anew after every edit: left out of the creation's
+/// properties, so every message of a lead says the same creation (the owner and status are
+/// facts of their own).
+const CHANGES_WITH_EVERY_EDIT: &[&str] = &[
+    "LastModifiedDate",
+    "LastModifiedById",
+    "SystemModstamp",
+    "LastActivityDate",
+    "LastViewedDate",
+    "LastReferencedDate",
+    "OwnerId",
+    "Status",
+];
+
+/// A lead: its creation (`CreatedDate`, with its selected fields but those that change with
+/// every edit), owner and status.
 fn lead_facts(org: &str, position: usize, n: &Notification, batch: &mut Batch) -> Result<(), SalesforceError> {
     let id = n.field("Id").ok_or(SalesforceError::Field { position, field: "Id" })?;
     let rec = record(org, position, id)?;
@@ -145,6 +160,7 @@ fn lead_facts(org: &str, position: usize, n: &Notification, batch: &mut Batch) -
         let properties = n
             .fields
             .iter()
+            .filter(|(k, _)| !CHANGES_WITH_EVERY_EDIT.contains(&k.as_str()))
             .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
             .collect();
         let key = DedupeKey::from_parts(&["salesforce", org, id, "created"]);

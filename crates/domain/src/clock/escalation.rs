@@ -202,6 +202,24 @@ fn recipients(step: &Step, cycle: &Cycle, policy: &Policy) -> Vec<Recipient> {
     if out.is_empty() {
         // Nobody to tell (e.g. "owner" before assignment): ops hears it rather than no one.
         out = resolve(Role::Ops, cycle, policy);
+    } else if step.notify.contains(&Role::Owner) && owner_unknown(cycle, policy) {
+        // An owner the directory does not know (a CRM user nobody mapped) is clocked all the
+        // same, and ops hears each of its escalations: nobody may be reading its pages.
+        for r in resolve(Role::Ops, cycle, policy) {
+            if !out.iter().any(|o| o.id == r.id) {
+                out.push(r);
+            }
+        }
     }
     out
+}
+
+/// The cycle's current owner is not among the directory's people, in a policy that has a
+/// directory (without one every owner is just a name, and nobody is unknown).
+pub fn owner_unknown(cycle: &Cycle, policy: &Policy) -> bool {
+    let people = &policy.directory.people;
+    !people.is_empty()
+        && cycle
+            .current_stint()
+            .is_some_and(|s| !people.contains_key(s.owner.as_str()))
 }

@@ -179,7 +179,10 @@ pub fn response_calendar<'p>(policy: &'p Policy, cycle: &Cycle) -> &'p Calendar 
 /// `open_for`, unless a qualifying touch or a closing stage came first. Derived from event
 /// times alone, so it needs no sweep to write it; it takes effect once `now` reaches it.
 pub fn no_response_at(cycle: &Cycle, policy: &Policy) -> Option<DateTime<Utc>> {
-    let at = cycle.engaged_at + policy.open_for(&cycle.lead_type)?;
+    // Checked: no horizon past the end of time (inbound windows keep dates sane; this is the floor).
+    let at = cycle
+        .engaged_at
+        .checked_add_signed(policy.open_for(&cycle.lead_type)?)?;
     let answered = [cycle.first_touch_at, cycle.closed_at]
         .into_iter()
         .flatten()
