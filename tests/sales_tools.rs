@@ -23,11 +23,15 @@ fn fixture(dir: &str, name: &str) -> Vec<u8> {
 }
 
 fn server(tag: &str, salesloft: bool) -> Server {
+    server_for_org(tag, salesloft, ORG)
+}
+
+fn server_for_org(tag: &str, salesloft: bool, org: &str) -> Server {
     let mut env = vec![
         ("LEADCLOCK_WEBHOOK_SECRETS", "leadclock-secret"),
         ("LEADCLOCK_READ_TOKENS", TOKEN),
         ("LEADCLOCK_SALESFORCE_PATH_SECRETS", SF_SECRET),
-        ("LEADCLOCK_SALESFORCE_ORG_IDS", ORG),
+        ("LEADCLOCK_SALESFORCE_ORG_IDS", org),
         ("LEADCLOCK_OUTREACH_SECRETS", OUTREACH),
     ];
     if salesloft {
@@ -172,4 +176,36 @@ async fn a_salesloft_touch_ahead_of_its_lead_lands_when_the_leads_form_arrives()
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_joins_its_salesforce_lead_by_crm_id_whichever_form_the_ids_are_written_in() {
+    // The org configured by its 15-character id, the person's crm_id too, and an email no lead
+    // has: only the CRM id can join them (the lead is keyed by the message's 18-character ids).
+    let s = server_for_org("tools-crm-id", true, "00D000000000001");
+    // The fixture's ids end in AAA whatever their case; real ones carry their checksum.
+    let (org, lead) = ("00D000000000001EAA", "00Q000000000001EAA");
+    let message = String::from_utf8(fixture("salesforce", "lead-notification.xml"))
+        .unwrap()
+        .replace("00D000000000001AAA", org)
+        .replace("00Q000000000001AAA", lead);
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/hooks/salesforce/{SF_SECRET}", s.base))
+        .header("content-type", "text/xml; charset=utf-8")
+        .body(message)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let person = String::from_utf8(fixture("salesloft", "person-updated.json"))
+        .unwrap()
+        .replace("Ada@Example.com", "someone.else@example.org")
+        .replace("00Q000000000001AAA", "00Q000000000001");
+    let (status, body) = salesloft(&s, "person_updated", person.as_bytes()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = salesloft(&s, "call_created", &fixture("salesloft", "call-created.json")).await;
+    assert_eq!((status, counts(&body)), (200, (1, 0)), "{body}");
+    let key = format!("salesforce:{org}:{lead}");
+    let ids: Vec<String> = touches(&s.lead(&key, TOKEN).await).into_iter().map(|t| t.0).collect();
+    assert!(ids.contains(&"salesloft:call:777".to_owned()), "{ids:?}");
 }

@@ -259,8 +259,15 @@ where
         let mut candidates = BTreeSet::new();
         for crm_id in &identity.crm_ids {
             for org in orgs {
-                if let Ok(lead) = LeadId::parse(&format!("salesforce:{}:{crm_id}", org.as_str())) {
-                    candidates.insert(lead);
+                // Outbound Messages key leads by 18-character ids; a setting or a tool may give
+                // either form, so both are tried.
+                let ids = SalesforceId::parse(crm_id).map(|id| [id.as_str().to_owned(), id.case_safe().to_string()]);
+                for id in ids.iter().flatten().chain(std::iter::once(crm_id)) {
+                    for o in [org.as_str().to_owned(), org.case_safe().to_string()] {
+                        if let Ok(lead) = LeadId::parse(&format!("salesforce:{o}:{id}")) {
+                            candidates.insert(lead);
+                        }
+                    }
                 }
             }
         }

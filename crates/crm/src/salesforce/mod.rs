@@ -78,6 +78,25 @@ impl SalesforceId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// The 18-character (case-safe) form, as the API and Outbound Messages write it: each
+    /// 5-character chunk of the 15 gives one suffix letter, its bit `i` set when character `i`
+    /// is upper case.
+    pub fn case_safe(&self) -> SalesforceId {
+        if self.0.len() == 18 {
+            return self.clone();
+        }
+        const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+        let mut id = self.0.clone();
+        for chunk in self.0.as_bytes().chunks(5) {
+            let bits = chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.is_ascii_uppercase())
+                .fold(0usize, |n, (i, _)| n | (1 << i));
+            id.push(char::from(ALPHABET[bits]));
+        }
+        SalesforceId(id)
+    }
 }
 
 impl fmt::Display for SalesforceId {
@@ -100,4 +119,24 @@ pub enum SalesforceError {
     Id { position: usize, error: IdError },
     #[error("OrganizationId {0} is not this tenant's org")]
     UnknownOrg(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SalesforceId;
+
+    #[test]
+    fn a_15_character_id_gets_its_case_safe_suffix_and_an_18_character_one_stays() {
+        // Salesforce's own example of the two forms of one record id.
+        let short = SalesforceId::parse("001A0000006Vm9r").unwrap();
+        assert_eq!(short.case_safe().as_str(), "001A0000006Vm9rIAC");
+        assert!(short.same_record(&short.case_safe()));
+        let org = SalesforceId::parse("00D000000000001EAA").unwrap();
+        assert_eq!(org.case_safe(), org);
+        assert_eq!(SalesforceId::parse("00D000000000001").unwrap().case_safe(), org);
+        assert_eq!(
+            SalesforceId::parse("00q00000000000a").unwrap().case_safe().as_str(),
+            "00q00000000000aAAA"
+        );
+    }
 }
