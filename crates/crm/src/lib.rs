@@ -45,3 +45,4 @@ pub mod writeback;
 
 pub use fact::{Batch, DedupeKey, Fact, IdError, Ignored, Keyed, OwnerRef, PersonRef, RecordKey, Source};
 pub use signature::{SignatureError, SigningSecret};
+pub use wire::json_instant;

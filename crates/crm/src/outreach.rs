@@ -59,18 +59,22 @@ pub fn parse(body: &[u8]) -> Result<Batch, OutreachError> {
     let mut batch = Batch::default();
     let touch = |channel: &str, times: &[&str]| resource.touch(event, channel, times);
     let fact = match event {
-        "mailing.delivered" => touch("email", &["deliveredAt"])?,
-        "call.created" => touch("call", &["completedAt", "answeredAt", "dialedAt", "createdAt"])?,
-        "task.completed" => touch(&resource.task_channel(), &["completedAt"])?,
-        "prospect.created" | "prospect.updated" => resource.identified()?,
+        "mailing.delivered" => touch("email", &["deliveredAt"]),
+        "call.created" => touch("call", &["completedAt", "answeredAt", "dialedAt", "createdAt"]),
+        "task.completed" => touch(&resource.task_channel(), &["completedAt"]),
+        "prospect.created" | "prospect.updated" => resource.identified(),
         other => {
             batch.ignore(0, other, "not a touch or a prospect's emails");
             return Ok(batch);
         }
     };
+    // A touch that names no prospect has no lead to time: ignored with its reason, so
+    // Outreach neither retries it nor disables the webhook. Only a body that is not one
+    // event (no `data`, `meta.eventName` or `data.id`) is refused.
     match fact {
-        Some((key, fact)) => batch.push(key, fact),
-        None => batch.ignore(0, event, "the prospect's change carries no emails"),
+        Ok(Some((key, fact))) => batch.push(key, fact),
+        Ok(None) => batch.ignore(0, event, "the prospect's change carries no emails"),
+        Err(e) => batch.ignore(0, event, e.to_string()),
     }
     Ok(batch)
 }

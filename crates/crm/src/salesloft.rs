@@ -47,9 +47,13 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Batch, SalesloftError> {
         "person_created" | "person_updated" => person(obj, &id),
         other => Ok(Err(format!("{other} is not a touch or a person"))),
     };
-    match read? {
-        Ok((key, fact)) => batch.push(key, fact),
-        Err(reason) => batch.ignore(0, event, reason),
+    // A call or email that names no person (a dialled number nobody linked) is a real event
+    // with no lead to time: answered as ignored with its reason, so Salesloft does not retry
+    // it. Only a body that is not one identified object is refused.
+    match read {
+        Ok(Ok((key, fact))) => batch.push(key, fact),
+        Ok(Err(reason)) => batch.ignore(0, event, reason),
+        Err(e) => batch.ignore(0, event, e.to_string()),
     }
     Ok(batch)
 }

@@ -77,6 +77,13 @@ fn outreach_prospects_teach_their_emails_and_other_events_are_ignored() {
     let install = outreach::parse(&fixture("outreach/install-created.json")).unwrap();
     assert_eq!(install.ignored[0].what, "install.created");
     assert!(outreach::parse(br#"{"data":{"id":1}}"#).is_err());
+    // A call that names no prospect: ignored with the reason, not refused.
+    let orphan = outreach::parse(br#"{"data":{"type":"call","id":7,"attributes":{}},"meta":{"eventName":"call.created","deliveredAt":"2025-11-05T10:30:00Z"}}"#).unwrap();
+    assert!(orphan.facts.is_empty());
+    assert!(
+        orphan.ignored[0].reason.contains("relationships.prospect"),
+        "{orphan:?}"
+    );
 }
 
 #[test]
@@ -143,7 +150,10 @@ fn salesloft_people_teach_email_and_crm_id() {
     let other = salesloft::parse("meeting_booked", &fixture("salesloft/person-updated.json")).unwrap();
     assert_eq!(other.ignored[0].what, "meeting_booked");
     assert!(salesloft::parse("call_created", b"[]").is_err());
-    assert!(salesloft::parse("call_created", br#"{"id":1,"created_at":"2024-06-10T10:05:00Z"}"#).is_err());
+    // A call that names no person is a real call with no lead: ignored with the reason.
+    let nobody = salesloft::parse("call_created", br#"{"id":1,"created_at":"2024-06-10T10:05:00Z"}"#).unwrap();
+    assert!(nobody.facts.is_empty());
+    assert!(nobody.ignored[0].reason.contains("called_person"), "{nobody:?}");
 }
 
 #[test]

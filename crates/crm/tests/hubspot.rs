@@ -100,7 +100,7 @@ fn generic_contact_events_merges_deletions_and_ignored_types() {
 }
 
 #[test]
-fn bad_bodies_are_errors() {
+fn bad_bodies_are_errors_and_a_bad_event_is_ignored_beside_good_ones() {
     assert!(matches!(parse_events(b"[{"), Err(HubSpotError::Json(_))));
     assert_eq!(parse_events(b"{}"), Err(HubSpotError::NotArray));
     let event = r#"{"subscriptionType":"contact.creation","portalId":1,"objectId":2,"occurredAt":3}"#;
@@ -108,11 +108,18 @@ fn bad_bodies_are_errors() {
     assert_eq!(parse_events(big.as_bytes()), Err(HubSpotError::TooMany(101)));
     let hundred = format!("[{}]", vec![event; 100].join(","));
     assert_eq!(parse_events(hundred.as_bytes()).unwrap().facts.len(), 100);
-    let no_portal = br#"[{"subscriptionType":"contact.creation","objectId":2,"occurredAt":3}]"#;
-    assert!(matches!(
-        parse_events(no_portal),
-        Err(HubSpotError::Field { field: "portalId", .. })
-    ));
+    // One unreadable event is ignored with its reason; its neighbours are read.
+    let no_portal = format!(
+        r#"[{{"subscriptionType":"contact.creation","objectId":2,"occurredAt":3}},{event},
+           {{"subscriptionType":"contact.propertyChange","portalId":1,"objectId":2,"occurredAt":4,
+             "propertyName":"hubspot_owner_id","propertyValue":"not an owner id"}}]"#
+    );
+    let read = parse_events(no_portal.as_bytes()).unwrap();
+    assert_eq!(read.facts.len(), 1, "{read:?}");
+    let reasons: Vec<(usize, &str)> = read.ignored.iter().map(|i| (i.position, i.reason.as_str())).collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons[0].0 == 0 && reasons[0].1.contains("portalId"), "{reasons:?}");
+    assert_eq!(reasons[1].0, 2, "{reasons:?}");
     // An unknown type is not an error, even with nothing else in it.
     let odd = parse_events(br#"[{"subscriptionType":"conversation.newMessage"}]"#).unwrap();
     assert_eq!(odd.ignored.len(), 1);

@@ -126,7 +126,10 @@ where
                 .route("/healthz", get(routes::health::healthz))
                 .route("/openapi.json", get(openapi::openapi_json)),
             Routes::Hooks => r
-                .route("/v1/hooks/hubspot", post(routes::hubspot::hubspot))
+                .route(
+                    "/v1/hooks/hubspot",
+                    post(routes::hubspot::hubspot).layer(DefaultBodyLimit::max(routes::hubspot::MAX_HUBSPOT_BYTES + 1)),
+                )
                 .route(
                     "/v1/hooks/hubspot/workflow",
                     post(routes::hubspot_workflow::workflow)

@@ -9,8 +9,8 @@
 //! | owner set (not a Salesforce queue) | assignment |
 //! | HubSpot `hs_sa_first_engagement_date`, a completed Salesforce Task | touch |
 //! | HubSpot `lifecyclestage` `salesqualifiedlead` / `opportunity` | stage `sql` / `opportunity` |
-//! | HubSpot `hs_lead_status` `IN_PROGRESS`, `CONNECTED`, `OPEN_DEAL` / `UNQUALIFIED` | stage `sal` / `rejected` |
-//! | Salesforce `Status` `Working - Contacted` / `Closed - Not Converted` / `Qualified`, `Closed - Converted`, `leadConverted` | stage `sal` / `rejected` / `sql` |
+//! | HubSpot `hs_lead_status`, Salesforce `Status` | the stage the policy's `[crm]` maps give the value (by default `IN_PROGRESS`, `CONNECTED`, `OPEN_DEAL` / `UNQUALIFIED`; `Working - Contacted` / `Closed - Not Converted` / `Qualified`, `Closed - Converted` → `sal` / `rejected` / `sql`) |
+//! | Salesforce `leadConverted` | stage `sql` |
 //!
 //! | an Outreach prospect's or Salesloft person's touch (no CRM record) | held for [`crate::identity`] to join to its lead |
 //!
@@ -249,7 +249,8 @@ fn event_of(keyed: &Keyed, snapshots: &Snapshots, policy: &Policy) -> Result<Eve
             value,
         } => {
             let value = value.as_deref().ok_or_else(|| format!("{name} cleared"))?;
-            (record, *at, property(record, name, value, snapshots, policy)?)
+            let body = property(record, name, value, snapshots, policy)?;
+            (record, touched_at(name, value, *at), body)
         }
         Fact::Touch {
             who,
@@ -271,6 +272,22 @@ fn event_of(keyed: &Keyed, snapshots: &Snapshots, policy: &Policy) -> Result<Eve
     Ok(Event::new(event_id, lead_id, at, body))
 }
 
+/// When a property change happened, or for the first-engagement date the engagement itself:
+/// a webhook dates the change when HubSpot computed it, which can trail the call or email;
+/// the value (epoch ms, or an instant) is the touch. A value later than the change, or past
+/// the window, is not believed.
+fn touched_at(name: &str, value: &str, changed: DateTime<Utc>) -> DateTime<Utc> {
+    if name != FIRST_ENGAGEMENT_PROPERTY {
+        return changed;
+    }
+    let t = leadclock_crm::json_instant(&serde_json::Value::String(value.to_owned()));
+    t.filter(|t| *t <= changed && *t >= changed - MAX_PAST)
+        .unwrap_or(changed)
+}
+
+/// HubSpot's "Date of first engagement": a touch.
+const FIRST_ENGAGEMENT_PROPERTY: &str = "hs_sa_first_engagement_date";
+
 /// What a property change means: an engagement, a stage, a touch, or nothing.
 fn property(
     record: &RecordKey,
@@ -286,10 +303,14 @@ fn property(
         }
         (Source::HubSpot, "lifecyclestage", "salesqualifiedlead") => stage(StageChange::Sql),
         (Source::HubSpot, "lifecyclestage", "opportunity") => stage(StageChange::Opportunity),
-        (Source::HubSpot, "hs_lead_status", "IN_PROGRESS" | "CONNECTED" | "OPEN_DEAL") => stage(StageChange::Sal),
-        (Source::HubSpot, "hs_lead_status", "UNQUALIFIED") => stage(StageChange::Rejected),
-        // The fact is dated at the first engagement itself.
-        (Source::HubSpot, "hs_sa_first_engagement_date", _) => {
+        (Source::HubSpot, "hs_lead_status", v) => match policy.crm.hubspot_lead_status.get(v) {
+            Some(s) => stage(*s),
+            None => Err(format!(
+                "hs_lead_status = {v:?} is not in the policy's [crm] hubspot_lead_status"
+            )),
+        },
+        // Dated at the engagement itself by `touched_at`.
+        (Source::HubSpot, FIRST_ENGAGEMENT_PROPERTY, _) => {
             let touch = Touch {
                 owner: None,
                 channel: CRM_ACTIVITY_CHANNEL.into(),
@@ -297,10 +318,11 @@ fn property(
             };
             Ok(EventBody::Touch(touch))
         }
-        (Source::Salesforce, "Status", "Working - Contacted") => stage(StageChange::Sal),
-        (Source::Salesforce, "Status", "Closed - Not Converted") => stage(StageChange::Rejected),
-        (Source::Salesforce, "Status", "Qualified" | "Closed - Converted")
-        | (Source::Salesforce, "leadConverted", "true") => stage(StageChange::Sql),
+        (Source::Salesforce, "Status", v) => match policy.crm.salesforce_status.get(v) {
+            Some(s) => stage(*s),
+            None => Err(format!("Status = {v:?} is not in the policy's [crm] salesforce_status")),
+        },
+        (Source::Salesforce, "leadConverted", "true") => stage(StageChange::Sql),
         _ => Err(format!("{name} = {value:?} has no SLA meaning")),
     }
 }
@@ -418,6 +440,99 @@ mod tests {
             1,
             "{reasons:?}"
         );
+    }
+
+    fn property(name: &str, value: &str, at: &str) -> Fact {
+        Fact::Property {
+            record: contact(),
+            at: t(at),
+            name: name.into(),
+            value: Some(value.into()),
+        }
+    }
+
+    #[test]
+    fn lead_statuses_mean_the_stage_the_policys_crm_map_gives_them() {
+        let facts = || {
+            batch(vec![
+                (
+                    "attempted",
+                    property("hs_lead_status", "ATTEMPTED_TO_CONTACT", "2026-11-23T15:00:00Z"),
+                ),
+                (
+                    "in progress",
+                    property("hs_lead_status", "IN_PROGRESS", "2026-11-23T15:01:00Z"),
+                ),
+            ])
+        };
+        let stages = |m: &Mapped| -> Vec<StageChange> {
+            m.events
+                .iter()
+                .filter_map(|e| match &e.body {
+                    EventBody::Stage(s) => Some(s.stage),
+                    _ => None,
+                })
+                .collect()
+        };
+        // The defaults: HubSpot's standard values.
+        let m = map(&facts(), &policy(), Origin::Live, now());
+        assert_eq!(stages(&m), [StageChange::Sal]);
+        assert!(
+            m.skipped.iter().any(|s| s.reason.contains("ATTEMPTED_TO_CONTACT")),
+            "{:?}",
+            m.skipped
+        );
+        // A team's own picklist replaces them.
+        let example = include_str!("../../../../policies/example.toml");
+        let own = Policy::parse(&format!(
+            "{example}\n[crm]\nhubspot_lead_status = {{ ATTEMPTED_TO_CONTACT = \"sal\", BAD_FIT = \"rejected\" }}\n"
+        ))
+        .unwrap();
+        let m = map(&facts(), &own, Origin::Live, now());
+        assert_eq!(stages(&m), [StageChange::Sal]);
+        assert_eq!(m.events[0].occurred_at, t("2026-11-23T15:00:00Z"));
+        // A value that names no stage is a policy problem at its place.
+        let bad = Policy::parse(&format!(
+            "{example}\n[crm]\nsalesforce_status = {{ Working = \"contacted\" }}\n"
+        ));
+        let problems = format!("{:?}", bad.unwrap_err());
+        assert!(problems.contains("crm.salesforce_status.Working"), "{problems}");
+    }
+
+    #[test]
+    fn the_first_engagement_date_times_its_touch_by_the_value_not_the_change() {
+        let engaged = t("2026-11-23T15:04:00Z").timestamp_millis().to_string();
+        let b = batch(vec![
+            (
+                "by value",
+                property("hs_sa_first_engagement_date", &engaged, "2026-11-23T15:09:30Z"),
+            ),
+            // A value after the change, or a century before it, is not believed.
+            (
+                "later",
+                property(
+                    "hs_sa_first_engagement_date",
+                    "2026-11-23T17:00:00Z",
+                    "2026-11-23T16:00:00Z",
+                ),
+            ),
+            (
+                "ancient",
+                property(
+                    "hs_sa_first_engagement_date",
+                    "1924-11-23T15:00:00Z",
+                    "2026-11-23T16:30:00Z",
+                ),
+            ),
+        ]);
+        let m = map(&b, &policy(), Origin::Live, now());
+        let times: Vec<_> = m.events.iter().map(|e| e.occurred_at).collect();
+        let expected = [
+            t("2026-11-23T15:04:00Z"),
+            t("2026-11-23T16:00:00Z"),
+            t("2026-11-23T16:30:00Z"),
+        ];
+        assert_eq!(times, expected, "{:?}", m.skipped);
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! `objectTypeId` `0-1`; anything else is returned as ignored, with a reason, so the caller
 //! still answers 2xx (HubSpot retries any 4xx/5xx).
 //!
+//! An event that cannot be read (a missing `portalId`, a bad owner id) is ignored with its
+//! reason like the others; only a body that is not a JSON array of at most 100 events is refused.
+//!
 //! Dedupe key: (portal, object, property or event kind, occurredAt, value). `eventId` is
 //! documented as not unique and `attemptNumber` changes on retries, so neither is used.
 
@@ -32,7 +35,11 @@ pub fn parse_events(body: &[u8]) -> Result<Batch, HubSpotError> {
     }
     let mut batch = Batch::default();
     for (position, event) in events.iter().enumerate() {
-        read_event(position, event, &mut batch)?;
+        // One unreadable event must not refuse the other 99: HubSpot would retry the whole
+        // batch and then drop it. It is answered as ignored, with what is wrong.
+        if let Err(e) = read_event(position, event, &mut batch) {
+            batch.ignore(position, "event", e.to_string());
+        }
     }
     Ok(batch.sorted())
 }

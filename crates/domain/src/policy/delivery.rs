@@ -1,9 +1,11 @@
 //! `[delivery]`, and the `stale_after` / `mode` keys ladders, SLAs and teams may carry.
 
 use super::problems::Problems;
-use super::raw::{RawDelivery, RawPrivacy, RawReports, Text};
-use super::{parse_duration, Delivery, Mode, Privacy, Reports};
+use super::raw::{Named, RawCrm, RawDelivery, RawPrivacy, RawReports, Text};
+use super::{parse_duration, CrmStages, Delivery, Mode, Privacy, Reports};
+use crate::event::StageChange;
 use chrono::Duration;
+use std::collections::BTreeMap;
 
 /// The delivery rules, each defaulting when absent.
 pub(super) fn delivery(raw: &RawDelivery, p: &mut Problems) -> Delivery {
@@ -90,4 +92,45 @@ pub(super) fn mode(path: &str, raw: Option<&Text>, p: &mut Problems) -> Option<M
         );
     }
     m
+}
+
+/// `[crm]`: each table, when written, replaces that CRM's default map; every value must name a
+/// stage.
+pub(super) fn crm(raw: &RawCrm, p: &mut Problems) -> CrmStages {
+    let d = CrmStages::default();
+    let table = |name: &str, t: Option<&Named<Text>>, default: BTreeMap<String, StageChange>, p: &mut Problems| {
+        let Some(t) = t else { return default };
+        let mut out = BTreeMap::new();
+        for (value, stage) in t {
+            match StageChange::parse(stage.get_ref()) {
+                Some(s) => {
+                    out.insert(value.get_ref().clone(), s);
+                }
+                None => p.add(
+                    format!("crm.{name}.{}", value.get_ref()),
+                    stage.span(),
+                    format!(
+                        "{:?} is not a stage; expected one of {}",
+                        stage.get_ref(),
+                        StageChange::ALL.map(StageChange::as_str).join(", ")
+                    ),
+                ),
+            }
+        }
+        out
+    };
+    CrmStages {
+        hubspot_lead_status: table(
+            "hubspot_lead_status",
+            raw.hubspot_lead_status.as_ref(),
+            d.hubspot_lead_status,
+            p,
+        ),
+        salesforce_status: table(
+            "salesforce_status",
+            raw.salesforce_status.as_ref(),
+            d.salesforce_status,
+            p,
+        ),
+    }
 }

@@ -22,6 +22,7 @@ mod versions;
 pub use versions::{Judge, Version, Versions, VersionsError};
 
 use crate::calendar::Calendar;
+use crate::event::StageChange;
 use chrono::Duration;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -184,6 +185,38 @@ impl Default for Delivery {
             settle: Duration::seconds(60),
             stale_after: Duration::minutes(15),
             mode: Mode::Live,
+        }
+    }
+}
+
+/// `[crm]`: the stage each value of a CRM's status picklist means. A team's picklist is its
+/// own (renamed, added values), so the defaults below — HubSpot's and Salesforce's standard
+/// values — are replaced, per CRM, by a table the policy writes. A value absent from the map
+/// has no SLA meaning (skipped with its reason).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrmStages {
+    /// HubSpot `hs_lead_status` → stage.
+    pub hubspot_lead_status: BTreeMap<String, StageChange>,
+    /// Salesforce Lead `Status` → stage.
+    pub salesforce_status: BTreeMap<String, StageChange>,
+}
+
+impl Default for CrmStages {
+    fn default() -> Self {
+        let map = |pairs: &[(&str, StageChange)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        CrmStages {
+            hubspot_lead_status: map(&[
+                ("IN_PROGRESS", StageChange::Sal),
+                ("CONNECTED", StageChange::Sal),
+                ("OPEN_DEAL", StageChange::Sal),
+                ("UNQUALIFIED", StageChange::Rejected),
+            ]),
+            salesforce_status: map(&[
+                ("Working - Contacted", StageChange::Sal),
+                ("Closed - Not Converted", StageChange::Rejected),
+                ("Qualified", StageChange::Sql),
+                ("Closed - Converted", StageChange::Sql),
+            ]),
         }
     }
 }
@@ -479,6 +512,7 @@ pub struct Policy {
     pub delivery: Delivery,
     pub privacy: Privacy,
     pub reports: Reports,
+    pub crm: CrmStages,
     /// The `open_for` of lead types that do not set their own (and of leads whose type the
     /// policy does not know).
     pub open_for: Option<Duration>,

@@ -146,6 +146,14 @@ pub(super) struct RawPrivacy {
     pub raw_hooks: Option<Text>,
 }
 
+/// `[crm]`: what the CRMs' status picklists mean as stages.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCrm {
+    pub hubspot_lead_status: Option<Named<Text>>,
+    pub salesforce_status: Option<Named<Text>>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPolicy {
@@ -172,6 +180,8 @@ pub(super) struct RawPolicy {
     pub privacy: RawPrivacy,
     #[serde(default)]
     pub reports: RawReports,
+    #[serde(default)]
+    pub crm: RawCrm,
     #[serde(default)]
     pub classify: Vec<Spanned<RawRule>>,
 }

@@ -42,6 +42,7 @@ pub(super) fn policy(src: &str) -> Result<Policy, Vec<Problem>> {
     let delivery = delivery::delivery(&raw.delivery, &mut p);
     let privacy = delivery::privacy(&raw.privacy, &mut p);
     let reports = delivery::reports(&raw.reports, &mut p);
+    let crm = delivery::crm(&raw.crm, &mut p);
     let classify = classify::rules(&raw.classify, &raw.lead_types, &mut p);
     let regions = raw
         .regions
@@ -60,6 +61,7 @@ pub(super) fn policy(src: &str) -> Result<Policy, Vec<Problem>> {
         delivery,
         privacy,
         reports,
+        crm,
         open_for,
         classify,
     }))

@@ -46,6 +46,10 @@ impl SkippedItem {
     }
 }
 
+/// A delivery's size limit: 100 events whose property values (a long text property, a
+/// note) can be kilobytes each. A 413 would be retried and then lost with every event in it.
+pub const MAX_HUBSPOT_BYTES: usize = 1024 * 1024;
+
 #[utoipa::path(
     post,
     path = "/v1/hooks/hubspot",
@@ -58,13 +62,16 @@ impl SkippedItem {
         (status = 200, description = "Stored; what was skipped, and why", body = HookOutcome),
         (status = 400, description = "`malformed_json`: not a HubSpot webhook body", body = ErrorBody),
         (status = 401, description = "Not signed with HubSpot's v3 signature (`unauthorized`), or stale (`stale_request`)", body = ErrorBody),
-        (status = 413, description = "`body_too_large`: over 64 KiB", body = ErrorBody),
+        (status = 413, description = "`body_too_large`: over 1 MiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
         (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: the store failed for now; retry after `Retry-After`", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
 )]
-pub async fn hubspot<S, T, N, C>(State(state): State<ApiState<S, T, N, C>>, signed: SignedBody) -> Response
+pub async fn hubspot<S, T, N, C>(
+    State(state): State<ApiState<S, T, N, C>>,
+    signed: SignedBody<MAX_HUBSPOT_BYTES>,
+) -> Response
 where
     S: Store + 'static,
     T: Timers + 'static,
