@@ -53,15 +53,19 @@ impl WriteBack {
         if stored.is_some_and(|w| w.figures == figures) {
             return None;
         }
-        let failing = stored.filter(|w| w.status == OutboxStatus::Pending && w.attempts > 0);
+        let pending = stored.filter(|w| w.status == OutboxStatus::Pending);
+        let failing = pending.filter(|w| w.attempts > 0);
         let backoff_until = failing.and_then(|w| w.backoff_until);
+        // A pending write's time may be a pass's lease: while that send is in flight, another
+        // pass must not send the newer figures, or the older could land last.
+        let not_before = pending.map_or(now, |w| w.next_attempt_at.max(now));
         Some(WriteBack {
             lead_id: lead_id.clone(),
             figures,
             revision: stored.map_or(1, |w| w.revision + 1),
             status: OutboxStatus::Pending,
             attempts: failing.map_or(0, |w| w.attempts),
-            next_attempt_at: backoff_until.map_or(now, |t| t.max(now)),
+            next_attempt_at: backoff_until.map_or(not_before, |t| t.max(not_before)),
             sent_at: None,
             last_error: failing.and_then(|w| w.last_error.clone()),
             backoff_until,
@@ -322,6 +326,24 @@ mod tests {
             (again.revision, again.attempts, again.status),
             (3, 0, OutboxStatus::Pending)
         );
+    }
+
+    #[test]
+    fn newer_figures_wait_for_the_lease_of_a_write_in_flight() {
+        let lead = LeadId::parse("hubspot:1:2").unwrap();
+        let now = t("2026-11-23T15:00:00Z");
+        let mut leased = WriteBack::wanted(&lead, None, figures_with(60), now).unwrap().next();
+        leased.next_attempt_at = now + chrono::Duration::seconds(60);
+        let newer = WriteBack::wanted(&lead, Some(&leased), figures_with(90), now).unwrap();
+        assert_eq!(
+            newer.next_attempt_at, leased.next_attempt_at,
+            "not sent beside the older one"
+        );
+        // Once sent, new figures go at once.
+        let mut sent = leased.next();
+        sent.status = OutboxStatus::Sent;
+        let after = WriteBack::wanted(&lead, Some(&sent), figures_with(120), now).unwrap();
+        assert_eq!(after.next_attempt_at, now);
     }
 
     #[test]
