@@ -1011,3 +1011,46 @@ async fn a_webhook_that_refuses_for_good_is_dead_lettered_and_healthz_counts_it(
         "{table}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lead_at_its_event_cap_answers_422_and_still_takes_repeats_and_corrections() {
+    let data = temp_dir("event-cap");
+    let s = Server::start(&fast_policy(), &data, &[]);
+    let c = reqwest::Client::new();
+    let t0 = chrono::Utc::now() - chrono::Duration::days(2);
+    let at = |i: i64| (t0 + chrono::Duration::seconds(i)).to_rfc3339();
+    // 5,000 events in batches of 500: the form, then touches.
+    for chunk in 0..10 {
+        let items: Vec<Value> = (chunk * 500..(chunk + 1) * 500)
+            .map(|i| match i {
+                0 => json!({"kind": "form", "event_id": "cap-f", "lead_id": "CAP-1", "occurred_at": at(0), "lead_type": "content_mql"}),
+                _ => json!({"kind": "touch", "event_id": format!("cap-t{i}"), "lead_id": "CAP-1", "occurred_at": at(i), "channel": "email", "outcome": "sent"}),
+            })
+            .collect();
+        let r = c
+            .post(format!("{}/v1/events/batch", s.base))
+            .json(&items)
+            .send()
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["accepted"], 500, "chunk {chunk}: {}", v["results"][0]);
+    }
+    let over = json!({"event_id": "cap-t5000", "lead_id": "CAP-1", "occurred_at": at(5000), "channel": "call"});
+    let (status, body) = post(&c, &s, "touch", over).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str(), body["error"]["field"].as_str()),
+        (422, Some("lead_event_limit"), Some("lead_id")),
+        "{body}"
+    );
+    // A repeat of a stored event is still a duplicate, and a correction is still stored.
+    let again =
+        json!({"event_id": "cap-t1", "lead_id": "CAP-1", "occurred_at": at(1), "channel": "email", "outcome": "sent"});
+    assert_eq!(post(&c, &s, "touch", again).await.0, 200);
+    let void = json!({"lead_id": "CAP-1", "occurred_at": at(5001), "stage": "sal", "supersedes": "cap-t2"});
+    let (status, body) = post(&c, &s, "stage", void).await;
+    assert_eq!(status, 202, "a correction at the cap: {body}");
+    // Another lead is not affected.
+    let other = json!({"lead_id": "CAP-2", "occurred_at": at(0), "channel": "call"});
+    assert_eq!(post(&c, &s, "touch", other).await.0, 202);
+}

@@ -66,7 +66,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, for programs: `malformed_json`, `missing_field`, `invalid_field`, `out_of_range`,
     /// `unknown_lead_type`, `unclassified`, `unknown_stage`, `body_too_large`,
-    /// `unsupported_media_type`, `event_id_conflict`, `unauthorized`, `stale_request`,
+    /// `unsupported_media_type`, `event_id_conflict`, `lead_event_limit`, `unauthorized`, `stale_request`,
     /// `lead_not_found`, `not_found`, `method_not_allowed` or `store_unavailable`.
     pub code: &'static str,
     /// The field, query parameter or header at fault, when one is.
@@ -140,6 +140,8 @@ pub enum IngestError {
         stored: String,
         received: String,
     },
+    #[error("lead {lead_id} holds {limit} events, the most a lead may hold: this event was not stored (a correction with `supersedes` still is)")]
+    LeadFull { lead_id: String, limit: u64 },
     #[error("could not store the event: {0}")]
     Store(#[source] PortError),
 }
@@ -169,7 +171,10 @@ impl HttpError for IngestError {
     fn status(&self) -> u16 {
         match self {
             Self::Malformed(_) | Self::Missing { .. } | Self::Invalid { .. } | Self::OutOfRange { .. } => 400,
-            Self::UnknownLeadType { .. } | Self::UnknownStage { .. } | Self::Unclassified { .. } => 422,
+            Self::UnknownLeadType { .. }
+            | Self::UnknownStage { .. }
+            | Self::Unclassified { .. }
+            | Self::LeadFull { .. } => 422,
             Self::TooLarge { .. } => 413,
             Self::UnsupportedMediaType { .. } => 415,
             Self::Conflict { .. } => 409,
@@ -188,6 +193,7 @@ impl HttpError for IngestError {
             Self::UnknownStage { .. } => "unknown_stage",
             Self::TooLarge { .. } => "body_too_large",
             Self::UnsupportedMediaType { .. } => "unsupported_media_type",
+            Self::LeadFull { .. } => "lead_event_limit",
             Self::Store(_) => "store_unavailable",
         }
     }
@@ -199,6 +205,7 @@ impl HttpError for IngestError {
             Self::UnknownLeadType { .. } | Self::Unclassified { .. } => Some("lead_type".into()),
             Self::UnknownStage { .. } => Some("stage".into()),
             Self::Conflict { .. } => Some("event_id".into()),
+            Self::LeadFull { .. } => Some("lead_id".into()),
             Self::UnsupportedMediaType { .. } => Some("content-type".into()),
             Self::Malformed(_) | Self::TooLarge { .. } | Self::Store(_) => None,
         }

@@ -298,6 +298,11 @@ where
             return Ok(Vec::new());
         }
         let appended = self.store.append_batch(events).await?;
+        for (e, a) in events.iter().zip(&appended) {
+            if let crate::ports::Appended::Full { limit } = a {
+                tracing::warn!(lead_id = %e.lead_id, event_id = %e.event_id, limit, "touch not stored: the lead is at its event cap");
+            }
+        }
         let new: Vec<LeadId> = events
             .iter()
             .zip(&appended)

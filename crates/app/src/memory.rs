@@ -21,9 +21,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Store ports held in memory behind one lock. Clones share the same state.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
+    event_cap: u64,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            state: Arc::default(),
+            event_cap: crate::ports::MAX_EVENTS_PER_LEAD,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -81,6 +91,12 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// The same store with another per-lead cap (tests of the cap).
+    pub fn with_event_cap(mut self, cap: u64) -> Self {
+        self.event_cap = cap;
+        self
+    }
+
     /// The saved report of `day`, if any (the adapters' `rollup` read).
     pub fn rollup(&self, day: &str) -> Option<String> {
         self.state().rollups.get(day).cloned()
@@ -109,6 +125,9 @@ impl EventStore for MemoryStore {
         let events = state.events.entry(event.lead_id.clone()).or_default();
         if let Some(stored) = events.get(&event.event_id) {
             return Ok(Appended::Duplicate(Box::new(stored.clone())));
+        }
+        if events.len() as u64 >= self.event_cap && crate::ports::counts_toward_cap(event) {
+            return Ok(Appended::Full { limit: self.event_cap });
         }
         events.insert(event.event_id.clone(), event.clone());
         let row = state

@@ -17,6 +17,21 @@ use std::future::Future;
 pub enum Appended {
     New,
     Duplicate(Box<Event>),
+    /// Not stored: the lead holds [`EventStore`]'s cap of events already (a repeat of a
+    /// stored event is still `Duplicate`, and a correction or void is always stored).
+    Full {
+        limit: u64,
+    },
+}
+
+/// Most events one lead may hold. A real lead's handoff is tens of events; a lead past this is
+/// an integration in a loop, and every event of it costs a read of its whole timeline.
+/// Corrections (`supersedes`) and voids are exempt, so a full lead can still be put right.
+pub const MAX_EVENTS_PER_LEAD: u64 = 5_000;
+
+/// Whether the per-lead cap applies to `event`: not to one that corrects or voids another.
+pub fn counts_toward_cap(event: &Event) -> bool {
+    !(event.supersedes.is_some() || matches!(event.body, leadclock_domain::EventBody::Void(_)))
 }
 
 /// What the store keeps about a lead beside its events, for timers, sweeps and reports.
@@ -40,8 +55,10 @@ pub struct LeadSummary {
 
 /// The durable log of events, keyed by event id.
 pub trait EventStore: Send + Sync {
-    /// Stores `event` unless its id is already stored. Durable once this returns `Ok`.
-    /// Marks the lead for reconciliation until a newer summary is saved.
+    /// Stores `event` unless its id is already stored, or the lead is at the store's cap
+    /// ([`MAX_EVENTS_PER_LEAD`] unless the adapter was built with another; see [`Appended`]).
+    /// Durable once this returns `Ok`. Marks the lead for reconciliation until a newer summary
+    /// is saved.
     fn append(&self, event: &Event) -> impl Future<Output = Result<Appended, PortError>> + Send;
 
     /// Every stored event of a lead, in any order.

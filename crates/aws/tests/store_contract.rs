@@ -19,6 +19,10 @@ impl Adapter for Dynamo {
         Ok(self.store.clone())
     }
 
+    fn with_event_cap(store: &DynamoStore, cap: u64) -> DynamoStore {
+        store.clone().with_event_cap(cap)
+    }
+
     async fn rollup(store: &DynamoStore, day: &str) -> Result<Option<String>, PortError> {
         store.rollup(day).await
     }

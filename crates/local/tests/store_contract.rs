@@ -41,6 +41,10 @@ impl Adapter for Sqlite {
         SqliteStore::open(&self.root.join(format!("case-{n}")))
     }
 
+    fn with_event_cap(store: &SqliteStore, cap: u64) -> SqliteStore {
+        store.clone().with_event_cap(cap)
+    }
+
     async fn rollup(store: &SqliteStore, day: &str) -> Result<Option<String>, PortError> {
         store.rollup(day).await
     }

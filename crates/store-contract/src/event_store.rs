@@ -4,7 +4,7 @@ use crate::check::{ensure, ensure_eq, Ctx, Failure, Outcome};
 use crate::fixtures::{every_kind, march, touch};
 use crate::Adapter;
 use leadclock_app::ports::{Appended, EventStore};
-use leadclock_domain::event::Touch;
+use leadclock_domain::event::{Touch, Void};
 use leadclock_domain::{Event, EventBody, EventId};
 
 fn by_id(mut events: Vec<Event>) -> Vec<Event> {
@@ -107,4 +107,56 @@ pub async fn append_batch_answers_each_event_in_order<A: Adapter>(cx: Ctx<A>) ->
         by_id(vec![stored, fresh_a]),
     )?;
     ensure_eq("second lead's events", cx.store.load(&b).await?, vec![fresh_b])
+}
+
+/// A lead holding the cap's number of events refuses a new one (`Full`, nothing stored), while
+/// a repeat of a stored id is still a duplicate and a void is stored past the cap; another lead
+/// is not affected; in a batch each event is judged as it comes.
+pub async fn a_lead_at_its_cap_refuses_new_events_but_not_repeats_or_voids<A: Adapter>(cx: Ctx<A>) -> Outcome {
+    let store = A::with_event_cap(&cx.store, 3);
+    let (lead, other) = (cx.lead(1)?, cx.lead(2)?);
+    let mut kept = Vec::new();
+    for (i, id) in ["e1", "e2", "e3"].into_iter().enumerate() {
+        let e = touch(&lead, id, march(10, 9 + i as u32)?)?;
+        ensure_eq("append under the cap", store.append(&e).await?, Appended::New)?;
+        kept.push(e);
+    }
+    let fourth = touch(&lead, "e4", march(10, 13)?)?;
+    ensure_eq(
+        "append at the cap",
+        store.append(&fourth).await?,
+        Appended::Full { limit: 3 },
+    )?;
+    ensure_eq(
+        "a repeat at the cap",
+        store.append(&kept[0]).await?,
+        Appended::Duplicate(Box::new(kept[0].clone())),
+    )?;
+    let mut void = touch(&lead, "void-e1", march(10, 14)?)?;
+    void.body = EventBody::Void(Void {
+        target: kept[0].event_id.clone(),
+        reason: "logged on the wrong lead".into(),
+    });
+    ensure_eq("a void at the cap", store.append(&void).await?, Appended::New)?;
+    kept.push(void);
+    let batch = vec![
+        touch(&lead, "e5", march(10, 15)?)?,
+        kept[1].clone(),
+        touch(&other, "e1", march(10, 9)?)?,
+    ];
+    let got = store.append_batch(&batch).await?;
+    let want = vec![
+        Appended::Full { limit: 3 },
+        Appended::Duplicate(Box::new(kept[1].clone())),
+        Appended::New,
+    ];
+    ensure_eq("a batch at the cap", got, want)?;
+    ensure_eq(
+        "the capped lead's events",
+        ids(&by_id(store.load(&lead).await?)),
+        ids(&by_id(kept.clone())),
+    )?;
+    ensure(store.load(&other).await?.len() == 1, || {
+        "another lead stores past the first's cap".into()
+    })
 }

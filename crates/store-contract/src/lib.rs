@@ -38,6 +38,10 @@ pub trait Adapter: 'static {
     /// A store for one case: a fresh one, or one shared with other cases.
     fn store(&self) -> impl Future<Output = Result<Self::Store, PortError>>;
 
+    /// `store` with a per-lead cap of `cap` events: the cap's case uses a small one, where
+    /// the real cap is thousands of events.
+    fn with_event_cap(store: &Self::Store, cap: u64) -> Self::Store;
+
     /// The report saved for `day`: a read the ports do not offer.
     fn rollup(store: &Self::Store, day: &str) -> impl Future<Output = Result<Option<String>, PortError>>;
 }
@@ -66,6 +70,7 @@ pub fn cases<A: Adapter>() -> Vec<Case<A>> {
         event_store::load_returns_exactly_the_leads_events,
         event_store::load_round_trips_every_event_kind,
         event_store::append_batch_answers_each_event_in_order,
+        event_store::a_lead_at_its_cap_refuses_new_events_but_not_repeats_or_voids,
         lead_index::appended_events_need_attention_until_folded,
         lead_index::a_new_event_marks_a_reconciled_lead_again,
         lead_index::stale_summary_changes_nothing,

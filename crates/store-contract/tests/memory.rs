@@ -14,6 +14,10 @@ impl Adapter for Memory {
         Ok(MemoryStore::new())
     }
 
+    fn with_event_cap(store: &MemoryStore, cap: u64) -> MemoryStore {
+        store.clone().with_event_cap(cap)
+    }
+
     async fn rollup(store: &MemoryStore, day: &str) -> Result<Option<String>, PortError> {
         Ok(store.rollup(day))
     }

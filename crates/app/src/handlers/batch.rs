@@ -78,6 +78,16 @@ fn answer(index: usize, event: &Event, appended: Appended, refuse_conflicts: boo
             }
             ids(200)
         }
+        Appended::Full { limit } => {
+            let e = IngestError::LeadFull {
+                lead_id: event.lead_id.to_string(),
+                limit,
+            };
+            ItemResult {
+                error: Some(e.body().error),
+                ..ids(e.status())
+            }
+        }
     }
 }
 

@@ -108,9 +108,20 @@ impl<S: Store, T: Timers, N: Notifier, C: Clock> App<S, T, N, C> {
             raw.derived = derived_of(&mapped);
             self.store.keep_raw_hook(&raw).await.map_err(IngestError::Store)?;
         }
-        let skipped = skipped_of(batch, &mapped.skipped);
+        let mut skipped = skipped_of(batch, &mapped.skipped);
         let events = mapped.events.iter().cloned().map(Ok).collect();
         let batch_out = self.receive_batch(events, false).await?;
+        // An event the store refused (a lead at its cap) is answered as skipped with why: a
+        // vendor retrying it would only be refused again.
+        for r in &batch_out.results {
+            if let Some(e) = &r.error {
+                tracing::warn!(code = e.code, lead_id = ?r.lead_id, "webhook event not stored");
+                skipped.push(Skipped {
+                    key: r.event_id.clone().unwrap_or_else(|| format!("event {}", r.index)),
+                    reason: e.message.clone(),
+                });
+            }
+        }
         let joined = if mapped.tools.identified.is_empty() && mapped.tools.touches.is_empty() {
             Joined::default()
         } else {

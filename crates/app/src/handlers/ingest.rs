@@ -87,6 +87,12 @@ where
                 }
                 true
             }
+            Appended::Full { limit } => {
+                return Err(IngestError::LeadFull {
+                    lead_id: event.lead_id.to_string(),
+                    limit,
+                })
+            }
         };
         tracing::info!(lead_id = %event.lead_id, event_id = %event.event_id, kind = event.body.kind(), format, duplicate, "event accepted");
         if !duplicate {

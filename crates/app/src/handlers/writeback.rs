@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 /// Saves lost to a concurrent pass before giving up (the next reconcile of the lead retries).
 const SAVE_TRIES: usize = 3;
 
+/// Rounds of one write-back pass (see [`App::write_back_pass`]).
+const ROUNDS: usize = 3;
+
 impl<S, T, N, C> App<S, T, N, C>
 where
     S: WriteBacks,
@@ -55,8 +58,29 @@ where
     /// account. When a CRM asks to wait, the rest of its writes wait too instead of each
     /// spending a request to learn it.
     pub async fn write_back_pass(&self) -> Result<Dispatched, PortError> {
+        let mut total = Dispatched::default();
+        // Figures saved during one of a round's sends wait for it and are released when it
+        // ends: the next round sends them (a few rounds at most; the rest go next pass).
+        for _ in 0..ROUNDS {
+            let (d, released) = self.write_back_round().await?;
+            total.sent += d.sent;
+            total.retrying += d.retrying;
+            total.dead += d.dead;
+            if released == 0 {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    /// One round of [`App::write_back_pass`]: what it did, and how many newer wants its sends
+    /// released.
+    async fn write_back_round(&self) -> Result<(Dispatched, usize), PortError> {
         let mut d = Dispatched::default();
-        let Some(client) = self.crm.clone() else { return Ok(d) };
+        let mut released = 0;
+        let Some(client) = self.crm.clone() else {
+            return Ok((d, 0));
+        };
         let mut paused: BTreeMap<Source, DateTime<Utc>> = BTreeMap::new();
         for w in self.store.due_write_backs(self.clock.now(), BATCH).await? {
             let record = record_of(&w.lead_id);
@@ -103,9 +127,34 @@ where
                     }
                 }
             }
-            // `false`: the figures changed during the send; the newer want is pending already.
-            self.store.save_write_back(&done, Some(leased.revision)).await?;
+            // `false`: the figures changed during the send; the newer want waited for this
+            // send's lease, and goes now that the send is over.
+            if !self.store.save_write_back(&done, Some(leased.revision)).await? {
+                let not_before = done.backoff_until.unwrap_or_else(|| self.clock.now());
+                if self.release_newer(&w.lead_id, not_before).await? {
+                    released += 1;
+                }
+            }
         }
-        Ok(d)
+        Ok((d, released))
+    }
+
+    /// A want saved during a send waits for the send's lease (so the older figures cannot
+    /// land last); once the send is over it is due at `not_before`.
+    async fn release_newer(
+        &self,
+        lead: &leadclock_domain::LeadId,
+        not_before: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        let Some(newer) = self.store.write_back(lead).await? else {
+            return Ok(false);
+        };
+        if newer.status != OutboxStatus::Pending || newer.next_attempt_at <= not_before {
+            return Ok(false);
+        }
+        let mut due = newer.next();
+        due.next_attempt_at = not_before;
+        // `false`: another change or pass saved first; it set its own time.
+        self.store.save_write_back(&due, Some(newer.revision)).await
     }
 }

@@ -66,6 +66,8 @@ pub const INDEX_OUTBOX: &str = "outbox";
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Most events a lead may hold ([`leadclock_app::ports::MAX_EVENTS_PER_LEAD`]).
+    event_cap: u64,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -101,7 +103,14 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            event_cap: leadclock_app::ports::MAX_EVENTS_PER_LEAD,
         }
+    }
+
+    /// The same store with another per-lead cap (tests of the cap).
+    pub fn with_event_cap(mut self, cap: u64) -> Self {
+        self.event_cap = cap;
+        self
     }
 
     /// Every item a query returns, page after page. `query` builds the request; the pager
@@ -216,7 +225,7 @@ impl EventStore for DynamoStore {
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(|e| PortError::new("append event", e.to_string()))?;
-        let summary = Update::builder()
+        let mut summary = Update::builder()
             .table_name(&self.table)
             .key("PK", s(&pk))
             .key("SK", s("SUMMARY"))
@@ -227,7 +236,14 @@ impl EventStore for DynamoStore {
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":lead", s(event.lead_id.as_str()))
-            .expression_attribute_values(":due", s("DUE"))
+            .expression_attribute_values(":due", s("DUE"));
+        if leadclock_app::ports::counts_toward_cap(event) {
+            // The cap, in the same transaction: no count read first, no race past it.
+            summary = summary
+                .condition_expression("attribute_not_exists(#stored) OR #stored < :cap")
+                .expression_attribute_values(":cap", n(self.event_cap as i64));
+        }
+        let summary = summary
             .build()
             .map_err(|e| PortError::new("append event", e.to_string()))?;
         let day_item = Put::builder()
@@ -255,22 +271,15 @@ impl EventStore for DynamoStore {
             Ok(_) => Ok(Appended::New),
             Err(e) => {
                 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-                let duplicate = match e.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(tc)) => {
-                        match tc.cancellation_reasons().first().and_then(|r| r.code()) {
-                            Some(code) => code == "ConditionalCheckFailed",
-                            // Without per-item reasons the message still lists them in order.
-                            None => tc.message().is_some_and(|m| {
-                                m.split('[')
-                                    .nth(1)
-                                    .is_some_and(|r| r.trim_start().starts_with("ConditionalCheckFailed"))
-                            }),
-                        }
-                    }
-                    _ => false,
+                let failed = match e.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(tc)) => failed_conditions(tc),
+                    _ => Vec::new(),
                 };
-                if duplicate {
+                // Item 0 is the event (its id is stored), item 1 the summary (the lead is full).
+                if failed.first() == Some(&true) {
                     Ok(Appended::Duplicate(Box::new(self.stored_event(event).await?)))
+                } else if failed.get(1) == Some(&true) {
+                    Ok(Appended::Full { limit: self.event_cap })
                 } else {
                     Err(port_err("append event", e))
                 }
@@ -282,6 +291,25 @@ impl EventStore for DynamoStore {
         let items = self.lead_items("load lead", lead, "EVT#").await?;
         items.iter().map(|i| decode("decode event", i, "body")).collect()
     }
+}
+
+/// Which items of a cancelled transaction failed their condition, in order. Without per-item
+/// reasons (some emulators), the message lists them: `…[None, ConditionalCheckFailed, None]`.
+fn failed_conditions(tc: &aws_sdk_dynamodb::types::error::TransactionCanceledException) -> Vec<bool> {
+    let reasons = tc.cancellation_reasons();
+    if !reasons.is_empty() {
+        return reasons
+            .iter()
+            .map(|r| r.code() == Some("ConditionalCheckFailed"))
+            .collect();
+    }
+    let listed = tc
+        .message()
+        .and_then(|m| m.split_once('['))
+        .and_then(|(_, r)| r.split(']').next());
+    listed
+        .map(|l| l.split(',').map(|r| r.trim() == "ConditionalCheckFailed").collect())
+        .unwrap_or_default()
 }
 
 impl LeadIndex for DynamoStore {

@@ -79,6 +79,8 @@ pub struct SqliteStore {
     /// The database file, and which file it was when opened (see [`SqliteStore::health`]).
     path: Arc<std::path::PathBuf>,
     opened: FileId,
+    /// Most events a lead may hold ([`leadclock_app::ports::MAX_EVENTS_PER_LEAD`]).
+    event_cap: u64,
 }
 
 impl SqliteStore {
@@ -97,6 +99,7 @@ impl SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             path: Arc::new(path),
             opened,
+            event_cap: leadclock_app::ports::MAX_EVENTS_PER_LEAD,
         })
     }
 
@@ -147,6 +150,12 @@ impl SqliteStore {
     }
 
     /// Total events stored (for load tests and the health endpoint).
+    /// The same store with another per-lead cap (tests of the cap).
+    pub fn with_event_cap(mut self, cap: u64) -> Self {
+        self.event_cap = cap;
+        self
+    }
+
     pub async fn count_events(&self) -> Result<u64, PortError> {
         self.with("count events", |c| {
             c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))
@@ -178,6 +187,15 @@ struct EventRow {
     at: i64,
     kind: &'static str,
     body: String,
+    capped: bool,
+}
+
+/// What [`EventRow::insert`] did.
+enum Inserted {
+    New,
+    /// The id was stored: its body.
+    Was(String),
+    Full,
 }
 
 impl EventRow {
@@ -188,11 +206,31 @@ impl EventRow {
             at: millis(event.occurred_at),
             kind: event.body.kind(),
             body: serde_json::to_string(event).map_err(|e| PortError::permanent("encode event", e))?,
+            capped: leadclock_app::ports::counts_toward_cap(event),
         })
     }
 
-    /// Stores the event unless its id is stored; the stored body when it was.
-    fn insert(&self, tx: &rusqlite::Transaction) -> rusqlite::Result<Option<String>> {
+    /// Stores the event unless its id is stored (the stored body) or its lead holds `cap`
+    /// events already.
+    fn insert(&self, tx: &rusqlite::Transaction, cap: u64) -> rusqlite::Result<Inserted> {
+        let stored_body = |tx: &rusqlite::Transaction| {
+            tx.query_row(
+                "SELECT body FROM events WHERE lead_id = ?1 AND event_id = ?2",
+                params![self.lead, self.id],
+                |r| r.get(0),
+            )
+            .optional()
+        };
+        if self.capped {
+            let held: Option<i64> = tx
+                .query_row("SELECT stored FROM leads WHERE lead_id = ?1", params![self.lead], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if held.is_some_and(|n| n as u64 >= cap) {
+                return Ok(stored_body(tx)?.map_or(Inserted::Full, Inserted::Was));
+            }
+        }
         let inserted = tx.execute(
             "INSERT OR IGNORE INTO events (event_id, lead_id, occurred_at, kind, body, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -205,14 +243,11 @@ impl EventRow {
                     last_activity = MAX(COALESCE(last_activity, ?2), ?2)",
                 params![self.lead, self.at],
             )?;
-            return Ok(None);
+            return Ok(Inserted::New);
         }
-        tx.query_row(
-            "SELECT body FROM events WHERE lead_id = ?1 AND event_id = ?2",
-            params![self.lead, self.id],
-            |r| r.get(0),
-        )
-        .map(Some)
+        stored_body(tx)?
+            .map(Inserted::Was)
+            .ok_or(rusqlite::Error::QueryReturnedNoRows)
     }
 }
 
@@ -225,10 +260,11 @@ impl EventStore for SqliteStore {
     /// One transaction for the whole batch: one commit (one fsync) however many events.
     async fn append_batch(&self, events: &[Event]) -> Result<Vec<Appended>, PortError> {
         let rows = events.iter().map(EventRow::of).collect::<Result<Vec<_>, _>>()?;
-        let stored: Vec<Option<String>> = self
+        let cap = self.event_cap;
+        let stored: Vec<Inserted> = self
             .with("append events", move |c| {
                 let tx = c.transaction()?;
-                let stored = rows.iter().map(|r| r.insert(&tx)).collect::<Result<Vec<_>, _>>()?;
+                let stored = rows.iter().map(|r| r.insert(&tx, cap)).collect::<Result<Vec<_>, _>>()?;
                 tx.commit()?;
                 Ok(stored)
             })
@@ -236,8 +272,9 @@ impl EventStore for SqliteStore {
         stored
             .into_iter()
             .map(|s| match s {
-                None => Ok(Appended::New),
-                Some(body) => Ok(Appended::Duplicate(Box::new(decode("decode event", &body)?))),
+                Inserted::New => Ok(Appended::New),
+                Inserted::Was(body) => Ok(Appended::Duplicate(Box::new(decode("decode event", &body)?))),
+                Inserted::Full => Ok(Appended::Full { limit: cap }),
             })
             .collect()
     }

@@ -64,7 +64,7 @@ macro_rules! event_doc {
                 (status = 409, description = "`event_id_conflict`: the `event_id` was stored with a different body", body = ErrorBody),
                 (status = 413, description = "`body_too_large`: over 64 KiB", body = ErrorBody),
                 (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
-                (status = 422, description = "`unknown_lead_type`, `unclassified` or `unknown_stage`", body = ErrorBody),
+                (status = 422, description = "`unknown_lead_type`, `unclassified`, `unknown_stage`, or `lead_event_limit` (the lead holds the most events a lead may: 5,000; corrections with `supersedes` are still stored)", body = ErrorBody),
                 (status = 500, description = "`store_unavailable`: the store failed for good", body = ErrorBody),
                 (status = 503, description = "`store_unavailable`: the store failed for now (nothing stored; retry after `Retry-After`)", body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
             ),
