@@ -298,3 +298,37 @@ async fn salesforce_messages_repeating_a_creation_replay_to_no_change_twice() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_delivery_out_of_time_stores_everything_and_leaves_its_leads_to_the_sweep() {
+    use leadclock_app::ports::LeadIndex;
+    let dir = temp_dir("budget");
+    let a = app(&dir, EXAMPLE, t(NOW));
+    let raw = RawHook::new(HookSource::Salesforce, None, SALESFORCE.to_owned(), a.clock.now());
+    let mapped =
+        leadclock_app::inbound::crm::map(&raw.batch().unwrap(), &a.policy, leadclock_domain::Origin::Live, t(NOW));
+    let stored = mapped.events.len();
+    let items = mapped.events.into_iter().map(Ok).collect();
+    let out = a
+        .receive_batch_within(items, false, Some(std::time::Duration::ZERO))
+        .await
+        .unwrap();
+    assert_eq!((out.accepted, out.leads, out.deferred), (stored, 0, 1), "{out:?}");
+    let lead = LeadId::parse("salesforce:00D000000000001AAA:00Q000000000001AAA").unwrap();
+    assert_eq!(
+        a.store.load(&lead).await.unwrap().len(),
+        stored,
+        "stored before the time ran out"
+    );
+    assert!(a.store.needing_attention(t(NOW)).await.unwrap().contains(&lead));
+    assert!(a.sweep(Duration::zero()).await.unwrap() >= 1);
+    assert_eq!(
+        a.store.summary(&lead).await.unwrap().map(|s| s.events),
+        Some(stored as u64)
+    );
+    assert!(
+        !a.store.needing_attention(t(NOW)).await.unwrap().contains(&lead),
+        "the sweep reconciled it"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

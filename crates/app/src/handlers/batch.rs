@@ -34,7 +34,15 @@ pub struct BatchOutcome {
     pub rejected: usize,
     /// Leads reconciled, each once.
     pub leads: usize,
+    /// Leads left for the sweep to reconcile: the request's time ran out first (vendor
+    /// webhooks only). Their events are stored and marked, their clocks exact.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deferred: usize,
     pub results: Vec<ItemResult>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn refused(index: usize, e: &IngestError) -> ItemResult {
@@ -100,6 +108,20 @@ where
 {
     /// Stores the valid items in one write and reconciles every lead they touched, once.
     pub async fn receive_batch(&self, items: Vec<Item>, refuse_conflicts: bool) -> Result<BatchOutcome, IngestError> {
+        self.receive_batch_within(items, refuse_conflicts, None).await
+    }
+
+    /// [`App::receive_batch`] that stops reconciling once `budget` has passed since it began:
+    /// a vendor that times out retries the whole delivery. The leads left are marked for
+    /// attention by their append, so the sweep reconciles them (`deferred` counts them).
+    pub async fn receive_batch_within(
+        &self,
+        items: Vec<Item>,
+        refuse_conflicts: bool,
+        budget: Option<std::time::Duration>,
+    ) -> Result<BatchOutcome, IngestError> {
+        // Wall time, not the injected clock: the budget is the vendor's patience.
+        let deadline = budget.map(|b| std::time::Instant::now() + b);
         let (events, positions): (Vec<Event>, Vec<usize>) = items
             .iter()
             .enumerate()
@@ -137,25 +159,30 @@ where
         for (kind, n) in new_by_kind {
             crate::telemetry::events_ingested(kind, n);
         }
-        out.leads = self.reconcile_each(&touched).await;
+        (out.leads, out.deferred) = self.reconcile_each(&touched, deadline).await;
         self.release_for_forms(&new_forms).await;
         tracing::info!(
             accepted = out.accepted,
             duplicates = out.duplicates,
             rejected = out.rejected,
             leads = out.leads,
+            deferred = out.deferred,
             "batch stored"
         );
         Ok(out)
     }
 
-    /// Reconciles each lead once; a lead that fails stays marked for the sweep.
-    async fn reconcile_each(&self, leads: &BTreeSet<LeadId>) -> usize {
-        for id in leads {
+    /// Reconciles each lead once, until `deadline`; a lead that fails, or is not reached,
+    /// stays marked for the sweep. (reconciled, left).
+    async fn reconcile_each(&self, leads: &BTreeSet<LeadId>, deadline: Option<std::time::Instant>) -> (usize, usize) {
+        for (done, id) in leads.iter().enumerate() {
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return (done, leads.len() - done);
+            }
             if let Err(e) = self.reconcile(id).await {
                 tracing::warn!(lead_id = %id, error = %e, "stored, but could not reconcile; the sweep will");
             }
         }
-        leads.len()
+        (leads.len(), 0)
     }
 }

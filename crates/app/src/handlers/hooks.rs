@@ -40,6 +40,11 @@ pub struct HookStored {
     pub skipped: Vec<Skipped>,
 }
 
+/// How long a delivery may spend reconciling its leads before it answers: HubSpot gives up
+/// (and retries the whole delivery) after 5 s. The leads not reached are reconciled by the
+/// next sweep; their events are stored, their deadlines are computed from event times.
+pub const HOOK_RECONCILE_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Most hooks one replay call maps; the answer's `next` goes on from there.
 pub const MAX_REPLAY_PAGE: usize = 500;
 
@@ -110,7 +115,9 @@ impl<S: Store, T: Timers, N: Notifier, C: Clock> App<S, T, N, C> {
         }
         let mut skipped = skipped_of(batch, &mapped.skipped);
         let events = mapped.events.iter().cloned().map(Ok).collect();
-        let batch_out = self.receive_batch(events, false).await?;
+        let batch_out = self
+            .receive_batch_within(events, false, Some(HOOK_RECONCILE_BUDGET))
+            .await?;
         // An event the store refused (a lead at its cap) is answered as skipped with why: a
         // vendor retrying it would only be refused again.
         for r in &batch_out.results {

@@ -118,7 +118,10 @@ impl DynamoStore {
     }
 
     /// Items of `pk` whose SK lies in `[lo, hi]`, read strongly consistent.
+    /// Items of `pk` whose sort key is in `[lo, hi]`; an empty `lo` is "from the first".
     async fn between(&self, op: &'static str, pk: String, lo: String, hi: String) -> Result<Vec<Item>, PortError> {
+        // DynamoDB refuses an empty key value: " " sorts below every sort key written here.
+        let lo = if lo.is_empty() { " ".to_owned() } else { lo };
         self.query_all(op, || {
             self.client
                 .query()

@@ -24,8 +24,15 @@ pub struct HookOutcome {
     pub duplicates: usize,
     /// Leads reconciled, each once.
     pub leads: usize,
+    /// Leads left for the sweep: the delivery's time ran out first (see `HOOK_RECONCILE_BUDGET`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub deferred: usize,
     /// Events and facts with no SLA meaning, each with its reason.
     pub skipped: Vec<SkippedItem>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -114,6 +121,7 @@ where
                 accepted: out.batch.accepted,
                 duplicates: out.batch.duplicates,
                 leads: out.batch.leads,
+                deferred: out.batch.deferred,
                 skipped: SkippedItem::list(out.skipped),
             },
         ),
