@@ -12,7 +12,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 VENV ?= .venv
 FUNCTIONS := form-ingest assignment first-touch stage escalate read-api rollup slack-notify
 
-.PHONY: run test fmt lint check-policy unit api-fuzz web-test web-screenshots chromium venv cfn-lint checkov aws-test build deploy fuzz load deny bench bench-coldstart bench-import soak
+.PHONY: run test fmt lint check-policy unit api-fuzz web-test web-screenshots chromium venv cfn-lint checkov aws-test build deploy fuzz load deny bench bench-coldstart bench-import bench-lead soak
 
 ## Build and start the local server with the example policy.
 run:
@@ -167,13 +167,19 @@ soak:
 	LEADCLOCK_KILL_LEADS=$(SOAK_LEADS) $(CARGO) test --locked -p leadclock --test delivery -- --nocapture
 
 ## Benchmarks on this machine; results are printed, never asserted.
-bench: bench-coldstart bench-import
+bench: bench-coldstart bench-import bench-lead
 
 ## `leadclock import` of BENCH_IMPORT_LEADS leads (4 events each), beside SQLite's raw commit rate.
 BENCH_IMPORT_LEADS ?= 100000
 bench-import:
 	$(CARGO) build --release --locked -p leadclock
 	$(PYTHON) bench/import.py --bin $(TARGET_DIR)/release/leadclock --policy $(POLICY) --leads $(BENCH_IMPORT_LEADS)
+
+## One lead's POST latency at its first and its BENCH_LEAD_EVENTS-th event, then the cap's answer.
+BENCH_LEAD_EVENTS ?= 2000
+bench-lead:
+	$(CARGO) build --release --locked -p leadclock
+	$(PYTHON) bench/lead_history.py --bin $(TARGET_DIR)/release/leadclock --policy $(POLICY) --events $(BENCH_LEAD_EVENTS) --past-cap
 
 ## Cold start of each function (release, this host) and of hello-lambda, against a local fake Runtime API.
 ## BENCH_BIN_DIR measures other builds with the same harness, e.g. an older commit's target/release.

@@ -261,7 +261,11 @@ where
             for org in orgs {
                 // Outbound Messages key leads by 18-character ids; a setting or a tool may give
                 // either form, so both are tried.
-                let ids = SalesforceId::parse(crm_id).map(|id| [id.as_str().to_owned(), id.case_safe().to_string()]);
+                // Imports of report exports key leads by the 15-character form.
+                let ids = SalesforceId::parse(crm_id).map(|id| {
+                    let safe = id.case_safe().to_string();
+                    [id.as_str().to_owned(), safe[..15].to_owned(), safe]
+                });
                 for id in ids.iter().flatten().chain(std::iter::once(crm_id)) {
                     for o in [org.as_str().to_owned(), org.case_safe().to_string()] {
                         if let Ok(lead) = LeadId::parse(&format!("salesforce:{o}:{id}")) {

@@ -332,3 +332,18 @@ async fn a_delivery_out_of_time_stores_everything_and_leaves_its_leads_to_the_sw
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_replay_judges_dates_as_of_each_webhooks_arrival() {
+    // The fixture's lead was created in June 2024; kept in December 2026 it was 2.5 years old,
+    // replayed in July 2027 it is past the 3-year window, and must not be voided for that.
+    let dir = temp_dir("replay-window");
+    let a = app(&dir, EXAMPLE, t(NOW));
+    let raw = RawHook::new(HookSource::Salesforce, None, SALESFORCE.to_owned(), a.clock.now());
+    let batch = raw.batch().unwrap();
+    a.receive_hook(raw, &batch, &[]).await.unwrap();
+    a.clock.set(t("2027-07-01T00:00:00Z"));
+    let r = a.replay_hooks(window(), None, 100, &[]).await.unwrap();
+    assert_eq!((r.hooks, r.added, r.corrected, r.voided), (1, 0, 0, 0), "{r:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

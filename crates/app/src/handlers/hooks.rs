@@ -179,7 +179,9 @@ impl<S: Store, T: Timers, N: Notifier, C: Clock> App<S, T, N, C> {
                     continue;
                 }
             };
-            let mapped = crm::map(&batch, &policy, Origin::History, self.clock.now());
+            // As of its arrival: the date window is the one the webhook met on receipt, so a
+            // fact accepted then (a creation now past 3 years) is not voided by the replay.
+            let mapped = crm::map(&batch, &policy, Origin::History, hook.received_at);
             let writes = self
                 .corrections(&hook, &mapped, &mut first, &mut out)
                 .await

@@ -130,8 +130,7 @@ where
             // `false`: the figures changed during the send; the newer want waited for this
             // send's lease, and goes now that the send is over.
             if !self.store.save_write_back(&done, Some(leased.revision)).await? {
-                let not_before = done.backoff_until.unwrap_or_else(|| self.clock.now());
-                if self.release_newer(&w.lead_id, not_before).await? {
+                if self.release_newer(&w.lead_id, &done).await? {
                     released += 1;
                 }
             }
@@ -140,12 +139,11 @@ where
     }
 
     /// A want saved during a send waits for the send's lease (so the older figures cannot
-    /// land last); once the send is over it is due at `not_before`.
-    async fn release_newer(
-        &self,
-        lead: &leadclock_domain::LeadId,
-        not_before: DateTime<Utc>,
-    ) -> Result<bool, PortError> {
+    /// land last); once the send is over it is due at once, or, when the send failed, after
+    /// the wait that failure earned, carrying its count (so a lead whose figures change during
+    /// every failing send still backs off, and is dead-lettered in the end).
+    async fn release_newer(&self, lead: &leadclock_domain::LeadId, done: &WriteBack) -> Result<bool, PortError> {
+        let not_before = done.backoff_until.unwrap_or_else(|| self.clock.now());
         let Some(newer) = self.store.write_back(lead).await? else {
             return Ok(false);
         };
@@ -154,6 +152,11 @@ where
         }
         let mut due = newer.next();
         due.next_attempt_at = not_before;
+        if done.status != OutboxStatus::Sent {
+            due.attempts = due.attempts.max(done.attempts);
+            due.backoff_until = done.backoff_until;
+            due.last_error.clone_from(&done.last_error);
+        }
         // `false`: another change or pass saved first; it set its own time.
         self.store.save_write_back(&due, Some(newer.revision)).await
     }

@@ -95,7 +95,7 @@ pub fn map(batch: &Batch, policy: &Policy, origin: Origin, now: DateTime<Utc>) -
             }
             continue;
         }
-        match event_of(keyed, &snapshots, policy) {
+        match event_of(keyed, &snapshots, policy, now) {
             Ok(mut event) => {
                 event.origin = origin;
                 out.events.push(event);
@@ -234,7 +234,7 @@ fn snapshots(batch: &Batch) -> BTreeMap<&RecordKey, BTreeMap<String, String>> {
 
 type Snapshots<'a> = BTreeMap<&'a RecordKey, BTreeMap<String, String>>;
 
-fn event_of(keyed: &Keyed, snapshots: &Snapshots, policy: &Policy) -> Result<Event, String> {
+fn event_of(keyed: &Keyed, snapshots: &Snapshots, policy: &Policy, now: DateTime<Utc>) -> Result<Event, String> {
     let (record, at, body) = match &keyed.fact {
         Fact::Seen { record, at, .. } if record.crm == Source::Salesforce => {
             (record, *at, EventBody::Form(Box::new(form(record, snapshots, policy)?)))
@@ -250,7 +250,7 @@ fn event_of(keyed: &Keyed, snapshots: &Snapshots, policy: &Policy) -> Result<Eve
         } => {
             let value = value.as_deref().ok_or_else(|| format!("{name} cleared"))?;
             let body = property(record, name, value, snapshots, policy)?;
-            (record, touched_at(name, value, *at), body)
+            (record, touched_at(name, value, *at, now), body)
         }
         Fact::Touch {
             who,
@@ -274,15 +274,14 @@ fn event_of(keyed: &Keyed, snapshots: &Snapshots, policy: &Policy) -> Result<Eve
 
 /// When a property change happened, or for the first-engagement date the engagement itself:
 /// a webhook dates the change when HubSpot computed it, which can trail the call or email;
-/// the value (epoch ms, or an instant) is the touch. A value later than the change, or past
+/// the value (epoch ms, or an instant) is the touch. A value later than the change, or before
 /// the window, is not believed.
-fn touched_at(name: &str, value: &str, changed: DateTime<Utc>) -> DateTime<Utc> {
+fn touched_at(name: &str, value: &str, changed: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
     if name != FIRST_ENGAGEMENT_PROPERTY {
         return changed;
     }
     let t = leadclock_crm::json_instant(&serde_json::Value::String(value.to_owned()));
-    t.filter(|t| *t <= changed && *t >= changed - MAX_PAST)
-        .unwrap_or(changed)
+    t.filter(|t| *t <= changed && *t >= now - MAX_PAST).unwrap_or(changed)
 }
 
 /// HubSpot's "Date of first engagement": a touch.

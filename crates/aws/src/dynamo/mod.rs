@@ -174,6 +174,13 @@ impl DynamoStore {
     }
 
     async fn stored_event(&self, event: &Event) -> Result<Event, PortError> {
+        self.stored_event_if_any(event)
+            .await?
+            .ok_or_else(|| PortError::transient("read stored event", "the event is not readable yet"))
+    }
+
+    /// The stored event with `event`'s id, if there is one.
+    async fn stored_event_if_any(&self, event: &Event) -> Result<Option<Event>, PortError> {
         let resp = with_retries("read stored event", || {
             self.client
                 .get_item()
@@ -185,10 +192,7 @@ impl DynamoStore {
         })
         .await
         .map_err(|e| port_err("read stored event", e))?;
-        let item = resp
-            .item()
-            .ok_or_else(|| PortError::transient("read stored event", "the event is not readable yet"))?;
-        decode("decode event", item, "body")
+        resp.item().map(|item| decode("decode event", item, "body")).transpose()
     }
 
     pub async fn rollup(&self, day: &str) -> Result<Option<String>, PortError> {
@@ -279,7 +283,11 @@ impl EventStore for DynamoStore {
                 if failed.first() == Some(&true) {
                     Ok(Appended::Duplicate(Box::new(self.stored_event(event).await?)))
                 } else if failed.get(1) == Some(&true) {
-                    Ok(Appended::Full { limit: self.event_cap })
+                    // A repeat at the cap is still a repeat, however the reasons were reported.
+                    match self.stored_event_if_any(event).await? {
+                        Some(stored) => Ok(Appended::Duplicate(Box::new(stored))),
+                        None => Ok(Appended::Full { limit: self.event_cap }),
+                    }
                 } else {
                     Err(port_err("append event", e))
                 }
