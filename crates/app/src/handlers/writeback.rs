@@ -129,10 +129,10 @@ where
             }
             // `false`: the figures changed during the send; the newer want waited for this
             // send's lease, and goes now that the send is over.
-            if !self.store.save_write_back(&done, Some(leased.revision)).await? {
-                if self.release_newer(&w.lead_id, &done).await? {
-                    released += 1;
-                }
+            if !self.store.save_write_back(&done, Some(leased.revision)).await?
+                && self.release_newer(&w.lead_id, &done).await?
+            {
+                released += 1;
             }
         }
         Ok((d, released))
