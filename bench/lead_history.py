@@ -89,8 +89,8 @@ def main():
             first, last = lat[:w], lat[-w:]
             print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
             print(f"one lead, {args.events} events through POST /v1/events/* (release, SQLite, one connection)")
-            print(f"  events 1-{w}:{'':>10} p50 {statistics.median(first):7.2f} ms   p95 {pct(first, 95):7.2f} ms")
-            print(f"  events {args.events - w + 1}-{args.events}: p50 {statistics.median(last):7.2f} ms   p95 {pct(last, 95):7.2f} ms")
+            for label, xs in ((f"events 1-{w}", first), (f"events {args.events - w + 1}-{args.events}", last)):
+                print(f"  {label:<20} p50 {statistics.median(xs):7.2f} ms   p95 {pct(xs, 95):7.2f} ms")
             print(f"  ratio of p50s (last / first): {statistics.median(last) / statistics.median(first):.2f}")
             if args.past_cap:
                 i = args.events
