@@ -145,6 +145,7 @@ async fn lifecycle_records_delays_and_duplicates_change_nothing() {
     assert_eq!(st, 202);
     let lead = &v["lead"];
     assert_eq!(lead["owner"]["owner"], "alice");
+    assert!(lead.get("owner_unknown").is_none(), "alice is in the directory: {lead}");
     let (st, _) = post(
         &c,
         &s,
@@ -1009,6 +1010,31 @@ async fn a_webhook_that_refuses_for_good_is_dead_lettered_and_healthz_counts_it(
     assert!(
         table.contains("DELIVERY   1 escalation message(s) dead-lettered"),
         "{table}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_the_directory_does_not_know_is_clocked_and_flagged() {
+    let data = temp_dir("unknown-owner");
+    let s = Server::start(&fast_policy(), &data, &[]);
+    let c = reqwest::Client::new();
+    let form = json!({"lead_id": "L-u", "occurred_at": now_rfc3339(-60), "lead_type": "demo_request"});
+    assert_eq!(post(&c, &s, "form", form).await.0, 202);
+    let assign = json!({"lead_id": "L-u", "occurred_at": now_rfc3339(-30), "owner": "005000000000009AAA"});
+    let (status, v) = post(&c, &s, "assignment", assign).await;
+    assert_eq!(status, 202, "{v}");
+    let lead = &v["lead"];
+    assert_eq!(lead["owner_unknown"], true, "{lead}");
+    let response = lead["clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["clock"] == "response");
+    // The fast policy's SLA is seconds: the clock runs (past its deadline, breached) all the same.
+    let status = response.and_then(|k| k["status"].as_str());
+    assert!(
+        matches!(status, Some("running" | "breached")),
+        "clocked all the same: {lead}"
     );
 }
 

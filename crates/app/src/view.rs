@@ -99,6 +99,11 @@ pub struct LeadView {
     /// A CRM merge folded this record into that lead: its events count there (read it there).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<String>,
+    /// The current owner is not in the policy's directory (a CRM user nobody mapped): the
+    /// lead is clocked all the same and ops hears each of its owner's escalations. Map the
+    /// owner with `crm_ids` or `email` under `[directory.people]`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub owner_unknown: bool,
 }
 
 /// The state of a lead's CRM write-back, for ops: a dead one says why.
@@ -307,6 +312,7 @@ impl LeadView {
             policy_version: 1,
             write_back: None,
             merged_into: lead.merged_into.as_ref().map(ToString::to_string),
+            owner_unknown: lead.current_cycle().is_some_and(|c| clock::owner_unknown(c, policy)),
             as_of: now,
         }
     }

@@ -7,7 +7,7 @@
 mod escalation;
 mod ladder;
 
-pub use escalation::{human_duration, resolve, rule_of, Escalation, Recipient, Severity};
+pub use escalation::{human_duration, owner_unknown, resolve, rule_of, Escalation, Recipient, Severity};
 pub use ladder::{deadline, rule_basis, step_times};
 
 use crate::calendar::Calendar;
