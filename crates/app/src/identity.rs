@@ -258,21 +258,12 @@ where
         let identity = self.store.identity(person).await?;
         let mut candidates = BTreeSet::new();
         for crm_id in &identity.crm_ids {
-            for org in orgs {
-                // Outbound Messages key leads by 18-character ids; a setting or a tool may give
-                // either form, so both are tried.
-                // Imports of report exports key leads by the 15-character form.
-                let ids = SalesforceId::parse(crm_id).map(|id| {
-                    let safe = id.case_safe().to_string();
-                    [id.as_str().to_owned(), safe[..15].to_owned(), safe]
-                });
-                for id in ids.iter().flatten().chain(std::iter::once(crm_id)) {
-                    for o in [org.as_str().to_owned(), org.case_safe().to_string()] {
-                        if let Ok(lead) = LeadId::parse(&format!("salesforce:{o}:{id}")) {
-                            candidates.insert(lead);
-                        }
-                    }
-                }
+            // A lead may be keyed by either form of each id (messages write 18 characters,
+            // report exports 15), and a setting or a tool may give either.
+            let ids = SalesforceId::parse(crm_id).map_or_else(|_| vec![crm_id.clone()], |id| id.written_forms());
+            for org in orgs.iter().flat_map(SalesforceId::written_forms) {
+                let keys = ids.iter().map(|id| LeadId::parse(&format!("salesforce:{org}:{id}")));
+                candidates.extend(keys.flatten());
             }
         }
         let mut known = Vec::new();

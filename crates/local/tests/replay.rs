@@ -262,6 +262,13 @@ async fn erasure_and_retention_delete_the_kept_bodies_and_off_keeps_none() {
 
 const SALESFORCE: &str = include_str!("../../crm/tests/fixtures/salesforce/lead-notification.xml");
 
+/// A Salesforce Outbound Message as the route receives it: kept, stored, reconciled.
+async fn receive_salesforce(app: &TestApp, body: String) {
+    let raw = RawHook::new(HookSource::Salesforce, None, body, app.clock.now());
+    let batch = raw.batch().unwrap();
+    app.receive_hook(raw, &batch, &[]).await.unwrap();
+}
+
 /// The fixture's lead as a later full-record message sends it: another notification, edited
 /// since, with another status.
 fn salesforce_edit() -> String {
@@ -276,9 +283,7 @@ async fn salesforce_messages_repeating_a_creation_replay_to_no_change_twice() {
     let dir = temp_dir("salesforce");
     let a = app(&dir, EXAMPLE, t(NOW));
     for body in [SALESFORCE.to_owned(), salesforce_edit()] {
-        let raw = RawHook::new(HookSource::Salesforce, None, body, a.clock.now());
-        let batch = raw.batch().unwrap();
-        a.receive_hook(raw, &batch, &[]).await.unwrap();
+        receive_salesforce(&a, body).await;
     }
     let lead = LeadId::parse("salesforce:00D000000000001AAA:00Q000000000001AAA").unwrap();
     let before = a.store.load(&lead).await.unwrap().len();
@@ -339,9 +344,7 @@ async fn a_replay_judges_dates_as_of_each_webhooks_arrival() {
     // replayed in July 2027 it is past the 3-year window, and must not be voided for that.
     let dir = temp_dir("replay-window");
     let a = app(&dir, EXAMPLE, t(NOW));
-    let raw = RawHook::new(HookSource::Salesforce, None, SALESFORCE.to_owned(), a.clock.now());
-    let batch = raw.batch().unwrap();
-    a.receive_hook(raw, &batch, &[]).await.unwrap();
+    receive_salesforce(&a, SALESFORCE.to_owned()).await;
     a.clock.set(t("2027-07-01T00:00:00Z"));
     let r = a.replay_hooks(window(), None, 100, &[]).await.unwrap();
     assert_eq!((r.hooks, r.added, r.corrected, r.voided), (1, 0, 0, 0), "{r:?}");

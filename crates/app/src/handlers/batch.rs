@@ -41,7 +41,7 @@ pub struct BatchOutcome {
     pub results: Vec<ItemResult>,
 }
 
-fn is_zero(n: &usize) -> bool {
+pub(crate) fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 

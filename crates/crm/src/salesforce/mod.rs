@@ -78,6 +78,16 @@ impl SalesforceId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// Every form a record's key may have been stored under: as written, and its 15- and
+    /// 18-character forms (Outbound Messages write 18, report exports 15).
+    pub fn written_forms(&self) -> Vec<String> {
+        let safe = self.case_safe().0;
+        let mut forms = vec![self.0.clone(), safe[..15].to_owned(), safe];
+        forms.sort();
+        forms.dedup();
+        forms
+    }
+
     /// The 18-character (case-safe) form, as the API and Outbound Messages write it: each
     /// 5-character chunk of the 15 gives one suffix letter, its bit `i` set when character `i`
     /// is upper case.
@@ -131,6 +141,7 @@ mod tests {
         let short = SalesforceId::parse("001A0000006Vm9r").unwrap();
         assert_eq!(short.case_safe().as_str(), "001A0000006Vm9rIAC");
         assert!(short.same_record(&short.case_safe()));
+        assert_eq!(short.written_forms(), ["001A0000006Vm9r", "001A0000006Vm9rIAC"]);
         let org = SalesforceId::parse("00D000000000001EAA").unwrap();
         assert_eq!(org.case_safe(), org);
         assert_eq!(SalesforceId::parse("00D000000000001").unwrap().case_safe(), org);

@@ -25,14 +25,10 @@ pub struct HookOutcome {
     /// Leads reconciled, each once.
     pub leads: usize,
     /// Leads left for the sweep: the delivery's time ran out first (see `HOOK_RECONCILE_BUDGET`).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::handlers::batch::is_zero")]
     pub deferred: usize,
     /// Events and facts with no SLA meaning, each with its reason.
     pub skipped: Vec<SkippedItem>,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
