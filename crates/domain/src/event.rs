@@ -262,6 +262,9 @@ pub enum EventBody {
 }
 
 impl EventBody {
+    /// Every [`EventBody::kind`].
+    pub const KINDS: [&'static str; 7] = ["form", "assignment", "touch", "stage", "void", "escalated", "merge"];
+
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Form(_) => "form",

@@ -8,11 +8,11 @@
 use crate::event::{Assignment, Classified, Event, EventBody, EventId, Form, LeadId, Origin, StageChange, Touch};
 use crate::policy::Policy;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Where a lead stands in the handoff.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// Seen, but no engagement (form) yet.
@@ -70,7 +70,7 @@ impl Stage {
 }
 
 /// One owner's time holding the lead within a cycle: their own accountability window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stint {
     pub owner: String,
@@ -84,7 +84,7 @@ pub struct Stint {
 }
 
 /// One pass through the handoff, from an engagement to the lead leaving the queue.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cycle {
     /// 1-based.
     pub index: u32,
@@ -194,7 +194,40 @@ pub struct TimelineEntry {
     pub voided_by: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A timeline entry as stored (in a [`crate::snapshot::Snapshot`]): its kind as text.
+#[derive(Deserialize)]
+struct StoredEntry {
+    event_id: String,
+    occurred_at: DateTime<Utc>,
+    kind: String,
+    summary: String,
+    #[serde(default)]
+    origin: Origin,
+    #[serde(default)]
+    voided_by: Option<String>,
+}
+
+// By hand: derived, serde would borrow `kind` from the input for `'static`.
+impl<'de> Deserialize<'de> for TimelineEntry {
+    /// A kind this release does not know is an error, not a guess.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let e = StoredEntry::deserialize(d)?;
+        let kind = EventBody::KINDS
+            .into_iter()
+            .find(|k| *k == e.kind)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown event kind {:?}", e.kind)))?;
+        Ok(TimelineEntry {
+            event_id: e.event_id,
+            occurred_at: e.occurred_at,
+            kind,
+            summary: e.summary,
+            origin: e.origin,
+            voided_by: e.voided_by,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Owner {
     pub owner: String,
@@ -203,7 +236,7 @@ pub struct Owner {
     pub since: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lead {
     pub lead_id: LeadId,
     pub stage: Stage,
@@ -222,7 +255,7 @@ pub struct Lead {
     pub first_live_at: Option<DateTime<Utc>>,
     pub attributes: BTreeMap<String, String>,
     /// A CRM merge folded this lead into that one: its events count there, not here.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<LeadId>,
 }
 
@@ -349,18 +382,20 @@ impl Lead {
         for e in &eff.ordered {
             match eff.voided_by.get(&e.event_id) {
                 Some(by) => lead.note(e, format!("{} (voided)", e.body.kind()), Some(by)),
-                None => {
-                    // A form judges by its own instant (it may open a cycle); a touch by its
-                    // cycle's engagement.
-                    let at = match &e.body {
-                        EventBody::Touch(_) => lead.cycles.last().map_or(e.occurred_at, |c| c.engaged_at),
-                        _ => e.occurred_at,
-                    };
-                    lead.apply(e, judge(at));
-                }
+                None => lead.apply_judged(e, judge),
             }
         }
         lead
+    }
+
+    /// Applies one live event with the policy that judges it: a form by its own instant (it may
+    /// open a cycle), a touch by its cycle's engagement.
+    pub(crate) fn apply_judged<'p>(&mut self, e: &Event, judge: &dyn Fn(DateTime<Utc>) -> &'p Policy) {
+        let at = match &e.body {
+            EventBody::Touch(_) => self.cycles.last().map_or(e.occurred_at, |c| c.engaged_at),
+            _ => e.occurred_at,
+        };
+        self.apply(e, judge(at));
     }
 
     fn note(&mut self, e: &Event, summary: String, voided_by: Option<&EventId>) {

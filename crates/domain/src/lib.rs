@@ -11,6 +11,7 @@ pub mod merge;
 pub mod metrics;
 pub mod policy;
 pub mod scope;
+pub mod snapshot;
 pub mod steps;
 
 pub use calendar::Calendar;

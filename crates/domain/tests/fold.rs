@@ -542,6 +542,129 @@ proptest! {
     }
 }
 
+mod snapshots {
+    //! A stored snapshot plus one event is the fold of the whole set, whenever the snapshot
+    //! accepts the event; and it accepts every event that comes strictly after its history.
+    use super::*;
+    use leadclock_domain::snapshot::Snapshot;
+
+    /// Small, so the property also crosses the cut of the timeline.
+    const HEAD: usize = 3;
+
+    /// The snapshot as a store gives it back: through its stored form.
+    fn stored(s: &Snapshot) -> Snapshot {
+        serde_json::from_str(&serde_json::to_string(s).unwrap()).unwrap()
+    }
+
+    fn sorted(mut events: Vec<Event>) -> Vec<Event> {
+        events.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        events
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn in_order_events_onto_a_snapshot_give_the_fold_of_the_whole_set(
+            spec in prop::collection::vec((0u8..5, 0i64..(3 * 86_400), 0u8..4), 2..24),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let p = policy();
+            let judge = |_| &p;
+            // Distinct instants: each event comes strictly after the ones before it.
+            let mut seen = std::collections::HashSet::new();
+            let spec: Vec<_> = spec.into_iter().filter(|s| seen.insert(s.1)).collect();
+            let events = sorted(build(&spec));
+            let k = 1 + cut.index(events.len());
+            let (before, after) = events.split_at(k.min(events.len()));
+            let mut snap = Snapshot::of(fold(before, &p), before, HEAD).expect("no correction, no merge");
+            for (i, e) in after.iter().enumerate() {
+                snap = stored(&snap).fold_onto(e, &judge).expect("strictly after the last event");
+                let so_far = &events[..k + i + 1];
+                let refolded = Snapshot::of(fold(so_far, &p), so_far, HEAD);
+                prop_assert_eq!(Some(&snap), refolded.as_ref());
+            }
+            let whole = fold(&events, &p);
+            prop_assert_eq!(snap.timeline_total, whole.timeline.len());
+            prop_assert_eq!(&snap.lead.timeline[..], &whole.timeline[..HEAD.min(whole.timeline.len())]);
+            prop_assert_eq!(&snap.lead.cycles, &whole.cycles);
+        }
+
+        #[test]
+        fn an_event_the_snapshot_accepts_in_any_order_gives_the_fold_of_the_whole_set(
+            spec in prop::collection::vec(arb_event(), 2..14),
+            seed in any::<u64>(),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let p = policy();
+            let mut events = build(&spec);
+            common::shuffle(&mut events, seed);
+            let i = pick.index(events.len());
+            let e = events.remove(i);
+            let Some(snap) = Snapshot::of(fold(&events, &p), &events, HEAD) else {
+                // A history with a correction: only a re-fold is exact.
+                prop_assert!(events.iter().any(|e| matches!(e.body, EventBody::Void(_))));
+                return Ok(());
+            };
+            events.push(e.clone());
+            let whole = Snapshot::of(fold(&events, &p), &events, HEAD);
+            match stored(&snap).fold_onto(&e, &|_| &p) {
+                Some(next) => prop_assert_eq!(Some(next), whole),
+                // Refused: it sorts before or beside the history, or it is a correction.
+                None => prop_assert!(
+                    (e.occurred_at, e.body.rank()) <= (snap.last_at, snap.last_rank)
+                        || matches!(e.body, EventBody::Void(_))
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn a_stored_timeline_entry_of_an_unknown_kind_is_refused() {
+        let entry = |kind: &str| {
+            serde_json::from_value::<leadclock_domain::lead::TimelineEntry>(serde_json::json!({
+                "event_id": "e1", "occurred_at": MON10, "kind": kind, "summary": "MQL"
+            }))
+        };
+        assert_eq!(entry("form").unwrap().kind, "form");
+        assert!(entry("telepathy")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown event kind"));
+    }
+
+    #[test]
+    fn a_correction_or_a_merge_in_the_history_is_never_continued() {
+        let p = policy();
+        let s = t(MON10);
+        let events = vec![
+            form("f", s, "demo_request"),
+            ev(
+                "v",
+                s + Duration::minutes(1),
+                EventBody::Void(Void {
+                    target: EventId::parse("f").unwrap(),
+                    reason: "test form".into(),
+                }),
+            ),
+        ];
+        assert_eq!(Snapshot::of(fold(&events, &p), &events, HEAD), None);
+        let clean = Snapshot::of(fold(&events[..1], &p), &events[..1], HEAD).unwrap();
+        assert_eq!(
+            clean.fold_onto(&events[1], &|_| &p),
+            None,
+            "a void may change an earlier verdict"
+        );
+        let other = Event::new(
+            EventId::parse("x").unwrap(),
+            LeadId::parse("L-2").unwrap(),
+            s + Duration::minutes(2),
+            touch("x", s, "call", None).body,
+        );
+        assert_eq!(clean.fold_onto(&other, &|_| &p), None, "another lead's event");
+    }
+}
+
 mod aging_out {
     //! `open_for`: an untouched lead closes as `no_response` at engagement + horizon, derived
     //! from event times alone.
