@@ -31,8 +31,8 @@ pub struct Snapshot {
     pub last_rank: u8,
 }
 
-/// Why a history cannot be continued by appending: the fold of such a set may change an
-/// earlier verdict when one more event arrives.
+/// Whether a history holding `e` can be continued by appending: a correction, a void, a merge
+/// or a legacy record may change an earlier verdict when one more event arrives.
 fn continues_by_appending(e: &Event) -> bool {
     e.voids().is_none()
         && !matches!(
@@ -70,12 +70,9 @@ impl Snapshot {
             return None;
         }
         let mut next = self.clone();
+        // Strictly after every folded event: an earlier live one, if any, stays the first.
         if event.origin.is_live() {
-            next.lead.first_live_at = Some(
-                next.lead
-                    .first_live_at
-                    .map_or(event.occurred_at, |t| t.min(event.occurred_at)),
-            );
+            next.lead.first_live_at.get_or_insert(event.occurred_at);
         }
         next.lead.apply_judged(event, judge);
         next.lead.timeline.truncate(self.head);
