@@ -7,6 +7,7 @@ pub mod auth;
 pub mod baseline_format;
 pub mod error;
 pub mod fingerprint;
+pub mod fold_state;
 pub mod handlers;
 pub mod http;
 pub mod identity;
@@ -36,6 +37,8 @@ pub struct App<S, T, N, C> {
     /// Every version with the instant it took effect: each MQL cycle is judged by the version
     /// in force at its engagement. Just `policy` unless the host keeps versions.
     pub versions: Arc<Versions>,
+    /// What a fold snapshot these versions made is tagged with.
+    fold_tag: fold_state::FoldTag,
     pub store: S,
     pub timers: T,
     pub notifier: N,
@@ -46,8 +49,10 @@ pub struct App<S, T, N, C> {
 
 impl<S, T, N, C> App<S, T, N, C> {
     pub fn new(policy: Arc<Policy>, store: S, timers: T, notifier: N, clock: C) -> Self {
+        let versions = Versions::only(policy.clone());
         Self {
-            versions: Arc::new(Versions::only(policy.clone())),
+            fold_tag: fold_state::FoldTag::of(&versions),
+            versions: Arc::new(versions),
             policy,
             store,
             timers,
@@ -68,6 +73,7 @@ impl<S, T, N, C> App<S, T, N, C> {
     /// The same handlers judging by `versions`; the newest becomes the current policy.
     pub fn with_versions(mut self, versions: Versions) -> Self {
         self.policy = versions.current().policy.clone();
+        self.fold_tag = fold_state::FoldTag::of(&versions);
         self.versions = Arc::new(versions);
         self
     }

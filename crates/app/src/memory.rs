@@ -6,10 +6,11 @@
 //! count is ahead of its summary has unreconciled events and needs attention.
 
 use crate::error::PortError;
+use crate::fold_state::EncodedSnapshot;
 use crate::identity::{normal_email, HeldTouch, Identity, IdentityKey, ToolPerson};
 use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::ports::{
-    Appended, EventStore, Identities, LeadIndex, LeadSummary, Outbox, PersonalData, RawHooks, Rollups, StepLog,
+    Appended, EventStore, Identities, LeadIndex, LeadSummary, Outbox, PersonalData, RawHooks, Rollups, Saved, StepLog,
     WriteBacks,
 };
 use crate::raw_hooks::{RawHook, RawHookCursor};
@@ -61,6 +62,7 @@ struct Row {
     last_activity: DateTime<Utc>,
     open: bool,
     armed: Vec<leadclock_domain::steps::Timer>,
+    snapshot: Option<EncodedSnapshot>,
 }
 
 impl Row {
@@ -73,6 +75,7 @@ impl Row {
             last_activity: first_event_at,
             open: false,
             armed: Vec::new(),
+            snapshot: None,
         }
     }
 
@@ -166,16 +169,14 @@ impl LeadIndex for MemoryStore {
         row.last_activity = row.last_activity.max(s.last_activity);
         row.open = s.open;
         row.armed = s.armed.clone();
+        row.snapshot = s.snapshot.clone();
         Ok(())
     }
 
-    async fn summary(&self, lead: &LeadId) -> Result<Option<LeadSummary>, PortError> {
+    async fn saved(&self, lead: &LeadId) -> Result<Option<Saved>, PortError> {
         let state = self.state();
-        Ok(state
-            .leads
-            .get(lead)
-            .filter(|row| row.folded > 0)
-            .map(|row| LeadSummary {
+        Ok(state.leads.get(lead).filter(|row| row.folded > 0).map(|row| Saved {
+            summary: LeadSummary {
                 lead_id: lead.clone(),
                 events: row.folded,
                 next_due: row.next_due,
@@ -183,7 +184,10 @@ impl LeadIndex for MemoryStore {
                 last_activity: row.last_activity,
                 open: row.open,
                 armed: row.armed.clone(),
-            }))
+                snapshot: row.snapshot.clone(),
+            },
+            stored: row.stored,
+        }))
     }
 
     async fn needing_attention(&self, before: DateTime<Utc>) -> Result<Vec<LeadId>, PortError> {

@@ -2,6 +2,7 @@
 //! handlers take them as generics, so both hosts run the same code.
 
 use crate::error::PortError;
+use crate::fold_state::EncodedSnapshot;
 use crate::identity::{HeldTouch, Identity, IdentityKey, ToolPerson};
 use crate::outbox::{Channel, OutboxMessage, SendFailure};
 use crate::raw_hooks::{RawHook, RawHookCursor};
@@ -51,6 +52,18 @@ pub struct LeadSummary {
     /// The timers this summary's pass armed: a step armed for its due instant is delivered
     /// at that instant, without a settle window.
     pub armed: Vec<Timer>,
+    /// The fold this pass reached, to continue from with the next event (see
+    /// [`crate::fold_state`]); `None` (short histories, corrections, merges, stores written
+    /// before snapshots) re-folds.
+    pub snapshot: Option<EncodedSnapshot>,
+}
+
+/// A lead's saved summary with the count of events the store holds now, read together: the
+/// snapshot is continued only when the two say no other event arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    pub summary: LeadSummary,
+    pub stored: u64,
 }
 
 /// The durable log of events, keyed by event id.
@@ -83,8 +96,13 @@ pub trait LeadIndex: Send + Sync {
     /// Saves a summary unless a newer one (more events) is already saved.
     fn save_summary(&self, summary: &LeadSummary) -> impl Future<Output = Result<(), PortError>> + Send;
 
+    /// The saved summary of a lead, if any, with its stored-event count.
+    fn saved(&self, lead: &LeadId) -> impl Future<Output = Result<Option<Saved>, PortError>> + Send;
+
     /// The saved summary of a lead, if any.
-    fn summary(&self, lead: &LeadId) -> impl Future<Output = Result<Option<LeadSummary>, PortError>> + Send;
+    fn summary(&self, lead: &LeadId) -> impl Future<Output = Result<Option<LeadSummary>, PortError>> + Send {
+        async move { Ok(self.saved(lead).await?.map(|s| s.summary)) }
+    }
 
     /// Leads with an escalation due by `before`, or with events not yet reconciled.
     fn needing_attention(&self, before: DateTime<Utc>) -> impl Future<Output = Result<Vec<LeadId>, PortError>> + Send;

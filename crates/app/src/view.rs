@@ -183,6 +183,18 @@ impl TimelinePage {
 }
 
 impl LeadView {
+    /// For a view built from a lead whose timeline holds only the head of its `total` entries
+    /// (a fold continued from a snapshot): the whole count, and the cursor past the head.
+    pub fn with_timeline_total(mut self, total: usize) -> Self {
+        if total > self.timeline_total {
+            self.timeline_total = total;
+            if self.timeline_next.is_none() {
+                self.timeline_next = self.timeline.last().map(|e| e.event_id.clone());
+            }
+        }
+        self
+    }
+
     /// Keeps one page of the timeline and names the next. A cursor that is not an entry of
     /// this lead's timeline is refused, not read as "from the start".
     pub fn page(mut self, page: &TimelinePage) -> Result<Self, LeadError> {

@@ -44,6 +44,7 @@ async fn seed_one(store: &DynamoStore, run: &str, i: usize) -> Result<(), PortEr
             last_activity: at + Duration::seconds(1),
             open: true,
             armed: Vec::new(),
+            snapshot: None,
         })
         .await
 }

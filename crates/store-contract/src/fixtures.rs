@@ -144,6 +144,7 @@ pub fn summary(lead: &LeadId, events: u64, last_activity: DateTime<Utc>) -> Lead
         last_activity,
         open: false,
         armed: Vec::new(),
+        snapshot: None,
     }
 }
 

@@ -246,3 +246,33 @@ pub async fn summary_reads_back_with_its_armed_timers<A: Adapter>(cx: Ctx<A>) ->
     crate::check::ensure_eq("the saved summary", cx.store.summary(&lead).await?, Some(saved))?;
     crate::check::ensure_eq("a lead never seen", cx.store.summary(&cx.lead(2)?).await?, None)
 }
+
+/// The saved summary reads back with the events stored since (what tells a pass whether the
+/// snapshot may be continued) and its snapshot, byte for byte; a summary without one clears it.
+pub async fn saved_counts_the_events_stored_and_keeps_the_snapshot<A: Adapter>(cx: Ctx<A>) -> Outcome {
+    let lead = cx.lead(1)?;
+    cx.store.append(&touch(&lead, "e1", march(10, 9)?)?).await?;
+    let snapshot = leadclock_app::fold_state::EncodedSnapshot::from_stored(r#"{"tag":"x","s":"東京\n"}"#.to_owned());
+    let saved = LeadSummary {
+        snapshot: Some(snapshot.clone()),
+        ..summary(&lead, 1, march(10, 9)?)
+    };
+    cx.store.save_summary(&saved).await?;
+    cx.store.append(&touch(&lead, "e2", march(10, 10)?)?).await?;
+    let read = cx
+        .store
+        .saved(&lead)
+        .await?
+        .ok_or_else(|| Failure::Broken("no saved summary".into()))?;
+    crate::check::ensure_eq("the events stored", read.stored, 2)?;
+    crate::check::ensure_eq("the events folded", read.summary.events, 1)?;
+    crate::check::ensure_eq("the snapshot", read.summary.snapshot, Some(snapshot))?;
+    cx.store.save_summary(&summary(&lead, 2, march(10, 10)?)).await?;
+    let read = cx
+        .store
+        .saved(&lead)
+        .await?
+        .ok_or_else(|| Failure::Broken("no saved summary".into()))?;
+    crate::check::ensure_eq("a snapshot cleared", read.summary.snapshot, None)?;
+    crate::check::ensure_eq("a lead never seen", cx.store.saved(&cx.lead(2)?).await?, None)
+}

@@ -98,7 +98,9 @@ where
         if !duplicate {
             crate::telemetry::events_ingested(event.body.kind(), 1);
         }
-        let mut reconciled = self.reconcile(&event.lead_id).await;
+        let mut reconciled = self
+            .reconcile_after(&event.lead_id, (!duplicate).then_some(event))
+            .await;
         if !duplicate
             && self
                 .release_for_forms(std::slice::from_ref(event))
@@ -115,7 +117,9 @@ where
                 }
                 let mut view = LeadView::build(&r.lead, &r.policy, self.clock.now(), &r.records, &[]);
                 view.policy_version = r.policy_version;
-                view.page(&crate::view::TimelinePage::default()).ok()
+                view.page(&crate::view::TimelinePage::default())
+                    .ok()
+                    .map(|v| v.with_timeline_total(r.timeline_total))
             }
             Err(e) => {
                 tracing::error!(lead_id = %event.lead_id, event_id = %event.event_id, error = %e, "stored, but could not reconcile; the sweep will");

@@ -7,10 +7,11 @@
 //! domain's ([`steps::plan`]); this is only their execution.
 
 use crate::error::PortError;
+use crate::fold_state::{self, EncodedSnapshot};
 use crate::message::{EscalationMessage, OutcomeMessage};
 use crate::outbox::OutboxMessage;
 use crate::ports::{
-    Clock, EventStore, Identities, LeadIndex, LeadSummary, Notifier, PersonalData, StepLog, Timers, WriteBacks,
+    Clock, EventStore, Identities, LeadIndex, LeadSummary, Notifier, PersonalData, Saved, StepLog, Timers, WriteBacks,
 };
 use crate::App;
 use chrono::{DateTime, Duration, Utc};
@@ -21,7 +22,10 @@ use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct Reconciled {
+    /// The folded lead; its timeline may hold only the first entries (a fold continued from
+    /// a snapshot), `timeline_total` says how many there are.
     pub lead: Lead,
+    pub timeline_total: usize,
     /// The policy version that judged the lead, and its number.
     pub policy: Arc<Policy>,
     pub policy_version: u32,
@@ -65,27 +69,33 @@ fn legacy_claims(events: &[Event], book: &StepBook) -> Vec<StepRecord> {
         .collect()
 }
 
+/// A lead's fold, and what the pass needs of what was read to make it.
+struct Folded {
+    lead: Lead,
+    timeline_total: usize,
+    /// The lead's own stored events (not the merged records'): what the store compares with
+    /// its count to tell an unreconciled lead.
+    own_count: u64,
+    last_activity: Option<DateTime<Utc>>,
+    /// Every event folded, when they were read (a full fold).
+    events: Option<Vec<Event>>,
+    /// What to continue from next time.
+    snapshot: Option<EncodedSnapshot>,
+}
+
 /// `open`: a clock of the current cycle runs; `ages_out`: when that open lead closes as
 /// `no_response`. The sweep comes back at that instant, so the open index forgets the lead
 /// without any event or timer of its own.
-fn summary(
-    lead: &Lead,
-    events: &[Event],
-    stored: usize,
-    plan: &Plan,
-    open: bool,
-    ages_out: Option<DateTime<Utc>>,
-) -> Option<LeadSummary> {
+fn summary(folded: &Folded, plan: &Plan, open: bool, ages_out: Option<DateTime<Utc>>) -> Option<LeadSummary> {
     Some(LeadSummary {
-        lead_id: lead.lead_id.clone(),
-        // The lead's own stored events (not the merged records'): what the store compares
-        // with its count to tell an unreconciled lead.
-        events: stored as u64,
+        lead_id: folded.lead.lead_id.clone(),
+        events: folded.own_count,
         next_due: plan.timers.iter().map(|t| t.due_at).chain(ages_out).min(),
-        first_engaged_at: lead.cycles.first().map(|c| c.engaged_at),
-        last_activity: events.iter().map(|e| e.occurred_at).max()?,
+        first_engaged_at: folded.lead.cycles.first().map(|c| c.engaged_at),
+        last_activity: folded.last_activity?,
         open,
         armed: plan.timers.clone(),
+        snapshot: folded.snapshot.clone(),
     })
 }
 
@@ -100,7 +110,13 @@ where
     /// changes the survivor's clocks, so the survivor (and its own survivor, along a chain of
     /// merges) is reconciled after it; the answer is the lead's own pass.
     pub async fn reconcile(&self, lead_id: &LeadId) -> Result<Reconciled, PortError> {
-        let mut first = self.reconcile_once(lead_id).await?;
+        self.reconcile_after(lead_id, None).await
+    }
+
+    /// [`Self::reconcile`] after storing `new`, an event of `lead_id` the store told new: the
+    /// lead's saved snapshot continues by that one event when nothing else arrived.
+    pub(crate) async fn reconcile_after(&self, lead_id: &LeadId, new: Option<&Event>) -> Result<Reconciled, PortError> {
+        let mut first = self.reconcile_once(lead_id, new).await?;
         let mut next = first.lead.merged_into.clone();
         // A chain of merges is followed once per lead: a (corrupt) cycle of merges ends too.
         let mut seen = std::collections::BTreeSet::from([lead_id.clone()]);
@@ -108,7 +124,7 @@ where
             .take()
             .filter(|l| seen.len() <= leadclock_domain::merge::MAX_MERGED && seen.insert(l.clone()))
         {
-            match self.reconcile_once(&into).await {
+            match self.reconcile_once(&into, None).await {
                 Ok(r) => {
                     first.failures.extend(r.failures);
                     next = r.lead.merged_into;
@@ -119,26 +135,27 @@ where
         Ok(first)
     }
 
-    async fn reconcile_once(&self, lead_id: &LeadId) -> Result<Reconciled, PortError> {
+    async fn reconcile_once(&self, lead_id: &LeadId, new: Option<&Event>) -> Result<Reconciled, PortError> {
         let now = self.clock.now();
-        let own = self.store.load(lead_id).await?;
-        let own_count = own.len();
-        let events = self.with_merged(lead_id, own).await?;
-        let (lead, version) = self.versions.fold(lead_id.clone(), &events);
-        let (judging, policy_version) = (version.policy.clone(), version.number);
         let delivery = self.policy_now();
+        let saved = self.store.saved(lead_id).await?;
         let mut failures = Vec::new();
-        // Personal data that arrives already past retention (an import of old leads) is not
-        // kept: the retention pass has gone past these leads and would not come back.
-        if let Err(e) = self.erase_if_expired(&events, &delivery, now).await {
-            failures.push(e);
-        }
-        let armed = self.store.summary(lead_id).await?.map(|s| s.armed).unwrap_or_default();
+        let folded = match self.continued(saved.as_ref(), new, &delivery, now) {
+            Some(f) => f,
+            None => self.refolded(lead_id, &delivery, now, &mut failures).await?,
+        };
+        let version = self.versions.judging(&folded.lead);
+        let (judging, policy_version) = (version.policy.clone(), version.number);
+        let armed = saved.map(|s| s.summary.armed).unwrap_or_default();
         let stored = self.store.steps(lead_id).await?;
-        let legacy = legacy_claims(&events, &StepBook::new(stored.iter().cloned()));
+        let legacy = folded
+            .events
+            .as_deref()
+            .map(|events| legacy_claims(events, &StepBook::new(stored.iter().cloned())))
+            .unwrap_or_default();
         let book = StepBook::new(stored.into_iter().chain(legacy.iter().cloned()));
         let mut plan = steps::plan(&steps::Inputs {
-            lead: &lead,
+            lead: &folded.lead,
             policy: &judging,
             delivery: &delivery,
             now,
@@ -156,13 +173,13 @@ where
         };
         self.arm(&armed, &plan.timers, &mut failures).await;
         // The CRM's copy of the figures: a failure leaves the lead marked, so the sweep retries.
-        if let Err(e) = self.want_write_back(&lead, &judging, now).await {
+        if let Err(e) = self.want_write_back(&folded.lead, &judging, now).await {
             failures.push(e);
         }
         // Saving the summary clears the lead's "needs attention" mark only when all went well;
         // otherwise the sweep comes back to it.
         if failures.is_empty() {
-            let current = lead.current_cycle();
+            let current = folded.lead.current_cycle();
             let open = current.is_some_and(|c| {
                 clock::cycle_clocks(c, &judging, now)
                     .iter()
@@ -171,7 +188,7 @@ where
             let ages_out = current
                 .filter(|_| open)
                 .and_then(|c| clock::no_response_at(c, &judging));
-            if let Some(s) = summary(&lead, &events, own_count, &plan, open, ages_out) {
+            if let Some(s) = summary(&folded, &plan, open, ages_out) {
                 self.store.save_summary(&s).await?;
             }
         }
@@ -180,7 +197,8 @@ where
             .cloned()
             .collect();
         Ok(Reconciled {
-            lead,
+            lead: folded.lead,
+            timeline_total: folded.timeline_total,
             policy: judging,
             policy_version,
             sent,
@@ -188,6 +206,79 @@ where
             records,
             timers: plan.timers,
             failures,
+        })
+    }
+
+    /// The lead's saved snapshot continued: as it is when the store holds exactly the events it
+    /// folded, by `new` when that is the one event more. `None` when only a re-fold is right
+    /// (or the lead's personal data is due for erasure, which reads every event).
+    fn continued(
+        &self,
+        saved: Option<&Saved>,
+        new: Option<&Event>,
+        delivery: &Policy,
+        now: DateTime<Utc>,
+    ) -> Option<Folded> {
+        let saved = saved?;
+        let snapshot = saved.summary.snapshot.as_ref()?.decode(self.fold_tag)?;
+        let folded = saved.summary.events;
+        let (snapshot, moved) = match new {
+            _ if saved.stored == folded => (snapshot, false),
+            Some(e) if saved.stored == folded + 1 => (
+                snapshot.fold_onto(e, &|t| self.versions.in_force_at(t).policy.as_ref())?,
+                true,
+            ),
+            _ => return None,
+        };
+        let keep = delivery.privacy.contact_retention;
+        if keep.is_some_and(|keep| snapshot.last_at < now - keep) {
+            return None;
+        }
+        Some(Folded {
+            timeline_total: snapshot.timeline_total,
+            own_count: saved.stored,
+            last_activity: Some(snapshot.last_at),
+            events: None,
+            snapshot: match moved {
+                true => EncodedSnapshot::encode(snapshot.clone(), self.fold_tag),
+                false => saved.summary.snapshot.clone(),
+            },
+            lead: snapshot.lead,
+        })
+    }
+
+    /// The lead folded from every stored event (its merged records' too), erasing personal
+    /// data that arrived already past retention (an import of old leads): the retention pass
+    /// has gone past these leads and would not come back.
+    async fn refolded(
+        &self,
+        lead_id: &LeadId,
+        delivery: &Policy,
+        now: DateTime<Utc>,
+        failures: &mut Vec<PortError>,
+    ) -> Result<Folded, PortError> {
+        let own = self.store.load(lead_id).await?;
+        let own_count = own.len() as u64;
+        let events = self.with_merged(lead_id, own).await?;
+        let (lead, _) = self.versions.fold(lead_id.clone(), &events);
+        let erased = match self.erase_if_expired(&events, delivery, now).await {
+            Ok(n) => n,
+            Err(e) => {
+                failures.push(e);
+                0
+            }
+        };
+        // A snapshot is made of the events as stored: not of the ones just erased.
+        let snapshot = (erased == 0)
+            .then(|| fold_state::after_refold(&lead, &events, self.fold_tag))
+            .flatten();
+        Ok(Folded {
+            timeline_total: lead.timeline.len(),
+            own_count,
+            last_activity: events.iter().map(|e| e.occurred_at).max(),
+            events: Some(events),
+            snapshot,
+            lead,
         })
     }
 

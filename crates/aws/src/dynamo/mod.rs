@@ -14,7 +14,9 @@
 //! | outbox message | `LEAD#{lead}` | `OUT#{message id}` | `status`, `body` (message JSON), `lead_id`, `outbox_pk` = `OUTBOX` while pending / `DEAD` once dead-lettered, `outbox_due` (ms) |
 //!
 //! The summary also keeps `armed`: the timers its pass armed (JSON), so a step armed for its
-//! due instant is delivered at once when it fires.
+//! due instant is delivered at once when it fires; and, for leads of 32 events or more,
+//! `snapshot`: the fold to continue from with the next event (JSON, at most 64 KB, no personal
+//! data; absent, as on every item written before it, re-folds).
 //!
 //! Indexes (sparse):
 //! - `by_day` (`gsi_day`, `lead_id`): the leads with an event on a date — reports and the rollup
@@ -50,7 +52,8 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use leadclock_app::error::PortError;
-use leadclock_app::ports::{Appended, EventStore, LeadIndex, LeadSummary, Rollups};
+use leadclock_app::fold_state::EncodedSnapshot;
+use leadclock_app::ports::{Appended, EventStore, LeadIndex, LeadSummary, Rollups, Saved};
 use leadclock_domain::{Event, LeadId};
 use std::collections::HashMap;
 
@@ -360,6 +363,13 @@ impl LeadIndex for DynamoStore {
             set.push("first_engaged_at = :eng");
             req = req.expression_attribute_values(":eng", n(t.timestamp_millis()));
         }
+        match &summary.snapshot {
+            Some(x) => {
+                set.push("snapshot = :snap");
+                req = req.expression_attribute_values(":snap", s(x.as_str()));
+            }
+            None => remove.push("snapshot"),
+        }
         let mut expr = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
             expr.push_str(&format!(" REMOVE {}", remove.join(", ")));
@@ -381,7 +391,7 @@ impl LeadIndex for DynamoStore {
         }
     }
 
-    async fn summary(&self, lead: &LeadId) -> Result<Option<LeadSummary>, PortError> {
+    async fn saved(&self, lead: &LeadId) -> Result<Option<Saved>, PortError> {
         let resp = with_retries("read summary", || {
             self.client
                 .get_item()
@@ -407,14 +417,22 @@ impl LeadIndex for DynamoStore {
             Some(_) => decode("decode timers", item, "armed")?,
             None => Vec::new(),
         };
-        Ok(Some(LeadSummary {
-            lead_id: lead.clone(),
-            events: folded as u64,
-            next_due: time("next_due").filter(|t| t.timestamp_millis() > 0),
-            first_engaged_at: time("first_engaged_at"),
-            last_activity: time("last_activity").unwrap_or_default(),
-            open: item.contains_key("open_pk"),
-            armed,
+        let snapshot = item
+            .get("snapshot")
+            .and_then(|v| v.as_s().ok())
+            .map(|x| EncodedSnapshot::from_stored(x.clone()));
+        Ok(Some(Saved {
+            summary: LeadSummary {
+                lead_id: lead.clone(),
+                events: folded as u64,
+                next_due: time("next_due").filter(|t| t.timestamp_millis() > 0),
+                first_engaged_at: time("first_engaged_at"),
+                last_activity: time("last_activity").unwrap_or_default(),
+                open: item.contains_key("open_pk"),
+                armed,
+                snapshot,
+            },
+            stored: num("events_stored").unwrap_or(folded) as u64,
         }))
     }
 

@@ -3,7 +3,7 @@
 //!
 //! Tables (see [`schema`] for versions and migrations): `events` (the log; an event id is
 //! unique within its lead), `leads` (one summary row per lead: how many events are stored, how
-//! many the saved summary folded, the next wake-up, the timers armed), `steps` (what was done
+//! many the saved summary folded, the next wake-up, the timers armed, the fold snapshot), `steps` (what was done
 //! about each escalation step), `outbox` (each step's messages until their channel accepts
 //! them) and `rollups`. A lead whose `stored` count is ahead of its summary has unreconciled
 //! events.
@@ -19,7 +19,8 @@ mod write_backs;
 
 use chrono::{DateTime, Utc};
 use leadclock_app::error::PortError;
-use leadclock_app::ports::{Appended, EventCount, EventStore, LeadIndex, LeadSummary, Rollups};
+use leadclock_app::fold_state::EncodedSnapshot;
+use leadclock_app::ports::{Appended, EventCount, EventStore, LeadIndex, LeadSummary, Rollups, Saved};
 use leadclock_domain::{Event, LeadId};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
@@ -180,6 +181,33 @@ impl EventCount for SqliteStore {
     }
 }
 
+/// A `leads` row as [`LeadIndex::saved`] reads it.
+struct SummaryRow {
+    folded: i64,
+    next_due: Option<i64>,
+    engaged: Option<i64>,
+    last: Option<i64>,
+    open: bool,
+    armed: Option<String>,
+    stored: i64,
+    snapshot: Option<String>,
+}
+
+impl SummaryRow {
+    fn read(r: &rusqlite::Row) -> rusqlite::Result<Self> {
+        Ok(SummaryRow {
+            folded: r.get(0)?,
+            next_due: r.get(1)?,
+            engaged: r.get(2)?,
+            last: r.get(3)?,
+            open: r.get(4)?,
+            armed: r.get(5)?,
+            stored: r.get(6)?,
+            snapshot: r.get(7)?,
+        })
+    }
+}
+
 /// An event as the `events` table holds it.
 struct EventRow {
     id: String,
@@ -303,55 +331,53 @@ impl LeadIndex for SqliteStore {
             millis(s.last_activity),
             s.open,
         );
+        let snapshot = s.snapshot.as_ref().map(|x| x.as_str().to_owned());
         self.with("save summary", move |c| {
             c.execute(
                 "UPDATE leads SET folded = ?2, next_due = ?3, first_engaged_at = ?4,
-                    last_activity = MAX(COALESCE(last_activity, ?5), ?5), open = ?6, armed = ?7
+                    last_activity = MAX(COALESCE(last_activity, ?5), ?5), open = ?6, armed = ?7,
+                    snapshot = ?8
                  WHERE lead_id = ?1 AND folded <= ?2",
-                params![lead, folded, next_due, engaged, last, open, armed],
+                params![lead, folded, next_due, engaged, last, open, armed, snapshot],
             )
             .map(|_| ())
         })
         .await
     }
 
-    async fn summary(&self, lead: &LeadId) -> Result<Option<LeadSummary>, PortError> {
+    async fn saved(&self, lead: &LeadId) -> Result<Option<Saved>, PortError> {
         let id = lead.to_string();
         let row = self
             .with("read summary", move |c| {
                 c.query_row(
-                    "SELECT folded, next_due, first_engaged_at, last_activity, open, armed FROM leads
-                     WHERE lead_id = ?1 AND folded > 0",
+                    "SELECT folded, next_due, first_engaged_at, last_activity, open, armed, stored, snapshot
+                     FROM leads WHERE lead_id = ?1 AND folded > 0",
                     params![id],
-                    |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, Option<i64>>(1)?,
-                            r.get::<_, Option<i64>>(2)?,
-                            r.get::<_, Option<i64>>(3)?,
-                            r.get::<_, bool>(4)?,
-                            r.get::<_, Option<String>>(5)?,
-                        ))
-                    },
+                    SummaryRow::read,
                 )
                 .optional()
             })
             .await?;
-        let Some((folded, next_due, engaged, last, open, armed)) = row else {
+        let Some(row) = row else {
             return Ok(None);
         };
-        Ok(Some(LeadSummary {
-            lead_id: lead.clone(),
-            events: folded as u64,
-            next_due: next_due.map(from_millis),
-            first_engaged_at: engaged.map(from_millis),
-            last_activity: from_millis(last.unwrap_or_default()),
-            open,
-            armed: armed
-                .as_deref()
-                .map(|a| decode("decode timers", a))
-                .transpose()?
-                .unwrap_or_default(),
+        Ok(Some(Saved {
+            summary: LeadSummary {
+                lead_id: lead.clone(),
+                events: row.folded as u64,
+                next_due: row.next_due.map(from_millis),
+                first_engaged_at: row.engaged.map(from_millis),
+                last_activity: from_millis(row.last.unwrap_or_default()),
+                open: row.open,
+                armed: row
+                    .armed
+                    .as_deref()
+                    .map(|a| decode("decode timers", a))
+                    .transpose()?
+                    .unwrap_or_default(),
+                snapshot: row.snapshot.map(EncodedSnapshot::from_stored),
+            },
+            stored: row.stored as u64,
         }))
     }
 

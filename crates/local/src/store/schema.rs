@@ -10,12 +10,13 @@
 //! | 4 | releases before the sales tools' hooks | + `retention` (how far the retention pass has come); events keep their bodies, erased ones gain `erased_at` |
 //! | 5 | releases before CRM write-back | + `tool_identities` (what Outreach and Salesloft taught about their people), `held_touches` (touches waiting for their person's lead), the `events_by_contact` index |
 //! | 6 | releases before raw webhooks were kept | + `write_backs` (each lead's SLA figures for its CRM record, until sent) |
-//! | 7 | this release | + `raw_hooks` (CRM and sales-tool webhooks as received, for replay), `raw_hook_keys` (the leads and addresses each names, for erasure) |
+//! | 7 | releases before fold snapshots | + `raw_hooks` (CRM and sales-tool webhooks as received, for replay), `raw_hook_keys` (the leads and addresses each names, for erasure) |
+//! | 8 | this release | + `leads.snapshot` (the fold to continue from with the next event; NULL re-folds, as every lead does once after the upgrade) |
 
 use rusqlite::{Connection, OptionalExtension};
 
 /// The version this release writes.
-pub const VERSION: i64 = 7;
+pub const VERSION: i64 = 8;
 
 /// Version 1: what releases before step outcomes wrote (and never versioned).
 const V1: &str = "
@@ -167,6 +168,10 @@ CREATE TABLE raw_hook_keys (
 CREATE INDEX raw_hook_keys_by_hook ON raw_hook_keys (received_at, id);
 ";
 
+/// Version 7 → 8: each lead's fold snapshot. NULL after the migration: a lead's next pass
+/// re-folds it and keeps one from then on.
+const V8: &str = "ALTER TABLE leads ADD COLUMN snapshot TEXT;";
+
 /// Which version a file is at.
 fn version(c: &Connection) -> rusqlite::Result<i64> {
     let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -191,7 +196,7 @@ pub fn migrate(c: &mut Connection) -> Result<(), String> {
             "the database is at schema version {from}, newer than this release's {VERSION}: upgrade leadclock"
         ));
     }
-    let steps: [(i64, &str); 7] = [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6), (7, V7)];
+    let steps: [(i64, &str); 8] = [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6), (7, V7), (8, V8)];
     for (to, sql) in steps.into_iter().filter(|(to, _)| *to > from) {
         let tx = c.transaction().map_err(|e| e.to_string())?;
         tx.execute_batch(sql)
