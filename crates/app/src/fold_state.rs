@@ -11,16 +11,17 @@
 //! - a snapshot that does not decode is not an error, only a re-fold.
 //!
 //! It never holds personal data: the form properties (the only contact data a fold keeps, and
-//! read by nothing after it) are left out, so an erasure needs no rewrite of it. Short
-//! histories are re-folded (cheap) and keep no snapshot, so most leads' summaries stay small.
+//! read by nothing after it) are left out, so an erasure needs no rewrite of it.
+//!
+//! Reports read it too ([`current`]): a lead whose snapshot is current costs one summary read,
+//! not a read of its events and a fold.
 
+use crate::ports::Saved;
+use leadclock_domain::lead::TimelineEntry;
 use leadclock_domain::policy::Versions;
 use leadclock_domain::snapshot::Snapshot;
 use leadclock_domain::{Event, Lead};
 use serde::{Deserialize, Serialize};
-
-/// Below this many stored events a lead is re-folded and keeps no snapshot.
-pub const SNAPSHOT_FROM: usize = 32;
 
 /// Timeline entries a snapshot keeps: the default page of a lead view, so the answer to a
 /// POST shows what a GET shows.
@@ -49,14 +50,28 @@ impl FoldTag {
         }
         FoldTag(h)
     }
+
+    fn text(self) -> String {
+        format!("{:016x}", self.0)
+    }
 }
 
 /// A snapshot as stored: JSON, opaque to the stores.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedSnapshot(String);
 
+/// The stored form: the timeline's head beside the lead rather than inside it, so a report
+/// (which reads no timeline) skips it without building its entries.
 #[derive(Serialize, Deserialize)]
 struct Stored {
+    tag: String,
+    snapshot: Snapshot,
+    head: Vec<TimelineEntry>,
+}
+
+/// What a report reads of the stored form: `head` is skipped.
+#[derive(Deserialize)]
+struct StoredLead {
     tag: String,
     snapshot: Snapshot,
 }
@@ -75,9 +90,11 @@ impl EncodedSnapshot {
     /// to keep.
     pub fn encode(mut snapshot: Snapshot, tag: FoldTag) -> Option<Self> {
         snapshot.lead.attributes.clear();
+        let head = std::mem::take(&mut snapshot.lead.timeline);
         let text = serde_json::to_string(&Stored {
-            tag: format!("{:016x}", tag.0),
+            tag: tag.text(),
             snapshot,
+            head,
         })
         .ok()?;
         (text.len() <= MAX_SNAPSHOT_BYTES).then_some(EncodedSnapshot(text))
@@ -85,15 +102,118 @@ impl EncodedSnapshot {
 
     /// The snapshot, if `tag` made it and it decodes.
     pub fn decode(&self, tag: FoldTag) -> Option<Snapshot> {
-        let stored: Stored = serde_json::from_str(&self.0).ok()?;
-        (stored.tag == format!("{:016x}", tag.0)).then_some(stored.snapshot)
+        let mut stored: Stored = serde_json::from_str(&self.0).ok()?;
+        stored.snapshot.lead.timeline = stored.head;
+        (stored.tag == tag.text()).then_some(stored.snapshot)
+    }
+
+    /// The snapshot's lead without its timeline, if `tag` made it and it decodes.
+    fn decode_lead(&self, tag: FoldTag) -> Option<Lead> {
+        let stored: StoredLead = serde_json::from_str(&self.0).ok()?;
+        (stored.tag == tag.text()).then_some(stored.snapshot.lead)
     }
 }
 
 /// The snapshot to keep after a full fold of `events` (the lead's own stored events).
 pub fn after_refold(lead: &Lead, events: &[Event], tag: FoldTag) -> Option<EncodedSnapshot> {
-    if events.len() < SNAPSHOT_FROM {
+    EncodedSnapshot::encode(Snapshot::of(lead.clone(), events, SNAPSHOT_HEAD)?, tag)
+}
+
+/// The lead as its saved snapshot has it, when that is the fold of every stored event under
+/// the versions `tag` names: the lead a report would fold, without its timeline.
+pub fn current(saved: &Saved, tag: FoldTag) -> Option<Lead> {
+    if saved.stored != saved.summary.events {
         return None;
     }
-    EncodedSnapshot::encode(Snapshot::of(lead.clone(), events, SNAPSHOT_HEAD)?, tag)
+    saved.summary.snapshot.as_ref()?.decode_lead(tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::LeadSummary;
+    use chrono::{TimeZone, Utc};
+    use leadclock_domain::event::{Assignment, Form};
+    use leadclock_domain::{EventBody, EventId, LeadId, Policy};
+    use std::sync::Arc;
+
+    fn versions(src: &str) -> Versions {
+        Versions::only(Arc::new(Policy::parse(src).unwrap()))
+    }
+
+    /// A lead of `n` assignments after a form whose properties hold a contact's detail.
+    fn history(n: u32) -> (Lead, Vec<Event>, Versions) {
+        let v = versions(include_str!("../../../policies/example.toml"));
+        let lead = LeadId::parse("FS-1").unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap();
+        let form = EventBody::Form(Box::new(Form {
+            lead_type: "demo_request".into(),
+            attributes: [("phone".to_owned(), "+1 555 0100".to_owned())].into(),
+            ..Form::default()
+        }));
+        let mut events = vec![Event::new(EventId::parse("f").unwrap(), lead.clone(), at, form)];
+        for i in 0..n {
+            let owner = EventBody::Assignment(Assignment {
+                owner: format!("rep-{i}"),
+                team: None,
+                manager: None,
+            });
+            let id = EventId::parse(&format!("a{i}")).unwrap();
+            events.push(Event::new(
+                id,
+                lead.clone(),
+                at + chrono::Duration::minutes(i64::from(i) + 1),
+                owner,
+            ));
+        }
+        let (folded, _) = v.fold(lead, &events);
+        (folded, events, v)
+    }
+
+    #[test]
+    fn a_snapshot_reads_back_under_its_versions_only_without_personal_data() {
+        let (lead, events, v) = history(3);
+        let tag = FoldTag::of(&v);
+        let encoded = after_refold(&lead, &events, tag).unwrap();
+        assert!(!encoded.as_str().contains("555"), "form properties are never kept");
+        let back = encoded.decode(tag).unwrap();
+        let mut expected = lead.clone();
+        expected.attributes.clear();
+        assert_eq!(back.lead, expected);
+        assert_eq!(back.timeline_total, 4);
+        let other = FoldTag::of(&versions(
+            &include_str!("../../../policies/example.toml").replace("recycle_limit = 2", "recycle_limit = 3"),
+        ));
+        assert_ne!(other, tag);
+        assert!(encoded.decode(other).is_none());
+        assert!(EncodedSnapshot::from_stored("{not json".into()).decode(tag).is_none());
+    }
+
+    #[test]
+    fn a_report_reads_a_current_snapshot_without_its_timeline() {
+        let (lead, events, v) = history(3);
+        let tag = FoldTag::of(&v);
+        let summary = LeadSummary {
+            lead_id: lead.lead_id.clone(),
+            events: 4,
+            next_due: None,
+            first_engaged_at: None,
+            last_activity: events[3].occurred_at,
+            open: false,
+            armed: Vec::new(),
+            snapshot: after_refold(&lead, &events, tag),
+        };
+        let saved = Saved { summary, stored: 4 };
+        let read = current(&saved, tag).unwrap();
+        assert!(read.timeline.is_empty());
+        assert_eq!(read.cycles, lead.cycles);
+        let behind = Saved { stored: 5, ..saved };
+        assert!(current(&behind, tag).is_none(), "an event the snapshot has not folded");
+    }
+
+    #[test]
+    fn a_snapshot_too_big_to_keep_is_not_kept() {
+        let (lead, events, v) = history(3_000);
+        assert!(after_refold(&lead, &events, FoldTag::of(&v)).is_none());
+    }
 }

@@ -99,6 +99,18 @@ pub trait LeadIndex: Send + Sync {
     /// The saved summary of a lead, if any, with its stored-event count.
     fn saved(&self, lead: &LeadId) -> impl Future<Output = Result<Option<Saved>, PortError>> + Send;
 
+    /// [`LeadIndex::saved`] of each of `leads`, in order; a store that can reads them in a few
+    /// requests.
+    fn saved_many(&self, leads: &[LeadId]) -> impl Future<Output = Result<Vec<Option<Saved>>, PortError>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(leads.len());
+            for lead in leads {
+                out.push(self.saved(lead).await?);
+            }
+            Ok(out)
+        }
+    }
+
     /// The saved summary of a lead, if any.
     fn summary(&self, lead: &LeadId) -> impl Future<Output = Result<Option<LeadSummary>, PortError>> + Send {
         async move { Ok(self.saved(lead).await?.map(|s| s.summary)) }

@@ -5,7 +5,7 @@
 mod support;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use leadclock_app::fold_state::{EncodedSnapshot, FoldTag, SNAPSHOT_FROM};
+use leadclock_app::fold_state::{EncodedSnapshot, FoldTag};
 use leadclock_app::inbound::Kind;
 use leadclock_app::ports::{Clock, LeadIndex};
 use leadclock_domain::LeadId;
@@ -134,7 +134,7 @@ async fn an_event_after_the_last_continues_the_snapshot_and_an_earlier_one_re_fo
     let h = harness("snapshot-continues", start() + Duration::days(1));
     let lead = LeadId::parse("SNAP-2").unwrap();
     h.form("SNAP-2", start(), "demo_request", "organic").await;
-    let n = SNAPSHOT_FROM as i64;
+    let n = 32;
     for i in 1..n {
         h.touch("SNAP-2", start() + Duration::minutes(i)).await;
     }
@@ -189,7 +189,7 @@ async fn an_event_after_the_last_continues_the_snapshot_and_an_earlier_one_re_fo
         .unwrap();
     let view = after.lead.unwrap();
     assert_eq!(view.source.as_deref(), Some("organic"));
-    assert_eq!(view.timeline_total, SNAPSHOT_FROM + 4);
+    assert_eq!(view.timeline_total, 32 + 4);
 
     // A snapshot another policy made is not continued.
     mark_snapshot(&h, &lead, "from-snapshot").await;
@@ -248,4 +248,108 @@ async fn a_store_written_before_snapshots_upgrades_and_its_long_leads_continue()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(user_version, leadclock_local::store::schema::VERSION);
+}
+
+/// Every lead of the store folded from its events, as a report would without snapshots.
+async fn folded_from_events(h: &Harness, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<leadclock_domain::Lead> {
+    use leadclock_app::ports::EventStore;
+    let (span_from, span_to) = leadclock_domain::metrics::span_needed(from, to);
+    let mut ids: std::collections::BTreeSet<LeadId> = h
+        .app
+        .store
+        .active_between(span_from, span_to)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    ids.extend(h.app.store.open_leads().await.unwrap());
+    let mut leads = Vec::new();
+    for id in ids {
+        let events = h.app.store.load(&id).await.unwrap();
+        leads.push(h.app.versions.fold(id, &events).0);
+    }
+    leads
+}
+
+#[tokio::test]
+async fn a_report_read_from_snapshots_is_the_report_of_the_folded_events() {
+    let h = harness("snapshot-report", start() + Duration::days(3));
+    let mut rng = Lcg(11);
+    for l in 0..40u32 {
+        let lead = format!("REP-{l}");
+        let engaged = start() + Duration::minutes(i64::from(l) * 37);
+        let lead_type = ["demo_request", "content_mql"][l as usize % 2];
+        let form = json!({"event_id": format!("{lead}-form"), "lead_id": lead, "occurred_at": engaged.to_rfc3339(),
+                          "lead_type": lead_type, "source": "organic"});
+        h.app.ingest(Kind::Form, form.to_string().as_bytes()).await.unwrap();
+        for i in 1..=rng.next(12) as u32 {
+            let back = if i % 5 == 0 { -3 } else { 0 };
+            let (kind, body) = event(&mut rng, &lead, i, engaged + Duration::minutes(i64::from(i) * 9 + back));
+            h.app.ingest(kind, body.to_string().as_bytes()).await.unwrap();
+        }
+    }
+    // One lead corrected (no snapshot), one with an event stored but not reconciled (its
+    // snapshot is behind): both are read from their events.
+    let fix = json!({"event_id": "REP-3-fix", "lead_id": "REP-3", "occurred_at": (start() + Duration::hours(2)).to_rfc3339(),
+                     "channel": "call", "outcome": "connected", "supersedes": "REP-3-form"});
+    h.app.ingest(Kind::Touch, fix.to_string().as_bytes()).await.unwrap();
+    h.form("REP-NEW", start() + Duration::hours(20), "demo_request", "organic")
+        .await;
+    let pending = json!({"lead_id": "REP-NEW", "occurred_at": (start() + Duration::hours(20) + Duration::minutes(4)).to_rfc3339(), "owner": "carol"});
+    use leadclock_app::inbound::PayloadFormat;
+    let body = pending.to_string();
+    let request = leadclock_app::inbound::Inbound::body(body.as_bytes(), h.app.clock.now());
+    for e in (leadclock_app::inbound::LeadclockJson { kind: Kind::Assignment })
+        .events(&request, &h.app.policy)
+        .unwrap()
+    {
+        leadclock_app::ports::EventStore::append(&h.app.store, &e)
+            .await
+            .unwrap();
+    }
+    let with_snapshots = h
+        .app
+        .store
+        .saved_many(
+            &(0..40)
+                .map(|l| LeadId::parse(&format!("REP-{l}")).unwrap())
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s.as_ref()
+                .is_some_and(|s| s.summary.snapshot.is_some() && s.stored == s.summary.events)
+        })
+        .count();
+    assert!(
+        with_snapshots >= 30,
+        "most leads are read from their snapshots ({with_snapshots})"
+    );
+
+    for by in [None, Some("lead_type"), Some("owner")] {
+        let report = h.report("2026-12-01", "2026-12-03", by).await;
+        let (from, to) = (report.from, report.to);
+        let leads = folded_from_events(&h, from, to).await;
+        let direct = leadclock_domain::metrics::report_for(
+            &leads,
+            h.app.versions.as_ref(),
+            from,
+            to,
+            report.by,
+            h.app.clock.now(),
+            &leadclock_domain::Scope::All,
+        );
+        assert!(
+            report.overall.volume.mqls >= 20,
+            "{by:?}: {}",
+            report.overall.volume.mqls
+        );
+        assert_eq!(
+            serde_json::to_value(&report).unwrap(),
+            serde_json::to_value(&direct).unwrap(),
+            "{by:?}"
+        );
+    }
 }

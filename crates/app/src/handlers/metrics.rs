@@ -6,7 +6,7 @@ use crate::handlers::privacy::RetentionPass;
 use crate::ports::{Clock, EventStore, LeadIndex, Notifier, Outbox, PersonalData, Rollups};
 use crate::query::{day_span, local_date, local_midnight, QueryError, ReportQuery};
 use crate::report_format;
-use crate::App;
+use crate::{fold_state, App};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures_util::{stream, StreamExt, TryStreamExt};
@@ -16,6 +16,9 @@ use std::collections::BTreeSet;
 
 /// Lead histories a report reads at once.
 pub const LOADS_IN_FLIGHT: usize = 16;
+
+/// Lead summaries a report asks the store for at once.
+const SUMMARIES_PER_READ: usize = 500;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ReportError {
@@ -55,13 +58,51 @@ where
     C: Clock,
 {
     /// Folds every lead with an event in `[from, to)` or a clock running now. Cost grows with
-    /// those leads, not with all history.
+    /// those leads, not with all history: a lead whose saved snapshot is current is read from
+    /// its summary (a few summaries a request), the others from their events. Timelines are
+    /// left out: no metric reads them, and a report over many leads would hold them all.
     pub(crate) async fn leads_active(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Lead>, PortError> {
-        let histories = self.histories_active(from, to).await?;
-        Ok(histories
+        let ids: Vec<LeadId> = self.ids_active(from, to).await?.into_iter().collect();
+        let mut leads: Vec<Option<Lead>> = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(SUMMARIES_PER_READ) {
+            let saved = self.store.saved_many(chunk).await?;
+            leads.extend(
+                saved
+                    .iter()
+                    .map(|s| s.as_ref().and_then(|s| fold_state::current(s, self.fold_tag))),
+            );
+        }
+        let refold: Vec<(usize, LeadId)> = ids
             .into_iter()
-            .map(|(id, events)| self.versions.fold(id, &events).0)
+            .enumerate()
+            .filter(|(i, _)| leads[*i].is_none())
+            .collect();
+        let folded: Vec<(usize, Lead)> = stream::iter(refold)
+            .map(|(i, id)| async move {
+                let events = self.lead_events(&id).await?;
+                Ok::<_, PortError>((i, self.versions.fold(id, &events).0))
+            })
+            .buffered(LOADS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        for (i, lead) in folded {
+            leads[i] = Some(lead);
+        }
+        Ok(leads
+            .into_iter()
+            .flatten()
+            .map(|mut l| {
+                l.timeline = Vec::new();
+                l
+            })
             .collect())
+    }
+
+    /// Every lead with an event in `[from, to)` or a clock running now.
+    async fn ids_active(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<BTreeSet<LeadId>, PortError> {
+        let mut ids: BTreeSet<LeadId> = self.store.active_between(from, to).await?.into_iter().collect();
+        ids.extend(self.store.open_leads().await?);
+        Ok(ids)
     }
 
     /// [`App::leads_active`] that a reader with `scope` sees.
@@ -82,8 +123,7 @@ where
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(LeadId, Vec<Event>)>, PortError> {
-        let mut ids: BTreeSet<LeadId> = self.store.active_between(from, to).await?.into_iter().collect();
-        ids.extend(self.store.open_leads().await?);
+        let ids = self.ids_active(from, to).await?;
         // A few loads in flight at once: on DynamoDB each is a round trip, and one after the
         // other they passed API Gateway's 29 s at a few thousand leads. Bounded, so a big
         // report neither floods the table's capacity nor holds every request open at once.

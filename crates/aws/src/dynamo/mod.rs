@@ -60,6 +60,9 @@ use std::collections::HashMap;
 /// Day Queries a report's lead lookup keeps in flight at once.
 const DAY_QUERIES_IN_FLIGHT: usize = 8;
 
+/// BatchGetItem requests (100 summaries each) a report keeps in flight at once.
+const BATCH_GETS_IN_FLIGHT: usize = 4;
+
 pub const INDEX_BY_DAY: &str = "by_day";
 pub const INDEX_DUE: &str = "due";
 pub const INDEX_OPEN: &str = "open";
@@ -323,6 +326,94 @@ fn failed_conditions(tc: &aws_sdk_dynamodb::types::error::TransactionCanceledExc
         .unwrap_or_default()
 }
 
+impl DynamoStore {
+    /// The summary items of up to 100 leads, by partition key, read strongly consistent. Keys
+    /// DynamoDB leaves unprocessed (throttling, the 16 MB response limit) are asked again,
+    /// with backoff, a bounded number of times.
+    async fn summaries(&self, leads: &[LeadId]) -> Result<HashMap<String, Item>, PortError> {
+        let op = "read summaries";
+        let mut keys: Vec<Item> = leads
+            .iter()
+            .map(|l| HashMap::from([("PK".to_owned(), s(lead_pk(l))), ("SK".to_owned(), s("SUMMARY"))]))
+            .collect();
+        let mut found = HashMap::with_capacity(keys.len());
+        let mut delay = std::time::Duration::from_millis(20);
+        for _ in 0..crate::retry::MAX_ATTEMPTS {
+            if keys.is_empty() {
+                return Ok(found);
+            }
+            let ask = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut keys)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| PortError::permanent(op, e))?;
+            let resp = with_retries(op, || {
+                self.client
+                    .batch_get_item()
+                    .request_items(&self.table, ask.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| port_err(op, e))?;
+            for item in resp.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                if let Some(pk) = item.get("PK").and_then(|v| v.as_s().ok()) {
+                    found.insert(pk.clone(), item.clone());
+                }
+            }
+            keys = resp
+                .unprocessed_keys()
+                .and_then(|u| u.get(&self.table))
+                .map(|k| k.keys().to_vec())
+                .unwrap_or_default();
+            if !keys.is_empty() {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+        match keys.is_empty() {
+            true => Ok(found),
+            false => Err(PortError::transient(
+                op,
+                format!("{} summaries still unprocessed", keys.len()),
+            )),
+        }
+    }
+}
+
+/// A summary item as the store reads it; `None` for an item no pass has summarised.
+fn saved_of(lead: &LeadId, item: &Item) -> Result<Option<Saved>, PortError> {
+    let num = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    let time = |k: &str| num(k).and_then(DateTime::from_timestamp_millis);
+    let Some(folded) = num("events_folded") else {
+        return Ok(None);
+    };
+    let armed = match item.get("armed") {
+        Some(_) => decode("decode timers", item, "armed")?,
+        None => Vec::new(),
+    };
+    let snapshot = item
+        .get("snapshot")
+        .and_then(|v| v.as_s().ok())
+        .map(|x| EncodedSnapshot::from_stored(x.clone()));
+    Ok(Some(Saved {
+        summary: LeadSummary {
+            lead_id: lead.clone(),
+            events: folded as u64,
+            next_due: time("next_due").filter(|t| t.timestamp_millis() > 0),
+            first_engaged_at: time("first_engaged_at"),
+            last_activity: time("last_activity").unwrap_or_default(),
+            open: item.contains_key("open_pk"),
+            armed,
+            snapshot,
+        },
+        stored: num("events_stored").unwrap_or(folded) as u64,
+    }))
+}
+
 impl LeadIndex for DynamoStore {
     async fn save_summary(&self, summary: &LeadSummary) -> Result<(), PortError> {
         let mut set = vec![
@@ -403,37 +494,27 @@ impl LeadIndex for DynamoStore {
         })
         .await
         .map_err(|e| port_err("read summary", e))?;
-        let Some(item) = resp.item() else { return Ok(None) };
-        let num = |k: &str| {
-            item.get(k)
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse::<i64>().ok())
-        };
-        let time = |k: &str| num(k).and_then(DateTime::from_timestamp_millis);
-        let Some(folded) = num("events_folded") else {
-            return Ok(None);
-        };
-        let armed = match item.get("armed") {
-            Some(_) => decode("decode timers", item, "armed")?,
-            None => Vec::new(),
-        };
-        let snapshot = item
-            .get("snapshot")
-            .and_then(|v| v.as_s().ok())
-            .map(|x| EncodedSnapshot::from_stored(x.clone()));
-        Ok(Some(Saved {
-            summary: LeadSummary {
-                lead_id: lead.clone(),
-                events: folded as u64,
-                next_due: time("next_due").filter(|t| t.timestamp_millis() > 0),
-                first_engaged_at: time("first_engaged_at"),
-                last_activity: time("last_activity").unwrap_or_default(),
-                open: item.contains_key("open_pk"),
-                armed,
-                snapshot,
-            },
-            stored: num("events_stored").unwrap_or(folded) as u64,
-        }))
+        resp.item().map_or(Ok(None), |item| saved_of(lead, item))
+    }
+
+    /// BatchGetItem, 100 summaries a request, a few requests in flight: a report over
+    /// thousands of leads reads their summaries in tens of round trips, not thousands.
+    async fn saved_many(&self, leads: &[LeadId]) -> Result<Vec<Option<Saved>>, PortError> {
+        let chunks: Vec<Vec<LeadId>> = leads.chunks(100).map(<[LeadId]>::to_vec).collect();
+        let per_chunk: Vec<HashMap<String, Item>> = stream::iter(chunks)
+            .map(|chunk| async move { self.summaries(&chunk).await })
+            .buffered(BATCH_GETS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut found: HashMap<String, Item> = per_chunk.into_iter().flatten().collect();
+        leads
+            .iter()
+            .map(|lead| {
+                found
+                    .remove(&lead_pk(lead))
+                    .map_or(Ok(None), |item| saved_of(lead, &item))
+            })
+            .collect()
     }
 
     async fn needing_attention(&self, before: DateTime<Utc>) -> Result<Vec<LeadId>, PortError> {

@@ -206,6 +206,27 @@ impl SummaryRow {
             snapshot: r.get(7)?,
         })
     }
+
+    fn into_saved(self, lead: &LeadId) -> Result<Saved, PortError> {
+        Ok(Saved {
+            summary: LeadSummary {
+                lead_id: lead.clone(),
+                events: self.folded as u64,
+                next_due: self.next_due.map(from_millis),
+                first_engaged_at: self.engaged.map(from_millis),
+                last_activity: from_millis(self.last.unwrap_or_default()),
+                open: self.open,
+                armed: self
+                    .armed
+                    .as_deref()
+                    .map(|a| decode("decode timers", a))
+                    .transpose()?
+                    .unwrap_or_default(),
+                snapshot: self.snapshot.map(EncodedSnapshot::from_stored),
+            },
+            stored: self.stored as u64,
+        })
+    }
 }
 
 /// An event as the `events` table holds it.
@@ -346,39 +367,29 @@ impl LeadIndex for SqliteStore {
     }
 
     async fn saved(&self, lead: &LeadId) -> Result<Option<Saved>, PortError> {
-        let id = lead.to_string();
-        let row = self
+        let mut all = self.saved_many(std::slice::from_ref(lead)).await?;
+        Ok(all.pop().flatten())
+    }
+
+    /// One statement, prepared once, for every lead: a report reads thousands of summaries.
+    async fn saved_many(&self, leads: &[LeadId]) -> Result<Vec<Option<Saved>>, PortError> {
+        let ids: Vec<String> = leads.iter().map(ToString::to_string).collect();
+        let rows = self
             .with("read summary", move |c| {
-                c.query_row(
+                let mut stmt = c.prepare_cached(
                     "SELECT folded, next_due, first_engaged_at, last_activity, open, armed, stored, snapshot
                      FROM leads WHERE lead_id = ?1 AND folded > 0",
-                    params![id],
-                    SummaryRow::read,
-                )
-                .optional()
+                )?;
+                ids.iter()
+                    .map(|id| stmt.query_row(params![id], SummaryRow::read).optional())
+                    .collect::<Result<Vec<_>, _>>()
             })
             .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        Ok(Some(Saved {
-            summary: LeadSummary {
-                lead_id: lead.clone(),
-                events: row.folded as u64,
-                next_due: row.next_due.map(from_millis),
-                first_engaged_at: row.engaged.map(from_millis),
-                last_activity: from_millis(row.last.unwrap_or_default()),
-                open: row.open,
-                armed: row
-                    .armed
-                    .as_deref()
-                    .map(|a| decode("decode timers", a))
-                    .transpose()?
-                    .unwrap_or_default(),
-                snapshot: row.snapshot.map(EncodedSnapshot::from_stored),
-            },
-            stored: row.stored as u64,
-        }))
+        leads
+            .iter()
+            .zip(rows)
+            .map(|(lead, row)| row.map(|r| r.into_saved(lead)).transpose())
+            .collect()
     }
 
     async fn needing_attention(&self, before: DateTime<Utc>) -> Result<Vec<LeadId>, PortError> {
