@@ -167,13 +167,21 @@ soak:
 	LEADCLOCK_KILL_LEADS=$(SOAK_LEADS) $(CARGO) test --locked -p leadclock --test delivery -- --nocapture
 
 ## Benchmarks on this machine; results are printed, never asserted.
-bench: bench-coldstart bench-import bench-lead
+bench: bench-coldstart bench-import bench-lead bench-report
 
 ## `leadclock import` of BENCH_IMPORT_LEADS leads (4 events each), beside SQLite's raw commit rate.
 BENCH_IMPORT_LEADS ?= 100000
 bench-import:
 	$(CARGO) build --release --locked -p leadclock
 	$(PYTHON) bench/import.py --bin $(TARGET_DIR)/release/leadclock --policy $(POLICY) --leads $(BENCH_IMPORT_LEADS)
+
+## A 30-day report's time and peak RSS over BENCH_REPORT_LEADS leads (each size imported fresh);
+## BENCH_REPORT_BASELINE, an older build's leadclock binary, is measured side by side.
+BENCH_REPORT_LEADS ?= 50000,1000000
+BENCH_REPORT_BASELINE ?=
+bench-report:
+	$(CARGO) build --release --locked -p leadclock
+	$(PYTHON) bench/report.py --bin $(TARGET_DIR)/release/leadclock --policy $(POLICY) --leads $(BENCH_REPORT_LEADS) $(if $(BENCH_REPORT_BASELINE),--baseline-bin $(BENCH_REPORT_BASELINE))
 
 ## One lead's POST latency at its first and its BENCH_LEAD_EVENTS-th event, then the cap's answer.
 BENCH_LEAD_EVENTS ?= 2000

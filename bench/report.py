@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """A 30-day report's cost as the store grows: for each size, LEADS leads (4 events each: form,
 assignment, touch, stage) spread over 90 days are imported into a fresh data dir, then
-`leadclock report` runs over the last 30 days, and its wall time and peak RSS are measured,
-beside the same binary's report over an empty day (the RSS a report costs without leads).
-`--baseline-bin` runs an older build's report on the same data, side by side. Printed, never
-asserted. Standard library only."""
+`leadclock report` runs over the last 30 days (which reads the 60 days it compares), and its
+wall time and peak RSS are measured, beside the same binary's report over an empty day (the RSS
+a report costs without leads). `--baseline-bin` does the same with an older build (its own
+import: an older build does not open a newer store), side by side. Printed, never asserted.
+Standard library only."""
 
 import argparse
 import json
@@ -85,12 +86,15 @@ def main():
     start = end - timedelta(days=30)
     for leads in [int(x) for x in args.leads.split(",")]:
         with tempfile.TemporaryDirectory() as d:
-            path, data = os.path.join(d, "history.jsonl"), os.path.join(d, "data")
+            path = os.path.join(d, "history.jsonl")
             generate(path, leads)
-            took = timed([args.bin, "import", "--data", data, "--policy", args.policy, path])
-            print(f"{leads:>9,} leads ({leads * 4:,} events, {DAYS} days) imported in {took:.0f} s")
+            print(f"{leads:>9,} leads ({leads * 4:,} events over {DAYS} days)")
             builds = [("this build", args.bin)] + ([("baseline", args.baseline_bin)] if args.baseline_bin else [])
             for name, binary in builds:
+                data = os.path.join(d, f"data-{name.replace(' ', '-')}")
+                took = timed([binary, "import", "--data", data, "--policy", args.policy, path])
+                size = sum(os.path.getsize(os.path.join(data, f)) for f in os.listdir(data))
+                print(f"  {name:<10} import: {took:.0f} s, data dir {size / 2**20:,.0f} MiB")
                 _, empty_rss = measured_rss(report_cmd(binary, data, args.policy, BASE - timedelta(days=400), BASE - timedelta(days=399)))
                 runs = [measured_rss(report_cmd(binary, data, args.policy, start, end)) for _ in range(args.runs)]
                 secs = sorted(r[0] for r in runs)

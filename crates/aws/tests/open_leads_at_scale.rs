@@ -1,12 +1,15 @@
 //! Seeds `OPEN_LEADS` open leads (default 5,000) into the table `TABLE_NAME` at
 //! `AWS_ENDPOINT_URL` through the store adapter, for `tests/aws/test_stack.py`'s rollup at
 //! scale. Each lead is a demo request assigned a second after its form, an hour ago, with its
-//! summary saved as a pass would save it: open, nothing due, so the sweep leaves it alone.
+//! summary saved as a pass would save it: open, nothing due (so the sweep leaves it alone), and
+//! its fold snapshot made under the deployment's policy versions (`LEADCLOCK_POLICY_VERSIONS`).
 
 use chrono::{Duration, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use leadclock_app::error::PortError;
+use leadclock_app::fold_state::{self, FoldTag};
 use leadclock_app::ports::{EventStore, LeadIndex, LeadSummary};
+use leadclock_domain::policy::Versions;
 use leadclock_aws::config::{env, sdk_config};
 use leadclock_aws::dynamo::DynamoStore;
 use leadclock_domain::event::{Assignment, Form};
@@ -15,7 +18,7 @@ use leadclock_domain::{Event, EventBody, EventId, LeadId};
 /// Leads written at once: the emulator answers one request at a time per connection.
 const IN_FLIGHT: usize = 32;
 
-async fn seed_one(store: &DynamoStore, run: &str, i: usize) -> Result<(), PortError> {
+async fn seed_one(store: &DynamoStore, versions: &Versions, run: &str, i: usize) -> Result<(), PortError> {
     let lead = LeadId::parse(&format!("{run}-{i}")).expect("a valid lead id");
     let at = Utc::now() - Duration::hours(1);
     let id = |s: &str| EventId::parse(&format!("{run}-{i}-{s}")).expect("a valid event id");
@@ -35,8 +38,10 @@ async fn seed_one(store: &DynamoStore, run: &str, i: usize) -> Result<(), PortEr
     for e in &events {
         store.append(e).await?;
     }
+    let (folded, _) = versions.fold(lead.clone(), &events);
     store
         .save_summary(&LeadSummary {
+            snapshot: fold_state::after_refold(&folded, &events, FoldTag::of(versions)),
             lead_id: lead,
             events: events.len() as u64,
             next_due: None,
@@ -44,7 +49,6 @@ async fn seed_one(store: &DynamoStore, run: &str, i: usize) -> Result<(), PortEr
             last_activity: at + Duration::seconds(1),
             open: true,
             armed: Vec::new(),
-            snapshot: None,
         })
         .await
 }
@@ -60,9 +64,10 @@ async fn seed_open_leads() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5_000);
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config().await), table);
+    let versions = leadclock_aws::config::load_versions().unwrap_or_else(|e| panic!("policy versions: {e}"));
     let started = std::time::Instant::now();
     stream::iter(0..n)
-        .map(|i| seed_one(&store, &run, i))
+        .map(|i| seed_one(&store, &versions, &run, i))
         .buffer_unordered(IN_FLIGHT)
         .try_collect::<Vec<()>>()
         .await

@@ -454,12 +454,14 @@ impl LeadIndex for DynamoStore {
             set.push("first_engaged_at = :eng");
             req = req.expression_attribute_values(":eng", n(t.timestamp_millis()));
         }
+        // SNAPSHOT is one of DynamoDB's reserved words: the attribute goes by a placeholder.
+        req = req.expression_attribute_names("#snap", "snapshot");
         match &summary.snapshot {
             Some(x) => {
-                set.push("snapshot = :snap");
+                set.push("#snap = :snap");
                 req = req.expression_attribute_values(":snap", s(x.as_str()));
             }
-            None => remove.push("snapshot"),
+            None => remove.push("#snap"),
         }
         let mut expr = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
