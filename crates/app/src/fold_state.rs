@@ -6,8 +6,10 @@
 //! and thrown away whenever it might not be:
 //! - it is tagged with the policy versions and the fold's revision that made it: a snapshot
 //!   another policy (or another release's fold) made is not continued;
-//! - it is used only when the store holds exactly the events it folded, plus at most the one
-//!   event the caller has just stored;
+//! - it carries the count of stored events it folded, and is used only when that is the count
+//!   the summary says was folded and the store holds exactly those, plus at most the one event
+//!   the caller has just stored (a summary saved by a release that kept no snapshot, beside an
+//!   older snapshot, does not match it);
 //! - a snapshot that does not decode is not an error, only a re-fold.
 //!
 //! It never holds personal data: the form properties (the only contact data a fold keeps, and
@@ -20,7 +22,7 @@ use crate::ports::Saved;
 use leadclock_domain::lead::TimelineEntry;
 use leadclock_domain::policy::Versions;
 use leadclock_domain::snapshot::Snapshot;
-use leadclock_domain::{Event, Lead};
+use leadclock_domain::{Event, Lead, LeadId};
 use serde::{Deserialize, Serialize};
 
 /// Timeline entries a snapshot keeps: the default page of a lead view, so the answer to a
@@ -31,7 +33,8 @@ pub const SNAPSHOT_HEAD: usize = crate::view::DEFAULT_TIMELINE_PAGE;
 /// the summary is written on every event).
 pub const MAX_SNAPSHOT_BYTES: usize = 64 * 1024;
 
-/// Bumped whenever the fold's rules change, so snapshots an older fold made are re-folded.
+/// Bumped whenever the fold's rules change, so snapshots an older fold made are re-folded
+/// (every release's snapshots are re-folded once anyway: the tag holds the crate version).
 const FOLD_REVISION: u32 = 1;
 
 /// Which policy versions (and fold) a snapshot was made by.
@@ -39,12 +42,16 @@ const FOLD_REVISION: u32 = 1;
 pub struct FoldTag(u64);
 
 impl FoldTag {
-    /// The tag of `versions`: FNV-1a over the fold revision and every version's number,
-    /// start and policy. `Policy` holds no hash maps, so its `Debug` text is the same in every
-    /// process of one release.
+    /// The tag of `versions`: FNV-1a over the release, the fold revision, the head kept and
+    /// every version's number, start and policy. `Policy` holds no hash maps, so its `Debug`
+    /// text is the same in every process of one release.
     pub fn of(versions: &Versions) -> Self {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let text = format!("{FOLD_REVISION}|{:?}", versions.all());
+        let text = format!(
+            "{}|{FOLD_REVISION}|{SNAPSHOT_HEAD}|{:?}",
+            env!("CARGO_PKG_VERSION"),
+            versions.all()
+        );
         for b in text.bytes() {
             h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
@@ -65,6 +72,8 @@ pub struct EncodedSnapshot(String);
 #[derive(Serialize, Deserialize)]
 struct Stored {
     tag: String,
+    /// The lead's stored events this snapshot folded.
+    events: u64,
     snapshot: Snapshot,
     head: Vec<TimelineEntry>,
 }
@@ -73,6 +82,7 @@ struct Stored {
 #[derive(Deserialize)]
 struct StoredLead {
     tag: String,
+    events: u64,
     snapshot: Snapshot,
 }
 
@@ -86,13 +96,14 @@ impl EncodedSnapshot {
         &self.0
     }
 
-    /// The stored form of `snapshot`, without the form properties; `None` when it is too big
-    /// to keep.
-    pub fn encode(mut snapshot: Snapshot, tag: FoldTag) -> Option<Self> {
+    /// The stored form of `snapshot`, the fold of the lead's first `events` stored events,
+    /// without the form properties; `None` when it is too big to keep.
+    pub fn encode(mut snapshot: Snapshot, tag: FoldTag, events: u64) -> Option<Self> {
         snapshot.lead.attributes.clear();
         let head = std::mem::take(&mut snapshot.lead.timeline);
         let text = serde_json::to_string(&Stored {
             tag: tag.text(),
+            events,
             snapshot,
             head,
         })
@@ -100,23 +111,26 @@ impl EncodedSnapshot {
         (text.len() <= MAX_SNAPSHOT_BYTES).then_some(EncodedSnapshot(text))
     }
 
-    /// The snapshot, if `tag` made it and it decodes.
-    pub fn decode(&self, tag: FoldTag) -> Option<Snapshot> {
+    /// The snapshot, if `tag` made it of `lead`'s first `events` stored events and it decodes.
+    pub fn decode(&self, tag: FoldTag, lead: &LeadId, events: u64) -> Option<Snapshot> {
         let mut stored: Stored = serde_json::from_str(&self.0).ok()?;
         stored.snapshot.lead.timeline = stored.head;
-        (stored.tag == tag.text()).then_some(stored.snapshot)
+        let fits = stored.tag == tag.text() && stored.events == events && &stored.snapshot.lead.lead_id == lead;
+        fits.then_some(stored.snapshot)
     }
 
-    /// The snapshot's lead without its timeline, if `tag` made it and it decodes.
-    fn decode_lead(&self, tag: FoldTag) -> Option<Lead> {
+    /// [`EncodedSnapshot::decode`]'s lead without its timeline.
+    fn decode_lead(&self, tag: FoldTag, lead: &LeadId, events: u64) -> Option<Lead> {
         let stored: StoredLead = serde_json::from_str(&self.0).ok()?;
-        (stored.tag == tag.text()).then_some(stored.snapshot.lead)
+        let fits = stored.tag == tag.text() && stored.events == events && &stored.snapshot.lead.lead_id == lead;
+        fits.then_some(stored.snapshot.lead)
     }
 }
 
 /// The snapshot to keep after a full fold of `events` (the lead's own stored events).
 pub fn after_refold(lead: &Lead, events: &[Event], tag: FoldTag) -> Option<EncodedSnapshot> {
-    EncodedSnapshot::encode(Snapshot::of(lead.clone(), events, SNAPSHOT_HEAD)?, tag)
+    let count = events.len() as u64;
+    EncodedSnapshot::encode(Snapshot::of(lead.clone(), events, SNAPSHOT_HEAD)?, tag, count)
 }
 
 /// The lead as its saved snapshot has it, when that is the fold of every stored event under
@@ -125,7 +139,8 @@ pub fn current(saved: &Saved, tag: FoldTag) -> Option<Lead> {
     if saved.stored != saved.summary.events {
         return None;
     }
-    saved.summary.snapshot.as_ref()?.decode_lead(tag)
+    let s = &saved.summary;
+    s.snapshot.as_ref()?.decode_lead(tag, &s.lead_id, s.events)
 }
 
 #[cfg(test)]
@@ -176,7 +191,12 @@ mod tests {
         let tag = FoldTag::of(&v);
         let encoded = after_refold(&lead, &events, tag).unwrap();
         assert!(!encoded.as_str().contains("555"), "form properties are never kept");
-        let back = encoded.decode(tag).unwrap();
+        let back = encoded.decode(tag, &lead.lead_id, 4).unwrap();
+        assert!(
+            encoded.decode(tag, &lead.lead_id, 5).is_none(),
+            "the count it folded is not the summary's"
+        );
+        assert!(encoded.decode(tag, &LeadId::parse("FS-2").unwrap(), 4).is_none());
         let mut expected = lead.clone();
         expected.attributes.clear();
         assert_eq!(back.lead, expected);
@@ -185,8 +205,10 @@ mod tests {
             &include_str!("../../../policies/example.toml").replace("recycle_limit = 2", "recycle_limit = 3"),
         ));
         assert_ne!(other, tag);
-        assert!(encoded.decode(other).is_none());
-        assert!(EncodedSnapshot::from_stored("{not json".into()).decode(tag).is_none());
+        assert!(encoded.decode(other, &lead.lead_id, 4).is_none());
+        assert!(EncodedSnapshot::from_stored("{not json".into())
+            .decode(tag, &lead.lead_id, 4)
+            .is_none());
     }
 
     #[test]
@@ -207,8 +229,19 @@ mod tests {
         let read = current(&saved, tag).unwrap();
         assert!(read.timeline.is_empty());
         assert_eq!(read.cycles, lead.cycles);
-        let behind = Saved { stored: 5, ..saved };
+        let behind = Saved {
+            stored: 5,
+            ..saved.clone()
+        };
         assert!(current(&behind, tag).is_none(), "an event the snapshot has not folded");
+        // A summary an older release saved (5 folded) beside this release's snapshot of 4.
+        let mut older = saved;
+        older.summary.events = 5;
+        older.stored = 5;
+        assert!(
+            current(&older, tag).is_none(),
+            "a snapshot of fewer events than the summary folded"
+        );
     }
 
     #[test]

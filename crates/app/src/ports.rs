@@ -52,9 +52,9 @@ pub struct LeadSummary {
     /// The timers this summary's pass armed: a step armed for its due instant is delivered
     /// at that instant, without a settle window.
     pub armed: Vec<Timer>,
-    /// The fold this pass reached, to continue from with the next event (see
-    /// [`crate::fold_state`]); `None` (short histories, corrections, merges, stores written
-    /// before snapshots) re-folds.
+    /// The fold this pass reached, to continue from with the next event and for reports to
+    /// read (see [`crate::fold_state`]); `None` (corrections, merges, a snapshot too big, a
+    /// lead not summarised since snapshots were kept) re-folds.
     pub snapshot: Option<EncodedSnapshot>,
 }
 

@@ -9,10 +9,10 @@ use futures_util::{stream, StreamExt, TryStreamExt};
 use leadclock_app::error::PortError;
 use leadclock_app::fold_state::{self, FoldTag};
 use leadclock_app::ports::{EventStore, LeadIndex, LeadSummary};
-use leadclock_domain::policy::Versions;
 use leadclock_aws::config::{env, sdk_config};
 use leadclock_aws::dynamo::DynamoStore;
 use leadclock_domain::event::{Assignment, Form};
+use leadclock_domain::policy::Versions;
 use leadclock_domain::{Event, EventBody, EventId, LeadId};
 
 /// Leads written at once: the emulator answers one request at a time per connection.

@@ -123,9 +123,16 @@ async fn every_post_of_a_long_history_answers_what_a_re_fold_answers() {
 async fn mark_snapshot(h: &Harness, lead: &LeadId, marker: &str) {
     let mut saved = h.app.store.saved(lead).await.unwrap().unwrap();
     let tag = FoldTag::of(&h.app.versions);
-    let mut snapshot = saved.summary.snapshot.as_ref().unwrap().decode(tag).unwrap();
+    let events = saved.summary.events;
+    let mut snapshot = saved
+        .summary
+        .snapshot
+        .as_ref()
+        .unwrap()
+        .decode(tag, lead, events)
+        .unwrap();
     snapshot.lead.source = Some(marker.into());
-    saved.summary.snapshot = EncodedSnapshot::encode(snapshot, tag);
+    saved.summary.snapshot = EncodedSnapshot::encode(snapshot, tag, events);
     h.app.store.save_summary(&saved.summary).await.unwrap();
 }
 

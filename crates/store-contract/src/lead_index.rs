@@ -276,3 +276,45 @@ pub async fn saved_counts_the_events_stored_and_keeps_the_snapshot<A: Adapter>(c
     crate::check::ensure_eq("a snapshot cleared", read.summary.snapshot, None)?;
     crate::check::ensure_eq("a lead never seen", cx.store.saved(&cx.lead(2)?).await?, None)
 }
+
+/// Many summaries at once come back in the order asked, one per lead (more than one request's
+/// worth), each with its own snapshot; a lead never summarised is `None`.
+pub async fn saved_many_answers_each_lead_in_order<A: Adapter>(cx: Ctx<A>) -> Outcome {
+    let mut asked = Vec::new();
+    for n in 1..=120 {
+        let lead = cx.lead(n)?;
+        cx.store.append(&touch(&lead, "e1", march(10, 9)?)?).await?;
+        if !n.is_multiple_of(3) {
+            let snapshot = n
+                .is_multiple_of(2)
+                .then(|| leadclock_app::fold_state::EncodedSnapshot::from_stored(format!("{{\"n\":{n}}}")));
+            let s = LeadSummary {
+                snapshot,
+                ..summary(&lead, 1, march(10, 9)?)
+            };
+            cx.store.save_summary(&s).await?;
+        }
+        asked.push(lead);
+    }
+    asked.reverse();
+    asked.insert(7, cx.lead(500)?);
+    let got = cx.store.saved_many(&asked).await?;
+    crate::check::ensure_eq("one answer per lead", got.len(), asked.len())?;
+    for (lead, saved) in asked.iter().zip(&got) {
+        let n: u32 = lead
+            .as_str()
+            .rsplit('.')
+            .next()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(0);
+        let want = (n <= 120 && !n.is_multiple_of(3)).then(|| n.is_multiple_of(2).then(|| format!("{{\"n\":{n}}}")));
+        let have = saved
+            .as_ref()
+            .map(|s| s.summary.snapshot.as_ref().map(|x| x.as_str().to_owned()));
+        crate::check::ensure_eq(lead.as_str(), have, want)?;
+        if let Some(s) = saved {
+            crate::check::ensure_eq("its lead", &s.summary.lead_id, lead)?;
+        }
+    }
+    Ok(())
+}

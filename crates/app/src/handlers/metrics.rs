@@ -66,6 +66,12 @@ where
         let mut leads: Vec<Option<Lead>> = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(SUMMARIES_PER_READ) {
             let saved = self.store.saved_many(chunk).await?;
+            if saved.len() != chunk.len() {
+                return Err(PortError::new(
+                    "read summaries",
+                    format!("{} summaries for {} leads", saved.len(), chunk.len()),
+                ));
+            }
             leads.extend(
                 saved
                     .iter()

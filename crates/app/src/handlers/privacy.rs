@@ -271,7 +271,8 @@ impl<S: EventStore + LeadIndex + PersonalData + Identities, T, N, C: Clock> App<
             .iter()
             .map(|e| e.occurred_at)
             .max()
-            .is_some_and(|last| last < now - keep);
+            // A retention longer than the calendar holds keeps everything.
+            .is_some_and(|last| now.checked_sub_signed(keep).is_some_and(|cut| last < cut));
         if !quiet {
             return Ok(0);
         }

@@ -220,8 +220,12 @@ where
         now: DateTime<Utc>,
     ) -> Option<Folded> {
         let saved = saved?;
-        let snapshot = saved.summary.snapshot.as_ref()?.decode(self.fold_tag)?;
         let folded = saved.summary.events;
+        let snapshot = saved
+            .summary
+            .snapshot
+            .as_ref()?
+            .decode(self.fold_tag, &saved.summary.lead_id, folded)?;
         let (snapshot, moved) = match new {
             _ if saved.stored == folded => (snapshot, false),
             Some(e) if saved.stored == folded + 1 => (
@@ -231,7 +235,7 @@ where
             _ => return None,
         };
         let keep = delivery.privacy.contact_retention;
-        if keep.is_some_and(|keep| snapshot.last_at < now - keep) {
+        if keep.is_some_and(|keep| now.checked_sub_signed(keep).is_some_and(|cut| snapshot.last_at < cut)) {
             return None;
         }
         Some(Folded {
@@ -240,7 +244,7 @@ where
             last_activity: Some(snapshot.last_at),
             events: None,
             snapshot: match moved {
-                true => EncodedSnapshot::encode(snapshot.clone(), self.fold_tag),
+                true => EncodedSnapshot::encode(snapshot.clone(), self.fold_tag, saved.stored),
                 false => saved.summary.snapshot.clone(),
             },
             lead: snapshot.lead,

@@ -7,6 +7,7 @@
 //! |---|---|---|---|
 //! | event | `LEAD#{lead}` | `EVT#{event_id}` | `body` (event JSON), `occurred_at` (ms), `kind` |
 //! | summary | `LEAD#{lead}` | `SUMMARY` | `lead_id`, `events_stored` (events written), `events_folded` (events the saved summary folded), `next_due` (ms), `due_pk`, `open_pk`, `first_engaged_at`, `last_activity` |
+//! | snapshot | `LEAD#{lead}` | `SNAPSHOT` | `snapshot` (the fold to continue from with the next event, and that reports read: JSON, at most 64 KB, no personal data, naming the count of events it folded), `events` (that count) |
 //! | day index | `LEAD#{lead}` | `DAY#{yyyy-mm-dd}` | `lead_id`, `gsi_day` = `DAY#{yyyy-mm-dd}` (UTC date of an event) |
 //! | rollup | `ROLLUP#{yyyy-mm-dd}` | `ROLLUP` | `report` (JSON) |
 //! | contact, identity, held touch | `CONTACT#…`, `PERSON#…`, `IDKEY#…` | see [`identities`] | the sales tools' people |
@@ -14,9 +15,10 @@
 //! | outbox message | `LEAD#{lead}` | `OUT#{message id}` | `status`, `body` (message JSON), `lead_id`, `outbox_pk` = `OUTBOX` while pending / `DEAD` once dead-lettered, `outbox_due` (ms) |
 //!
 //! The summary also keeps `armed`: the timers its pass armed (JSON), so a step armed for its
-//! due instant is delivered at once when it fires; and, for leads of 32 events or more,
-//! `snapshot`: the fold to continue from with the next event (JSON, at most 64 KB, no personal
-//! data; absent, as on every item written before it, re-folds).
+//! due instant is delivered at once when it fires.
+//!
+//! A lead without a snapshot item (every lead a release before snapshots wrote) is re-folded
+//! from its events, and its next pass writes one.
 //!
 //! Indexes (sparse):
 //! - `by_day` (`gsi_day`, `lead_id`): the leads with an event on a date — reports and the rollup
@@ -60,8 +62,11 @@ use std::collections::HashMap;
 /// Day Queries a report's lead lookup keeps in flight at once.
 const DAY_QUERIES_IN_FLIGHT: usize = 8;
 
-/// BatchGetItem requests (100 summaries each) a report keeps in flight at once.
+/// BatchGetItem requests (50 leads' summaries and snapshots each) a report keeps in flight.
 const BATCH_GETS_IN_FLIGHT: usize = 4;
+
+/// The sort key of a lead's fold snapshot item.
+const SNAPSHOT_SK: &str = "SNAPSHOT";
 
 pub const INDEX_BY_DAY: &str = "by_day";
 pub const INDEX_DUE: &str = "due";
@@ -327,14 +332,17 @@ fn failed_conditions(tc: &aws_sdk_dynamodb::types::error::TransactionCanceledExc
 }
 
 impl DynamoStore {
-    /// The summary items of up to 100 leads, by partition key, read strongly consistent. Keys
-    /// DynamoDB leaves unprocessed (throttling, the 16 MB response limit) are asked again,
-    /// with backoff, a bounded number of times.
-    async fn summaries(&self, leads: &[LeadId]) -> Result<HashMap<String, Item>, PortError> {
+    /// The summary and snapshot items of up to 50 leads (distinct), by key, read strongly
+    /// consistent. Keys DynamoDB leaves unprocessed (throttling, the 16 MB response limit) are
+    /// asked again, with backoff, a bounded number of times.
+    async fn summaries(&self, leads: &[LeadId]) -> Result<HashMap<(String, String), Item>, PortError> {
         let op = "read summaries";
         let mut keys: Vec<Item> = leads
             .iter()
-            .map(|l| HashMap::from([("PK".to_owned(), s(lead_pk(l))), ("SK".to_owned(), s("SUMMARY"))]))
+            .flat_map(|l| {
+                ["SUMMARY", SNAPSHOT_SK]
+                    .map(|sk| HashMap::from([("PK".to_owned(), s(lead_pk(l))), ("SK".to_owned(), s(sk))]))
+            })
             .collect();
         let mut found = HashMap::with_capacity(keys.len());
         let mut delay = std::time::Duration::from_millis(20);
@@ -356,8 +364,9 @@ impl DynamoStore {
             .await
             .map_err(|e| port_err(op, e))?;
             for item in resp.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
-                if let Some(pk) = item.get("PK").and_then(|v| v.as_s().ok()) {
-                    found.insert(pk.clone(), item.clone());
+                let key = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+                if let (Some(pk), Some(sk)) = (key("PK"), key("SK")) {
+                    found.insert((pk, sk), item.clone());
                 }
             }
             keys = resp
@@ -380,8 +389,42 @@ impl DynamoStore {
     }
 }
 
-/// A summary item as the store reads it; `None` for an item no pass has summarised.
-fn saved_of(lead: &LeadId, item: &Item) -> Result<Option<Saved>, PortError> {
+impl DynamoStore {
+    /// The lead's snapshot item, unless a newer one is stored. Its own item, not an attribute
+    /// of the summary: every append updates the summary in a transaction, which DynamoDB bills
+    /// by the whole item's size. Written after the summary and read beside it; the snapshot
+    /// names the count it folded, so an order of the two writes, or a pass that fails between
+    /// them, never makes it current where it is not.
+    async fn save_snapshot(&self, lead: &LeadId, events: u64, x: &EncodedSnapshot) -> Result<(), PortError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("PK", s(lead_pk(lead)))
+            .item("SK", s(SNAPSHOT_SK))
+            .item("events", n(events as i64))
+            .item("snapshot", s(x.as_str()))
+            .condition_expression("attribute_not_exists(events) OR events <= :n")
+            .expression_attribute_values(":n", n(events as i64))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(port_err("save snapshot", e)),
+        }
+    }
+}
+
+/// A summary item (and the lead's snapshot item, if any) as the store reads it; `None` for an
+/// item no pass has summarised.
+fn saved_of(lead: &LeadId, item: &Item, snapshot: Option<&Item>) -> Result<Option<Saved>, PortError> {
     let num = |k: &str| {
         item.get(k)
             .and_then(|v| v.as_n().ok())
@@ -395,8 +438,8 @@ fn saved_of(lead: &LeadId, item: &Item) -> Result<Option<Saved>, PortError> {
         Some(_) => decode("decode timers", item, "armed")?,
         None => Vec::new(),
     };
-    let snapshot = item
-        .get("snapshot")
+    let snapshot = snapshot
+        .and_then(|i| i.get("snapshot"))
         .and_then(|v| v.as_s().ok())
         .map(|x| EncodedSnapshot::from_stored(x.clone()));
     Ok(Some(Saved {
@@ -410,7 +453,8 @@ fn saved_of(lead: &LeadId, item: &Item) -> Result<Option<Saved>, PortError> {
             armed,
             snapshot,
         },
-        stored: num("events_stored").unwrap_or(folded) as u64,
+        // Every append counts itself; a summary without the count is never taken as current.
+        stored: num("events_stored").map_or(u64::MAX, |n| n as u64),
     }))
 }
 
@@ -454,15 +498,7 @@ impl LeadIndex for DynamoStore {
             set.push("first_engaged_at = :eng");
             req = req.expression_attribute_values(":eng", n(t.timestamp_millis()));
         }
-        // SNAPSHOT is one of DynamoDB's reserved words: the attribute goes by a placeholder.
-        req = req.expression_attribute_names("#snap", "snapshot");
-        match &summary.snapshot {
-            Some(x) => {
-                set.push("#snap = :snap");
-                req = req.expression_attribute_values(":snap", s(x.as_str()));
-            }
-            None => remove.push("#snap"),
-        }
+
         let mut expr = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
             expr.push_str(&format!(" REMOVE {}", remove.join(", ")));
@@ -472,49 +508,47 @@ impl LeadIndex for DynamoStore {
             .update_expression(expr)
             .condition_expression("attribute_not_exists(#stored) OR #stored <= :n");
         match req.send().await {
-            Ok(_) => Ok(()),
+            Ok(_) => {}
             Err(e)
                 if e.as_service_error().is_some_and(
                     aws_sdk_dynamodb::operation::update_item::UpdateItemError::is_conditional_check_failed_exception,
                 ) =>
             {
-                Ok(())
+                return Ok(())
             }
-            Err(e) => Err(port_err("save summary", e)),
+            Err(e) => return Err(port_err("save summary", e)),
+        }
+        match &summary.snapshot {
+            Some(x) => self.save_snapshot(&summary.lead_id, summary.events, x).await,
+            None => Ok(()),
         }
     }
 
+    /// The summary and the snapshot items in one BatchGetItem.
     async fn saved(&self, lead: &LeadId) -> Result<Option<Saved>, PortError> {
-        let resp = with_retries("read summary", || {
-            self.client
-                .get_item()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .key("PK", s(lead_pk(lead)))
-                .key("SK", s("SUMMARY"))
-                .send()
-        })
-        .await
-        .map_err(|e| port_err("read summary", e))?;
-        resp.item().map_or(Ok(None), |item| saved_of(lead, item))
+        let mut all = self.saved_many(std::slice::from_ref(lead)).await?;
+        Ok(all.pop().flatten())
     }
 
     /// BatchGetItem, 100 summaries a request, a few requests in flight: a report over
     /// thousands of leads reads their summaries in tens of round trips, not thousands.
     async fn saved_many(&self, leads: &[LeadId]) -> Result<Vec<Option<Saved>>, PortError> {
-        let chunks: Vec<Vec<LeadId>> = leads.chunks(100).map(<[LeadId]>::to_vec).collect();
-        let per_chunk: Vec<HashMap<String, Item>> = stream::iter(chunks)
+        // Two items a lead, 100 keys a request.
+        let chunks: Vec<Vec<LeadId>> = leads.chunks(50).map(<[LeadId]>::to_vec).collect();
+        let per_chunk: Vec<HashMap<(String, String), Item>> = stream::iter(chunks)
             .map(|chunk| async move { self.summaries(&chunk).await })
             .buffered(BATCH_GETS_IN_FLIGHT)
             .try_collect()
             .await?;
-        let mut found: HashMap<String, Item> = per_chunk.into_iter().flatten().collect();
+        let mut found: HashMap<(String, String), Item> = per_chunk.into_iter().flatten().collect();
         leads
             .iter()
             .map(|lead| {
+                let pk = lead_pk(lead);
+                let snapshot = found.remove(&(pk.clone(), SNAPSHOT_SK.to_owned()));
                 found
-                    .remove(&lead_pk(lead))
-                    .map_or(Ok(None), |item| saved_of(lead, &item))
+                    .remove(&(pk, "SUMMARY".to_owned()))
+                    .map_or(Ok(None), |item| saved_of(lead, &item, snapshot.as_ref()))
             })
             .collect()
     }

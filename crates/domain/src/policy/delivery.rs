@@ -54,6 +54,9 @@ pub(super) fn reports(raw: &RawReports, p: &mut Problems) -> Reports {
 
 /// A key that is a duration of at least a day or `"off"` (`Some(None)`); `None` when absent
 /// or bad (a bad one is a problem).
+/// The longest of these durations a policy may set.
+const MAX_DAYS: i64 = 36_500;
+
 pub(super) fn days_or_off(path: &str, raw: Option<&Text>, p: &mut Problems) -> Option<Option<Duration>> {
     let t = raw?;
     if t.get_ref().trim() == "off" {
@@ -62,6 +65,12 @@ pub(super) fn days_or_off(path: &str, raw: Option<&Text>, p: &mut Problems) -> O
     match duration(path, Some(t), p)? {
         d if d < Duration::days(1) => {
             p.add(path, t.span(), "must be at least 1 day (or \"off\")");
+            None
+        }
+        // Counted from an instant (back from now, on from an engagement): one past the
+        // calendar's range could not be.
+        d if d > Duration::days(MAX_DAYS) => {
+            p.add(path, t.span(), "must be at most 36500d (100 years), or \"off\"");
             None
         }
         d => Some(Some(d)),
