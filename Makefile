@@ -167,7 +167,7 @@ soak:
 	LEADCLOCK_KILL_LEADS=$(SOAK_LEADS) $(CARGO) test --locked -p leadclock --test delivery -- --nocapture
 
 ## Benchmarks on this machine; results are printed, never asserted.
-bench: bench-coldstart bench-import bench-lead bench-report
+bench: bench-coldstart bench-import bench-lead bench-report bench-aws-rollup
 
 ## `leadclock import` of BENCH_IMPORT_LEADS leads (4 events each), beside SQLite's raw commit rate.
 BENCH_IMPORT_LEADS ?= 100000
@@ -182,6 +182,15 @@ BENCH_REPORT_BASELINE ?=
 bench-report:
 	$(CARGO) build --release --locked -p leadclock
 	$(PYTHON) bench/report.py --bin $(TARGET_DIR)/release/leadclock --policy $(POLICY) --leads $(BENCH_REPORT_LEADS) $(if $(BENCH_REPORT_BASELINE),--baseline-bin $(BENCH_REPORT_BASELINE))
+
+## The nightly rollup on the emulator over BENCH_OPEN_LEADS open leads, seeded through the DynamoDB
+## adapter; its requests by operation and its item size land in target/aws-rollup-scale.json.
+BENCH_OPEN_LEADS ?= 100000
+bench-aws-rollup: venv
+	$(CARGO) test --locked --workspace --no-run
+	mkdir -p target
+	LEADCLOCK_OPEN_LEADS=$(BENCH_OPEN_LEADS) LEADCLOCK_LAMBDA_BIN_DIR=$(TARGET_DIR)/debug $(VENV)/bin/pytest -q -p no:cacheprovider tests/aws -k thousands
+	cat target/aws-rollup-scale.json
 
 ## One lead's POST latency at its first and its BENCH_LEAD_EVENTS-th event, then the cap's answer.
 BENCH_LEAD_EVENTS ?= 2000

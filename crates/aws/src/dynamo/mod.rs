@@ -390,34 +390,59 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    /// The lead's snapshot item, unless a newer one is stored. Its own item, not an attribute
-    /// of the summary: every append updates the summary in a transaction, which DynamoDB bills
-    /// by the whole item's size. Written after the summary and read beside it; the snapshot
-    /// names the count it folded, so an order of the two writes, or a pass that fails between
-    /// them, never makes it current where it is not.
-    async fn save_snapshot(&self, lead: &LeadId, events: u64, x: &EncodedSnapshot) -> Result<(), PortError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("PK", s(lead_pk(lead)))
-            .item("SK", s(SNAPSHOT_SK))
-            .item("events", n(events as i64))
-            .item("snapshot", s(x.as_str()))
-            .condition_expression("attribute_not_exists(events) OR events <= :n")
-            .expression_attribute_values(":n", n(events as i64))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error().is_some_and(
-                    aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(port_err("save snapshot", e)),
+    /// The lead's snapshot item (deleted when the pass made none), unless a newer one is
+    /// stored. Its own item, not an attribute of the summary: every append updates the summary
+    /// in a transaction, which DynamoDB bills by the whole item's size. Written after the
+    /// summary and read beside it; the snapshot names the count it folded, so an order of the
+    /// two writes, or a pass that fails between them, never makes it current where it is not.
+    async fn save_snapshot(&self, lead: &LeadId, events: u64, x: Option<&EncodedSnapshot>) -> Result<(), PortError> {
+        use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+        let newer_kept = "attribute_not_exists(events) OR events <= :n";
+        // A newer snapshot is stored: this pass's is not wanted.
+        let newer = |code: Option<&str>| code == Some("ConditionalCheckFailedException");
+        match x {
+            Some(x) => self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("PK", s(lead_pk(lead)))
+                .item("SK", s(SNAPSHOT_SK))
+                .item("events", n(events as i64))
+                .item("snapshot", s(x.as_str()))
+                .condition_expression(newer_kept)
+                .expression_attribute_values(":n", n(events as i64))
+                .send()
+                .await
+                .map_or_else(
+                    |e| {
+                        if newer(e.code()) {
+                            Ok(())
+                        } else {
+                            Err(port_err("save snapshot", e))
+                        }
+                    },
+                    |_| Ok(()),
+                ),
+            None => self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key("PK", s(lead_pk(lead)))
+                .key("SK", s(SNAPSHOT_SK))
+                .condition_expression(newer_kept)
+                .expression_attribute_values(":n", n(events as i64))
+                .send()
+                .await
+                .map_or_else(
+                    |e| {
+                        if newer(e.code()) {
+                            Ok(())
+                        } else {
+                            Err(port_err("drop snapshot", e))
+                        }
+                    },
+                    |_| Ok(()),
+                ),
         }
     }
 }
@@ -518,10 +543,8 @@ impl LeadIndex for DynamoStore {
             }
             Err(e) => return Err(port_err("save summary", e)),
         }
-        match &summary.snapshot {
-            Some(x) => self.save_snapshot(&summary.lead_id, summary.events, x).await,
-            None => Ok(()),
-        }
+        self.save_snapshot(&summary.lead_id, summary.events, summary.snapshot.as_ref())
+            .await
     }
 
     /// The summary and the snapshot items in one BatchGetItem.
