@@ -264,20 +264,21 @@ impl<S: EventStore + LeadIndex + PersonalData + Identities, T, N, C: Clock> App<
         policy: &Policy,
         now: DateTime<Utc>,
     ) -> Result<u32, PortError> {
-        let Some(keep) = policy.privacy.contact_retention else {
-            return Ok(0);
-        };
-        let quiet = events
-            .iter()
-            .map(|e| e.occurred_at)
-            .max()
-            // A retention longer than the calendar holds keeps everything.
-            .is_some_and(|last| now.checked_sub_signed(keep).is_some_and(|cut| last < cut));
-        if !quiet {
+        let last = events.iter().map(|e| e.occurred_at).max();
+        if !last.is_some_and(|last| past_retention(last, policy, now)) {
             return Ok(0);
         }
         self.rewrite_erased(events, now).await
     }
+}
+
+/// Whether a lead last active at `last` is quiet for longer than `policy` keeps contact data.
+pub(crate) fn past_retention(last: DateTime<Utc>, policy: &Policy, now: DateTime<Utc>) -> bool {
+    policy
+        .privacy
+        .contact_retention
+        .and_then(|keep| now.checked_sub_signed(keep))
+        .is_some_and(|cut| last < cut)
 }
 
 /// The first UTC midnight after `t`: windows on day boundaries read one day index each on

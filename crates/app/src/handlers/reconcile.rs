@@ -234,8 +234,7 @@ where
             ),
             _ => return None,
         };
-        let keep = delivery.privacy.contact_retention;
-        if keep.is_some_and(|keep| now.checked_sub_signed(keep).is_some_and(|cut| snapshot.last_at < cut)) {
+        if crate::handlers::privacy::past_retention(snapshot.last_at, delivery, now) {
             return None;
         }
         Some(Folded {
