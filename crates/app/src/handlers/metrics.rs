@@ -62,7 +62,10 @@ where
     /// its summary (a few summaries a request), the others from their events. Timelines are
     /// left out: no metric reads them, and a report over many leads would hold them all.
     pub(crate) async fn leads_active(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Lead>, PortError> {
+        let started = std::time::Instant::now();
         let ids: Vec<LeadId> = self.ids_active(from, to).await?.into_iter().collect();
+        let found = started.elapsed();
+        let total = ids.len();
         let mut leads: Vec<Option<Lead>> = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(SUMMARIES_PER_READ) {
             let saved = self.store.saved_many(chunk).await?;
@@ -83,6 +86,13 @@ where
             .enumerate()
             .filter(|(i, _)| leads[*i].is_none())
             .collect();
+        tracing::info!(
+            leads = total,
+            refolded = refold.len(),
+            find_ms = found.as_millis() as u64,
+            summaries_ms = (started.elapsed() - found).as_millis() as u64,
+            "summaries read"
+        );
         let folded: Vec<(usize, Lead)> = stream::iter(refold)
             .map(|(i, id)| async move {
                 let events = self.lead_events(&id).await?;
@@ -167,8 +177,17 @@ where
     ) -> Result<Report, PortError> {
         // The period before counts too: lead velocity compares with it.
         let (span_from, span_to) = metrics::span_needed(from, to);
+        let started = std::time::Instant::now();
         let leads = self.leads_seen(span_from, span_to, scope).await?;
+        let read = started.elapsed();
         let mut report = metrics::report_for(&leads, self.versions.as_ref(), from, to, by, self.clock.now(), scope);
+        // Where a slow report spends its time: reading leads or computing the figures.
+        tracing::info!(
+            leads = leads.len(),
+            read_ms = read.as_millis() as u64,
+            compute_ms = (started.elapsed() - read).as_millis() as u64,
+            "report computed"
+        );
         // Dead letters are the deployment's, not a team's: only an unscoped reader is told.
         if *scope == Scope::All {
             report.dead_letters = Some(self.store.dead_letters().await?).filter(|n| *n > 0);
