@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use leadclock_domain::event::{Assignment, Form, Stage, Touch};
 use leadclock_domain::metrics::{self, Dimension};
-use leadclock_domain::{Event, EventBody, EventId, Lead, LeadId, Policy, StageChange};
+use leadclock_domain::{Event, EventBody, EventId, Lead, LeadId, Policy, Scope, StageChange};
 use proptest::prelude::*;
 
 mod common;
@@ -117,5 +117,63 @@ proptest! {
         common::shuffle(&mut arrived, shuffle_seed);
         let got = report_json(&fold_all(&arrived, &p, shuffle_seed % 2 == 0), &p, by);
         prop_assert_eq!(got, expected);
+    }
+}
+
+/// Splits `leads` at `cuts` into chunks, adds each chunk to its own tally and merges them in
+/// the order `merge_seed` gives: what a host streaming leads through [`metrics::Tally`] does.
+fn merged_json(
+    leads: &[Lead],
+    policy: &Policy,
+    by: Option<Dimension>,
+    scope: &Scope,
+    cuts: &[usize],
+    merge_seed: u64,
+) -> String {
+    let from = base() - Duration::days(1);
+    let to = base() + Duration::days(3);
+    let now = base() + Duration::days(6);
+    let mut bounds: Vec<usize> = cuts.iter().map(|c| c % (leads.len() + 1)).collect();
+    bounds.extend([0, leads.len()]);
+    bounds.sort_unstable();
+    let mut tallies: Vec<metrics::Tally> = bounds
+        .windows(2)
+        .map(|w| {
+            let mut t = metrics::Tally::new(policy, from, to, by, now, scope.clone());
+            t.add(&leads[w[0]..w[1]]);
+            t
+        })
+        .collect();
+    common::shuffle(&mut tallies, merge_seed);
+    let mut total = metrics::Tally::new(policy, from, to, by, now, scope.clone());
+    for t in tallies {
+        total.merge(t);
+    }
+    serde_json::to_string(&total.finish()).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// A host adds leads up a chunk at a time: any split, merged in any order, gives the report
+    /// of all the leads at once, for every reader.
+    #[test]
+    fn any_split_of_the_leads_merged_in_any_order_gives_the_same_report(
+        spec in prop::collection::vec(arb_spec(), 1..40),
+        cuts in prop::collection::vec(0usize..64, 0..5),
+        merge_seed in any::<u64>(),
+        by in prop::sample::select(vec![None, Some(Dimension::LeadType), Some(Dimension::Source), Some(Dimension::Owner), Some(Dimension::Team)]),
+        scope in prop::sample::select(vec![Scope::All, Scope::Team("east".into()), Scope::Person("alice".into())]),
+    ) {
+        let p = policy();
+        let events: Vec<Event> = spec.iter().enumerate().map(|(i, s)| event(i, s)).collect();
+        let leads: Vec<Lead> = fold_all(&events, &p, false)
+            .into_iter()
+            .filter(|l| scope.sees(l, &p.directory))
+            .collect();
+        let from = base() - Duration::days(1);
+        let whole = metrics::report_for(&leads, &p, from, base() + Duration::days(3), by, base() + Duration::days(6), &scope);
+        let expected = serde_json::to_string(&whole).unwrap();
+        prop_assert_eq!(merged_json(&leads, &p, by, &scope, &cuts, merge_seed), expected);
     }
 }

@@ -31,7 +31,7 @@ pub use dashboard::{queue, speed_vs_conversion, Queued, SpeedBucket};
 pub use dimension::Dimension;
 pub use funnel::Funnel;
 pub use open::{open_slas, OpenSla, OPEN_LISTED};
-pub use report::{report, report_for, Report, VersionUse};
+pub use report::{report, report_for, Report, Tally, VersionUse};
 pub use reps::{rubric_points, RepScore};
 pub use section::{Earned, Escalations, Section, SystemsDelay, Volume};
 pub use sla::{Compliance, Sla};

@@ -46,6 +46,42 @@ pub fn open_slas<'a>(leads: impl IntoIterator<Item = &'a Lead>, judge: &dyn Judg
                 })
         })
         .collect();
-    out.sort_by_key(|o| (o.deadline.is_none(), o.deadline, o.lead_id.clone()));
+    sort_soonest(&mut out);
     out
+}
+
+/// The open SLAs of a report being added up: the soonest [`OPEN_LISTED`] and counts of all.
+#[derive(Debug, Clone, Default)]
+pub(super) struct OpenTally {
+    listed: Vec<OpenSla>,
+    pub(super) total: u64,
+    pub(super) breached: u64,
+}
+
+impl OpenTally {
+    /// Adds `open`, soonest first as [`open_slas`] gives them. Equal deadlines of one lead
+    /// keep their order (a stable sort of what came first), so any split gives one list.
+    pub(super) fn add(&mut self, open: Vec<OpenSla>) {
+        self.total += open.len() as u64;
+        self.breached += open.iter().filter(|o| o.status == ClockStatus::Breached).count() as u64;
+        self.listed.extend(open);
+        sort_soonest(&mut self.listed);
+        self.listed.truncate(OPEN_LISTED);
+    }
+
+    pub(super) fn merge(&mut self, o: OpenTally) {
+        let (total, breached) = (self.total + o.total, self.breached + o.breached);
+        self.add(o.listed);
+        (self.total, self.breached) = (total, breached);
+    }
+
+    pub(super) fn listed(self) -> Vec<OpenSla> {
+        self.listed
+    }
+}
+
+fn sort_soonest(open: &mut [OpenSla]) {
+    open.sort_by(|a, b| {
+        (a.deadline.is_none(), a.deadline, &a.lead_id).cmp(&(b.deadline.is_none(), b.deadline, &b.lead_id))
+    });
 }

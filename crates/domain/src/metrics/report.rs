@@ -4,13 +4,11 @@ use super::bands::MQL_TO_SQL;
 use super::dimension::Dimension;
 use super::flags::flags;
 use super::judging::{may_reach_sql, Judging};
-use super::open::{open_slas, OpenSla};
-use super::reps::{rep_scores, RepScore};
-use super::rows::{count, rows, Row};
-use super::section::{section, Context, Section};
+use super::open::{open_slas, OpenSla, OpenTally};
+use super::reps::{RepScore, RepTally};
+use super::rows::{rows, Row};
+use super::section::{Periods, Section, SectionTally};
 use super::stats::Rate;
-use super::{in_period, previous_period};
-use crate::clock::ClockStatus;
 use crate::event::Classified;
 use crate::lead::Lead;
 use crate::policy::Judge;
@@ -62,21 +60,6 @@ pub struct VersionUse {
     pub mqls: u64,
 }
 
-fn version_uses(rows: &[Row], judge: &dyn Judge, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<VersionUse> {
-    let mut by_version: BTreeMap<u32, u64> = BTreeMap::new();
-    for r in rows.iter().filter(|r| in_period(r.cycle.engaged_at, from, to)) {
-        *by_version.entry(r.version).or_default() += 1;
-    }
-    by_version
-        .into_iter()
-        .map(|(version, mqls)| VersionUse {
-            version,
-            effective_from: judge.effective_from(version),
-            mqls,
-        })
-        .collect()
-}
-
 /// Excluded leads, in all and per rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -85,75 +68,204 @@ pub struct Excluded {
     pub by_rule: BTreeMap<String, u64>,
 }
 
-fn excluded(leads: &[Lead], from: DateTime<Utc>, to: DateTime<Utc>) -> Excluded {
-    let mut out = Excluded::default();
-    let cycles = leads
-        .iter()
-        .flat_map(|l| l.cycles.iter())
-        .filter(|c| in_period(c.engaged_at, from, to));
-    for (rule, _) in cycles.filter_map(|c| c.excluded()) {
-        out.total += 1;
-        *out.by_rule.entry(rule.to_owned()).or_default() += 1;
-    }
-    out
-}
-
-/// The period being reported and how to count it.
-struct Period {
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+/// A report being added up, a chunk of leads at a time: any split of the same leads, added in
+/// any chunks and merged in any order, gives the same report (a property test says so). A
+/// host streams leads through it, holding one chunk at a time, not every lead of the period.
+pub struct Tally<'a> {
+    judge: &'a dyn Judge,
+    periods: Periods,
     judging: Judging,
+    by: Option<Dimension>,
+    now: DateTime<Utc>,
+    scope: Scope,
+    overall: SectionTally,
+    groups: BTreeMap<String, SectionTally>,
+    /// Re-engagements over the recycle limit, engaged in the period (suppressed cycles).
+    held: u64,
+    /// Per source: SQLs, MQLs, MQLs that may still reach SQL.
+    by_source: BTreeMap<String, (u64, u64, u64)>,
+    reps: RepTally,
+    open: OpenTally,
+    excluded: Excluded,
+    unclassified: u64,
+    versions: BTreeMap<u32, u64>,
+    /// Owners and teams of the stints `scope` covers (unused when it covers all).
+    covered_owners: BTreeSet<String>,
+    covered_teams: BTreeSet<String>,
 }
 
-impl Period {
-    /// The section of `rows`, with their MQLs of the previous period of equal length.
-    fn section(&self, rows: &[&Row], held: u64) -> Section {
-        let (prev_from, prev_to) = previous_period(self.from, self.to);
-        let previous_mqls = rows
-            .iter()
-            .filter(|r| in_period(r.cycle.engaged_at, prev_from, prev_to))
-            .count() as u64;
-        let ctx = Context {
-            previous_mqls,
-            held,
-            judging: &self.judging,
-        };
-        section(rows, ctx, self.from, self.to)
-    }
-
-    /// One section per value of `dim`, leaving out groups with nothing in either period.
-    fn groups(&self, rows: &[Row], dim: Dimension) -> BTreeMap<String, Section> {
-        let mut split: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
-        for r in rows {
-            split.entry(r.dimension(dim)).or_default().push(r);
+impl<'a> Tally<'a> {
+    /// The report for `[from, to)` as a reader with `scope` sees it, broken down `by` a
+    /// dimension when given; each lead judged by the policy `judge` gives it.
+    pub fn new(
+        judge: &'a dyn Judge,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        by: Option<Dimension>,
+        now: DateTime<Utc>,
+        scope: Scope,
+    ) -> Tally<'a> {
+        Tally {
+            judge,
+            periods: Periods::new(from, to),
+            judging: Judging::new(&judge.current().reports, to, now),
+            by,
+            now,
+            scope,
+            overall: SectionTally::default(),
+            groups: BTreeMap::new(),
+            held: 0,
+            by_source: BTreeMap::new(),
+            reps: RepTally::default(),
+            open: OpenTally::default(),
+            excluded: Excluded::default(),
+            unclassified: 0,
+            versions: BTreeMap::new(),
+            covered_owners: BTreeSet::new(),
+            covered_teams: BTreeSet::new(),
         }
-        split
-            .into_iter()
-            .map(|(k, rs)| (k, self.section(&rs, 0)))
-            .filter(|(_, s)| s.volume.mqls + s.sla.overall.assigned + s.volume.previous_period_mqls > 0)
-            .collect()
     }
 
-    /// MQL → SQL of the period's MQL cohort per source.
-    fn conversion_by_source(&self, rows: &[Row]) -> BTreeMap<String, Rate> {
-        let mut by_source: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
-        for r in rows
-            .iter()
-            .filter(|r| in_period(r.cycle.engaged_at, self.from, self.to))
-        {
-            let e = by_source.entry(r.dimension(Dimension::Source)).or_default();
-            e.1 += 1;
+    /// Adds `leads` (the leads the reader sees; any leads, those outside the period count only
+    /// where a cohort rule says so).
+    pub fn add(&mut self, leads: &[Lead]) {
+        let p = self.periods;
+        for r in rows(leads, self.judge, self.now) {
+            self.add_row(&r);
+        }
+        for c in leads.iter().flat_map(|l| l.cycles.iter()) {
+            let engaged = p.engaged(c.engaged_at);
+            self.held += u64::from(c.suppressed && engaged);
+            if let (true, Some((rule, _))) = (engaged, c.excluded()) {
+                self.excluded.total += 1;
+                *self.excluded.by_rule.entry(rule.to_owned()).or_default() += 1;
+            }
+        }
+        if self.scope != Scope::All {
+            self.add_covered(leads);
+        }
+        self.add_open(leads);
+    }
+
+    fn add_row(&mut self, r: &Row) {
+        let p = self.periods;
+        self.overall.add(r, &p);
+        if let Some(dim) = self.by {
+            self.groups.entry(r.dimension(dim)).or_default().add(r, &p);
+        }
+        self.reps.add(r, p.from, p.to);
+        if p.engaged(r.cycle.engaged_at) {
+            let e = self.by_source.entry(r.dimension(Dimension::Source)).or_default();
             e.0 += u64::from(r.cycle.sql_at.is_some());
+            e.1 += 1;
             e.2 += u64::from(may_reach_sql(r.cycle));
+            *self.versions.entry(r.version).or_default() += 1;
+            self.unclassified += u64::from(r.cycle.classified == Some(Classified::Unclassified));
         }
-        by_source
+    }
+
+    /// A lead handed from a manager's team to another stays in the team's figures (its team
+    /// worked it), but its new owner's row, rep score and open clock are not the manager's.
+    fn add_covered(&mut self, leads: &[Lead]) {
+        let directory = &self.judge.current().directory;
+        let stints = leads.iter().flat_map(|l| l.cycles.iter()).flat_map(|c| &c.stints);
+        for s in stints.filter(|s| self.scope.covers(s, directory)) {
+            self.covered_owners.insert(s.owner.clone());
+            self.covered_teams
+                .insert(Scope::team_of(s, directory).unwrap_or("(none)").to_owned());
+        }
+    }
+
+    /// The clocks running now: every one for an unscoped reader; for a scoped one, those of
+    /// leads held now by someone the scope covers (nobody's leads only an unscoped reader sees).
+    fn add_open(&mut self, leads: &[Lead]) {
+        let directory = &self.judge.current().directory;
+        let held_now = leads.iter().filter(|l| {
+            self.scope == Scope::All
+                || l.current_cycle()
+                    .and_then(|c| c.current_stint())
+                    .is_some_and(|s| self.scope.covers(s, directory))
+        });
+        self.open.add(open_slas(held_now, self.judge, self.now));
+    }
+
+    /// Adds what `other` added up (the same report's, over other leads).
+    pub fn merge(&mut self, other: Tally) {
+        self.overall.merge(other.overall);
+        for (k, g) in other.groups {
+            self.groups.entry(k).or_default().merge(g);
+        }
+        self.held += other.held;
+        for (k, (sql, mqls, open)) in other.by_source {
+            let e = self.by_source.entry(k).or_default();
+            (e.0, e.1, e.2) = (e.0 + sql, e.1 + mqls, e.2 + open);
+        }
+        self.reps.merge(other.reps);
+        self.open.merge(other.open);
+        self.excluded.total += other.excluded.total;
+        for (rule, n) in other.excluded.by_rule {
+            *self.excluded.by_rule.entry(rule).or_default() += n;
+        }
+        self.unclassified += other.unclassified;
+        for (v, n) in other.versions {
+            *self.versions.entry(v).or_default() += n;
+        }
+        self.covered_owners.extend(other.covered_owners);
+        self.covered_teams.extend(other.covered_teams);
+    }
+
+    /// The report.
+    pub fn finish(self) -> Report {
+        let judging = self.judging;
+        let overall = self.overall.finish(self.held, &judging);
+        let mut groups: BTreeMap<String, Section> = self
+            .groups
             .into_iter()
-            .map(|(k, (n, d, open))| {
-                // As in a section: in progress first, then the sample size.
-                let rate = self.judging.conversion(Rate::new(n, d).banded(&MQL_TO_SQL), open);
-                (k, self.judging.alone(rate))
-            })
-            .collect()
+            .filter(|(_, g)| !g.is_empty())
+            .map(|(k, g)| (k, g.finish(0, &judging)))
+            .collect();
+        let mut reps = self.reps.finish();
+        if self.scope != Scope::All {
+            let (owners, teams) = (&self.covered_owners, &self.covered_teams);
+            reps.retain(|r| owners.contains(&r.owner));
+            match self.by {
+                Some(Dimension::Owner) => groups.retain(|k, _| owners.contains(k)),
+                Some(Dimension::Team) => groups.retain(|k, _| teams.contains(k)),
+                _ => {}
+            }
+        }
+        let by_source = self.by_source.into_iter().map(|(k, (sql, mqls, open))| {
+            // As in a section: in progress first, then the sample size.
+            let rate = judging.conversion(Rate::new(sql, mqls).banded(&MQL_TO_SQL), open);
+            (k, judging.alone(rate))
+        });
+        let judge = self.judge;
+        Report {
+            from: self.periods.from,
+            to: self.periods.to,
+            generated_at: self.now,
+            flags: flags(&overall),
+            dead_letters: None,
+            overall,
+            by: self.by,
+            groups,
+            conversion_by_source: by_source.collect(),
+            reps,
+            open_total: self.open.total,
+            open_breached: self.open.breached,
+            open_slas: self.open.listed(),
+            policy_versions: self
+                .versions
+                .into_iter()
+                .map(|(version, mqls)| VersionUse {
+                    version,
+                    effective_from: judge.effective_from(version),
+                    mqls,
+                })
+                .collect(),
+            excluded: self.excluded,
+            unclassified: self.unclassified,
+        }
     }
 }
 
@@ -170,48 +282,11 @@ pub fn report(
     by: Option<Dimension>,
     now: DateTime<Utc>,
 ) -> Report {
-    let period = Period {
-        from,
-        to,
-        judging: Judging::new(&judge.current().reports, to, now),
-    };
-    let rows = rows(leads, judge, now);
-    // Re-engagements over the recycle limit: suppressed cycles, so not in `rows`.
-    let held = leads
-        .iter()
-        .flat_map(|l| l.cycles.iter())
-        .filter(|c| c.suppressed && in_period(c.engaged_at, from, to))
-        .count() as u64;
-    let all: Vec<&Row> = rows.iter().collect();
-    let overall = period.section(&all, held);
-    let open = open_slas(leads, judge, now);
-    Report {
-        from,
-        to,
-        generated_at: now,
-        flags: flags(&overall),
-        dead_letters: None,
-        overall,
-        by,
-        groups: by.map(|dim| period.groups(&rows, dim)).unwrap_or_default(),
-        conversion_by_source: period.conversion_by_source(&rows),
-        reps: rep_scores(&rows, from, to),
-        open_total: open.len() as u64,
-        open_breached: open.iter().filter(|o| o.status == ClockStatus::Breached).count() as u64,
-        open_slas: open.into_iter().take(super::open::OPEN_LISTED).collect(),
-        policy_versions: version_uses(&rows, judge, from, to),
-        excluded: excluded(leads, from, to),
-        unclassified: count(&all, |r| {
-            in_period(r.cycle.engaged_at, from, to) && r.cycle.classified == Some(Classified::Unclassified)
-        }),
-    }
+    report_for(leads, judge, from, to, by, now, &Scope::All)
 }
 
 /// The report a reader with `scope` sees over `leads` (the leads that scope sees): as
-/// [`report`], with the parts that name people cut to the scope's own. A lead handed from a
-/// manager's team to another stays in the team's figures (its team worked it), but its new
-/// owner's open clock, rep score and owner row are not the manager's to see; nor are leads
-/// nobody owns yet, which only an unscoped reader sees.
+/// [`report`], with the parts that name people cut to the scope's own (see [`Tally`]).
 pub fn report_for(
     leads: &[Lead],
     judge: &dyn Judge,
@@ -221,33 +296,7 @@ pub fn report_for(
     now: DateTime<Utc>,
     scope: &Scope,
 ) -> Report {
-    let mut report = report(leads, judge, from, to, by, now);
-    if *scope == Scope::All {
-        return report;
-    }
-    let directory = &judge.current().directory;
-    let covered = leads
-        .iter()
-        .flat_map(|l| l.cycles.iter())
-        .flat_map(|c| &c.stints)
-        .filter(|s| scope.covers(s, directory));
-    let (owners, teams): (BTreeSet<&str>, BTreeSet<&str>) = covered
-        .map(|s| (s.owner.as_str(), Scope::team_of(s, directory).unwrap_or("(none)")))
-        .unzip();
-    report.reps.retain(|r| owners.contains(r.owner.as_str()));
-    match by {
-        Some(Dimension::Owner) => report.groups.retain(|k, _| owners.contains(k.as_str())),
-        Some(Dimension::Team) => report.groups.retain(|k, _| teams.contains(k.as_str())),
-        _ => {}
-    }
-    let held_now = leads.iter().filter(|l| {
-        l.current_cycle()
-            .and_then(|c| c.current_stint())
-            .is_some_and(|s| scope.covers(s, directory))
-    });
-    let open = open_slas(held_now, judge, now);
-    report.open_total = open.len() as u64;
-    report.open_breached = open.iter().filter(|o| o.status == ClockStatus::Breached).count() as u64;
-    report.open_slas = open.into_iter().take(super::open::OPEN_LISTED).collect();
-    report
+    let mut tally = Tally::new(judge, from, to, by, now, scope.clone());
+    tally.add(leads);
+    tally.finish()
 }

@@ -50,17 +50,38 @@ pub fn rubric_points(secs: Option<i64>, next_day: bool) -> (u64, usize) {
     }
 }
 
-/// Scores per owner of the stints assigned in `[from, to)`, best score first.
-pub(super) fn rep_scores(rows: &[Row], from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<RepScore> {
-    let mut reps: BTreeMap<String, RepScore> = BTreeMap::new();
-    for r in rows {
+/// Rep scores being added up, per owner.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RepTally(BTreeMap<String, RepScore>);
+
+impl RepTally {
+    /// Scores the stints of `r` assigned in `[from, to)`.
+    pub(super) fn add(&mut self, r: &Row, from: DateTime<Utc>, to: DateTime<Utc>) {
         for (i, s) in r.cycle.stints.iter().enumerate() {
             if in_period(s.assigned_at, from, to) {
-                let e = reps.entry(s.owner.clone()).or_insert_with(|| RepScore::new(&s.owner));
+                let e = self.0.entry(s.owner.clone()).or_insert_with(|| RepScore::new(&s.owner));
                 score_stint(e, r, i, s);
             }
         }
     }
+
+    pub(super) fn merge(&mut self, o: RepTally) {
+        for (owner, s) in o.0 {
+            let e = self.0.entry(owner).or_insert_with(|| RepScore::new(&s.owner));
+            e.leads += s.leads;
+            e.points += s.points;
+            e.pending += s.pending;
+            e.distribution.iter_mut().zip(s.distribution).for_each(|(a, b)| *a += b);
+        }
+    }
+
+    /// Scores per owner, best score first.
+    pub(super) fn finish(self) -> Vec<RepScore> {
+        ranked(self.0)
+    }
+}
+
+fn ranked(reps: BTreeMap<String, RepScore>) -> Vec<RepScore> {
     let mut out: Vec<RepScore> = reps
         .into_values()
         .map(|mut r| {

@@ -3,13 +3,13 @@
 use super::bands::{
     FIVE_MINUTE_RESPONSE_RATE, LEAD_LEAKAGE, RECYCLED_SHARE, RESPONSE_RATE, RESPONSE_TIME, SYSTEMS_DELAY,
 };
-use super::funnel::{funnel, Funnel};
-use super::in_period;
+use super::funnel::{Funnel, FunnelTally};
 use super::judging::Judging;
-use super::rows::{count, Row};
-use super::sla::{sla, Sla};
+use super::rows::Row;
+use super::sla::{Sla, SlaTally};
 use super::stats::{Rate, Timing};
-use crate::clock::StopCause;
+use super::{in_period, previous_period};
+use crate::clock::{Span, StopCause};
 use crate::policy::{Mode, Role};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -57,101 +57,162 @@ pub struct Section {
     pub escalations: Escalations,
 }
 
-/// What a section counts besides its rows: the previous period's MQLs and the re-engagements
-/// held in long-term nurture.
-pub(super) struct Context<'a> {
-    pub(super) previous_mqls: u64,
-    pub(super) held: u64,
-    pub(super) judging: &'a Judging,
+/// The periods a section counts in: the report's `[from, to)` and the one of equal length
+/// before it (lead velocity compares with its MQLs).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Periods {
+    pub(super) from: DateTime<Utc>,
+    pub(super) to: DateTime<Utc>,
+    previous: (DateTime<Utc>, DateTime<Utc>),
 }
 
-/// The section of `rows` for `[from, to)`. The MQL cohort is the cycles engaged in the period;
-/// the assignment cohort is the cycles first assigned in it.
-pub(super) fn section(rows: &[&Row], ctx: Context, from: DateTime<Utc>, to: DateTime<Utc>) -> Section {
-    let cohort: Vec<&Row> = rows
-        .iter()
-        .copied()
-        .filter(|r| in_period(r.cycle.engaged_at, from, to))
-        .collect();
-    let assigned: Vec<&Row> = rows
-        .iter()
-        .copied()
-        .filter(|r| r.cycle.first_assigned_at().is_some_and(|t| in_period(t, from, to)))
-        .collect();
-    let mqls = cohort.len() as u64;
-    let judging = ctx.judging;
-    let mut s = Section {
-        volume: volume(&cohort, ctx),
-        systems_delay: systems_delay(&cohort),
-        human_delay: human_delay(&assigned),
-        speed_to_lead: speed_to_lead(&cohort),
-        response_rate: Rate::new(count(&cohort, |r| r.cycle.first_touch_at.is_some()), mqls).banded(&RESPONSE_RATE),
-        five_minute_response_rate: five_minute_response_rate(&cohort),
-        lead_leakage: lead_leakage(&cohort),
-        no_response: count(&cohort, |r| {
-            r.clocks.iter().any(|c| c.stopped_by == Some(StopCause::NoResponse))
-        }),
-        sla: sla(&assigned),
-        funnel: funnel(&cohort, judging),
-        escalations: escalations(&cohort),
-    };
-    judging.section(&mut s);
-    s
+impl Periods {
+    pub(super) fn new(from: DateTime<Utc>, to: DateTime<Utc>) -> Periods {
+        Periods {
+            from,
+            to,
+            previous: previous_period(from, to),
+        }
+    }
+
+    /// The MQL cohort: cycles engaged in the period.
+    pub(super) fn engaged(&self, t: DateTime<Utc>) -> bool {
+        in_period(t, self.from, self.to)
+    }
+
+    fn engaged_before(&self, t: DateTime<Utc>) -> bool {
+        in_period(t, self.previous.0, self.previous.1)
+    }
 }
 
-fn volume(cohort: &[&Row], ctx: Context) -> Volume {
-    let mqls = cohort.len() as u64;
-    let recycled = count(cohort, |r| r.cycle.recycled);
-    let previous = ctx.previous_mqls;
+/// A section being added up, a row at a time: counts and the delays the distributions are
+/// made of. Adding rows in any order or split, then merging, gives the same section.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SectionTally {
+    mqls: u64,
+    recycled: u64,
+    previous_mqls: u64,
+    systems: Vec<(i64, i64)>,
+    still_unassigned: u64,
+    /// Over the assignment cohort.
+    human: Vec<(i64, i64)>,
+    speed: Vec<(i64, i64)>,
+    touched: u64,
+    touched_within_5_minutes: u64,
+    /// MQLs of the cohort assigned (whenever), and those of them never touched.
+    assigned_mqls: u64,
+    assigned_untouched: u64,
+    no_response: u64,
+    sla: SlaTally,
+    funnel: FunnelTally,
+    escalations: Escalations,
+}
+
+fn pair(s: Span) -> (i64, i64) {
+    (s.seconds, s.business_seconds)
+}
+
+impl SectionTally {
+    /// Counts `r` in each cohort it belongs to: the period's MQLs, the previous period's, and
+    /// the leads first assigned in the period.
+    pub(super) fn add(&mut self, r: &Row, p: &Periods) {
+        let engaged = r.cycle.engaged_at;
+        if p.engaged_before(engaged) {
+            self.previous_mqls += 1;
+        }
+        if p.engaged(engaged) {
+            self.add_mql(r);
+        }
+        if r.cycle.first_assigned_at().is_some_and(|t| in_period(t, p.from, p.to)) {
+            self.human.extend(r.delays.human.map(pair));
+            self.sla.add(r);
+        }
+    }
+
+    fn add_mql(&mut self, r: &Row) {
+        let c = r.cycle;
+        let assigned = c.first_assigned_at().is_some();
+        let touched = c.first_touch_at.is_some();
+        self.mqls += 1;
+        self.recycled += u64::from(c.recycled);
+        self.systems.extend(r.delays.systems.map(pair));
+        self.still_unassigned += u64::from(!assigned && c.closed_at.is_none());
+        self.speed.extend(r.delays.speed_to_lead.map(pair));
+        self.touched += u64::from(touched);
+        self.touched_within_5_minutes += u64::from(r.delays.speed_to_lead.is_some_and(|s| s.seconds <= 300));
+        self.assigned_mqls += u64::from(assigned);
+        self.assigned_untouched += u64::from(assigned && !touched);
+        self.no_response += u64::from(r.clocks.iter().any(|c| c.stopped_by == Some(StopCause::NoResponse)));
+        self.funnel.add(c);
+        self.escalations.add(r);
+    }
+
+    pub(super) fn merge(&mut self, o: SectionTally) {
+        self.mqls += o.mqls;
+        self.recycled += o.recycled;
+        self.previous_mqls += o.previous_mqls;
+        self.systems.extend(o.systems);
+        self.still_unassigned += o.still_unassigned;
+        self.human.extend(o.human);
+        self.speed.extend(o.speed);
+        self.touched += o.touched;
+        self.touched_within_5_minutes += o.touched_within_5_minutes;
+        self.assigned_mqls += o.assigned_mqls;
+        self.assigned_untouched += o.assigned_untouched;
+        self.no_response += o.no_response;
+        self.sla.merge(o.sla);
+        self.funnel.merge(o.funnel);
+        self.escalations.merge(o.escalations);
+    }
+
+    /// Whether the section has anything in either period: a group with nothing is left out.
+    pub(super) fn is_empty(&self) -> bool {
+        self.mqls + self.sla.assigned() + self.previous_mqls == 0
+    }
+
+    /// The section, `held` re-engagements over the recycle limit beside it, banded as
+    /// `judging` allows.
+    pub(super) fn finish(self, held: u64, judging: &Judging) -> Section {
+        let mqls = self.mqls;
+        let mut s = Section {
+            volume: volume(mqls, self.recycled, self.previous_mqls, held),
+            systems_delay: systems_delay(self.systems, self.still_unassigned),
+            human_delay: Timing::of(self.human.into_iter(), &RESPONSE_TIME),
+            speed_to_lead: Timing::of(self.speed.into_iter(), &RESPONSE_TIME),
+            response_rate: Rate::new(self.touched, mqls).banded(&RESPONSE_RATE),
+            five_minute_response_rate: Rate::new(self.touched_within_5_minutes, mqls)
+                .banded(&FIVE_MINUTE_RESPONSE_RATE),
+            // Assigned MQLs of the cohort never touched, over the cohort's assigned MQLs.
+            lead_leakage: Rate::new(self.assigned_untouched, self.assigned_mqls).banded(&LEAD_LEAKAGE),
+            no_response: self.no_response,
+            sla: self.sla.finish(),
+            funnel: self.funnel.finish(mqls, judging),
+            escalations: self.escalations,
+        };
+        judging.section(&mut s);
+        s
+    }
+}
+
+fn volume(mqls: u64, recycled: u64, previous: u64, held: u64) -> Volume {
     Volume {
         mqls,
         new: mqls - recycled,
         recycled,
         recycled_share: Rate::new(recycled, mqls).banded(&RECYCLED_SHARE),
-        held_in_long_term_nurture: ctx.held,
+        held_in_long_term_nurture: held,
         previous_period_mqls: previous,
         lead_velocity_rate: (previous > 0).then(|| (mqls as f64 - previous as f64) * 100.0 / previous as f64),
     }
 }
 
 /// Engagement → first assignment, over the MQL cohort.
-fn systems_delay(cohort: &[&Row]) -> SystemsDelay {
-    let sys: Vec<_> = cohort.iter().filter_map(|r| r.delays.systems).collect();
+fn systems_delay(sys: Vec<(i64, i64)>, still_unassigned: u64) -> SystemsDelay {
     SystemsDelay {
-        under_5_minutes: Rate::new(sys.iter().filter(|s| s.seconds < 300).count() as u64, sys.len() as u64),
-        timing: Timing::of(sys.iter().map(|s| (s.seconds, s.business_seconds)), &SYSTEMS_DELAY),
-        still_unassigned: count(cohort, |r| {
-            r.cycle.first_assigned_at().is_none() && r.cycle.closed_at.is_none()
-        }),
+        under_5_minutes: Rate::new(sys.iter().filter(|s| s.0 < 300).count() as u64, sys.len() as u64),
+        timing: Timing::of(sys.into_iter(), &SYSTEMS_DELAY),
+        still_unassigned,
     }
-}
-
-/// First assignment → first qualifying touch, over the assignment cohort.
-fn human_delay(assigned: &[&Row]) -> Timing {
-    let xs = assigned.iter().filter_map(|r| r.delays.human);
-    Timing::of(xs.map(|s| (s.seconds, s.business_seconds)), &RESPONSE_TIME)
-}
-
-/// Engagement → first qualifying touch, over the MQL cohort.
-fn speed_to_lead(cohort: &[&Row]) -> Timing {
-    let xs = cohort.iter().filter_map(|r| r.delays.speed_to_lead);
-    Timing::of(xs.map(|s| (s.seconds, s.business_seconds)), &RESPONSE_TIME)
-}
-
-fn five_minute_response_rate(cohort: &[&Row]) -> Rate {
-    let within = count(cohort, |r| r.delays.speed_to_lead.is_some_and(|s| s.seconds <= 300));
-    Rate::new(within, cohort.len() as u64).banded(&FIVE_MINUTE_RESPONSE_RATE)
-}
-
-/// Assigned MQLs of the cohort never touched, over the cohort's assigned MQLs.
-fn lead_leakage(cohort: &[&Row]) -> Rate {
-    let assigned: Vec<&Row> = cohort
-        .iter()
-        .copied()
-        .filter(|r| r.cycle.first_assigned_at().is_some())
-        .collect();
-    let untouched = count(&assigned, |r| r.cycle.first_touch_at.is_none());
-    Rate::new(untouched, assigned.len() as u64).banded(&LEAD_LEAKAGE)
 }
 
 /// Leads whose events earned escalation steps, on either clock, and how far up they went.
@@ -176,9 +237,17 @@ pub struct Escalations {
     pub shadow: Earned,
 }
 
-fn escalations(cohort: &[&Row]) -> Escalations {
-    let mut out = Escalations::default();
-    for r in cohort {
+impl Earned {
+    fn merge(&mut self, o: Earned) {
+        self.leads += o.leads;
+        self.manager += o.manager;
+        self.exec += o.exec;
+    }
+}
+
+impl Escalations {
+    /// Counts the steps `r`'s events earned, on either clock, under its mode.
+    fn add(&mut self, r: &Row) {
         let earned: Vec<&Role> = r
             .clocks
             .iter()
@@ -186,13 +255,17 @@ fn escalations(cohort: &[&Row]) -> Escalations {
             .flat_map(|s| s.notify.iter())
             .collect();
         let counted = match r.mode {
-            Mode::Live => &mut out.live,
-            Mode::Shadow => &mut out.shadow,
+            Mode::Live => &mut self.live,
+            Mode::Shadow => &mut self.shadow,
         };
         let any_step = r.clocks.iter().any(|c| c.steps.iter().any(|s| s.earned));
         counted.leads += u64::from(any_step);
         counted.manager += u64::from(earned.iter().any(|r| matches!(r, Role::Manager)));
         counted.exec += u64::from(earned.iter().any(|r| matches!(r, Role::Exec)));
     }
-    out
+
+    fn merge(&mut self, o: Escalations) {
+        self.live.merge(o.live);
+        self.shadow.merge(o.shadow);
+    }
 }

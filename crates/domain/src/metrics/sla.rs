@@ -1,7 +1,7 @@
 //! SLA compliance and breach escalation, over the leads first assigned in the period.
 
 use super::bands::{BREACH_ESCALATION_RATE, SLA_COMPLIANCE, SLA_TOO_LENIENT};
-use super::rows::{count, Row};
+use super::rows::Row;
 use super::stats::Rate;
 use crate::clock::ClockStatus;
 use crate::policy::Role;
@@ -33,6 +33,13 @@ impl Compliance {
             ClockStatus::Closed => self.closed += 1,
         }
     }
+    fn merge(&mut self, o: &Compliance) {
+        self.assigned += o.assigned;
+        self.met += o.met;
+        self.missed += o.missed;
+        self.pending += o.pending;
+        self.closed += o.closed;
+    }
     pub(super) fn finish(&mut self) {
         self.rate = Rate::new(self.met, self.met + self.missed).banded(&SLA_COMPLIANCE);
     }
@@ -62,24 +69,54 @@ pub struct Sla {
     pub breach_escalation_rate: Rate,
 }
 
-/// Response-clock compliance per lead type and overall, and breach escalation, of `assigned`.
-pub(super) fn sla(assigned: &[&Row]) -> Sla {
-    let mut by_lead_type: BTreeMap<String, Compliance> = BTreeMap::new();
-    let mut overall = Compliance::default();
-    for r in assigned {
+/// Compliance and breach escalation being added up over the leads first assigned in the period.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SlaTally {
+    by_lead_type: BTreeMap<String, Compliance>,
+    overall: Compliance,
+    assigned: u64,
+    escalated: u64,
+}
+
+impl SlaTally {
+    /// Counts `r`, a lead first assigned in the period: its response clock and how far up it
+    /// escalated.
+    pub(super) fn add(&mut self, r: &Row) {
+        self.assigned += 1;
         if let Some(c) = r.clock(ClockKind::Response) {
-            by_lead_type.entry(r.cycle.lead_type.clone()).or_default().add(c.status);
-            overall.add(c.status);
+            self.by_lead_type
+                .entry(r.cycle.lead_type.clone())
+                .or_default()
+                .add(c.status);
+            self.overall.add(c.status);
         }
+        self.escalated += u64::from(escalated_to_management(r));
     }
-    by_lead_type.values_mut().for_each(Compliance::finish);
-    overall.finish();
-    let escalated = count(assigned, escalated_to_management);
-    Sla {
-        too_lenient: overall.rate.percent.is_some_and(|p| SLA_TOO_LENIENT.contains(p)),
-        breach_escalation_rate: Rate::new(escalated, assigned.len() as u64).banded(&BREACH_ESCALATION_RATE),
-        by_lead_type,
-        overall,
+
+    pub(super) fn merge(&mut self, o: SlaTally) {
+        for (lead_type, c) in o.by_lead_type {
+            self.by_lead_type.entry(lead_type).or_default().merge(&c);
+        }
+        self.overall.merge(&o.overall);
+        self.assigned += o.assigned;
+        self.escalated += o.escalated;
+    }
+
+    /// Leads first assigned in the period.
+    pub(super) fn assigned(&self) -> u64 {
+        self.overall.assigned
+    }
+
+    /// Response-clock compliance per lead type and overall, and breach escalation.
+    pub(super) fn finish(mut self) -> Sla {
+        self.by_lead_type.values_mut().for_each(Compliance::finish);
+        self.overall.finish();
+        Sla {
+            too_lenient: self.overall.rate.percent.is_some_and(|p| SLA_TOO_LENIENT.contains(p)),
+            breach_escalation_rate: Rate::new(self.escalated, self.assigned).banded(&BREACH_ESCALATION_RATE),
+            by_lead_type: self.by_lead_type,
+            overall: self.overall,
+        }
     }
 }
 
