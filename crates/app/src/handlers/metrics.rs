@@ -57,61 +57,76 @@ where
     S: EventStore + LeadIndex,
     C: Clock,
 {
-    /// Folds every lead with an event in `[from, to)` or a clock running now. Cost grows with
-    /// those leads, not with all history: a lead whose saved snapshot is current is read from
-    /// its summary (a few summaries a request), the others from their events. Timelines are
-    /// left out: no metric reads them, and a report over many leads would hold them all.
+    /// Folds every lead with an event in `[from, to)` or a clock running now.
     pub(crate) async fn leads_active(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Lead>, PortError> {
+        let mut leads = Vec::new();
+        self.each_lead_active(from, to, |chunk| leads.extend(chunk)).await?;
+        Ok(leads)
+    }
+
+    /// Hands `each` every lead with an event in `[from, to)` or a clock running now, folded, a
+    /// chunk at a time in lead order: a report adds each chunk up and drops it, so it holds
+    /// one chunk, not every lead of the period. Cost grows with those leads, not with all
+    /// history: a lead whose saved snapshot is current is read from its summary (a few
+    /// hundred summaries a request), the others from their events. Timelines are left out:
+    /// no metric reads them.
+    pub(crate) async fn each_lead_active(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        mut each: impl FnMut(Vec<Lead>),
+    ) -> Result<(), PortError> {
         let started = std::time::Instant::now();
         let ids: Vec<LeadId> = self.ids_active(from, to).await?.into_iter().collect();
         let found = started.elapsed();
-        let total = ids.len();
-        let mut leads: Vec<Option<Lead>> = Vec::with_capacity(ids.len());
+        let mut refolded = 0;
         for chunk in ids.chunks(SUMMARIES_PER_READ) {
-            let saved = self.store.saved_many(chunk).await?;
-            if saved.len() != chunk.len() {
-                return Err(PortError::new(
-                    "read summaries",
-                    format!("{} summaries for {} leads", saved.len(), chunk.len()),
-                ));
-            }
-            leads.extend(
-                saved
-                    .iter()
-                    .map(|s| s.as_ref().and_then(|s| fold_state::current(s, self.fold_tag))),
-            );
+            let (leads, n) = self.fold_chunk(chunk).await?;
+            refolded += n;
+            each(leads);
         }
-        let refold: Vec<(usize, LeadId)> = ids
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| leads[*i].is_none())
-            .collect();
         tracing::info!(
-            leads = total,
-            refolded = refold.len(),
+            leads = ids.len(),
+            refolded,
             find_ms = found.as_millis() as u64,
-            summaries_ms = (started.elapsed() - found).as_millis() as u64,
-            "summaries read"
+            read_ms = (started.elapsed() - found).as_millis() as u64,
+            "leads read"
         );
+        Ok(())
+    }
+
+    /// The leads `ids`, from their current snapshots or else their events, in the order
+    /// asked, without timelines; and how many were refolded from events.
+    async fn fold_chunk(&self, ids: &[LeadId]) -> Result<(Vec<Lead>, usize), PortError> {
+        let saved = self.store.saved_many(ids).await?;
+        if saved.len() != ids.len() {
+            return Err(PortError::new(
+                "read summaries",
+                format!("{} summaries for {} leads", saved.len(), ids.len()),
+            ));
+        }
+        let mut leads: Vec<Option<Lead>> = saved
+            .iter()
+            .map(|s| s.as_ref().and_then(|s| fold_state::current(s, self.fold_tag)))
+            .collect();
+        let refold: Vec<usize> = (0..ids.len()).filter(|i| leads[*i].is_none()).collect();
         let folded: Vec<(usize, Lead)> = stream::iter(refold)
-            .map(|(i, id)| async move {
-                let events = self.lead_events(&id).await?;
-                Ok::<_, PortError>((i, self.versions.fold(id, &events).0))
+            .map(|i| async move {
+                let events = self.lead_events(&ids[i]).await?;
+                Ok::<_, PortError>((i, self.versions.fold(ids[i].clone(), &events).0))
             })
             .buffered(LOADS_IN_FLIGHT)
             .try_collect()
             .await?;
+        let n = folded.len();
         for (i, lead) in folded {
             leads[i] = Some(lead);
         }
-        Ok(leads
-            .into_iter()
-            .flatten()
-            .map(|mut l| {
-                l.timeline = Vec::new();
-                l
-            })
-            .collect())
+        let without_timelines = leads.into_iter().flatten().map(|mut l| {
+            l.timeline = Vec::new();
+            l
+        });
+        Ok((without_timelines.collect(), n))
     }
 
     /// Every lead with an event in `[from, to)` or a clock running now.
@@ -177,17 +192,20 @@ where
     ) -> Result<Report, PortError> {
         // The period before counts too: lead velocity compares with it.
         let (span_from, span_to) = metrics::span_needed(from, to);
-        let started = std::time::Instant::now();
-        let leads = self.leads_seen(span_from, span_to, scope).await?;
-        let read = started.elapsed();
-        let mut report = metrics::report_for(&leads, self.versions.as_ref(), from, to, by, self.clock.now(), scope);
-        // Where a slow report spends its time: reading leads or computing the figures.
-        tracing::info!(
-            leads = leads.len(),
-            read_ms = read.as_millis() as u64,
-            compute_ms = (started.elapsed() - read).as_millis() as u64,
-            "report computed"
-        );
+        let now = self.clock.now();
+        let mut tally = metrics::Tally::new(self.versions.as_ref(), from, to, by, now, scope.clone());
+        let directory = self.directory();
+        let mut adding = std::time::Duration::ZERO;
+        self.each_lead_active(span_from, span_to, |mut chunk| {
+            let started = std::time::Instant::now();
+            chunk.retain(|l| scope.sees(l, directory));
+            tally.add(&chunk);
+            adding += started.elapsed();
+        })
+        .await?;
+        let mut report = tally.finish();
+        // Where a slow report spends its time: "leads read" says the reading, this the figures.
+        tracing::info!(add_ms = adding.as_millis() as u64, "report added up");
         // Dead letters are the deployment's, not a team's: only an unscoped reader is told.
         if *scope == Scope::All {
             report.dead_letters = Some(self.store.dead_letters().await?).filter(|n| *n > 0);

@@ -72,7 +72,8 @@ pub struct Excluded {
 /// any chunks and merged in any order, gives the same report (a property test says so). A
 /// host streams leads through it, holding one chunk at a time, not every lead of the period.
 pub struct Tally<'a> {
-    judge: &'a dyn Judge,
+    /// `Sync`: a host adds chunks up between reads, across awaits of a multi-threaded runtime.
+    judge: &'a (dyn Judge + Sync),
     periods: Periods,
     judging: Judging,
     by: Option<Dimension>,
@@ -98,7 +99,7 @@ impl<'a> Tally<'a> {
     /// The report for `[from, to)` as a reader with `scope` sees it, broken down `by` a
     /// dimension when given; each lead judged by the policy `judge` gives it.
     pub fn new(
-        judge: &'a dyn Judge,
+        judge: &'a (dyn Judge + Sync),
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         by: Option<Dimension>,
@@ -276,7 +277,7 @@ impl<'a> Tally<'a> {
 /// [`crate::policy::Versions`] by the version in force at each cycle's engagement.
 pub fn report(
     leads: &[Lead],
-    judge: &dyn Judge,
+    judge: &(dyn Judge + Sync),
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     by: Option<Dimension>,
@@ -289,7 +290,7 @@ pub fn report(
 /// [`report`], with the parts that name people cut to the scope's own (see [`Tally`]).
 pub fn report_for(
     leads: &[Lead],
-    judge: &dyn Judge,
+    judge: &(dyn Judge + Sync),
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     by: Option<Dimension>,
