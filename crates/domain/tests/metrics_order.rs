@@ -177,3 +177,33 @@ proptest! {
         prop_assert_eq!(merged_json(&leads, &p, by, &scope, &cuts, merge_seed), expected);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// A lead with no event in a report's span counts only in its open list, and a host reads
+    /// that from the open clocks its last pass saved: taken at any instant after the lead's
+    /// last event, they give the report of the lead itself, breaches and ageing out included.
+    #[test]
+    fn open_clocks_saved_after_the_last_event_give_the_report_of_the_leads(
+        spec in prop::collection::vec(arb_spec(), 1..30),
+        later in 0i64..(40 * 86_400),
+        saved_at in 0.0f64..1.0,
+        by in prop::sample::select(vec![None, Some(Dimension::LeadType), Some(Dimension::Owner)]),
+    ) {
+        let p = policy();
+        let events: Vec<Event> = spec.iter().enumerate().map(|(i, s)| event(i, s)).collect();
+        let leads = fold_all(&events, &p, false);
+        // Every event falls before base + 4 days: the span [base + 4d, base + 6d) has none.
+        let (from, to) = (base() + Duration::days(5), base() + Duration::days(6));
+        let now = to + Duration::seconds(later);
+        let first_quiet = base() + Duration::days(4);
+        let taken = first_quiet + Duration::seconds(((now - first_quiet).num_seconds() as f64 * saved_at) as i64);
+        let expected = serde_json::to_string(&metrics::report(&leads, &p, from, to, by, now)).unwrap();
+        let mut tally = metrics::Tally::new(&p, from, to, by, now, Scope::All);
+        for l in &leads {
+            tally.add_open_clocks(&l.lead_id, &metrics::open_clocks(l, &p, taken));
+        }
+        prop_assert_eq!(serde_json::to_string(&tally.finish()).unwrap(), expected);
+    }
+}

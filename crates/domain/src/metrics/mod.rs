@@ -30,7 +30,7 @@ pub use baseline::{
 pub use dashboard::{queue, speed_vs_conversion, Queued, SpeedBucket};
 pub use dimension::Dimension;
 pub use funnel::Funnel;
-pub use open::{open_slas, OpenSla, OPEN_LISTED};
+pub use open::{open_clocks, open_slas, OpenClock, OpenSla, OPEN_LISTED};
 pub use report::{report, report_for, Report, Tally, VersionUse};
 pub use reps::{rubric_points, RepScore};
 pub use section::{Earned, Escalations, Section, SystemsDelay, Volume};

@@ -4,7 +4,7 @@ use super::bands::MQL_TO_SQL;
 use super::dimension::Dimension;
 use super::flags::flags;
 use super::judging::{may_reach_sql, Judging};
-use super::open::{open_slas, OpenSla, OpenTally};
+use super::open::{open_slas, sort_soonest, OpenClock, OpenSla, OpenTally};
 use super::reps::{RepScore, RepTally};
 use super::rows::{rows, Row};
 use super::section::{Periods, Section, SectionTally};
@@ -13,6 +13,7 @@ use crate::event::Classified;
 use crate::lead::Lead;
 use crate::policy::Judge;
 use crate::scope::Scope;
+use crate::LeadId;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -188,6 +189,16 @@ impl<'a> Tally<'a> {
                     .is_some_and(|s| self.scope.covers(s, directory))
         });
         self.open.add(open_slas(held_now, self.judge, self.now));
+    }
+
+    /// Adds the open clocks of a lead with no event in the period's span (this one and the one
+    /// before): all a report counts of such a lead, so a host need not read it. Unscoped
+    /// reports only: a scoped reader's list depends on who held the lead before.
+    pub fn add_open_clocks(&mut self, lead_id: &LeadId, clocks: &[OpenClock]) {
+        debug_assert!(self.scope == Scope::All, "a scoped report reads its leads");
+        let mut open: Vec<OpenSla> = clocks.iter().filter_map(|c| c.at(lead_id, self.now)).collect();
+        sort_soonest(&mut open);
+        self.open.add(open);
     }
 
     /// Adds what `other` added up (the same report's, over other leads).
