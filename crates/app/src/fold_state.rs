@@ -20,6 +20,7 @@
 
 use crate::ports::Saved;
 use leadclock_domain::lead::TimelineEntry;
+use leadclock_domain::metrics::OpenClock;
 use leadclock_domain::policy::Versions;
 use leadclock_domain::snapshot::Snapshot;
 use leadclock_domain::{Event, Lead, LeadId};
@@ -127,6 +128,47 @@ impl EncodedSnapshot {
     }
 }
 
+/// A lead's open clocks as stored beside its summary: JSON, opaque to the stores, tagged like
+/// a snapshot so clocks another policy or release computed are not taken as current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedOpenClocks(String);
+
+#[derive(Serialize, Deserialize)]
+struct StoredOpen {
+    tag: String,
+    clocks: Vec<OpenClock>,
+}
+
+impl EncodedOpenClocks {
+    /// What a store read back.
+    pub fn from_stored(text: String) -> Self {
+        EncodedOpenClocks(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The stored form of `clocks`, computed under the versions `tag` names; `None` when no
+    /// clock runs (the lead is not open).
+    pub fn encode(clocks: &[OpenClock], tag: FoldTag) -> Option<Self> {
+        if clocks.is_empty() {
+            return None;
+        }
+        let stored = StoredOpen {
+            tag: tag.text(),
+            clocks: clocks.to_vec(),
+        };
+        serde_json::to_string(&stored).ok().map(EncodedOpenClocks)
+    }
+
+    /// The clocks, if `tag` computed them and they decode.
+    pub fn decode(&self, tag: FoldTag) -> Option<Vec<OpenClock>> {
+        let stored: StoredOpen = serde_json::from_str(&self.0).ok()?;
+        (stored.tag == tag.text()).then_some(stored.clocks)
+    }
+}
+
 /// The snapshot to keep after a full fold of `events` (the lead's own stored events).
 pub fn after_refold(lead: &Lead, events: &[Event], tag: FoldTag) -> Option<EncodedSnapshot> {
     let count = events.len() as u64;
@@ -224,6 +266,7 @@ mod tests {
             open: false,
             armed: Vec::new(),
             snapshot: after_refold(&lead, &events, tag),
+            open_clocks: None,
         };
         let saved = Saved { summary, stored: 4 };
         let read = current(&saved, tag).unwrap();

@@ -6,7 +6,7 @@
 //! count is ahead of its summary has unreconciled events and needs attention.
 
 use crate::error::PortError;
-use crate::fold_state::EncodedSnapshot;
+use crate::fold_state::{EncodedOpenClocks, EncodedSnapshot};
 use crate::identity::{normal_email, HeldTouch, Identity, IdentityKey, ToolPerson};
 use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::ports::{
@@ -63,6 +63,7 @@ struct Row {
     open: bool,
     armed: Vec<leadclock_domain::steps::Timer>,
     snapshot: Option<EncodedSnapshot>,
+    open_clocks: Option<EncodedOpenClocks>,
 }
 
 impl Row {
@@ -76,6 +77,7 @@ impl Row {
             open: false,
             armed: Vec::new(),
             snapshot: None,
+            open_clocks: None,
         }
     }
 
@@ -170,6 +172,7 @@ impl LeadIndex for MemoryStore {
         row.open = s.open;
         row.armed = s.armed.clone();
         row.snapshot = s.snapshot.clone();
+        row.open_clocks = s.open_clocks.clone();
         Ok(())
     }
 
@@ -185,6 +188,7 @@ impl LeadIndex for MemoryStore {
                 open: row.open,
                 armed: row.armed.clone(),
                 snapshot: row.snapshot.clone(),
+                open_clocks: row.open_clocks.clone(),
             },
             stored: row.stored,
         }))
@@ -200,6 +204,13 @@ impl LeadIndex for MemoryStore {
 
     async fn open_leads(&self) -> Result<Vec<LeadId>, PortError> {
         Ok(self.leads_where(|row| row.open))
+    }
+
+    async fn open_clocks(&self) -> Result<Vec<(LeadId, Option<EncodedOpenClocks>)>, PortError> {
+        let state = self.state();
+        let open = state.leads.iter().filter(|(_, row)| row.open);
+        let current = |row: &Row| row.open_clocks.clone().filter(|_| row.folded == row.stored);
+        Ok(open.map(|(id, row)| (id.clone(), current(row))).collect())
     }
 }
 

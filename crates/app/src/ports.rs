@@ -2,7 +2,7 @@
 //! handlers take them as generics, so both hosts run the same code.
 
 use crate::error::PortError;
-use crate::fold_state::EncodedSnapshot;
+use crate::fold_state::{EncodedOpenClocks, EncodedSnapshot};
 use crate::identity::{HeldTouch, Identity, IdentityKey, ToolPerson};
 use crate::outbox::{Channel, OutboxMessage, SendFailure};
 use crate::raw_hooks::{RawHook, RawHookCursor};
@@ -56,6 +56,10 @@ pub struct LeadSummary {
     /// read (see [`crate::fold_state`]); `None` (corrections, merges, a snapshot too big, a
     /// lead not summarised since snapshots were kept) re-folds.
     pub snapshot: Option<EncodedSnapshot>,
+    /// The clocks running on the current cycle at this pass (`None` when none runs, or for a
+    /// summary saved before they were kept): what a report reads of a lead open but quiet in
+    /// its period (see [`LeadIndex::open_clocks`]).
+    pub open_clocks: Option<EncodedOpenClocks>,
 }
 
 /// A lead's saved summary with the count of events the store holds now, read together: the
@@ -128,6 +132,13 @@ pub trait LeadIndex: Send + Sync {
 
     /// Leads with a running clock now.
     fn open_leads(&self) -> impl Future<Output = Result<Vec<LeadId>, PortError>> + Send;
+
+    /// [`LeadIndex::open_leads`], each with the open clocks its saved summary holds when that
+    /// summary folded every event stored (`None` otherwise: the report reads the lead). A
+    /// store that can answers from its open index alone; the default reads no clocks.
+    fn open_clocks(&self) -> impl Future<Output = Result<Vec<(LeadId, Option<EncodedOpenClocks>)>, PortError>> + Send {
+        async move { Ok(self.open_leads().await?.into_iter().map(|id| (id, None)).collect()) }
+    }
 }
 
 /// Totals for operators and load tests (`GET /v1/stats`).

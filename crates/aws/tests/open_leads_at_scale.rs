@@ -1,13 +1,14 @@
 //! Seeds `OPEN_LEADS` open leads (default 5,000) into the table `TABLE_NAME` at
 //! `AWS_ENDPOINT_URL` through the store adapter, for `tests/aws/test_stack.py`'s rollup at
-//! scale. Each lead is a demo request assigned a second after its form, an hour ago, with its
-//! summary saved as a pass would save it: open, nothing due (so the sweep leaves it alone), and
-//! its fold snapshot made under the deployment's policy versions (`LEADCLOCK_POLICY_VERSIONS`).
+//! scale. Each lead is a demo request assigned a second after its form, earlier today (UTC),
+//! with its summary saved as a pass would save it: open, nothing due (so the sweep leaves it
+//! alone), its fold snapshot and open clocks made under the deployment's policy versions
+//! (`LEADCLOCK_POLICY_VERSIONS`).
 
 use chrono::{Duration, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use leadclock_app::error::PortError;
-use leadclock_app::fold_state::{self, FoldTag};
+use leadclock_app::fold_state::{self, EncodedOpenClocks, FoldTag};
 use leadclock_app::ports::{EventStore, LeadIndex, LeadSummary};
 use leadclock_aws::config::{env, sdk_config};
 use leadclock_aws::dynamo::DynamoStore;
@@ -20,7 +21,11 @@ const IN_FLIGHT: usize = 32;
 
 async fn seed_one(store: &DynamoStore, versions: &Versions, run: &str, i: usize) -> Result<(), PortError> {
     let lead = LeadId::parse(&format!("{run}-{i}")).expect("a valid lead id");
-    let at = Utc::now() - Duration::hours(1);
+    // Today (UTC), an hour ago or half the day so far if that is less: the rollup of
+    // yesterday finds these leads quiet in its period, today's finds them active.
+    let now = Utc::now();
+    let midnight = now.date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let at = now - Duration::hours(1).min((now - midnight) / 2);
     let id = |s: &str| EventId::parse(&format!("{run}-{i}-{s}")).expect("a valid event id");
     let form = EventBody::Form(Box::new(Form {
         lead_type: "demo_request".into(),
@@ -39,9 +44,12 @@ async fn seed_one(store: &DynamoStore, versions: &Versions, run: &str, i: usize)
         store.append(e).await?;
     }
     let (folded, _) = versions.fold(lead.clone(), &events);
+    let tag = FoldTag::of(versions);
+    let clocks = leadclock_domain::metrics::open_clocks(&folded, versions, Utc::now());
     store
         .save_summary(&LeadSummary {
-            snapshot: fold_state::after_refold(&folded, &events, FoldTag::of(versions)),
+            snapshot: fold_state::after_refold(&folded, &events, tag),
+            open_clocks: EncodedOpenClocks::encode(&clocks, tag),
             lead_id: lead,
             events: events.len() as u64,
             next_due: None,

@@ -145,6 +145,7 @@ pub fn summary(lead: &LeadId, events: u64, last_activity: DateTime<Utc>) -> Lead
         open: false,
         armed: Vec::new(),
         snapshot: None,
+        open_clocks: None,
     }
 }
 

@@ -7,7 +7,7 @@
 //! domain's ([`steps::plan`]); this is only their execution.
 
 use crate::error::PortError;
-use crate::fold_state::{self, EncodedSnapshot};
+use crate::fold_state::{self, EncodedOpenClocks, EncodedSnapshot, FoldTag};
 use crate::message::{EscalationMessage, OutcomeMessage};
 use crate::outbox::OutboxMessage;
 use crate::ports::{
@@ -15,7 +15,7 @@ use crate::ports::{
 };
 use crate::App;
 use chrono::{DateTime, Duration, Utc};
-use leadclock_domain::clock::{self, Escalation};
+use leadclock_domain::clock::Escalation;
 use leadclock_domain::steps::{self, Plan, StepBook, StepKey, StepRecord, StepStatus, Timer};
 use leadclock_domain::{Event, EventBody, Lead, LeadId, Policy};
 use std::sync::Arc;
@@ -83,19 +83,36 @@ struct Folded {
     snapshot: Option<EncodedSnapshot>,
 }
 
-/// `open`: a clock of the current cycle runs; `ages_out`: when that open lead closes as
-/// `no_response`. The sweep comes back at that instant, so the open index forgets the lead
-/// without any event or timer of its own.
-fn summary(folded: &Folded, plan: &Plan, open: bool, ages_out: Option<DateTime<Utc>>) -> Option<LeadSummary> {
+/// The clocks running on a lead's current cycle after a pass.
+struct OpenNow {
+    /// `None` when none runs: the lead is off the open list.
+    clocks: Option<EncodedOpenClocks>,
+    /// When the open lead closes as `no_response`. The sweep comes back at that instant, so
+    /// the open index forgets the lead without any event or timer of its own.
+    ages_out: Option<DateTime<Utc>>,
+}
+
+impl OpenNow {
+    fn of(lead: &Lead, policy: &Policy, tag: FoldTag, now: DateTime<Utc>) -> OpenNow {
+        let clocks = leadclock_domain::metrics::open_clocks(lead, policy, now);
+        OpenNow {
+            ages_out: clocks.first().and_then(|c| c.ends_at),
+            clocks: EncodedOpenClocks::encode(&clocks, tag),
+        }
+    }
+}
+
+fn summary(folded: &Folded, plan: &Plan, open: &OpenNow) -> Option<LeadSummary> {
     Some(LeadSummary {
         lead_id: folded.lead.lead_id.clone(),
         events: folded.own_count,
-        next_due: plan.timers.iter().map(|t| t.due_at).chain(ages_out).min(),
+        next_due: plan.timers.iter().map(|t| t.due_at).chain(open.ages_out).min(),
         first_engaged_at: folded.lead.cycles.first().map(|c| c.engaged_at),
         last_activity: folded.last_activity?,
-        open,
+        open: open.clocks.is_some(),
         armed: plan.timers.clone(),
         snapshot: folded.snapshot.clone(),
+        open_clocks: open.clocks.clone(),
     })
 }
 
@@ -179,16 +196,8 @@ where
         // Saving the summary clears the lead's "needs attention" mark only when all went well;
         // otherwise the sweep comes back to it.
         if failures.is_empty() {
-            let current = folded.lead.current_cycle();
-            let open = current.is_some_and(|c| {
-                clock::cycle_clocks(c, &judging, now)
-                    .iter()
-                    .any(leadclock_domain::clock::ClockView::is_running)
-            });
-            let ages_out = current
-                .filter(|_| open)
-                .and_then(|c| clock::no_response_at(c, &judging));
-            if let Some(s) = summary(&folded, &plan, open, ages_out) {
+            let open = OpenNow::of(&folded.lead, &judging, self.fold_tag, now);
+            if let Some(s) = summary(&folded, &plan, &open) {
                 self.store.save_summary(&s).await?;
             }
         }

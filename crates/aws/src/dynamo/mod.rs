@@ -26,6 +26,10 @@
 //! - `due` (`due_pk` = `DUE`, `next_due`): leads with an escalation step due by an instant, or
 //!   with events not yet reconciled (`next_due` = 0) — the sweep.
 //! - `open` (`open_pk` = `OPEN`, `lead_id`): leads with a running clock — the open-SLA list.
+//! - `open_with_clocks` (the same keys, with `open_clocks`, `events_stored`, `events_folded`):
+//!   the open leads with the clocks their last pass saw, so a report counts a lead quiet in
+//!   its period from the index alone. Added in place by a stack update; while DynamoDB is
+//!   still backfilling it, reports read the open leads in full as before.
 //! - `outbox` (`outbox_pk`, `outbox_due`, with `body`): messages to send, oldest due first — the
 //!   dispatcher; and the dead letters (`DEAD`), counted for health.
 //!
@@ -54,7 +58,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use leadclock_app::error::PortError;
-use leadclock_app::fold_state::EncodedSnapshot;
+use leadclock_app::fold_state::{EncodedOpenClocks, EncodedSnapshot};
 use leadclock_app::ports::{Appended, EventStore, LeadIndex, LeadSummary, Rollups, Saved};
 use leadclock_domain::{Event, LeadId};
 use std::collections::HashMap;
@@ -71,6 +75,7 @@ const SNAPSHOT_SK: &str = "SNAPSHOT";
 pub const INDEX_BY_DAY: &str = "by_day";
 pub const INDEX_DUE: &str = "due";
 pub const INDEX_OPEN: &str = "open";
+pub const INDEX_OPEN_WITH_CLOCKS: &str = "open_with_clocks";
 pub const INDEX_OUTBOX: &str = "outbox";
 
 #[derive(Clone)]
@@ -168,6 +173,18 @@ impl DynamoStore {
             .filter_map(|i| i.get("lead_id").and_then(|v| v.as_s().ok()))
             .filter_map(|id| LeadId::parse(id).ok())
             .collect())
+    }
+
+    async fn open_index_with_clocks(&self) -> Result<Vec<Item>, PortError> {
+        self.query_all("find open leads", || {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name(INDEX_OPEN_WITH_CLOCKS)
+                .key_condition_expression("open_pk = :o")
+                .expression_attribute_values(":o", s("OPEN"))
+        })
+        .await
     }
 
     /// The items of one lead whose sort key starts with `prefix`, read strongly consistent.
@@ -449,6 +466,23 @@ impl DynamoStore {
 
 /// A summary item (and the lead's snapshot item, if any) as the store reads it; `None` for an
 /// item no pass has summarised.
+/// An open index entry: the lead, and its clocks when its summary folded every stored event.
+fn open_clocks_of(item: &Item) -> Option<(LeadId, Option<EncodedOpenClocks>)> {
+    let lead = LeadId::parse(item.get("lead_id")?.as_s().ok()?).ok()?;
+    let num = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    let current = num("events_stored").is_some() && num("events_stored") == num("events_folded");
+    let clocks = item
+        .get("open_clocks")
+        .and_then(|v| v.as_s().ok())
+        .filter(|_| current)
+        .map(|t| EncodedOpenClocks::from_stored(t.clone()));
+    Some((lead, clocks))
+}
+
 fn saved_of(lead: &LeadId, item: &Item, snapshot: Option<&Item>) -> Result<Option<Saved>, PortError> {
     let num = |k: &str| {
         item.get(k)
@@ -477,6 +511,10 @@ fn saved_of(lead: &LeadId, item: &Item, snapshot: Option<&Item>) -> Result<Optio
             open: item.contains_key("open_pk"),
             armed,
             snapshot,
+            open_clocks: item
+                .get("open_clocks")
+                .and_then(|v| v.as_s().ok())
+                .map(|t| EncodedOpenClocks::from_stored(t.clone())),
         },
         // Every append counts itself; a summary without the count is never taken as current.
         stored: num("events_stored").map_or(u64::MAX, |n| n as u64),
@@ -518,6 +556,13 @@ impl LeadIndex for DynamoStore {
             req = req.expression_attribute_values(":open", s("OPEN"));
         } else {
             remove.push("open_pk");
+        }
+        match &summary.open_clocks {
+            Some(c) => {
+                set.push("open_clocks = :clocks");
+                req = req.expression_attribute_values(":clocks", s(c.as_str()));
+            }
+            None => remove.push("open_clocks"),
         }
         if let Some(t) = summary.first_engaged_at {
             set.push("first_engaged_at = :eng");
@@ -608,6 +653,20 @@ impl LeadIndex for DynamoStore {
         let values = HashMap::from([(":o".to_owned(), s("OPEN"))]);
         self.query_ids("find open leads", INDEX_OPEN, "open_pk = :o", values)
             .await
+    }
+
+    /// The open index with clocks: a few hundred leads a page instead of a summary and a
+    /// snapshot read per lead.
+    async fn open_clocks(&self) -> Result<Vec<(LeadId, Option<EncodedOpenClocks>)>, PortError> {
+        let items = match self.open_index_with_clocks().await {
+            Ok(items) => items,
+            // The index is new: until DynamoDB has backfilled it, read the leads as before.
+            Err(e) => {
+                tracing::warn!(error = %e, "open index with clocks unreadable; reading open leads in full");
+                return Ok(self.open_leads().await?.into_iter().map(|id| (id, None)).collect());
+            }
+        };
+        Ok(items.iter().filter_map(open_clocks_of).collect())
     }
 }
 

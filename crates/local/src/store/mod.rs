@@ -19,7 +19,7 @@ mod write_backs;
 
 use chrono::{DateTime, Utc};
 use leadclock_app::error::PortError;
-use leadclock_app::fold_state::EncodedSnapshot;
+use leadclock_app::fold_state::{EncodedOpenClocks, EncodedSnapshot};
 use leadclock_app::ports::{Appended, EventCount, EventStore, LeadIndex, LeadSummary, Rollups, Saved};
 use leadclock_domain::{Event, LeadId};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -191,6 +191,7 @@ struct SummaryRow {
     armed: Option<String>,
     stored: i64,
     snapshot: Option<String>,
+    open_clocks: Option<String>,
 }
 
 impl SummaryRow {
@@ -204,6 +205,7 @@ impl SummaryRow {
             armed: r.get(5)?,
             stored: r.get(6)?,
             snapshot: r.get(7)?,
+            open_clocks: r.get(8)?,
         })
     }
 
@@ -223,6 +225,7 @@ impl SummaryRow {
                     .transpose()?
                     .unwrap_or_default(),
                 snapshot: self.snapshot.map(EncodedSnapshot::from_stored),
+                open_clocks: self.open_clocks.map(EncodedOpenClocks::from_stored),
             },
             stored: self.stored as u64,
         })
@@ -353,13 +356,14 @@ impl LeadIndex for SqliteStore {
             s.open,
         );
         let snapshot = s.snapshot.as_ref().map(|x| x.as_str().to_owned());
+        let clocks = s.open_clocks.as_ref().map(|x| x.as_str().to_owned());
         self.with("save summary", move |c| {
             c.execute(
                 "UPDATE leads SET folded = ?2, next_due = ?3, first_engaged_at = ?4,
                     last_activity = MAX(COALESCE(last_activity, ?5), ?5), open = ?6, armed = ?7,
-                    snapshot = ?8
+                    snapshot = ?8, open_clocks = ?9
                  WHERE lead_id = ?1 AND folded <= ?2",
-                params![lead, folded, next_due, engaged, last, open, armed, snapshot],
+                params![lead, folded, next_due, engaged, last, open, armed, snapshot, clocks],
             )
             .map(|_| ())
         })
@@ -377,7 +381,8 @@ impl LeadIndex for SqliteStore {
         let rows = self
             .with("read summary", move |c| {
                 let mut stmt = c.prepare_cached(
-                    "SELECT folded, next_due, first_engaged_at, last_activity, open, armed, stored, snapshot
+                    "SELECT folded, next_due, first_engaged_at, last_activity, open, armed, stored, snapshot,
+                        open_clocks
                      FROM leads WHERE lead_id = ?1 AND folded > 0",
                 )?;
                 ids.iter()
@@ -430,6 +435,23 @@ impl LeadIndex for SqliteStore {
             })
             .await?;
         Ok(ids.iter().filter_map(|s| LeadId::parse(s).ok()).collect())
+    }
+
+    /// The open index's answer alone: no summary or snapshot is read.
+    async fn open_clocks(&self) -> Result<Vec<(LeadId, Option<EncodedOpenClocks>)>, PortError> {
+        let rows: Vec<(String, Option<String>)> = self
+            .with("find open leads", |c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT lead_id, CASE WHEN stored = folded THEN open_clocks END FROM leads WHERE open = 1",
+                )?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect()
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, clocks)| Some((LeadId::parse(&id).ok()?, clocks.map(EncodedOpenClocks::from_stored))))
+            .collect())
     }
 }
 

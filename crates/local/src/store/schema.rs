@@ -11,12 +11,13 @@
 //! | 5 | releases before CRM write-back | + `tool_identities` (what Outreach and Salesloft taught about their people), `held_touches` (touches waiting for their person's lead), the `events_by_contact` index |
 //! | 6 | releases before raw webhooks were kept | + `write_backs` (each lead's SLA figures for its CRM record, until sent) |
 //! | 7 | releases before fold snapshots | + `raw_hooks` (CRM and sales-tool webhooks as received, for replay), `raw_hook_keys` (the leads and addresses each names, for erasure) |
-//! | 8 | this release | + `leads.snapshot` (the fold to continue from with the next event; NULL re-folds, as every lead does once after the upgrade) |
+//! | 8 | releases before open clocks were kept | + `leads.snapshot` (the fold to continue from with the next event; NULL re-folds, as every lead does once after the upgrade) |
+//! | 9 | this release | + `leads.open_clocks` (the clocks running at the lead's last pass, which a report reads for a lead quiet in its period; NULL reads the lead, until its next pass) |
 
 use rusqlite::{Connection, OptionalExtension};
 
 /// The version this release writes.
-pub const VERSION: i64 = 8;
+pub const VERSION: i64 = 9;
 
 /// Version 1: what releases before step outcomes wrote (and never versioned).
 const V1: &str = "
@@ -172,6 +173,10 @@ CREATE INDEX raw_hook_keys_by_hook ON raw_hook_keys (received_at, id);
 /// re-folds it and keeps one from then on.
 const V8: &str = "ALTER TABLE leads ADD COLUMN snapshot TEXT;";
 
+/// Version 8 → 9: each open lead's running clocks. NULL after the migration: a report reads
+/// such a lead in full, as before, until its next pass (an event or the sweep) keeps them.
+const V9: &str = "ALTER TABLE leads ADD COLUMN open_clocks TEXT;";
+
 /// Which version a file is at.
 fn version(c: &Connection) -> rusqlite::Result<i64> {
     let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -196,7 +201,17 @@ pub fn migrate(c: &mut Connection) -> Result<(), String> {
             "the database is at schema version {from}, newer than this release's {VERSION}: upgrade leadclock"
         ));
     }
-    let steps: [(i64, &str); 8] = [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6), (7, V7), (8, V8)];
+    let steps: [(i64, &str); 9] = [
+        (1, V1),
+        (2, V2),
+        (3, V3),
+        (4, V4),
+        (5, V5),
+        (6, V6),
+        (7, V7),
+        (8, V8),
+        (9, V9),
+    ];
     for (to, sql) in steps.into_iter().filter(|(to, _)| *to > from) {
         let tx = c.transaction().map_err(|e| e.to_string())?;
         tx.execute_batch(sql)
