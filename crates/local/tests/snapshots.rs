@@ -359,4 +359,37 @@ async fn a_report_read_from_snapshots_is_the_report_of_the_folded_events() {
             "{by:?}"
         );
     }
+
+    // A later period: leads of the first day still open and untouched are quiet in it, and
+    // counted from the open clocks their last pass kept, without being read.
+    for l in 0..6 {
+        let (lead, at) = (format!("QUIET-{l}"), start() + Duration::minutes(l * 7));
+        h.form(&lead, at, ["demo_request", "content_mql"][l as usize % 2], "organic")
+            .await;
+        h.assign(&lead, at + Duration::minutes(1), "alice").await;
+    }
+    let report = h.report("2026-12-04", "2026-12-04", Some("lead_type")).await;
+    let (span_from, span_to) = leadclock_domain::metrics::span_needed(report.from, report.to);
+    let active = h.app.store.active_between(span_from, span_to).await.unwrap();
+    let from_index = h
+        .app
+        .store
+        .open_clocks()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(id, clocks)| clocks.is_some() && !active.contains(id))
+        .count();
+    assert!(from_index >= 5, "open leads quiet in the period: {from_index}");
+    let leads = folded_from_events(&h, report.from, report.to).await;
+    let direct = leadclock_domain::metrics::report(
+        &leads,
+        h.app.versions.as_ref(),
+        report.from,
+        report.to,
+        report.by,
+        h.app.clock.now(),
+    );
+    assert_eq!(serde_json::to_value(&report).unwrap(), serde_json::to_value(&direct).unwrap());
+    assert!(report.open_total as usize >= from_index);
 }
