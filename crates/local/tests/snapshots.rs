@@ -257,6 +257,43 @@ async fn a_store_written_before_snapshots_upgrades_and_its_long_leads_continue()
     assert_eq!(user_version, leadclock_local::store::schema::VERSION);
 }
 
+#[tokio::test]
+async fn a_store_written_before_open_clocks_upgrades_and_its_open_leads_gain_them() {
+    use leadclock_app::ports::LeadIndex;
+    // Written by the previous release's binary (schema 8): one lead open, one answered.
+    let dir = temp_dir("open-clocks-v8");
+    let conn = rusqlite::Connection::open(dir.join("leadclock.db")).unwrap();
+    conn.execute_batch(include_str!("fixtures/v8.sql")).unwrap();
+    drop(conn);
+    let h = open(
+        &dir,
+        include_str!("../../../tests/fixtures/fast.toml"),
+        Utc.with_ymd_and_hms(2026, 12, 7, 15, 0, 0).unwrap(),
+    );
+    let lead = LeadId::parse("V8-OPEN").unwrap();
+    // No clocks kept yet: a report reads the lead in full and still counts its clock.
+    assert_eq!(h.app.store.open_clocks().await.unwrap(), vec![(lead.clone(), None)]);
+    let before = h.report("2026-12-07", "2026-12-07", None).await;
+    assert_eq!(
+        (before.open_total, before.open_slas[0].lead_id.as_str()),
+        (1, "V8-OPEN")
+    );
+    // Its next pass keeps them, and the report counts it from them alike.
+    h.app.reconcile(&lead).await.unwrap();
+    let kept = h.app.store.open_clocks().await.unwrap();
+    assert!(kept[0].1.is_some(), "{kept:?}");
+    let after = h.report("2026-12-07", "2026-12-07", None).await;
+    assert_eq!(
+        serde_json::to_value(&after).unwrap(),
+        serde_json::to_value(&before).unwrap()
+    );
+    let user_version: i64 = rusqlite::Connection::open(dir.join("leadclock.db"))
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(user_version, 9);
+}
+
 /// Every lead of the store folded from its events, as a report would without snapshots.
 async fn folded_from_events(h: &Harness, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<leadclock_domain::Lead> {
     use leadclock_app::ports::EventStore;
@@ -390,6 +427,9 @@ async fn a_report_read_from_snapshots_is_the_report_of_the_folded_events() {
         report.by,
         h.app.clock.now(),
     );
-    assert_eq!(serde_json::to_value(&report).unwrap(), serde_json::to_value(&direct).unwrap());
+    assert_eq!(
+        serde_json::to_value(&report).unwrap(),
+        serde_json::to_value(&direct).unwrap()
+    );
     assert!(report.open_total as usize >= from_index);
 }

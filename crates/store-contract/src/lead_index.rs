@@ -1,9 +1,10 @@
 //! `LeadIndex`: summaries, and the lead lists the sweep, the open-SLA list and reports read.
 
-use crate::check::{ensure_lists, ensure_omits, Ctx, Failure, Outcome};
+use crate::check::{ensure_eq, ensure_lists, ensure_omits, Ctx, Failure, Outcome};
 use crate::fixtures::{due, march, summary, touch};
 use crate::Adapter;
 use chrono::{DateTime, Duration, Utc};
+use leadclock_app::fold_state::EncodedOpenClocks;
 use leadclock_app::ports::{EventStore, LeadIndex, LeadSummary};
 use leadclock_domain::{Event, LeadId};
 
@@ -163,6 +164,38 @@ pub async fn open_leads_follow_the_latest_summary<A: Adapter>(cx: Ctx<A>) -> Out
     cx.store.save_summary(&summary(&lead, 2, march(10, 10)?)).await?;
     let ids = cx.store.open_leads().await?;
     ensure_omits("open_leads", &ids, &lead, "its latest summary says no clock runs")
+}
+
+/// `open_clocks` answers each open lead with the clocks its summary keeps while that summary
+/// folded every stored event, and without them once another event is stored.
+pub async fn open_clocks_are_answered_while_the_summary_is_current<A: Adapter>(cx: Ctx<A>) -> Outcome {
+    let lead = cx.lead(1)?;
+    append_touches(&cx, &lead, &[march(10, 9)?]).await?;
+    let kept = EncodedOpenClocks::from_stored(r#"{"clocks":"opaque to the store"}"#.into());
+    let open = LeadSummary {
+        open: true,
+        open_clocks: Some(kept.clone()),
+        ..summary(&lead, 1, march(10, 9)?)
+    };
+    cx.store.save_summary(&open).await?;
+    let clocks_of = |all: Vec<(LeadId, Option<EncodedOpenClocks>)>| all.into_iter().find(|(id, _)| *id == lead);
+    ensure_eq(
+        "open_clocks of a current summary",
+        clocks_of(cx.store.open_clocks().await?),
+        Some((lead.clone(), Some(kept))),
+    )?;
+    cx.store.append(&touch(&lead, "touch", march(10, 10)?)?).await?;
+    ensure_eq(
+        "open_clocks once another event is stored",
+        clocks_of(cx.store.open_clocks().await?),
+        Some((lead.clone(), None)),
+    )?;
+    cx.store.save_summary(&summary(&lead, 2, march(10, 10)?)).await?;
+    ensure_eq(
+        "open_clocks of a lead no clock runs on",
+        clocks_of(cx.store.open_clocks().await?),
+        None,
+    )
 }
 
 /// Saves the summary of a lead first engaged at `engaged`, with `events` events up to `last`.

@@ -77,6 +77,7 @@ pub fn cases<A: Adapter>() -> Vec<Case<A>> {
         lead_index::summary_of_every_event_replaces_the_saved_one,
         lead_index::needing_attention_lists_leads_due_by_the_instant,
         lead_index::open_leads_follow_the_latest_summary,
+        lead_index::open_clocks_are_answered_while_the_summary_is_current,
         lead_index::active_between_returns_leads_with_events_in_the_period,
         lead_index::active_between_leaves_out_leads_idle_in_the_period,
         lead_index::summary_reads_back_with_its_armed_timers,
