@@ -1182,6 +1182,12 @@ def test_the_rollup_holds_thousands_of_open_leads(stack):
         "OPEN_LEADS": str(OPEN_LEADS),
         "LEADCLOCK_POLICY_VERSIONS": os.path.join(versions_dir, "policy-versions.toml"),
     })
+    # The once-per-stack work of a first nightly run (the contact index's backfill Scan, the
+    # retention pass's first walk) is done before seeding, as on any stack already live: what
+    # is measured is a nightly run. (On the emulator each Scan page sorts the whole table, so
+    # a first run over 100,000 leads spent its 300 s there.)
+    warm = stack.lam_once.invoke(FunctionName=f"{STACK}-rollup", Payload=b"{}")
+    assert "FunctionError" not in warm, json.loads(warm["Payload"].read())
     command = [CARGO, "test", "--locked", "--workspace", "--test", "open_leads_at_scale", "--", "--ignored", "--nocapture"]
     started = time.monotonic()
     with sweep_paused(stack):
@@ -1195,20 +1201,24 @@ def test_the_rollup_holds_thousands_of_open_leads(stack):
     # open clocks come from the open index with clocks, a few hundred a page: no summary,
     # snapshot or event of theirs is read.
     quiet = _rollup_at_scale(stack, (now - timedelta(days=1)).strftime("%Y-%m-%d"))
+    _write_scale_figures(seeded_s, quiet=quiet)
     assert quiet["read"].get(("dynamodb", "BatchGetItem"), 0) < OPEN_LEADS / 100, quiet["read"]
     assert quiet["read"].get(("dynamodb", "Query"), 0) < OPEN_LEADS / 100, quiet["read"]
     # Today's, where every seeded lead has events in the period: each is read from its
     # summary's snapshot, 50 leads a BatchGetItem (5,033 Query at 5,000 open leads before).
     active = _rollup_at_scale(stack, now.strftime("%Y-%m-%d"))
+    _write_scale_figures(seeded_s, quiet=quiet, active=active)
     queries, batches = active["read"].get(("dynamodb", "Query"), 0), active["read"].get(("dynamodb", "BatchGetItem"), 0)
     assert queries < OPEN_LEADS / 10, f"{queries} Query: the rollup loaded each lead's events"
     assert batches >= OPEN_LEADS / 100, f"{batches} BatchGetItem"
-    figures = {
-        "open_leads_seeded": OPEN_LEADS,
-        "seed_seconds": round(seeded_s, 1),
-        **{f"{name}_{k}": v for name, r in (("quiet", quiet), ("active", active)) for k, v in r.items() if k != "read"},
-        **{f"{name}_requests": {f"{svc}:{op}": n for (svc, op), n in sorted(r["read"].items())} for name, r in (("quiet", quiet), ("active", active))},
-    }
+
+
+def _write_scale_figures(seeded_s, **runs):
+    """target/aws-rollup-scale.json: each rollup's seconds, phases, item size and requests."""
+    figures = {"open_leads_seeded": OPEN_LEADS, "seed_seconds": round(seeded_s, 1)}
+    for name, r in runs.items():
+        figures[name] = {k: v for k, v in r.items() if k != "read"}
+        figures[name]["requests"] = {f"{svc}:{op}": n for (svc, op), n in sorted(r["read"].items())}
     os.makedirs(os.path.join(ROOT, "target"), exist_ok=True)
     with open(os.path.join(ROOT, "target", "aws-rollup-scale.json"), "w") as out:
         json.dump(figures, out, indent=2)

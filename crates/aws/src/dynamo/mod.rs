@@ -6,7 +6,7 @@
 //! | item | PK | SK | other attributes |
 //! |---|---|---|---|
 //! | event | `LEAD#{lead}` | `EVT#{event_id}` | `body` (event JSON), `occurred_at` (ms), `kind` |
-//! | summary | `LEAD#{lead}` | `SUMMARY` | `lead_id`, `events_stored` (events written), `events_folded` (events the saved summary folded), `next_due` (ms), `due_pk`, `open_pk`, `first_engaged_at`, `last_activity` |
+//! | summary | `LEAD#{lead}` | `SUMMARY` | `lead_id`, `events_stored` (events written), `events_folded` (events the saved summary folded), `next_due` (ms), `due_pk`, `open_pk`, `open_clocks` (the clocks running at the last pass, JSON), `first_engaged_at`, `last_activity` |
 //! | snapshot | `LEAD#{lead}` | `SNAPSHOT` | `snapshot` (the fold to continue from with the next event, and that reports read: JSON, at most 64 KB, no personal data, naming the count of events it folded), `events` (that count) |
 //! | day index | `LEAD#{lead}` | `DAY#{yyyy-mm-dd}` | `lead_id`, `gsi_day` = `DAY#{yyyy-mm-dd}` (UTC date of an event) |
 //! | rollup | `ROLLUP#{yyyy-mm-dd}` | `ROLLUP` | `report` (JSON) |
