@@ -160,25 +160,18 @@ where
         Ok(leads)
     }
 
-    /// The leads a report over `[from, to)` must read: those with an event in it, and those
-    /// with a clock running now unless their summary's open clocks are current — for an
-    /// unscoped report those go straight into `tally`, all it counts of a lead quiet in the
-    /// period (a scoped reader's open list depends on who held each lead, so it reads them).
-    async fn leads_to_read(
+    /// The open leads an unscoped report must still read once it has read `read` in full:
+    /// those whose summary's open clocks are not current. The others go straight into
+    /// `tally`: their open clocks are all a report counts of a lead with no event in its span.
+    async fn open_leads_to_read(
         &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        scope: &Scope,
+        read: &BTreeSet<LeadId>,
         tally: &mut metrics::Tally<'_>,
     ) -> Result<BTreeSet<LeadId>, PortError> {
-        let mut ids: BTreeSet<LeadId> = self.store.active_between(from, to).await?.into_iter().collect();
-        if *scope != Scope::All {
-            ids.extend(self.store.open_leads().await?);
-            return Ok(ids);
-        }
+        let mut to_read = BTreeSet::new();
         let mut from_index = 0u64;
         for (id, clocks) in self.store.open_clocks().await? {
-            if ids.contains(&id) {
+            if read.contains(&id) {
                 continue;
             }
             match clocks.and_then(|c| c.decode(self.fold_tag)) {
@@ -187,12 +180,12 @@ where
                     from_index += 1;
                 }
                 None => {
-                    ids.insert(id);
+                    to_read.insert(id);
                 }
             }
         }
         tracing::info!(open_from_index = from_index, "open leads counted from the index");
-        Ok(ids)
+        Ok(to_read)
     }
 
     /// The events of every lead with an event in `[from, to)` or a clock running now.
@@ -242,14 +235,44 @@ where
         let now = self.clock.now();
         let mut tally = metrics::Tally::new(self.versions.as_ref(), from, to, by, now, scope.clone());
         let started = std::time::Instant::now();
-        let ids = self.leads_to_read(span_from, span_to, scope, &mut tally).await?;
+        let mut read: BTreeSet<LeadId> = self
+            .store
+            .active_between(span_from, span_to)
+            .await?
+            .into_iter()
+            .collect();
         let directory = self.directory();
         let mut adding = std::time::Duration::ZERO;
-        self.each_lead(ids, started.elapsed(), |mut chunk| {
+        // A merge folds the absorbed lead's events into its survivor, whose own events may all
+        // lie outside the span: survivors of the leads read are read too.
+        let mut survivors = BTreeSet::new();
+        let mut add = |tally: &mut metrics::Tally<'_>, mut chunk: Vec<Lead>, survivors: &mut BTreeSet<LeadId>| {
             let started = std::time::Instant::now();
+            survivors.extend(chunk.iter().filter_map(|l| l.merged_into.clone()));
             chunk.retain(|l| scope.sees(l, directory));
             tally.add(&chunk);
             adding += started.elapsed();
+        };
+        self.each_lead(read.clone(), started.elapsed(), |chunk| {
+            add(&mut tally, chunk, &mut survivors)
+        })
+        .await?;
+        let mut rest: BTreeSet<LeadId> = survivors.iter().filter(|s| !read.contains(*s)).cloned().collect();
+        read.extend(rest.iter().cloned());
+        if *scope == Scope::All {
+            rest.extend(self.open_leads_to_read(&read, &mut tally).await?);
+        } else {
+            // A scoped reader's open list depends on who held each lead: its open leads are read.
+            rest.extend(
+                self.store
+                    .open_leads()
+                    .await?
+                    .into_iter()
+                    .filter(|id| !read.contains(id)),
+            );
+        }
+        self.each_lead(rest, std::time::Duration::ZERO, |chunk| {
+            add(&mut tally, chunk, &mut BTreeSet::new())
         })
         .await?;
         let mut report = tally.finish();
