@@ -1229,8 +1229,7 @@ def _rollup_at_scale(stack, day):
     """Runs the rollup of `day` once over the seeded open leads; what it read, its item's size,
     and the phases the function logged."""
     before = stack.counts.snapshot()
-    logs_before = stack.function_logs()
-    runs_before = len(re.findall(r"\[rollup\] REPORT", logs_before))
+    runs_before = len(re.findall(r"\[rollup\] REPORT", stack.function_logs()))
     started = time.monotonic()
     r = stack.lam_once.invoke(FunctionName=f"{STACK}-rollup", Payload=json.dumps({"day": day}).encode())
     rollup_s = time.monotonic() - started
@@ -1245,7 +1244,9 @@ def _rollup_at_scale(stack, day):
     assert len(stored.encode()) <= 64 * 1024, len(stored.encode())
     runs = wait_for(lambda: len(re.findall(r"\[rollup\] REPORT", stack.function_logs())) - runs_before, 30, 1)
     assert runs == 1, f"{runs} rollup runs: the invocation was retried"  # the counts are one run's
-    logged = stack.function_logs()[len(logs_before):]
-    phases = {m.group(1): int(m.group(2)) for m in re.finditer(r'"(find_ms|read_ms|add_ms|open_from_index)":(\d+)', logged)}
+    # The phases this run logged: runs are one after the other, so the last of each is its own
+    # (the second "leads read" line, of the leads left to read after the index, wins).
+    phases = {m.group(1): int(m.group(2)) for m in re.finditer(
+        r'"(leads|find_ms|read_ms|add_ms|open_from_index)":(\d+)', stack.function_logs())}
     return {"seconds": round(rollup_s, 1), "open_total": report["open_total"], "item_bytes": len(stored.encode()),
             "phases": phases, "read": read}
