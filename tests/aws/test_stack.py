@@ -1244,9 +1244,10 @@ def _rollup_at_scale(stack, day):
     assert len(stored.encode()) <= 64 * 1024, len(stored.encode())
     runs = wait_for(lambda: len(re.findall(r"\[rollup\] REPORT", stack.function_logs())) - runs_before, 30, 1)
     assert runs == 1, f"{runs} rollup runs: the invocation was retried"  # the counts are one run's
-    # The phases this run logged: runs are one after the other, so the last of each is its own
-    # (the second "leads read" line, of the leads left to read after the index, wins).
-    phases = {m.group(1): int(m.group(2)) for m in re.finditer(
-        r'"(leads|find_ms|read_ms|add_ms|open_from_index)":(\d+)', stack.function_logs())}
+    # The phases this run logged (its lines follow the last START), summed over its passes.
+    logged = stack.function_logs().rsplit("[rollup] START", 1)[-1]
+    phases = {}
+    for m in re.finditer(r'"(leads|refolded|find_ms|read_ms|add_ms|open_from_index)":(\d+)', logged):
+        phases[m.group(1)] = phases.get(m.group(1), 0) + int(m.group(2))
     return {"seconds": round(rollup_s, 1), "open_total": report["open_total"], "item_bytes": len(stored.encode()),
             "phases": phases, "read": read}
