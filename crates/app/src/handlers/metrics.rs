@@ -254,7 +254,7 @@ where
             adding += started.elapsed();
         };
         self.each_lead(read.clone(), started.elapsed(), |chunk| {
-            add(&mut tally, chunk, &mut survivors)
+            add(&mut tally, chunk, &mut survivors);
         })
         .await?;
         let mut rest: BTreeSet<LeadId> = survivors.iter().filter(|s| !read.contains(*s)).cloned().collect();
@@ -272,7 +272,7 @@ where
             );
         }
         self.each_lead(rest, std::time::Duration::ZERO, |chunk| {
-            add(&mut tally, chunk, &mut BTreeSet::new())
+            add(&mut tally, chunk, &mut BTreeSet::new());
         })
         .await?;
         let mut report = tally.finish();
