@@ -413,82 +413,71 @@ impl DynamoStore {
     /// summary and read beside it; the snapshot names the count it folded, so an order of the
     /// two writes, or a pass that fails between them, never makes it current where it is not.
     async fn save_snapshot(&self, lead: &LeadId, events: u64, x: Option<&EncodedSnapshot>) -> Result<(), PortError> {
-        use aws_sdk_dynamodb::error::ProvideErrorMetadata;
         let newer_kept = "attribute_not_exists(events) OR events <= :n";
-        // A newer snapshot is stored: this pass's is not wanted.
-        let newer = |code: Option<&str>| code == Some("ConditionalCheckFailedException");
         match x {
-            Some(x) => self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .item("PK", s(lead_pk(lead)))
-                .item("SK", s(SNAPSHOT_SK))
-                .item("events", n(events as i64))
-                .item("snapshot", s(x.as_str()))
-                .condition_expression(newer_kept)
-                .expression_attribute_values(":n", n(events as i64))
-                .send()
-                .await
-                .map_or_else(
-                    |e| {
-                        if newer(e.code()) {
-                            Ok(())
-                        } else {
-                            Err(port_err("save snapshot", e))
-                        }
-                    },
-                    |_| Ok(()),
-                ),
-            None => self
-                .client
-                .delete_item()
-                .table_name(&self.table)
-                .key("PK", s(lead_pk(lead)))
-                .key("SK", s(SNAPSHOT_SK))
-                .condition_expression(newer_kept)
-                .expression_attribute_values(":n", n(events as i64))
-                .send()
-                .await
-                .map_or_else(
-                    |e| {
-                        if newer(e.code()) {
-                            Ok(())
-                        } else {
-                            Err(port_err("drop snapshot", e))
-                        }
-                    },
-                    |_| Ok(()),
-                ),
+            Some(x) => {
+                let put = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .item("PK", s(lead_pk(lead)))
+                    .item("SK", s(SNAPSHOT_SK))
+                    .item("events", n(events as i64))
+                    .item("snapshot", s(x.as_str()))
+                    .condition_expression(newer_kept)
+                    .expression_attribute_values(":n", n(events as i64));
+                unless_newer_kept("save snapshot", put.send().await.map(|_| ()))
+            }
+            None => {
+                let delete = self
+                    .client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key("PK", s(lead_pk(lead)))
+                    .key("SK", s(SNAPSHOT_SK))
+                    .condition_expression(newer_kept)
+                    .expression_attribute_values(":n", n(events as i64));
+                unless_newer_kept("drop snapshot", delete.send().await.map(|_| ()))
+            }
         }
     }
 }
 
 /// A summary item (and the lead's snapshot item, if any) as the store reads it; `None` for an
 /// item no pass has summarised.
+/// A snapshot write's outcome: done, or not wanted because a newer snapshot is stored (its
+/// condition failed); any other failure is the store's.
+fn unless_newer_kept<E>(op: &'static str, r: Result<(), E>) -> Result<(), PortError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match r {
+        Err(e) if e.code() != Some("ConditionalCheckFailedException") => Err(port_err(op, e)),
+        _ => Ok(()),
+    }
+}
+
+/// A number attribute of `item`.
+fn number(item: &Item, key: &str) -> Option<i64> {
+    item.get(key).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+/// The open clocks a summary item keeps.
+fn open_clocks_attr(item: &Item) -> Option<EncodedOpenClocks> {
+    let text = item.get("open_clocks").and_then(|v| v.as_s().ok())?;
+    Some(EncodedOpenClocks::from_stored(text.clone()))
+}
+
 /// An open index entry: the lead, and its clocks when its summary folded every stored event.
 fn open_clocks_of(item: &Item) -> Option<(LeadId, Option<EncodedOpenClocks>)> {
     let lead = LeadId::parse(item.get("lead_id")?.as_s().ok()?).ok()?;
-    let num = |k: &str| {
-        item.get(k)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse::<u64>().ok())
-    };
-    let current = num("events_stored").is_some() && num("events_stored") == num("events_folded");
-    let clocks = item
-        .get("open_clocks")
-        .and_then(|v| v.as_s().ok())
-        .filter(|_| current)
-        .map(|t| EncodedOpenClocks::from_stored(t.clone()));
-    Some((lead, clocks))
+    let stored = number(item, "events_stored");
+    let current = stored.is_some() && stored == number(item, "events_folded");
+    Some((lead, open_clocks_attr(item).filter(|_| current)))
 }
 
 fn saved_of(lead: &LeadId, item: &Item, snapshot: Option<&Item>) -> Result<Option<Saved>, PortError> {
-    let num = |k: &str| {
-        item.get(k)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse::<i64>().ok())
-    };
+    let num = |k: &str| number(item, k);
     let time = |k: &str| num(k).and_then(DateTime::from_timestamp_millis);
     let Some(folded) = num("events_folded") else {
         return Ok(None);
@@ -511,10 +500,7 @@ fn saved_of(lead: &LeadId, item: &Item, snapshot: Option<&Item>) -> Result<Optio
             open: item.contains_key("open_pk"),
             armed,
             snapshot,
-            open_clocks: item
-                .get("open_clocks")
-                .and_then(|v| v.as_s().ok())
-                .map(|t| EncodedOpenClocks::from_stored(t.clone())),
+            open_clocks: open_clocks_attr(item),
         },
         // Every append counts itself; a summary without the count is never taken as current.
         stored: num("events_stored").map_or(u64::MAX, |n| n as u64),

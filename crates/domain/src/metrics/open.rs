@@ -106,8 +106,9 @@ pub(super) struct OpenTally {
 }
 
 impl OpenTally {
-    /// Adds `open`, soonest first as [`open_slas`] gives them. Equal deadlines of one lead
-    /// keep their order (a stable sort of what came first), so any split gives one list.
+    /// Adds `open` (one lead's clocks in clock order, or [`open_slas`]'s list). Equal
+    /// deadlines of one lead keep their order (a stable sort of what came first), so any split
+    /// gives one list.
     pub(super) fn add(&mut self, open: Vec<OpenSla>) {
         self.total += open.len() as u64;
         self.breached += open.iter().filter(|o| o.status == ClockStatus::Breached).count() as u64;
@@ -127,7 +128,7 @@ impl OpenTally {
     }
 }
 
-pub(super) fn sort_soonest(open: &mut [OpenSla]) {
+fn sort_soonest(open: &mut [OpenSla]) {
     open.sort_by(|a, b| {
         (a.deadline.is_none(), a.deadline, &a.lead_id).cmp(&(b.deadline.is_none(), b.deadline, &b.lead_id))
     });

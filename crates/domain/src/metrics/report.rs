@@ -4,7 +4,7 @@ use super::bands::MQL_TO_SQL;
 use super::dimension::Dimension;
 use super::flags::flags;
 use super::judging::{may_reach_sql, Judging};
-use super::open::{open_slas, sort_soonest, OpenClock, OpenSla, OpenTally};
+use super::open::{open_slas, OpenClock, OpenSla, OpenTally};
 use super::reps::{RepScore, RepTally};
 use super::rows::{rows, Row};
 use super::section::{Periods, Section, SectionTally};
@@ -196,9 +196,8 @@ impl<'a> Tally<'a> {
     /// reports only: a scoped reader's list depends on who held the lead before.
     pub fn add_open_clocks(&mut self, lead_id: &LeadId, clocks: &[OpenClock]) {
         debug_assert!(self.scope == Scope::All, "a scoped report reads its leads");
-        let mut open: Vec<OpenSla> = clocks.iter().filter_map(|c| c.at(lead_id, self.now)).collect();
-        sort_soonest(&mut open);
-        self.open.add(open);
+        self.open
+            .add(clocks.iter().filter_map(|c| c.at(lead_id, self.now)).collect());
     }
 
     /// Adds what `other` added up (the same report's, over other leads).
