@@ -2,8 +2,9 @@
 //! (the HTTP extractor or the CLI) and passed on as types.
 
 use crate::report_format::Format;
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+pub use leadclock_domain::calendar::{day_span, local_midnight};
 use leadclock_domain::metrics::Dimension;
 use serde::Deserialize;
 
@@ -256,26 +257,6 @@ pub fn local_date(tz: Tz, t: DateTime<Utc>) -> NaiveDate {
 pub fn yesterday(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
     let today = local_date(tz, now);
     today.pred_opt().unwrap_or(today)
-}
-
-/// `[midnight, next midnight)` of a local date.
-pub fn day_span(tz: Tz, day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    (
-        local_midnight(tz, day),
-        local_midnight(tz, day.succ_opt().unwrap_or(day)),
-    )
-}
-
-/// Local midnight of `d` in `tz` (the first instant of that date, across DST gaps).
-pub fn local_midnight(tz: Tz, d: NaiveDate) -> DateTime<Utc> {
-    let mut naive = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-    for _ in 0..24 * 4 {
-        match tz.from_local_datetime(&naive) {
-            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => return t.with_timezone(&Utc),
-            LocalResult::None => naive += Duration::minutes(15),
-        }
-    }
-    Utc.from_utc_datetime(&naive)
 }
 
 #[cfg(test)]

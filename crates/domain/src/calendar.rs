@@ -8,6 +8,26 @@ use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime
 use chrono_tz::Tz;
 use std::collections::BTreeSet;
 
+/// `[midnight, next midnight)` of a local date: a reporting day.
+pub fn day_span(tz: Tz, day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        local_midnight(tz, day),
+        local_midnight(tz, day.succ_opt().unwrap_or(day)),
+    )
+}
+
+/// Local midnight of `d` in `tz` (the first instant of that date, across DST gaps).
+pub fn local_midnight(tz: Tz, d: NaiveDate) -> DateTime<Utc> {
+    let mut naive = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+    for _ in 0..24 * 4 {
+        match tz.from_local_datetime(&naive) {
+            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => return t.with_timezone(&Utc),
+            LocalResult::None => naive += Duration::minutes(15),
+        }
+    }
+    Utc.from_utc_datetime(&naive)
+}
+
 /// Longest run of closed days a deadline computation walks before giving up.
 const MAX_CLOSED_DAYS: u32 = 3 * 366;
 

@@ -5,6 +5,7 @@
 //! [`SUGGESTION_SHARE`] of the window's leads met, in business time.
 
 use super::bands::{Band, Benchmark, FIVE_MINUTE_RESPONSE_RATE, RESPONSE_RATE, RESPONSE_TIME, SLA_COMPLIANCE};
+use super::sla::ComplianceTally;
 use super::stats::Rate;
 use super::{in_period, Compliance};
 use crate::calendar::Calendar;
@@ -267,7 +268,7 @@ fn type_baseline(lead_type: &str, cycles: &[&Cycle], policy: &Policy, now: DateT
         .iter()
         .filter(|d| d.speed_to_lead.is_some_and(|s| s.seconds <= 300))
         .count() as u64;
-    let mut compliance = Compliance::default();
+    let mut compliance = ComplianceTally::default();
     for c in cycles {
         let status = clock::cycle_clocks(c, policy, now)
             .into_iter()
@@ -276,7 +277,7 @@ fn type_baseline(lead_type: &str, cycles: &[&Cycle], policy: &Policy, now: DateT
             compliance.add(v.status);
         }
     }
-    compliance.finish();
+    let compliance = compliance.finish();
     let n = cycles.len() as u64;
     let response_rate = Rate::new(responded, n);
     let five = Rate::new(within_5m, n);

@@ -6,7 +6,7 @@ use super::bands::{
 use super::judging::{may_reach_opportunity, may_reach_sql, Judging};
 use super::stats::Rate;
 use crate::lead::Cycle;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -29,7 +29,8 @@ pub struct Funnel {
 }
 
 /// The funnel of the period's MQL cohort being added up, a cycle at a time.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub(super) struct FunnelTally {
     sal: u64,
     rejected: u64,

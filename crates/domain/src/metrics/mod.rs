@@ -6,6 +6,7 @@
 //! count each owner's own assignments in the period. Every band is defined once, in [`bands`];
 //! `docs/metrics.md` is the reference.
 
+mod aggregate;
 pub mod bands;
 mod baseline;
 mod dashboard;
@@ -22,6 +23,7 @@ mod sla;
 mod stats;
 mod whatif;
 
+pub use aggregate::{settled, FactDays, Facts, FactsError};
 pub use bands::{Band, Benchmark};
 pub use baseline::{
     baseline, Baseline, Benchmarked, Candidate, CandidateResult, Distribution, Percentiles, Suggestion, TypeBaseline,

@@ -15,7 +15,7 @@ use crate::policy::Judge;
 use crate::scope::Scope;
 use crate::LeadId;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -62,11 +62,119 @@ pub struct VersionUse {
 }
 
 /// Excluded leads, in all and per rule.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
 pub struct Excluded {
     pub total: u64,
     pub by_rule: BTreeMap<String, u64>,
+}
+
+/// Every figure of a report but its open list, being added up from rows: counts and the
+/// delays the distributions are made of, so any split of the rows merges back. Serializable:
+/// what a lead adds to a day is kept in this shape ([`super::aggregate`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(super) struct Counts {
+    pub(super) overall: SectionTally,
+    /// Per dimension broken down by, per value.
+    pub(super) groups: BTreeMap<Dimension, BTreeMap<String, SectionTally>>,
+    /// Re-engagements over the recycle limit, engaged in the period (suppressed cycles).
+    held: u64,
+    /// Per source, the MQLs engaged in the period.
+    by_source: BTreeMap<String, SourceTally>,
+    reps: RepTally,
+    excluded: Excluded,
+    unclassified: u64,
+    /// MQLs engaged in the period per policy version that judged them.
+    versions: BTreeMap<u32, u64>,
+}
+
+/// One source's MQL → SQL conversion being added up.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct SourceTally {
+    sql: u64,
+    mqls: u64,
+    may_reach_sql: u64,
+}
+
+impl Counts {
+    /// Adds the rows and cycles of `leads` for the periods `p`, broken down by each of `dims`.
+    pub(super) fn add(
+        &mut self,
+        leads: &[Lead],
+        judge: &dyn Judge,
+        now: DateTime<Utc>,
+        p: &Periods,
+        dims: &[Dimension],
+    ) {
+        for r in rows(leads, judge, now) {
+            self.add_row(&r, p, dims);
+        }
+        for c in leads.iter().flat_map(|l| l.cycles.iter()) {
+            let engaged = p.engaged(c.engaged_at);
+            self.held += u64::from(c.suppressed && engaged);
+            if let (true, Some((rule, _))) = (engaged, c.excluded()) {
+                self.excluded.total += 1;
+                *self.excluded.by_rule.entry(rule.to_owned()).or_default() += 1;
+            }
+        }
+    }
+
+    fn add_row(&mut self, r: &Row, p: &Periods, dims: &[Dimension]) {
+        self.overall.add(r, p);
+        for &dim in dims {
+            let groups = self.groups.entry(dim).or_default();
+            groups.entry(r.dimension(dim)).or_default().add(r, p);
+        }
+        self.reps.add(r, p.from, p.to);
+        if p.engaged(r.cycle.engaged_at) {
+            let e = self.by_source.entry(r.dimension(Dimension::Source)).or_default();
+            e.sql += u64::from(r.cycle.sql_at.is_some());
+            e.mqls += 1;
+            e.may_reach_sql += u64::from(may_reach_sql(r.cycle));
+            *self.versions.entry(r.version).or_default() += 1;
+            self.unclassified += u64::from(r.cycle.classified == Some(Classified::Unclassified));
+        }
+    }
+
+    /// Adds what `o` added up (over other rows, or other days of the same period).
+    pub(super) fn merge(&mut self, o: Counts) {
+        self.overall.merge(o.overall);
+        for (dim, groups) in o.groups {
+            let mine = self.groups.entry(dim).or_default();
+            for (k, g) in groups {
+                mine.entry(k).or_default().merge(g);
+            }
+        }
+        self.held += o.held;
+        for (k, t) in o.by_source {
+            let e = self.by_source.entry(k).or_default();
+            (e.sql, e.mqls, e.may_reach_sql) = (e.sql + t.sql, e.mqls + t.mqls, e.may_reach_sql + t.may_reach_sql);
+        }
+        self.reps.merge(o.reps);
+        self.excluded.total += o.excluded.total;
+        for (rule, n) in o.excluded.by_rule {
+            *self.excluded.by_rule.entry(rule).or_default() += n;
+        }
+        self.unclassified += o.unclassified;
+        for (v, n) in o.versions {
+            *self.versions.entry(v).or_default() += n;
+        }
+    }
+
+    /// Counts the MQLs of `o`, a period's, as the previous period's of this one (overall and
+    /// per group of `dims`): all lead velocity needs of the period before.
+    pub(super) fn merge_as_previous(&mut self, o: &Counts, dims: &[Dimension]) {
+        self.overall.previous_mqls += o.overall.mqls;
+        for dim in dims {
+            let mine = self.groups.entry(*dim).or_default();
+            for (k, g) in o.groups.get(dim).into_iter().flatten() {
+                mine.entry(k.clone()).or_default().previous_mqls += g.mqls;
+            }
+        }
+    }
 }
 
 /// A report being added up, a chunk of leads at a time: any split of the same leads, added in
@@ -80,17 +188,8 @@ pub struct Tally<'a> {
     by: Option<Dimension>,
     now: DateTime<Utc>,
     scope: Scope,
-    overall: SectionTally,
-    groups: BTreeMap<String, SectionTally>,
-    /// Re-engagements over the recycle limit, engaged in the period (suppressed cycles).
-    held: u64,
-    /// Per source: SQLs, MQLs, MQLs that may still reach SQL.
-    by_source: BTreeMap<String, (u64, u64, u64)>,
-    reps: RepTally,
+    counts: Counts,
     open: OpenTally,
-    excluded: Excluded,
-    unclassified: u64,
-    versions: BTreeMap<u32, u64>,
     /// Owners and teams of the stints `scope` covers (unused when it covers all).
     covered_owners: BTreeSet<String>,
     covered_teams: BTreeSet<String>,
@@ -114,15 +213,8 @@ impl<'a> Tally<'a> {
             by,
             now,
             scope,
-            overall: SectionTally::default(),
-            groups: BTreeMap::new(),
-            held: 0,
-            by_source: BTreeMap::new(),
-            reps: RepTally::default(),
+            counts: Counts::default(),
             open: OpenTally::default(),
-            excluded: Excluded::default(),
-            unclassified: 0,
-            versions: BTreeMap::new(),
             covered_owners: BTreeSet::new(),
             covered_teams: BTreeSet::new(),
         }
@@ -131,39 +223,29 @@ impl<'a> Tally<'a> {
     /// Adds `leads` (the leads the reader sees; any leads, those outside the period count only
     /// where a cohort rule says so).
     pub fn add(&mut self, leads: &[Lead]) {
-        let p = self.periods;
-        for r in rows(leads, self.judge, self.now) {
-            self.add_row(&r);
-        }
-        for c in leads.iter().flat_map(|l| l.cycles.iter()) {
-            let engaged = p.engaged(c.engaged_at);
-            self.held += u64::from(c.suppressed && engaged);
-            if let (true, Some((rule, _))) = (engaged, c.excluded()) {
-                self.excluded.total += 1;
-                *self.excluded.by_rule.entry(rule.to_owned()).or_default() += 1;
-            }
-        }
+        let dims: Vec<Dimension> = self.by.into_iter().collect();
+        self.counts.add(leads, self.judge, self.now, &self.periods, &dims);
         if self.scope != Scope::All {
             self.add_covered(leads);
         }
         self.add_open(leads);
     }
 
-    fn add_row(&mut self, r: &Row) {
-        let p = self.periods;
-        self.overall.add(r, &p);
-        if let Some(dim) = self.by {
-            self.groups.entry(r.dimension(dim)).or_default().add(r, &p);
-        }
-        self.reps.add(r, p.from, p.to);
-        if p.engaged(r.cycle.engaged_at) {
-            let e = self.by_source.entry(r.dimension(Dimension::Source)).or_default();
-            e.0 += u64::from(r.cycle.sql_at.is_some());
-            e.1 += 1;
-            e.2 += u64::from(may_reach_sql(r.cycle));
-            *self.versions.entry(r.version).or_default() += 1;
-            self.unclassified += u64::from(r.cycle.classified == Some(Classified::Unclassified));
-        }
+    /// The dimensions broken down by.
+    pub(super) fn dims(&self) -> Vec<Dimension> {
+        self.by.into_iter().collect()
+    }
+
+    pub(super) fn counts_mut(&mut self) -> &mut Counts {
+        &mut self.counts
+    }
+
+    pub(super) fn periods(&self) -> Periods {
+        self.periods
+    }
+
+    pub(super) fn is_unscoped(&self) -> bool {
+        self.scope == Scope::All
     }
 
     /// A lead handed from a manager's team to another stays in the team's figures (its team
@@ -202,25 +284,8 @@ impl<'a> Tally<'a> {
 
     /// Adds what `other` added up (the same report's, over other leads).
     pub fn merge(&mut self, other: Tally) {
-        self.overall.merge(other.overall);
-        for (k, g) in other.groups {
-            self.groups.entry(k).or_default().merge(g);
-        }
-        self.held += other.held;
-        for (k, (sql, mqls, open)) in other.by_source {
-            let e = self.by_source.entry(k).or_default();
-            (e.0, e.1, e.2) = (e.0 + sql, e.1 + mqls, e.2 + open);
-        }
-        self.reps.merge(other.reps);
+        self.counts.merge(other.counts);
         self.open.merge(other.open);
-        self.excluded.total += other.excluded.total;
-        for (rule, n) in other.excluded.by_rule {
-            *self.excluded.by_rule.entry(rule).or_default() += n;
-        }
-        self.unclassified += other.unclassified;
-        for (v, n) in other.versions {
-            *self.versions.entry(v).or_default() += n;
-        }
         self.covered_owners.extend(other.covered_owners);
         self.covered_teams.extend(other.covered_teams);
     }
@@ -228,14 +293,15 @@ impl<'a> Tally<'a> {
     /// The report.
     pub fn finish(self) -> Report {
         let judging = self.judging;
-        let overall = self.overall.finish(self.held, &judging);
-        let mut groups: BTreeMap<String, Section> = self
-            .groups
+        let mut counts = self.counts;
+        let overall = counts.overall.finish(counts.held, &judging);
+        let by_group = self.by.and_then(|d| counts.groups.remove(&d)).unwrap_or_default();
+        let mut groups: BTreeMap<String, Section> = by_group
             .into_iter()
             .filter(|(_, g)| !g.is_empty())
             .map(|(k, g)| (k, g.finish(0, &judging)))
             .collect();
-        let mut reps = self.reps.finish();
+        let mut reps = counts.reps.finish();
         if self.scope != Scope::All {
             let (owners, teams) = (&self.covered_owners, &self.covered_teams);
             reps.retain(|r| owners.contains(&r.owner));
@@ -245,9 +311,9 @@ impl<'a> Tally<'a> {
                 _ => {}
             }
         }
-        let by_source = self.by_source.into_iter().map(|(k, (sql, mqls, open))| {
+        let by_source = counts.by_source.into_iter().map(|(k, t)| {
             // As in a section: in progress first, then the sample size.
-            let rate = judging.conversion(Rate::new(sql, mqls).banded(&MQL_TO_SQL), open);
+            let rate = judging.conversion(Rate::new(t.sql, t.mqls).banded(&MQL_TO_SQL), t.may_reach_sql);
             (k, judging.alone(rate))
         });
         let judge = self.judge;
@@ -265,7 +331,7 @@ impl<'a> Tally<'a> {
             open_total: self.open.total,
             open_breached: self.open.breached,
             open_slas: self.open.listed(),
-            policy_versions: self
+            policy_versions: counts
                 .versions
                 .into_iter()
                 .map(|(version, mqls)| VersionUse {
@@ -274,8 +340,8 @@ impl<'a> Tally<'a> {
                     mqls,
                 })
                 .collect(),
-            excluded: self.excluded,
-            unclassified: self.unclassified,
+            excluded: counts.excluded,
+            unclassified: counts.unclassified,
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::clock::{self, ClockStatus};
 use crate::lead::Stint;
 use crate::ClockKind;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,28 +50,41 @@ pub fn rubric_points(secs: Option<i64>, next_day: bool) -> (u64, usize) {
     }
 }
 
+/// One owner's score being added up.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct RepCounts {
+    leads: u64,
+    points: u64,
+    pending: u64,
+    /// Leads per rubric row (see [`RepScore::distribution`]), rows with none left out.
+    rows: BTreeMap<usize, u64>,
+}
+
 /// Rep scores being added up, per owner.
-#[derive(Debug, Clone, Default)]
-pub(super) struct RepTally(BTreeMap<String, RepScore>);
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(super) struct RepTally(BTreeMap<String, RepCounts>);
 
 impl RepTally {
     /// Scores the stints of `r` assigned in `[from, to)`.
     pub(super) fn add(&mut self, r: &Row, from: DateTime<Utc>, to: DateTime<Utc>) {
         for (i, s) in r.cycle.stints.iter().enumerate() {
             if in_period(s.assigned_at, from, to) {
-                let e = self.0.entry(s.owner.clone()).or_insert_with(|| RepScore::new(&s.owner));
-                score_stint(e, r, i, s);
+                score_stint(self.0.entry(s.owner.clone()).or_default(), r, i, s);
             }
         }
     }
 
     pub(super) fn merge(&mut self, o: RepTally) {
         for (owner, s) in o.0 {
-            let e = self.0.entry(owner).or_insert_with(|| RepScore::new(&s.owner));
+            let e = self.0.entry(owner).or_default();
             e.leads += s.leads;
             e.points += s.points;
             e.pending += s.pending;
-            e.distribution.iter_mut().zip(s.distribution).for_each(|(a, b)| *a += b);
+            for (row, n) in s.rows {
+                *e.rows.entry(row).or_default() += n;
+            }
         }
     }
 
@@ -81,11 +94,18 @@ impl RepTally {
     }
 }
 
-fn ranked(reps: BTreeMap<String, RepScore>) -> Vec<RepScore> {
+fn ranked(reps: BTreeMap<String, RepCounts>) -> Vec<RepScore> {
     let mut out: Vec<RepScore> = reps
-        .into_values()
-        .map(|mut r| {
-            r.score = (r.leads > 0).then(|| r.points as f64 * 100.0 / (r.leads as f64 * 10.0));
+        .into_iter()
+        .map(|(owner, c)| {
+            let mut r = RepScore::new(&owner);
+            r.score = (c.leads > 0).then(|| c.points as f64 * 100.0 / (c.leads as f64 * 10.0));
+            (r.leads, r.points, r.pending) = (c.leads, c.points, c.pending);
+            for (row, n) in c.rows {
+                if let Some(slot) = r.distribution.get_mut(row) {
+                    *slot = n;
+                }
+            }
             r
         })
         .collect();
@@ -100,7 +120,7 @@ fn ranked(reps: BTreeMap<String, RepScore>) -> Vec<RepScore> {
 
 /// Adds the `i`-th stint `s` of row `r` to its owner's score: pending while the owner still
 /// holds an untouched lead inside its window, else scored by the rubric.
-fn score_stint(e: &mut RepScore, r: &Row, i: usize, s: &Stint) {
+fn score_stint(e: &mut RepCounts, r: &Row, i: usize, s: &Stint) {
     let holding = s.ended_at.is_none() && i + 1 == r.cycle.stints.len();
     let window_open = r
         .clock(ClockKind::Response)
@@ -117,7 +137,7 @@ fn score_stint(e: &mut RepScore, r: &Row, i: usize, s: &Stint) {
     let (points, row) = rubric_points(secs, next_day);
     e.leads += 1;
     e.points += points;
-    e.distribution[row] += 1;
+    *e.rows.entry(row).or_default() += 1;
 }
 
 #[cfg(test)]

@@ -7,12 +7,12 @@ use super::funnel::{Funnel, FunnelTally};
 use super::judging::Judging;
 use super::rows::Row;
 use super::sla::{Sla, SlaTally};
-use super::stats::{Rate, Timing};
+use super::stats::{Durations, Rate, Timing};
 use super::{in_period, previous_period};
-use crate::clock::{Span, StopCause};
+use crate::clock::StopCause;
 use crate::policy::{Mode, Role};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -75,9 +75,23 @@ impl Periods {
         }
     }
 
+    /// One reporting day's, for what a lead adds to it ([`super::aggregate`]): no period
+    /// before it counts (a report over days adds up the days before from their own MQLs).
+    pub(super) fn day(from: DateTime<Utc>, to: DateTime<Utc>) -> Periods {
+        Periods {
+            from,
+            to,
+            previous: (from, from),
+        }
+    }
+
     /// The MQL cohort: cycles engaged in the period.
     pub(super) fn engaged(&self, t: DateTime<Utc>) -> bool {
         in_period(t, self.from, self.to)
+    }
+
+    pub(super) fn previous(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        self.previous
     }
 
     fn engaged_before(&self, t: DateTime<Utc>) -> bool {
@@ -87,16 +101,17 @@ impl Periods {
 
 /// A section being added up, a row at a time: counts and the delays the distributions are
 /// made of. Adding rows in any order or split, then merging, gives the same section.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub(super) struct SectionTally {
-    mqls: u64,
+    pub(super) mqls: u64,
     recycled: u64,
-    previous_mqls: u64,
-    systems: Vec<(i64, i64)>,
+    pub(super) previous_mqls: u64,
+    systems: Durations,
     still_unassigned: u64,
     /// Over the assignment cohort.
-    human: Vec<(i64, i64)>,
-    speed: Vec<(i64, i64)>,
+    human: Durations,
+    speed: Durations,
     touched: u64,
     touched_within_5_minutes: u64,
     /// MQLs of the cohort assigned (whenever), and those of them never touched.
@@ -106,10 +121,6 @@ pub(super) struct SectionTally {
     sla: SlaTally,
     funnel: FunnelTally,
     escalations: Escalations,
-}
-
-fn pair(s: Span) -> (i64, i64) {
-    (s.seconds, s.business_seconds)
 }
 
 impl SectionTally {
@@ -124,7 +135,7 @@ impl SectionTally {
             self.add_mql(r);
         }
         if r.cycle.first_assigned_at().is_some_and(|t| in_period(t, p.from, p.to)) {
-            self.human.extend(r.delays.human.map(pair));
+            r.delays.human.into_iter().for_each(|s| self.human.add(s));
             self.sla.add(r);
         }
     }
@@ -135,9 +146,9 @@ impl SectionTally {
         let touched = c.first_touch_at.is_some();
         self.mqls += 1;
         self.recycled += u64::from(c.recycled);
-        self.systems.extend(r.delays.systems.map(pair));
+        r.delays.systems.into_iter().for_each(|s| self.systems.add(s));
         self.still_unassigned += u64::from(!assigned && c.closed_at.is_none());
-        self.speed.extend(r.delays.speed_to_lead.map(pair));
+        r.delays.speed_to_lead.into_iter().for_each(|s| self.speed.add(s));
         self.touched += u64::from(touched);
         self.touched_within_5_minutes += u64::from(r.delays.speed_to_lead.is_some_and(|s| s.seconds <= 300));
         self.assigned_mqls += u64::from(assigned);
@@ -151,10 +162,10 @@ impl SectionTally {
         self.mqls += o.mqls;
         self.recycled += o.recycled;
         self.previous_mqls += o.previous_mqls;
-        self.systems.extend(o.systems);
+        self.systems.merge(o.systems);
         self.still_unassigned += o.still_unassigned;
-        self.human.extend(o.human);
-        self.speed.extend(o.speed);
+        self.human.merge(o.human);
+        self.speed.merge(o.speed);
         self.touched += o.touched;
         self.touched_within_5_minutes += o.touched_within_5_minutes;
         self.assigned_mqls += o.assigned_mqls;
@@ -176,9 +187,9 @@ impl SectionTally {
         let mqls = self.mqls;
         let mut s = Section {
             volume: volume(mqls, self.recycled, self.previous_mqls, held),
-            systems_delay: systems_delay(self.systems, self.still_unassigned),
-            human_delay: Timing::of(self.human.into_iter(), &RESPONSE_TIME),
-            speed_to_lead: Timing::of(self.speed.into_iter(), &RESPONSE_TIME),
+            systems_delay: systems_delay(&self.systems, self.still_unassigned),
+            human_delay: Timing::of(&self.human, &RESPONSE_TIME),
+            speed_to_lead: Timing::of(&self.speed, &RESPONSE_TIME),
             response_rate: Rate::new(self.touched, mqls).banded(&RESPONSE_RATE),
             five_minute_response_rate: Rate::new(self.touched_within_5_minutes, mqls)
                 .banded(&FIVE_MINUTE_RESPONSE_RATE),
@@ -207,17 +218,18 @@ fn volume(mqls: u64, recycled: u64, previous: u64, held: u64) -> Volume {
 }
 
 /// Engagement → first assignment, over the MQL cohort.
-fn systems_delay(sys: Vec<(i64, i64)>, still_unassigned: u64) -> SystemsDelay {
+fn systems_delay(sys: &Durations, still_unassigned: u64) -> SystemsDelay {
     SystemsDelay {
-        under_5_minutes: Rate::new(sys.iter().filter(|s| s.0 < 300).count() as u64, sys.len() as u64),
-        timing: Timing::of(sys.into_iter(), &SYSTEMS_DELAY),
+        under_5_minutes: Rate::new(sys.under(300), sys.count()),
+        timing: Timing::of(sys, &SYSTEMS_DELAY),
         still_unassigned,
     }
 }
 
 /// Leads whose events earned escalation steps, on either clock, and how far up they went.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
 pub struct Earned {
     /// Leads with at least one earned step.
     pub leads: u64,
@@ -230,8 +242,9 @@ pub struct Earned {
 /// Earned steps of leads in live mode, and of those in shadow mode: what shadow mode would
 /// have escalated. From event times only, like every metric; what was delivered is in the
 /// step outcomes, not here.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
 pub struct Escalations {
     pub live: Earned,
     pub shadow: Earned,

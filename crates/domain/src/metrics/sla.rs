@@ -6,7 +6,7 @@ use super::stats::Rate;
 use crate::clock::ClockStatus;
 use crate::policy::Role;
 use crate::ClockKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -23,7 +23,18 @@ pub struct Compliance {
     pub rate: Rate,
 }
 
-impl Compliance {
+/// A [`Compliance`] being added up: its counts.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(super) struct ComplianceTally {
+    assigned: u64,
+    met: u64,
+    missed: u64,
+    pending: u64,
+    closed: u64,
+}
+
+impl ComplianceTally {
     pub(super) fn add(&mut self, status: ClockStatus) {
         self.assigned += 1;
         match status {
@@ -33,27 +44,21 @@ impl Compliance {
             ClockStatus::Closed => self.closed += 1,
         }
     }
-    fn merge(&mut self, o: &Compliance) {
+    fn merge(&mut self, o: &ComplianceTally) {
         self.assigned += o.assigned;
         self.met += o.met;
         self.missed += o.missed;
         self.pending += o.pending;
         self.closed += o.closed;
     }
-    pub(super) fn finish(&mut self) {
-        self.rate = Rate::new(self.met, self.met + self.missed).banded(&SLA_COMPLIANCE);
-    }
-}
-
-impl Default for Compliance {
-    fn default() -> Self {
+    pub(super) fn finish(self) -> Compliance {
         Compliance {
-            assigned: 0,
-            met: 0,
-            missed: 0,
-            pending: 0,
-            closed: 0,
-            rate: Rate::new(0, 0),
+            assigned: self.assigned,
+            met: self.met,
+            missed: self.missed,
+            pending: self.pending,
+            closed: self.closed,
+            rate: Rate::new(self.met, self.met + self.missed).banded(&SLA_COMPLIANCE),
         }
     }
 }
@@ -70,10 +75,11 @@ pub struct Sla {
 }
 
 /// Compliance and breach escalation being added up over the leads first assigned in the period.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub(super) struct SlaTally {
-    by_lead_type: BTreeMap<String, Compliance>,
-    overall: Compliance,
+    by_lead_type: BTreeMap<String, ComplianceTally>,
+    overall: ComplianceTally,
     assigned: u64,
     escalated: u64,
 }
@@ -108,14 +114,13 @@ impl SlaTally {
     }
 
     /// Response-clock compliance per lead type and overall, and breach escalation.
-    pub(super) fn finish(mut self) -> Sla {
-        self.by_lead_type.values_mut().for_each(Compliance::finish);
-        self.overall.finish();
+    pub(super) fn finish(self) -> Sla {
+        let overall = self.overall.finish();
         Sla {
-            too_lenient: self.overall.rate.percent.is_some_and(|p| SLA_TOO_LENIENT.contains(p)),
+            too_lenient: overall.rate.percent.is_some_and(|p| SLA_TOO_LENIENT.contains(p)),
             breach_escalation_rate: Rate::new(self.escalated, self.assigned).banded(&BREACH_ESCALATION_RATE),
-            by_lead_type: self.by_lead_type,
-            overall: self.overall,
+            by_lead_type: self.by_lead_type.into_iter().map(|(t, c)| (t, c.finish())).collect(),
+            overall,
         }
     }
 }

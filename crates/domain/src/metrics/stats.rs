@@ -2,7 +2,8 @@
 
 use super::bands::{Band, Benchmark};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Why a figure that has a benchmark carries no band: "no false red".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,6 +70,30 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// The distribution of `counts` (how many durations of each whole second): exact, the
+    /// same figures as [`Stats::of`] over the durations themselves, however they were split
+    /// and merged.
+    pub fn of_counts(counts: &BTreeMap<i64, u64>) -> Stats {
+        let n: u64 = counts.values().sum();
+        let sum: i64 = counts.iter().map(|(v, c)| v * *c as i64).sum();
+        let rank = |q: f64| -> Option<f64> {
+            // Nearest rank, as in `of`: the k-th smallest value.
+            let k = ((q * n as f64).ceil() as u64).clamp(1, n.max(1));
+            let mut seen = 0;
+            counts.iter().find_map(|(v, c)| {
+                seen += c;
+                (seen >= k).then_some(*v as f64)
+            })
+        };
+        Stats {
+            count: n,
+            average: (n > 0).then(|| sum as f64 / n as f64),
+            median: rank(0.5),
+            p80: rank(0.8),
+            p90: rank(0.9),
+        }
+    }
+
     pub fn of(mut xs: Vec<i64>) -> Stats {
         xs.sort_unstable();
         let n = xs.len();
@@ -99,15 +124,13 @@ pub struct Timing {
 }
 
 impl Timing {
-    /// Calendar and business distributions of `(calendar, business)` seconds, banded on the
-    /// calendar average.
-    pub(super) fn of(xs: impl Iterator<Item = (i64, i64)>, benchmark: &Benchmark) -> Timing {
-        let (cal, bus): (Vec<i64>, Vec<i64>) = xs.unzip();
-        let calendar = Stats::of(cal);
+    /// Calendar and business distributions of `d`, banded on the calendar average.
+    pub(super) fn of(d: &Durations, benchmark: &Benchmark) -> Timing {
+        let calendar = Stats::of_counts(&d.calendar);
         Timing {
             band: calendar.average.map(|a| benchmark.band(a)),
             calendar,
-            business: Stats::of(bus),
+            business: Stats::of_counts(&d.business),
             held: None,
         }
     }
@@ -115,6 +138,40 @@ impl Timing {
         if self.band.take().is_some() {
             self.held = Some(why);
         }
+    }
+}
+
+/// Durations being added up for a [`Timing`]: how many of each whole second, in calendar and
+/// in business time. Counts, not a list, so a day's durations can be kept and merged with
+/// other days' (or taken back out when a lead changes) and still give exact percentiles.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub(super) struct Durations {
+    calendar: BTreeMap<i64, u64>,
+    business: BTreeMap<i64, u64>,
+}
+
+impl Durations {
+    pub(super) fn add(&mut self, s: crate::clock::Span) {
+        *self.calendar.entry(s.seconds).or_default() += 1;
+        *self.business.entry(s.business_seconds).or_default() += 1;
+    }
+
+    pub(super) fn merge(&mut self, o: Durations) {
+        for (mine, theirs) in [(&mut self.calendar, o.calendar), (&mut self.business, o.business)] {
+            for (v, c) in theirs {
+                *mine.entry(v).or_default() += c;
+            }
+        }
+    }
+
+    pub(super) fn count(&self) -> u64 {
+        self.calendar.values().sum()
+    }
+
+    /// How many last under `secs` in calendar time.
+    pub(super) fn under(&self, secs: i64) -> u64 {
+        self.calendar.range(..secs).map(|(_, c)| c).sum()
     }
 }
 
@@ -131,5 +188,21 @@ mod tests {
         );
         let e = Stats::of(vec![]);
         assert_eq!((e.count, e.average, e.median), (0, None, None));
+    }
+
+    #[test]
+    fn counts_give_the_stats_of_the_durations_they_count() {
+        for xs in [
+            vec![],
+            vec![7],
+            vec![5, 1, 4, 2, 3, 6, 7, 8, 9, 10],
+            vec![3, 3, 3, 0, 90, 90, 2, 3],
+        ] {
+            let mut counts = BTreeMap::new();
+            for x in &xs {
+                *counts.entry(*x).or_default() += 1;
+            }
+            assert_eq!(Stats::of_counts(&counts), Stats::of(xs));
+        }
     }
 }

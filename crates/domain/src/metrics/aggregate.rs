@@ -1,0 +1,249 @@
+//! Aggregates kept at write time: what a *settled* lead adds to each reporting day, so a
+//! report adds up days, not leads.
+//!
+//! A lead is settled when no clock of it runs ([`settled`]): until its next event, nothing of
+//! what it adds to a report changes with time (a running clock can still breach, earn a step
+//! or age out; a stopped one cannot). What it adds falls on the reporting days of its cycles'
+//! engagements, first assignments and assignments: one [`Counts`] per such day, over that day
+//! alone. Those counts merge, so a host keeps per day the sum over its settled leads, takes a
+//! lead's old [`Facts`] out and puts its new ones in when the lead changes (a late event
+//! changes an old day the same way), and a report over whole days adds the days up.
+//!
+//! [`Facts`] is the flat form: each count of a day under its path (`["overall","mqls"]`,
+//! `["overall","speed","calendar","90"]` for the MQLs answered in 90 s), so a store can keep
+//! one row per (day, path) and add to it, and percentiles stay exact (durations are counted
+//! per whole second, as the report computes them). The fold stays the source of truth: a
+//! property test says the days give the report of the leads, byte for byte.
+
+use super::dimension::Dimension;
+use super::open::open_clocks;
+use super::report::{Counts, Tally};
+use super::section::Periods;
+use crate::calendar::{day_span, local_midnight};
+use crate::lead::Lead;
+use crate::policy::Judge;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Whether nothing `lead` adds to a report changes with time from `now` until its next
+/// event: no clock of its current cycle runs (see the module's doc).
+pub fn settled(lead: &Lead, judge: &dyn Judge, now: DateTime<Utc>) -> bool {
+    open_clocks(lead, judge, now).is_empty()
+}
+
+/// Counts per reporting day, flat: day → path → count. What one lead adds, or the sum over
+/// many; a difference of two (see [`Facts::diff`]) may hold negative counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts(BTreeMap<NaiveDate, BTreeMap<String, i64>>);
+
+/// Facts a store could not turn back into counts: a path or value no release wrote.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stored report facts do not read as counts: {0}")]
+pub struct FactsError(String);
+
+impl Facts {
+    /// What `lead`, settled at `now`, adds to each reporting day of `tz`.
+    pub fn of_lead(lead: &Lead, judge: &dyn Judge, tz: Tz, now: DateTime<Utc>) -> Facts {
+        let mut facts = Facts::default();
+        for day in days_of(lead, tz) {
+            let (from, to) = day_span(tz, day);
+            let mut counts = Counts::default();
+            counts.add(
+                std::slice::from_ref(lead),
+                judge,
+                now,
+                &Periods::day(from, to),
+                &Dimension::ALL,
+            );
+            let flat = facts.0.entry(day).or_default();
+            flatten(
+                &serde_json::to_value(&counts).unwrap_or_default(),
+                &mut Vec::new(),
+                flat,
+            );
+        }
+        facts.0.retain(|_, flat| !flat.is_empty());
+        facts
+    }
+
+    /// The facts as `(day, path, count)`, for a store to keep.
+    pub fn entries(&self) -> impl Iterator<Item = (NaiveDate, &str, i64)> {
+        self.0
+            .iter()
+            .flat_map(|(d, flat)| flat.iter().map(move |(p, n)| (*d, p.as_str(), *n)))
+    }
+
+    /// Facts from a store's `(day, path, count)` entries; entries of one (day, path) add up.
+    pub fn from_entries(entries: impl IntoIterator<Item = (NaiveDate, String, i64)>) -> Facts {
+        let mut facts = Facts::default();
+        for (day, path, n) in entries {
+            *facts.0.entry(day).or_default().entry(path).or_default() += n;
+        }
+        facts.prune();
+        facts
+    }
+
+    /// Adds `other` (`sign` +1), or takes it out (`sign` −1).
+    fn combine(&mut self, other: &Facts, sign: i64) {
+        for (day, flat) in &other.0 {
+            let mine = self.0.entry(*day).or_default();
+            for (path, n) in flat {
+                *mine.entry(path.clone()).or_default() += sign * n;
+            }
+        }
+        self.prune();
+    }
+
+    pub fn add(&mut self, other: &Facts) {
+        self.combine(other, 1);
+    }
+
+    pub fn subtract(&mut self, other: &Facts) {
+        self.combine(other, -1);
+    }
+
+    /// What turns `old` into `new`: the change a store applies to its days when a lead's
+    /// facts change (only the paths that changed).
+    pub fn diff(old: &Facts, new: &Facts) -> Facts {
+        let mut d = new.clone();
+        d.subtract(old);
+        d
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The days with any count.
+    pub fn days(&self) -> impl Iterator<Item = NaiveDate> + '_ {
+        self.0.keys().copied()
+    }
+
+    fn prune(&mut self) {
+        for flat in self.0.values_mut() {
+            flat.retain(|_, n| *n != 0);
+        }
+        self.0.retain(|_, flat| !flat.is_empty());
+    }
+
+    /// The counts of the days in `[first, end)`, summed.
+    fn counts(&self, first: NaiveDate, end: NaiveDate) -> Result<Counts, FactsError> {
+        let mut sum: BTreeMap<&str, i64> = BTreeMap::new();
+        for (_, flat) in self.0.range(first..end) {
+            for (path, n) in flat {
+                *sum.entry(path.as_str()).or_default() += n;
+            }
+        }
+        let mut root = Value::Object(Map::new());
+        for (path, n) in sum {
+            let n = u64::try_from(n).map_err(|_| FactsError(format!("{path} is {n}")))?;
+            let keys: Vec<String> = serde_json::from_str(path).map_err(|_| FactsError(path.to_owned()))?;
+            insert(&mut root, &keys, n).ok_or_else(|| FactsError(path.to_owned()))?;
+        }
+        serde_json::from_value(root).map_err(|e| FactsError(e.to_string()))
+    }
+}
+
+/// The reporting days a lead can add to: those of each cycle's engagement, first assignment
+/// and assignments (every cohort a report counts is one of these).
+fn days_of(lead: &Lead, tz: Tz) -> BTreeSet<NaiveDate> {
+    let day = |t: DateTime<Utc>| t.with_timezone(&tz).date_naive();
+    lead.cycles
+        .iter()
+        .flat_map(|c| {
+            let assigned = c.stints.iter().map(|s| s.assigned_at);
+            std::iter::once(c.engaged_at)
+                .chain(c.first_assigned_at())
+                .chain(assigned)
+        })
+        .map(day)
+        .collect()
+}
+
+/// Each non-zero number under `v`, under its path of keys (a JSON array of strings).
+fn flatten(v: &Value, path: &mut Vec<String>, out: &mut BTreeMap<String, i64>) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m {
+                path.push(k.clone());
+                flatten(child, path, out);
+                path.pop();
+            }
+        }
+        Value::Number(n) => {
+            if let Some(n) = n.as_u64().and_then(|n| i64::try_from(n).ok()).filter(|n| *n != 0) {
+                out.insert(serde_json::to_string(path).unwrap_or_default(), n);
+            }
+        }
+        // Counts hold only objects and counts; anything else is no count.
+        _ => {}
+    }
+}
+
+/// Puts `n` at `keys` under `root`, making the objects on the way; `None` when a key is taken
+/// by a count already.
+fn insert(root: &mut Value, keys: &[String], n: u64) -> Option<()> {
+    let (last, parents) = keys.split_last()?;
+    let mut at = root;
+    for k in parents {
+        at = at
+            .as_object_mut()?
+            .entry(k.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    at.as_object_mut()?.insert(last.clone(), Value::from(n));
+    Some(())
+}
+
+/// The reporting days a tally's period and the one before it are made of, when both are whole
+/// days of `tz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactDays {
+    /// First day of the period before.
+    pub previous: NaiveDate,
+    /// First day of the period.
+    pub first: NaiveDate,
+    /// The day after the period's last.
+    pub end: NaiveDate,
+}
+
+impl Tally<'_> {
+    /// The days whose facts this report adds up, when its period and the one before are whole
+    /// days of `tz` (`None` otherwise, e.g. a period across a DST change, whose period before
+    /// starts at another hour: the host reads the leads instead).
+    pub fn fact_days(&self, tz: Tz) -> Option<FactDays> {
+        let p = self.periods();
+        let day = |t: DateTime<Utc>| Some(t.with_timezone(&tz).date_naive()).filter(|d| local_midnight(tz, *d) == t);
+        let days = FactDays {
+            previous: day(p.previous().0)?,
+            first: day(p.from)?,
+            end: day(p.to)?,
+        };
+        (days.previous <= days.first && days.first <= days.end).then_some(days)
+    }
+
+    /// Adds the settled leads' `facts` of `days` (see [`Tally::fact_days`]): the period's days
+    /// to every figure, the days before as the MQLs of the period before. The leads read
+    /// beside them (open ones, and those whose facts are not in the days) are added with
+    /// [`Tally::add`] as ever.
+    pub fn add_facts(&mut self, facts: &Facts, days: FactDays) -> Result<(), FactsError> {
+        debug_assert!(self.is_unscoped(), "a scoped report reads its leads");
+        let dims = self.dims();
+        let previous = facts.counts(days.previous, days.first)?;
+        let period = facts.counts(days.first, days.end)?;
+        let counts = self.counts_mut();
+        counts.merge_as_previous(&previous, &dims);
+        counts.merge(period.only(&dims));
+        Ok(())
+    }
+}
+
+impl Counts {
+    /// These counts with the groups of `dims` only.
+    fn only(mut self, dims: &[Dimension]) -> Counts {
+        self.groups.retain(|d, _| dims.contains(d));
+        self
+    }
+}
