@@ -2,7 +2,7 @@
 //! (the HTTP extractor or the CLI) and passed on as types.
 
 use crate::report_format::Format;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 pub use leadclock_domain::calendar::{day_span, local_midnight};
 use leadclock_domain::metrics::Dimension;
