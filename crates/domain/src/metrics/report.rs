@@ -62,12 +62,29 @@ pub struct VersionUse {
 }
 
 /// Excluded leads, in all and per rule.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(default)]
 pub struct Excluded {
     pub total: u64,
     pub by_rule: BTreeMap<String, u64>,
+}
+
+/// Read back from kept facts, where counts of zero are left out (a manual impl, so the API's
+/// schema keeps every field required).
+impl<'de> Deserialize<'de> for Excluded {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Kept {
+            total: u64,
+            by_rule: BTreeMap<String, u64>,
+        }
+        let k = Kept::deserialize(d)?;
+        Ok(Excluded {
+            total: k.total,
+            by_rule: k.by_rule,
+        })
+    }
 }
 
 /// Every figure of a report but its open list, being added up from rows: counts and the

@@ -227,9 +227,8 @@ fn systems_delay(sys: &Durations, still_unassigned: u64) -> SystemsDelay {
 }
 
 /// Leads whose events earned escalation steps, on either clock, and how far up they went.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(default)]
 pub struct Earned {
     /// Leads with at least one earned step.
     pub leads: u64,
@@ -242,12 +241,41 @@ pub struct Earned {
 /// Earned steps of leads in live mode, and of those in shadow mode: what shadow mode would
 /// have escalated. From event times only, like every metric; what was delivered is in the
 /// step outcomes, not here.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(default)]
 pub struct Escalations {
     pub live: Earned,
     pub shadow: Earned,
+}
+
+/// Read back from kept facts, where counts of zero are left out (a manual impl, so the API's
+/// schema keeps every field required).
+impl<'de> Deserialize<'de> for Escalations {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct KeptEarned {
+            leads: u64,
+            manager: u64,
+            exec: u64,
+        }
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct KeptEscalations {
+            live: KeptEarned,
+            shadow: KeptEarned,
+        }
+        let k = KeptEscalations::deserialize(d)?;
+        let earned = |e: KeptEarned| Earned {
+            leads: e.leads,
+            manager: e.manager,
+            exec: e.exec,
+        };
+        Ok(Escalations {
+            live: earned(k.live),
+            shadow: earned(k.shadow),
+        })
+    }
 }
 
 impl Earned {
