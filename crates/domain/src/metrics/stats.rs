@@ -94,21 +94,13 @@ impl Stats {
         }
     }
 
-    pub fn of(mut xs: Vec<i64>) -> Stats {
-        xs.sort_unstable();
-        let n = xs.len();
-        let rank = |q: f64| -> Option<f64> {
-            // Nearest rank: the smallest value with at least q of the data at or below it.
-            let k = ((q * n as f64).ceil() as usize).clamp(1, n.max(1));
-            xs.get(k - 1).map(|&v| v as f64)
-        };
-        Stats {
-            count: n as u64,
-            average: (n > 0).then(|| xs.iter().sum::<i64>() as f64 / n as f64),
-            median: rank(0.5),
-            p80: rank(0.8),
-            p90: rank(0.9),
+    /// The distribution of `xs` (nearest rank, as [`Stats::of_counts`], its one home).
+    pub fn of(xs: Vec<i64>) -> Stats {
+        let mut counts = BTreeMap::new();
+        for x in xs {
+            *counts.entry(x).or_default() += 1;
         }
+        Stats::of_counts(&counts)
     }
 }
 
@@ -202,7 +194,23 @@ mod tests {
             for x in &xs {
                 *counts.entry(*x).or_default() += 1;
             }
-            assert_eq!(Stats::of_counts(&counts), Stats::of(xs));
+            // Independently: the sorted list, read at each nearest rank.
+            let mut sorted = xs.clone();
+            sorted.sort_unstable();
+            let n = sorted.len();
+            let rank = |q: f64| {
+                sorted
+                    .get(((q * n as f64).ceil() as usize).clamp(1, n.max(1)) - 1)
+                    .map(|&v| v as f64)
+            };
+            let expected = Stats {
+                count: n as u64,
+                average: (n > 0).then(|| sorted.iter().sum::<i64>() as f64 / n as f64),
+                median: rank(0.5),
+                p80: rank(0.8),
+                p90: rank(0.9),
+            };
+            assert_eq!(Stats::of_counts(&counts), expected);
         }
     }
 }
