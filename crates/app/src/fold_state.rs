@@ -20,7 +20,7 @@
 
 use crate::ports::Saved;
 use leadclock_domain::lead::TimelineEntry;
-use leadclock_domain::metrics::OpenClock;
+use leadclock_domain::metrics::{Facts, OpenClock};
 use leadclock_domain::policy::Versions;
 use leadclock_domain::snapshot::Snapshot;
 use leadclock_domain::{Event, Lead, LeadId};
@@ -59,8 +59,14 @@ impl FoldTag {
         FoldTag(h)
     }
 
-    fn text(self) -> String {
+    /// The tag as a store keeps it.
+    pub fn text(self) -> String {
         format!("{:016x}", self.0)
+    }
+
+    /// A tag a store kept ([`FoldTag::text`]).
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.len() == 16).then(|| u64::from_str_radix(text, 16).ok().map(FoldTag))?
     }
 }
 
@@ -169,6 +175,24 @@ impl EncodedOpenClocks {
     }
 }
 
+/// What `snapshot` (of the lead's first `events` stored events, made under `tag`) adds to each
+/// reporting day, with the lead settled at `at`: the facts a store keeps for it (see
+/// [`crate::ports::FactsChange`]). Worked out from the stored form, not the lead in hand, so the
+/// facts a later pass takes out are the ones put in (the form properties and timeline a
+/// snapshot leaves out are not read by any figure). `None` when it does not decode under `tag`.
+pub fn facts_of(
+    snapshot: &EncodedSnapshot,
+    tag: FoldTag,
+    lead: &LeadId,
+    events: u64,
+    versions: &Versions,
+    tz: chrono_tz::Tz,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Option<Facts> {
+    let lead = snapshot.decode_lead(tag, lead, events)?;
+    Some(Facts::of_lead(&lead, versions, tz, at))
+}
+
 /// The snapshot to keep after a full fold of `events` (the lead's own stored events).
 pub fn after_refold(lead: &Lead, events: &[Event], tag: FoldTag) -> Option<EncodedSnapshot> {
     let count = events.len() as u64;
@@ -267,8 +291,13 @@ mod tests {
             armed: Vec::new(),
             snapshot: after_refold(&lead, &events, tag),
             open_clocks: None,
+            facts: None,
         };
-        let saved = Saved { summary, stored: 4 };
+        let saved = Saved {
+            summary,
+            stored: 4,
+            facts: None,
+        };
         let read = current(&saved, tag).unwrap();
         assert!(read.timeline.is_empty());
         assert_eq!(read.cycles, lead.cycles);

@@ -70,6 +70,11 @@ impl<S, T, N, C> App<S, T, N, C> {
         self
     }
 
+    /// The tag of the fold these handlers make: what their snapshots and report facts are kept under.
+    pub fn fold_tag(&self) -> fold_state::FoldTag {
+        self.fold_tag
+    }
+
     /// The same handlers judging by `versions`; the newest becomes the current policy.
     pub fn with_versions(mut self, versions: Versions) -> Self {
         self.policy = versions.current().policy.clone();

@@ -6,16 +6,17 @@
 //! count is ahead of its summary has unreconciled events and needs attention.
 
 use crate::error::PortError;
-use crate::fold_state::{EncodedOpenClocks, EncodedSnapshot};
+use crate::fold_state::{EncodedOpenClocks, EncodedSnapshot, FoldTag};
 use crate::identity::{normal_email, HeldTouch, Identity, IdentityKey, ToolPerson};
 use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::ports::{
-    Appended, EventStore, Identities, LeadIndex, LeadSummary, Outbox, PersonalData, RawHooks, Rollups, Saved, StepLog,
-    WriteBacks,
+    Appended, EventStore, Identities, KeptFacts, LeadIndex, LeadSummary, Outbox, PersonalData, RawHooks, Rollups,
+    Saved, StaleFacts, StepLog, WriteBacks,
 };
 use crate::raw_hooks::{RawHook, RawHookCursor};
 use crate::writeback::WriteBack;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use leadclock_domain::metrics::{Dimension, Facts};
 use leadclock_domain::steps::{StepKey, StepRecord, StepStatus};
 use leadclock_domain::{Event, EventId, LeadId};
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,6 +51,8 @@ struct State {
     held: BTreeMap<(ToolPerson, EventId), HeldTouch>,
     write_backs: BTreeMap<LeadId, WriteBack>,
     raw_hooks: BTreeMap<RawHookCursor, RawHook>,
+    /// The kept report facts of each fold tag, summed over the leads that hold theirs there.
+    facts: BTreeMap<String, Facts>,
 }
 
 /// What SQLite's `leads` table keeps about a lead; created by its first event.
@@ -64,6 +67,10 @@ struct Row {
     armed: Vec<leadclock_domain::steps::Timer>,
     snapshot: Option<EncodedSnapshot>,
     open_clocks: Option<EncodedOpenClocks>,
+    /// The tag of the last pass that kept the lead's report facts in order, and when the
+    /// facts it holds were worked out (none held: `None`).
+    facts_tag: Option<FoldTag>,
+    facts_at: Option<DateTime<Utc>>,
 }
 
 impl Row {
@@ -78,7 +85,17 @@ impl Row {
             armed: Vec::new(),
             snapshot: None,
             open_clocks: None,
+            facts_tag: None,
+            facts_at: None,
         }
+    }
+
+    /// The lead's facts held in the aggregate.
+    fn kept(&self) -> Option<KeptFacts> {
+        Some(KeptFacts {
+            tag: self.facts_tag?,
+            at: self.facts_at?,
+        })
     }
 
     fn needs_attention(&self, before: DateTime<Utc>) -> bool {
@@ -159,11 +176,20 @@ impl LeadIndex for MemoryStore {
     /// folded fewer events than the saved one is ignored.
     async fn save_summary(&self, s: &LeadSummary) -> Result<(), PortError> {
         let mut state = self.state();
-        let Some(row) = state.leads.get_mut(&s.lead_id) else {
+        let State { leads, facts, .. } = &mut *state;
+        let Some(row) = leads.get_mut(&s.lead_id) else {
             return Ok(());
         };
         if row.folded > s.events {
             return Ok(());
+        }
+        if let Some(change) = &s.facts {
+            if !change.applies_to(row.kept()) {
+                return Ok(());
+            }
+            row.facts_tag = Some(change.tag);
+            row.facts_at = change.new.as_ref().map(|(k, _)| k.at);
+            facts.entry(change.tag.text()).or_default().add(&change.difference());
         }
         row.folded = s.events;
         row.next_due = s.next_due;
@@ -189,8 +215,10 @@ impl LeadIndex for MemoryStore {
                 armed: row.armed.clone(),
                 snapshot: row.snapshot.clone(),
                 open_clocks: row.open_clocks.clone(),
+                facts: None,
             },
             stored: row.stored,
+            facts: row.kept(),
         }))
     }
 
@@ -211,6 +239,54 @@ impl LeadIndex for MemoryStore {
         let open = state.leads.iter().filter(|(_, row)| row.open);
         let current = |row: &Row| row.open_clocks.clone().filter(|_| row.folded == row.stored);
         Ok(open.map(|(id, row)| (id.clone(), current(row))).collect())
+    }
+
+    async fn report_facts(
+        &self,
+        tag: FoldTag,
+        first: NaiveDate,
+        end: NaiveDate,
+        _dims: &[Dimension],
+    ) -> Result<Option<Facts>, PortError> {
+        let state = self.state();
+        let all = state.facts.get(&tag.text()).cloned().unwrap_or_default();
+        Ok(Some(all.between(first, end)))
+    }
+
+    async fn active_without_facts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        tag: FoldTag,
+    ) -> Result<Vec<(LeadId, Option<StaleFacts>)>, PortError> {
+        let state = self.state();
+        let held = |row: &Row| row.kept().filter(|k| k.tag == tag);
+        let stale = |row: &Row| {
+            Some(StaleFacts {
+                kept: held(row)?,
+                snapshot: row.snapshot.clone()?,
+                events: row.folded,
+            })
+        };
+        Ok(state
+            .leads
+            .iter()
+            .filter(|(_, row)| row.active_between(from, to))
+            .filter(|(_, row)| held(row).is_none() || row.stored > row.folded)
+            .map(|(id, row)| (id.clone(), stale(row)))
+            .collect())
+    }
+
+    async fn lacking_facts(&self, tag: FoldTag, limit: usize) -> Result<Vec<LeadId>, PortError> {
+        let mut state = self.state();
+        state.facts.retain(|t, _| *t == tag.text());
+        let lacking = |row: &Row| row.folded > 0 && row.stored == row.folded && row.facts_tag != Some(tag);
+        let ids = state
+            .leads
+            .iter()
+            .filter(|(_, row)| lacking(row))
+            .map(|(id, _)| id.clone());
+        Ok(ids.take(limit).collect())
     }
 }
 

@@ -2,12 +2,13 @@
 //! handlers take them as generics, so both hosts run the same code.
 
 use crate::error::PortError;
-use crate::fold_state::{EncodedOpenClocks, EncodedSnapshot};
+use crate::fold_state::{EncodedOpenClocks, EncodedSnapshot, FoldTag};
 use crate::identity::{HeldTouch, Identity, IdentityKey, ToolPerson};
 use crate::outbox::{Channel, OutboxMessage, SendFailure};
 use crate::raw_hooks::{RawHook, RawHookCursor};
 use crate::writeback::WriteBack;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use leadclock_domain::metrics::{Dimension, Facts};
 use leadclock_domain::steps::{StepKey, StepRecord, StepStatus, Timer};
 use leadclock_domain::{Event, EventId, LeadId};
 use std::future::Future;
@@ -60,6 +61,45 @@ pub struct LeadSummary {
     /// summary saved before they were kept): what a report reads of a lead open but quiet in
     /// its period (see [`LeadIndex::open_clocks`]).
     pub open_clocks: Option<EncodedOpenClocks>,
+    /// What this pass changes in the store's report facts ([`FactsChange`]); `None` leaves a
+    /// store's facts as they are (a store that keeps none ignores it).
+    pub facts: Option<FactsChange>,
+}
+
+/// Which facts of a lead a store holds in its per-day report aggregate: those its saved
+/// snapshot adds under `tag` (see [`crate::fold_state::facts_of`]), worked out at `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeptFacts {
+    pub tag: FoldTag,
+    pub at: DateTime<Utc>,
+}
+
+/// What a pass changes in a store's per-day report facts: the lead's facts it holds now
+/// (`old`) come out and the new ones (`new`) go in, in the summary's own write, so the days
+/// always add up the leads whose summaries say their facts are kept.
+///
+/// Applied only when the row still holds `old` under `tag` (none, if `old` is `None`): a pass
+/// that raced another leaves the row as the other saved it (the lead stays marked when the
+/// other folded fewer events, so the sweep comes back).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactsChange {
+    pub tag: FoldTag,
+    pub old: Option<(KeptFacts, Facts)>,
+    /// `None` when the lead keeps no facts: a clock runs, no snapshot was kept, or it merges.
+    pub new: Option<(KeptFacts, Facts)>,
+}
+
+impl FactsChange {
+    /// Whether the row's kept facts are what this change takes out.
+    pub fn applies_to(&self, row: Option<KeptFacts>) -> bool {
+        row.filter(|k| k.tag == self.tag) == self.old.as_ref().map(|(k, _)| *k)
+    }
+
+    /// The difference to add to the days under `tag`.
+    pub fn difference(&self) -> Facts {
+        let facts = |x: &Option<(KeptFacts, Facts)>| x.as_ref().map_or_else(Facts::default, |(_, f)| f.clone());
+        Facts::diff(&facts(&self.old), &facts(&self.new))
+    }
 }
 
 /// A lead's saved summary with the count of events the store holds now, read together: the
@@ -68,6 +108,19 @@ pub struct LeadSummary {
 pub struct Saved {
     pub summary: LeadSummary,
     pub stored: u64,
+    /// The lead's facts the store holds in its report aggregate, if any (a store that keeps
+    /// none: always `None`).
+    pub facts: Option<KeptFacts>,
+}
+
+/// A lead a report must read in full although the store holds its facts: an event arrived
+/// since they were worked out. The report takes them out (from its snapshot) and reads the lead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaleFacts {
+    pub kept: KeptFacts,
+    pub snapshot: EncodedSnapshot,
+    /// The stored events the snapshot folded.
+    pub events: u64,
 }
 
 /// The durable log of events, keyed by event id.
@@ -138,6 +191,48 @@ pub trait LeadIndex: Send + Sync {
     /// store that can answers from its open index alone; the default reads no clocks.
     fn open_clocks(&self) -> impl Future<Output = Result<Vec<(LeadId, Option<EncodedOpenClocks>)>, PortError>> + Send {
         async move { Ok(self.open_leads().await?.into_iter().map(|id| (id, None)).collect()) }
+    }
+
+    /// The sum of the kept facts under `tag` of the reporting days `[first, end)`: the
+    /// figures outside any group and those of `dims`' groups (others may be left out). `None`
+    /// when the store keeps no facts (the default): a report reads every lead.
+    fn report_facts(
+        &self,
+        tag: FoldTag,
+        first: NaiveDate,
+        end: NaiveDate,
+        dims: &[Dimension],
+    ) -> impl Future<Output = Result<Option<Facts>, PortError>> + Send {
+        let _ = (tag, first, end, dims);
+        async { Ok(None) }
+    }
+
+    /// [`LeadIndex::active_between`] less the leads whose current facts under `tag` the store
+    /// holds: what a report beside [`LeadIndex::report_facts`] reads in full. A lead whose facts
+    /// are held but an event arrived since comes with them, to be taken out.
+    fn active_without_facts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        tag: FoldTag,
+    ) -> impl Future<Output = Result<Vec<(LeadId, Option<StaleFacts>)>, PortError>> + Send {
+        let _ = tag;
+        async move {
+            Ok(self
+                .active_between(from, to)
+                .await?
+                .into_iter()
+                .map(|id| (id, None))
+                .collect())
+        }
+    }
+
+    /// Up to `limit` reconciled leads whose last pass was not under `tag` (stored before
+    /// facts were kept, or under another policy or release): the backfill passes them again.
+    /// Another tag's days are forgotten on the way. A store that keeps no facts: none.
+    fn lacking_facts(&self, tag: FoldTag, limit: usize) -> impl Future<Output = Result<Vec<LeadId>, PortError>> + Send {
+        let _ = (tag, limit);
+        async { Ok(Vec::new()) }
     }
 }
 

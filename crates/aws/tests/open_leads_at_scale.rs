@@ -57,6 +57,7 @@ async fn seed_one(store: &DynamoStore, versions: &Versions, run: &str, i: usize)
             last_activity: at + Duration::seconds(1),
             open: true,
             armed: Vec::new(),
+            facts: None,
         })
         .await
 }

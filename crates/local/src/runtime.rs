@@ -97,6 +97,16 @@ pub async fn start(cfg: Config) -> Result<Running, PortError> {
     tasks::every(app.clone(), "sweep", SWEEP_PERIOD, |app| async move {
         app.sweep(chrono::Duration::zero()).await.map(|_| ())
     });
+    tasks::every(
+        app.clone(),
+        "report facts backfill",
+        Duration::from_secs(1),
+        |app| async move {
+            app.backfill_facts(leadclock_app::handlers::reconcile::BACKFILL_PER_TICK)
+                .await
+                .map(|_| ())
+        },
+    );
     tasks::dispatcher(app.clone(), &cfg.shutdown);
     tasks::nightly_rollups(app.clone());
 

@@ -291,7 +291,7 @@ async fn a_store_written_before_open_clocks_upgrades_and_its_open_leads_gain_the
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(user_version, 9);
+    assert_eq!(user_version, leadclock_local::store::schema::VERSION);
 }
 
 /// Every lead of the store folded from its events, as a report would without snapshots.

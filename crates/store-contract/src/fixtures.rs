@@ -146,6 +146,7 @@ pub fn summary(lead: &LeadId, events: u64, last_activity: DateTime<Utc>) -> Lead
         armed: Vec::new(),
         snapshot: None,
         open_clocks: None,
+        facts: None,
     }
 }
 

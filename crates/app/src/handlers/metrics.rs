@@ -160,6 +160,52 @@ where
         Ok(leads)
     }
 
+    /// Adds to an unscoped `tally` the facts the store keeps for its days, and answers the
+    /// leads of the span it must still read in full: those without current facts (a clock
+    /// runs, no snapshot, another policy, not passed since the upgrade), and those with an
+    /// event since their facts were worked out, whose facts are taken out first. `None` when the
+    /// report reads every lead: a scoped reader, a period not made of whole reporting days, a
+    /// store that keeps no facts.
+    async fn add_kept_facts(
+        &self,
+        tally: &mut metrics::Tally<'_>,
+        span_from: DateTime<Utc>,
+        span_to: DateTime<Utc>,
+    ) -> Result<Option<BTreeSet<LeadId>>, PortError> {
+        let (tag, tz) = (self.fold_tag, self.policy.reporting_timezone);
+        let Some(days) = tally.fact_days(tz).filter(|_| tally.scope() == &Scope::All) else {
+            return Ok(None);
+        };
+        let dims = tally.dims();
+        let Some(mut facts) = self.store.report_facts(tag, days.previous, days.end, &dims).await? else {
+            return Ok(None);
+        };
+        let started = std::time::Instant::now();
+        let mut rest = BTreeSet::new();
+        let mut stale = 0u64;
+        for (id, held) in self.store.active_without_facts(span_from, span_to, tag).await? {
+            if let Some(s) = held {
+                let old = fold_state::facts_of(&s.snapshot, tag, &id, s.events, &self.versions, tz, s.kept.at)
+                    .ok_or_else(|| {
+                        PortError::new("read report facts", format!("{id}: the saved snapshot does not decode"))
+                    })?;
+                facts.subtract(&old.between(days.previous, days.end));
+                stale += 1;
+            }
+            rest.insert(id);
+        }
+        tally
+            .add_facts(&facts.only(&dims), days)
+            .map_err(|e| PortError::permanent("read report facts", e))?;
+        tracing::info!(
+            to_read = rest.len(),
+            stale,
+            facts_ms = started.elapsed().as_millis() as u64,
+            "report facts added"
+        );
+        Ok(Some(rest))
+    }
+
     /// The open leads an unscoped report must still read once it has read `read` in full:
     /// those whose summary's open clocks are not current. The others go straight into
     /// `tally`: their open clocks are all a report counts of a lead with no event in its span.
@@ -235,12 +281,15 @@ where
         let now = self.clock.now();
         let mut tally = metrics::Tally::new(self.versions.as_ref(), from, to, by, now, scope.clone());
         let started = std::time::Instant::now();
-        let mut read: BTreeSet<LeadId> = self
-            .store
-            .active_between(span_from, span_to)
-            .await?
-            .into_iter()
-            .collect();
+        let mut read: BTreeSet<LeadId> = match self.add_kept_facts(&mut tally, span_from, span_to).await? {
+            Some(rest) => rest,
+            None => self
+                .store
+                .active_between(span_from, span_to)
+                .await?
+                .into_iter()
+                .collect(),
+        };
         let directory = self.directory();
         let mut adding = std::time::Duration::ZERO;
         // A merge folds the absorbed lead's events into its survivor, whose own events may all

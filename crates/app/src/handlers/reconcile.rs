@@ -11,7 +11,8 @@ use crate::fold_state::{self, EncodedOpenClocks, EncodedSnapshot, FoldTag};
 use crate::message::{EscalationMessage, OutcomeMessage};
 use crate::outbox::OutboxMessage;
 use crate::ports::{
-    Clock, EventStore, Identities, LeadIndex, LeadSummary, Notifier, PersonalData, Saved, StepLog, Timers, WriteBacks,
+    Clock, EventStore, FactsChange, Identities, KeptFacts, LeadIndex, LeadSummary, Notifier, PersonalData, Saved,
+    StepLog, Timers, WriteBacks,
 };
 use crate::App;
 use chrono::{DateTime, Duration, Utc};
@@ -102,7 +103,7 @@ impl OpenNow {
     }
 }
 
-fn summary(folded: &Folded, plan: &Plan, open: &OpenNow) -> Option<LeadSummary> {
+fn summary(folded: &Folded, plan: &Plan, open: &OpenNow, facts: FactsChange) -> Option<LeadSummary> {
     Some(LeadSummary {
         lead_id: folded.lead.lead_id.clone(),
         events: folded.own_count,
@@ -113,6 +114,7 @@ fn summary(folded: &Folded, plan: &Plan, open: &OpenNow) -> Option<LeadSummary> 
         armed: plan.timers.clone(),
         snapshot: folded.snapshot.clone(),
         open_clocks: open.clocks.clone(),
+        facts: Some(facts),
     })
 }
 
@@ -163,7 +165,7 @@ where
         };
         let version = self.versions.judging(&folded.lead);
         let (judging, policy_version) = (version.policy.clone(), version.number);
-        let armed = saved.map(|s| s.summary.armed).unwrap_or_default();
+        let armed = saved.as_ref().map(|s| s.summary.armed.clone()).unwrap_or_default();
         let stored = self.store.steps(lead_id).await?;
         let legacy = folded
             .events
@@ -197,7 +199,8 @@ where
         // otherwise the sweep comes back to it.
         if failures.is_empty() {
             let open = OpenNow::of(&folded.lead, &judging, self.fold_tag, now);
-            if let Some(s) = summary(&folded, &plan, &open) {
+            let facts = self.facts_change(saved.as_ref(), &folded, &open, now)?;
+            if let Some(s) = summary(&folded, &plan, &open, facts) {
                 self.store.save_summary(&s).await?;
             }
         }
@@ -216,6 +219,58 @@ where
             timers: plan.timers,
             failures,
         })
+    }
+
+    /// What this pass changes in the store's per-day report facts: the facts the store holds
+    /// for the lead (worked out again from the saved snapshot they were made of) come out, and
+    /// the new snapshot's go in when the lead is settled (no clock runs, so its figures no
+    /// longer change with time). A lead without a snapshot (a merge, a correction, one too big)
+    /// keeps none and is read in full by reports.
+    fn facts_change(
+        &self,
+        saved: Option<&Saved>,
+        folded: &Folded,
+        open: &OpenNow,
+        now: DateTime<Utc>,
+    ) -> Result<FactsChange, PortError> {
+        let (tag, tz, id) = (self.fold_tag, self.policy.reporting_timezone, &folded.lead.lead_id);
+        let facts_of = |snapshot: &EncodedSnapshot, events: u64, at: DateTime<Utc>| {
+            fold_state::facts_of(snapshot, tag, id, events, &self.versions, tz, at)
+        };
+        let held = saved.and_then(|s| Some((s, s.facts.filter(|k| k.tag == tag)?)));
+        let old = match held {
+            None => None,
+            Some((s, kept)) => {
+                let snapshot = s.summary.snapshot.as_ref();
+                let facts = snapshot
+                    .and_then(|snap| facts_of(snap, s.summary.events, kept.at))
+                    .ok_or_else(|| {
+                        PortError::new(
+                            "recompute kept report facts",
+                            format!("{id}: the saved snapshot does not decode"),
+                        )
+                    })?;
+                Some((kept, facts))
+            }
+        };
+        // Whole milliseconds, as the stores keep the instant: the facts taken out later are
+        // worked out at the same instant as these.
+        let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+        let settled =
+            open.clocks.is_none() && leadclock_domain::metrics::settled(&folded.lead, self.versions.as_ref(), now);
+        let new = match (&folded.snapshot, settled) {
+            (Some(snapshot), true) => match (&old, held) {
+                // The same snapshot as saved: the same facts (a settled lead's do not change).
+                (Some(kept), Some((s, _)))
+                    if s.summary.snapshot.as_ref() == Some(snapshot) && s.summary.events == folded.own_count =>
+                {
+                    Some(kept.clone())
+                }
+                _ => facts_of(snapshot, folded.own_count, now).map(|f| (KeptFacts { tag, at: now }, f)),
+            },
+            _ => None,
+        };
+        Ok(FactsChange { tag, old, new })
     }
 
     /// The lead's saved snapshot continued: as it is when the store holds exactly the events it
@@ -390,7 +445,28 @@ where
         }
         Ok(ids.len())
     }
+
+    /// Passes again up to `limit` reconciled leads whose last pass ran under other policy
+    /// versions or another release, or before report facts were kept: each pass keeps the
+    /// lead's facts under this one (see [`FactsChange`]), so reports read fewer leads in full.
+    /// Until a lead is passed, reports read it as before. Returns how many leads it passed.
+    pub async fn backfill_facts(&self, limit: usize) -> Result<usize, PortError> {
+        let ids = self.store.lacking_facts(self.fold_tag, limit).await?;
+        for id in &ids {
+            if let Err(e) = self.reconcile(id).await {
+                tracing::warn!(lead_id = %id, error = %e, "backfill could not reconcile lead");
+            }
+        }
+        if !ids.is_empty() {
+            tracing::info!(leads = ids.len(), "report facts backfilled");
+        }
+        Ok(ids.len())
+    }
 }
+
+/// Leads the local server's backfill passes a second ([`App::backfill_facts`]): a million
+/// leads in about an hour and a half, without holding the store from new events for long.
+pub const BACKFILL_PER_TICK: usize = 200;
 
 /// Delay before a pass whose records could not be written tries again.
 pub const RETRY_DELAY: Duration = Duration::seconds(30);

@@ -501,9 +501,12 @@ fn saved_of(lead: &LeadId, item: &Item, snapshot: Option<&Item>) -> Result<Optio
             armed,
             snapshot,
             open_clocks: open_clocks_attr(item),
+            facts: None,
         },
         // Every append counts itself; a summary without the count is never taken as current.
         stored: num("events_stored").map_or(u64::MAX, |n| n as u64),
+        // Report facts are not kept on DynamoDB yet: its reports read their leads.
+        facts: None,
     }))
 }
 

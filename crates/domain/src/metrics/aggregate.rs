@@ -116,6 +116,27 @@ impl Facts {
         self.0.is_empty()
     }
 
+    /// The facts of the days in `[first, end)` only.
+    pub fn between(&self, first: NaiveDate, end: NaiveDate) -> Facts {
+        if first >= end {
+            return Facts::default();
+        }
+        Facts(self.0.range(first..end).map(|(d, flat)| (*d, flat.clone())).collect())
+    }
+
+    /// These facts without the groups of dimensions other than `dims`: what a report by
+    /// `dims` reads (a store may leave the others out).
+    pub fn only(&self, dims: &[Dimension]) -> Facts {
+        let kept: Vec<String> = dims.iter().map(|d| group_prefix(*d)).collect();
+        let keep = |path: &str| !path.starts_with(GROUPS) || kept.iter().any(|k| path.starts_with(k.as_str()));
+        let mut out = self.clone();
+        for flat in out.0.values_mut() {
+            flat.retain(|path, _| keep(path));
+        }
+        out.prune();
+        out
+    }
+
     /// The days with any count.
     pub fn days(&self) -> impl Iterator<Item = NaiveDate> + '_ {
         self.0.keys().copied()
@@ -144,6 +165,14 @@ impl Facts {
         }
         serde_json::from_value(root).map_err(|e| FactsError(e.to_string()))
     }
+}
+
+/// How every path of a group starts (`["groups",`), and those of one dimension's groups.
+pub const GROUPS: &str = r#"["groups","#;
+
+/// How the paths of `dim`'s groups start: `["groups","owner",`.
+pub fn group_prefix(dim: Dimension) -> String {
+    format!(r#"{GROUPS}"{}","#, dim.as_str())
 }
 
 /// The reporting days a lead can add to: those of each cycle's engagement, first assignment

@@ -249,7 +249,8 @@ impl<'a> Tally<'a> {
     }
 
     /// The dimensions broken down by.
-    pub(super) fn dims(&self) -> Vec<Dimension> {
+    /// The breakdowns this report shows.
+    pub fn dims(&self) -> Vec<Dimension> {
         self.by.into_iter().collect()
     }
 
@@ -259,6 +260,11 @@ impl<'a> Tally<'a> {
 
     pub(super) fn periods(&self) -> Periods {
         self.periods
+    }
+
+    /// Whose leads this report counts.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
     }
 
     pub(super) fn is_unscoped(&self) -> bool {

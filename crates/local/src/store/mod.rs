@@ -8,6 +8,7 @@
 //! them) and `rollups`. A lead whose `stored` count is ahead of its summary has unreconciled
 //! events.
 
+mod facts;
 mod identities;
 mod outbox;
 mod policies;
@@ -17,10 +18,12 @@ pub mod schema;
 mod steps;
 mod write_backs;
 
+use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use leadclock_app::error::PortError;
-use leadclock_app::fold_state::{EncodedOpenClocks, EncodedSnapshot};
-use leadclock_app::ports::{Appended, EventCount, EventStore, LeadIndex, LeadSummary, Rollups, Saved};
+use leadclock_app::fold_state::{EncodedOpenClocks, EncodedSnapshot, FoldTag};
+use leadclock_app::ports::{Appended, EventCount, EventStore, LeadIndex, LeadSummary, Rollups, Saved, StaleFacts};
+use leadclock_domain::metrics::{Dimension, Facts};
 use leadclock_domain::{Event, LeadId};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
@@ -192,6 +195,8 @@ struct SummaryRow {
     stored: i64,
     snapshot: Option<String>,
     open_clocks: Option<String>,
+    facts_tag: Option<String>,
+    facts_at: Option<i64>,
 }
 
 impl SummaryRow {
@@ -206,6 +211,8 @@ impl SummaryRow {
             stored: r.get(6)?,
             snapshot: r.get(7)?,
             open_clocks: r.get(8)?,
+            facts_tag: r.get(9)?,
+            facts_at: r.get(10)?,
         })
     }
 
@@ -226,8 +233,10 @@ impl SummaryRow {
                     .unwrap_or_default(),
                 snapshot: self.snapshot.map(EncodedSnapshot::from_stored),
                 open_clocks: self.open_clocks.map(EncodedOpenClocks::from_stored),
+                facts: None,
             },
             stored: self.stored as u64,
+            facts: facts::kept(self.facts_tag.as_deref(), self.facts_at),
         })
     }
 }
@@ -357,15 +366,40 @@ impl LeadIndex for SqliteStore {
         );
         let snapshot = s.snapshot.as_ref().map(|x| x.as_str().to_owned());
         let clocks = s.open_clocks.as_ref().map(|x| x.as_str().to_owned());
+        let change = s.facts.clone();
         self.with("save summary", move |c| {
-            c.execute(
+            let tx = c.transaction()?;
+            let row: Option<(i64, Option<String>, Option<i64>)> = tx
+                .prepare_cached("SELECT folded, facts_tag, facts_at FROM leads WHERE lead_id = ?1")?
+                .query_row(params![lead], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            // No row (no event stored), a newer summary saved, or facts another pass changed
+            // since this one read them: left as it is (see `FactsChange`).
+            let applies = |(was, tag, at): &(i64, Option<String>, Option<i64>)| {
+                *was <= folded
+                    && change
+                        .as_ref()
+                        .is_none_or(|ch| ch.applies_to(facts::kept(tag.as_deref(), *at)))
+            };
+            if !row.as_ref().is_some_and(applies) {
+                return Ok(());
+            }
+            tx.prepare_cached(
                 "UPDATE leads SET folded = ?2, next_due = ?3, first_engaged_at = ?4,
                     last_activity = MAX(COALESCE(last_activity, ?5), ?5), open = ?6, armed = ?7,
                     snapshot = ?8, open_clocks = ?9
-                 WHERE lead_id = ?1 AND folded <= ?2",
-                params![lead, folded, next_due, engaged, last, open, armed, snapshot, clocks],
-            )
-            .map(|_| ())
+                 WHERE lead_id = ?1",
+            )?
+            .execute(params![
+                lead, folded, next_due, engaged, last, open, armed, snapshot, clocks
+            ])?;
+            if let Some(change) = &change {
+                let (tag, at) = facts::columns(change);
+                tx.prepare_cached("UPDATE leads SET facts_tag = ?2, facts_at = ?3 WHERE lead_id = ?1")?
+                    .execute(params![lead, tag, at])?;
+                facts::apply(&tx, change)?;
+            }
+            tx.commit()
         })
         .await
     }
@@ -382,7 +416,7 @@ impl LeadIndex for SqliteStore {
             .with("read summary", move |c| {
                 let mut stmt = c.prepare_cached(
                     "SELECT folded, next_due, first_engaged_at, last_activity, open, armed, stored, snapshot,
-                        open_clocks
+                        open_clocks, facts_tag, facts_at
                      FROM leads WHERE lead_id = ?1 AND folded > 0",
                 )?;
                 ids.iter()
@@ -452,6 +486,42 @@ impl LeadIndex for SqliteStore {
             .into_iter()
             .filter_map(|(id, clocks)| Some((LeadId::parse(&id).ok()?, clocks.map(EncodedOpenClocks::from_stored))))
             .collect())
+    }
+
+    async fn report_facts(
+        &self,
+        tag: FoldTag,
+        first: NaiveDate,
+        end: NaiveDate,
+        dims: &[Dimension],
+    ) -> Result<Option<Facts>, PortError> {
+        let dims = dims.to_vec();
+        let read = self.with("read report facts", move |c| facts::read(c, tag, first, end, &dims));
+        Ok(Some(read.await?))
+    }
+
+    async fn active_without_facts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        tag: FoldTag,
+    ) -> Result<Vec<(LeadId, Option<StaleFacts>)>, PortError> {
+        let rows = self.with("find leads without facts", move |c| {
+            facts::active_without(c, from, to, tag)
+        });
+        Ok(facts::lead_ids(rows.await?))
+    }
+
+    async fn lacking_facts(&self, tag: FoldTag, limit: usize) -> Result<Vec<LeadId>, PortError> {
+        let ids = self
+            .with("find leads lacking facts", move |c| {
+                let tx = c.transaction()?;
+                let ids = facts::lacking(&tx, tag, limit)?;
+                tx.commit()?;
+                Ok(ids)
+            })
+            .await?;
+        Ok(ids.iter().filter_map(|s| LeadId::parse(s).ok()).collect())
     }
 }
 

@@ -12,12 +12,13 @@
 //! | 6 | releases before raw webhooks were kept | + `write_backs` (each lead's SLA figures for its CRM record, until sent) |
 //! | 7 | releases before fold snapshots | + `raw_hooks` (CRM and sales-tool webhooks as received, for replay), `raw_hook_keys` (the leads and addresses each names, for erasure) |
 //! | 8 | releases before open clocks were kept | + `leads.snapshot` (the fold to continue from with the next event; NULL re-folds, as every lead does once after the upgrade) |
-//! | 9 | this release | + `leads.open_clocks` (the clocks running at the lead's last pass, which a report reads for a lead quiet in its period; NULL reads the lead, until its next pass) |
+//! | 9 | releases before report facts | + `leads.open_clocks` (the clocks running at the lead's last pass, which a report reads for a lead quiet in its period; NULL reads the lead, until its next pass) |
+//! | 10 | this release | + `report_facts` (per fold tag and reporting day, what the settled leads add to each figure), `leads.facts_tag` and `leads.facts_at` (under which tag the lead's last pass kept its facts, and the instant they were worked out at when they are held); NULL: reports read the lead until the backfill or its next pass |
 
 use rusqlite::{Connection, OptionalExtension};
 
 /// The version this release writes.
-pub const VERSION: i64 = 9;
+pub const VERSION: i64 = 10;
 
 /// Version 1: what releases before step outcomes wrote (and never versioned).
 const V1: &str = "
@@ -177,6 +178,22 @@ const V8: &str = "ALTER TABLE leads ADD COLUMN snapshot TEXT;";
 /// such a lead in full, as before, until its next pass (an event or the sweep) keeps them.
 const V9: &str = "ALTER TABLE leads ADD COLUMN open_clocks TEXT;";
 
+/// Version 9 → 10: the per-day report facts. Empty after the migration, every lead's
+/// `facts_tag` NULL: reports read every lead as before, and the server's backfill passes each
+/// settled lead once, which puts its facts in.
+const V10: &str = "
+ALTER TABLE leads ADD COLUMN facts_tag TEXT;
+ALTER TABLE leads ADD COLUMN facts_at INTEGER;
+CREATE INDEX leads_facts_tag ON leads (facts_tag);
+CREATE TABLE report_facts (
+    tag   TEXT NOT NULL,
+    day   TEXT NOT NULL,
+    path  TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (tag, day, path)
+) WITHOUT ROWID;
+";
+
 /// Which version a file is at.
 fn version(c: &Connection) -> rusqlite::Result<i64> {
     let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -201,7 +218,7 @@ pub fn migrate(c: &mut Connection) -> Result<(), String> {
             "the database is at schema version {from}, newer than this release's {VERSION}: upgrade leadclock"
         ));
     }
-    let steps: [(i64, &str); 9] = [
+    let steps: [(i64, &str); 10] = [
         (1, V1),
         (2, V2),
         (3, V3),
@@ -211,6 +228,7 @@ pub fn migrate(c: &mut Connection) -> Result<(), String> {
         (7, V7),
         (8, V8),
         (9, V9),
+        (10, V10),
     ];
     for (to, sql) in steps.into_iter().filter(|(to, _)| *to > from) {
         let tx = c.transaction().map_err(|e| e.to_string())?;

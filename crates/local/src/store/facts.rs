@@ -1,0 +1,153 @@
+//! The per-day report facts (`report_facts`, schema 10): per fold tag and reporting day, each
+//! figure's count summed over the settled leads whose `leads` row says their facts are held
+//! (`facts_tag`, `facts_at`). A summary's save changes both in one transaction, so the days
+//! always add up exactly those leads (see [`leadclock_app::ports::FactsChange`]).
+
+use super::{from_millis, millis};
+use chrono::{DateTime, NaiveDate, Utc};
+use leadclock_app::fold_state::{EncodedSnapshot, FoldTag};
+use leadclock_app::ports::{FactsChange, KeptFacts, StaleFacts};
+use leadclock_domain::metrics::{group_prefix, Dimension, Facts, GROUPS};
+use leadclock_domain::LeadId;
+use rusqlite::{params, Connection, Transaction};
+
+/// A day as the table keys it: ISO dates sort as days do.
+fn day_key(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// The facts a row says it holds, from its `facts_tag` and `facts_at`.
+pub(super) fn kept(tag: Option<&str>, at: Option<i64>) -> Option<KeptFacts> {
+    Some(KeptFacts {
+        tag: FoldTag::parse(tag?)?,
+        at: from_millis(at?),
+    })
+}
+
+/// The row's new `facts_tag` and `facts_at` after `change`.
+pub(super) fn columns(change: &FactsChange) -> (String, Option<i64>) {
+    (change.tag.text(), change.new.as_ref().map(|(k, _)| millis(k.at)))
+}
+
+/// Adds `change`'s difference to its tag's days: one upsert per (day, figure) that changed.
+pub(super) fn apply(tx: &Transaction, change: &FactsChange) -> rusqlite::Result<()> {
+    let difference = change.difference();
+    if difference.is_empty() {
+        return Ok(());
+    }
+    let tag = change.tag.text();
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO report_facts (tag, day, path, count) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (tag, day, path) DO UPDATE SET count = count + excluded.count",
+    )?;
+    for (day, path, n) in difference.entries() {
+        upsert.execute(params![tag, day_key(day), path, n])?;
+    }
+    Ok(())
+}
+
+/// The path ranges a report by `dims` reads: everything outside the groups, and the groups of
+/// `dims`. As `[from, to)` bounds (`None`: unbounded); a group's path goes on with `"` (its
+/// key, a JSON string) after its dimension's prefix, so `#` (the character after `"`) ends
+/// each prefix's range.
+fn path_ranges(dims: &[Dimension]) -> Vec<(Option<String>, Option<String>)> {
+    // `["groups"]` sorts after every `["groups",…`: `]` comes after `,`.
+    let mut ranges = vec![
+        (None, Some(GROUPS.to_owned())),
+        (Some(r#"["groups"]"#.to_owned()), None),
+    ];
+    for d in dims {
+        let prefix = group_prefix(*d);
+        let end = format!("{prefix}#");
+        ranges.push((Some(prefix), Some(end)));
+    }
+    ranges
+}
+
+/// The sum of `tag`'s facts of the days `[first, end)`, outside the groups and in `dims`'.
+pub(super) fn read(
+    c: &Connection,
+    tag: FoldTag,
+    first: NaiveDate,
+    end: NaiveDate,
+    dims: &[Dimension],
+) -> rusqlite::Result<Facts> {
+    let mut stmt = c.prepare_cached(
+        "SELECT day, path, count FROM report_facts
+         WHERE tag = ?1 AND day >= ?2 AND day < ?3 AND path >= COALESCE(?4, '') AND (?5 IS NULL OR path < ?5)",
+    )?;
+    let (tag, first, end) = (tag.text(), day_key(first), day_key(end));
+    let mut entries = Vec::new();
+    for (from, to) in path_ranges(dims) {
+        let rows = stmt.query_map(params![tag, first, end, from, to], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        })?;
+        for row in rows {
+            let (day, path, n) = row?;
+            let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))?;
+            entries.push((day, path, n));
+        }
+    }
+    Ok(Facts::from_entries(entries))
+}
+
+/// The leads active in `[from, to)` a report reads in full beside `tag`'s facts: no current
+/// facts held, or an event since they were worked out (then with them, to take out).
+pub(super) fn active_without(
+    c: &Connection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    tag: FoldTag,
+) -> rusqlite::Result<Vec<(String, Option<StaleFacts>)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT lead_id, facts_at, snapshot, folded FROM (
+             SELECT lead_id, stored, folded, snapshot, CASE WHEN facts_tag = ?3 THEN facts_at END AS facts_at
+             FROM leads WHERE last_activity >= ?1 AND COALESCE(first_engaged_at, last_activity) < ?2)
+         WHERE facts_at IS NULL OR stored > folded",
+    )?;
+    let rows = stmt.query_map(params![millis(from), millis(to), tag.text()], |r| {
+        let id: String = r.get(0)?;
+        let at: Option<i64> = r.get(1)?;
+        let snapshot: Option<String> = match at {
+            Some(_) => r.get(2)?,
+            None => None,
+        };
+        let stale = at.zip(snapshot).map(|(at, snapshot)| StaleFacts {
+            kept: KeptFacts {
+                tag,
+                at: from_millis(at),
+            },
+            snapshot: EncodedSnapshot::from_stored(snapshot),
+            events: r.get::<_, i64>(3).unwrap_or_default() as u64,
+        });
+        Ok((id, stale))
+    })?;
+    rows.collect()
+}
+
+/// Up to `limit` reconciled leads whose last pass was not under `tag`; other tags' days are
+/// deleted first (no report reads them again).
+pub(super) fn lacking(tx: &Transaction, tag: FoldTag, limit: usize) -> rusqlite::Result<Vec<String>> {
+    let tag = tag.text();
+    // Two ranges of the key, not `<>`, which would read every row kept.
+    tx.execute("DELETE FROM report_facts WHERE tag < ?1", params![tag])?;
+    tx.execute("DELETE FROM report_facts WHERE tag > ?1", params![tag])?;
+    // Three ranges of the `facts_tag` index rather than `<>`, which would scan every row.
+    let mut stmt = tx.prepare_cached(
+        "SELECT lead_id FROM (
+             SELECT lead_id, stored, folded FROM leads WHERE facts_tag IS NULL
+             UNION ALL SELECT lead_id, stored, folded FROM leads WHERE facts_tag < ?1
+             UNION ALL SELECT lead_id, stored, folded FROM leads WHERE facts_tag > ?1)
+         WHERE folded > 0 AND stored = folded LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![tag, limit as i64], |r| r.get::<_, String>(0))?;
+    rows.collect()
+}
+
+/// Leads parsed from stored ids (an id no release could store is skipped).
+pub(super) fn lead_ids<T>(rows: Vec<(String, T)>) -> Vec<(LeadId, T)> {
+    rows.into_iter()
+        .filter_map(|(id, x)| Some((LeadId::parse(&id).ok()?, x)))
+        .collect()
+}

@@ -1,0 +1,279 @@
+//! Write-time report facts, end to end on SQLite: each pass keeps a settled lead's per-day
+//! facts beside its summary, reports add up days instead of reading those leads, and the
+//! answer is the report of every lead folded from its events — with late events on old days,
+//! leads behind their events, leads without snapshots, and a store from before facts were kept.
+
+mod support;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use leadclock_app::inbound::Kind;
+use leadclock_app::ports::{Clock, EventStore, LeadIndex};
+use leadclock_domain::metrics::{self, Dimension, Facts};
+use leadclock_domain::{Lead, LeadId};
+use serde_json::json;
+use support::{harness, open, temp_dir, Harness, EXAMPLE};
+
+fn start() -> DateTime<Utc> {
+    // Monday 2026-11-30, 09:00 in New York.
+    Utc.with_ymd_and_hms(2026, 11, 30, 14, 0, 0).unwrap()
+}
+
+/// A small deterministic generator: the same history on every run and machine.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// Sends `body` as `kind` with the clock at `at`, as a live webhook arrives.
+async fn live(h: &Harness, kind: Kind, at: DateTime<Utc>, body: serde_json::Value) {
+    h.app.clock.set(at);
+    let accepted = h.app.ingest(kind, body.to_string().as_bytes()).await;
+    assert!(accepted.is_ok(), "{body}: {:?}", accepted.err());
+}
+
+/// `n` leads over five days: forms of every type and source, most assigned (some twice), most
+/// touched (some late, some never), some accepted or rejected, each sent as it happens.
+async fn busy_week(h: &Harness, rng: &mut Lcg, n: u32) -> Vec<LeadId> {
+    let mut ids = Vec::new();
+    for l in 0..n {
+        let lead = format!("F-{l}");
+        let engaged = start() + Duration::minutes(i64::from(l) * 5 * 24 * 60 / i64::from(n));
+        let lead_type = ["demo_request", "content_mql", "free_trial", "contact_form"][rng.next(4) as usize];
+        let source = ["organic", "paid", "event"][rng.next(3) as usize];
+        let region = ["na", "emea"][rng.next(2) as usize];
+        live(
+            h,
+            Kind::Form,
+            engaged,
+            json!({"lead_id": lead, "occurred_at": engaged.to_rfc3339(),
+             "lead_type": lead_type, "source": source, "region": region}),
+        )
+        .await;
+        let mut at = engaged;
+        if rng.next(8) > 0 {
+            at += Duration::seconds(rng.next(1_800) as i64);
+            let owner = ["alice", "bob", "carol"][rng.next(3) as usize];
+            live(
+                h,
+                Kind::Assignment,
+                at,
+                json!({"lead_id": lead, "occurred_at": at.to_rfc3339(), "owner": owner}),
+            )
+            .await;
+        }
+        if rng.next(4) == 0 {
+            at += Duration::seconds(rng.next(3_600) as i64);
+            live(
+                h,
+                Kind::Assignment,
+                at,
+                json!({"lead_id": lead, "occurred_at": at.to_rfc3339(), "owner": "dana"}),
+            )
+            .await;
+        }
+        if rng.next(6) > 0 {
+            at += Duration::seconds(rng.next(6 * 3_600) as i64);
+            let outcome = ["connected", "voicemail"][rng.next(2) as usize];
+            live(
+                h,
+                Kind::Touch,
+                at,
+                json!({"lead_id": lead, "occurred_at": at.to_rfc3339(), "channel": "call",
+                 "outcome": outcome}),
+            )
+            .await;
+            if rng.next(2) == 0 {
+                at += Duration::hours(rng.next(30) as i64 + 1);
+                let stage = ["sal", "rejected", "sql"][rng.next(3) as usize];
+                live(
+                    h,
+                    Kind::Stage,
+                    at,
+                    json!({"lead_id": lead, "occurred_at": at.to_rfc3339(), "stage": stage}),
+                )
+                .await;
+            }
+        }
+        ids.push(LeadId::parse(&lead).unwrap());
+    }
+    ids
+}
+
+/// Every lead folded from its stored events: what a report means, without snapshots or facts.
+async fn folded(h: &Harness, ids: &[LeadId]) -> Vec<Lead> {
+    let mut leads = Vec::new();
+    for id in ids {
+        let events = h.app.store.load(id).await.unwrap();
+        let mut lead = h.app.versions.fold(id.clone(), &events).0;
+        lead.timeline = Vec::new();
+        leads.push(lead);
+    }
+    leads
+}
+
+/// The app's report of `[from, to]` must be the report of every lead folded from its events.
+async fn assert_report_is_of_the_leads(h: &Harness, ids: &[LeadId], from: &str, to: &str, by: Option<&str>) {
+    let report = h.report(from, to, by).await;
+    let direct = metrics::report_for(
+        &folded(h, ids).await,
+        h.app.versions.as_ref(),
+        report.from,
+        report.to,
+        report.by,
+        h.app.clock.now(),
+        &leadclock_domain::Scope::All,
+    );
+    assert_eq!(
+        serde_json::to_value(&report).unwrap(),
+        serde_json::to_value(&direct).unwrap(),
+        "{from}..{to} by {by:?}"
+    );
+}
+
+/// The store's days under this release's tag, summed over every day there is.
+async fn kept_days(h: &Harness) -> Facts {
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let end = chrono::NaiveDate::from_ymd_opt(2028, 1, 1).unwrap();
+    h.app
+        .store
+        .report_facts(h.app.fold_tag(), first, end, &Dimension::ALL)
+        .await
+        .unwrap()
+        .expect("SQLite keeps facts")
+}
+
+/// The facts of every lead whose summary says they are kept, worked out again from its events:
+/// what the days must add up to.
+async fn recomputed(h: &Harness, ids: &[LeadId]) -> (Facts, usize) {
+    let (mut sum, mut kept) = (Facts::default(), 0);
+    let tz = h.app.policy.reporting_timezone;
+    for (id, lead) in ids.iter().zip(folded(h, ids).await) {
+        let saved = h.app.store.saved(id).await.unwrap().unwrap();
+        if let Some(k) = saved.facts.filter(|k| k.tag == h.app.fold_tag()) {
+            sum.add(&Facts::of_lead(&lead, h.app.versions.as_ref(), tz, k.at));
+            kept += 1;
+        }
+    }
+    (sum, kept)
+}
+
+#[tokio::test]
+async fn reports_add_up_kept_days_and_answer_the_report_of_every_lead() {
+    let h = harness("facts", start());
+    let mut rng = Lcg(7);
+    let ids = busy_week(&h, &mut rng, 120).await;
+    // Six weeks on: every clock has stopped (touched, or aged out as no response); the sweep
+    // passes the leads whose clocks ended by time, and they settle.
+    h.app.clock.set(start() + Duration::days(42));
+    h.app.sweep(Duration::zero()).await.unwrap();
+    h.app.backfill_facts(1_000).await.unwrap();
+
+    // The fold stays the source of truth: the days add up exactly the kept leads' facts.
+    let (sum, kept) = recomputed(&h, &ids).await;
+    assert!(kept >= 110, "settled leads keep facts: {kept} of {}", ids.len());
+    assert_eq!(kept_days(&h).await, sum);
+
+    // A report reads only the leads without current facts.
+    let (from, to) = (start() - Duration::days(7), start() + Duration::days(7));
+    let without = h
+        .app
+        .store
+        .active_without_facts(from, to, h.app.fold_tag())
+        .await
+        .unwrap();
+    assert!(without.len() <= 10, "leads read in full: {}", without.len());
+    for (from, to) in [
+        ("2026-11-30", "2026-12-04"),
+        ("2026-12-01", "2026-12-01"),
+        ("2026-11-23", "2026-12-06"),
+    ] {
+        for by in [None, Some("lead_type"), Some("owner"), Some("source")] {
+            assert_report_is_of_the_leads(&h, &ids, from, to, by).await;
+        }
+    }
+
+    // Late events on old days: stored, not yet passed (the lead's facts are behind its events)...
+    let late = [&ids[3], &ids[40], &ids[77]];
+    for (i, id) in late.iter().enumerate() {
+        let at = start() + Duration::days(i as i64) + Duration::hours(3);
+        let body = json!({"lead_id": id.as_str(), "occurred_at": at.to_rfc3339(), "owner": "erin"}).to_string();
+        let request = leadclock_app::inbound::Inbound::body(body.as_bytes(), h.app.clock.now());
+        use leadclock_app::inbound::PayloadFormat;
+        for e in (leadclock_app::inbound::LeadclockJson { kind: Kind::Assignment })
+            .events(&request, &h.app.policy)
+            .unwrap()
+        {
+            h.app.store.append(&e).await.unwrap();
+        }
+    }
+    let stale = h
+        .app
+        .store
+        .active_without_facts(from, to, h.app.fold_tag())
+        .await
+        .unwrap();
+    assert!(
+        late.iter().all(|id| stale.iter().any(|(s, f)| s == *id && f.is_some())),
+        "a lead behind its events comes with its facts, to take out"
+    );
+    assert_report_is_of_the_leads(&h, &ids, "2026-11-30", "2026-12-04", Some("owner")).await;
+    // ...then passed: their old days change, and still add up.
+    h.app.sweep(Duration::zero()).await.unwrap();
+    let (sum, _) = recomputed(&h, &ids).await;
+    assert_eq!(kept_days(&h).await, sum);
+    assert_report_is_of_the_leads(&h, &ids, "2026-11-30", "2026-12-04", Some("owner")).await;
+    assert_report_is_of_the_leads(&h, &ids, "2026-12-02", "2026-12-02", None).await;
+}
+
+#[tokio::test]
+async fn another_policy_starts_the_days_again_and_the_backfill_refills_them() {
+    let dir = temp_dir("facts-policy");
+    let h = open(&dir, EXAMPLE, start());
+    let mut rng = Lcg(3);
+    let ids = busy_week(&h, &mut rng, 40).await;
+    h.app.clock.set(start() + Duration::days(42));
+    h.app.sweep(Duration::zero()).await.unwrap();
+    h.app.backfill_facts(1_000).await.unwrap();
+    assert!(!kept_days(&h).await.is_empty());
+    drop(h);
+
+    // The same store under a stricter policy: no lead's facts are current under it, so
+    // reports read every lead, until the backfill has passed them all.
+    let stricter = EXAMPLE.replace("recycle_limit = 2", "recycle_limit = 3");
+    assert_ne!(stricter, EXAMPLE);
+    let h = open(&dir, &stricter, start() + Duration::days(42));
+    assert!(kept_days(&h).await.is_empty());
+    assert_report_is_of_the_leads(&h, &ids, "2026-11-30", "2026-12-04", Some("lead_type")).await;
+    let mut passed = 0;
+    loop {
+        let n = h.app.backfill_facts(7).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        passed += n;
+        // Half way through, a report reads the leads not yet passed, and is still right.
+        assert_report_is_of_the_leads(&h, &ids, "2026-11-30", "2026-12-04", None).await;
+    }
+    assert_eq!(passed, ids.len(), "each lead passed once");
+    let (sum, kept) = recomputed(&h, &ids).await;
+    assert!(kept >= 30, "{kept}");
+    assert_eq!(kept_days(&h).await, sum);
+    assert_report_is_of_the_leads(&h, &ids, "2026-11-30", "2026-12-04", Some("owner")).await;
+    // The other tag's days were dropped on the way.
+    let rows: i64 = rusqlite::Connection::open(dir.join("leadclock.db"))
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM report_facts WHERE tag <> ?1",
+            [h.app.fold_tag().text()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 0);
+}
