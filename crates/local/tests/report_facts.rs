@@ -277,3 +277,40 @@ async fn another_policy_starts_the_days_again_and_the_backfill_refills_them() {
         .unwrap();
     assert_eq!(rows, 0);
 }
+
+#[tokio::test]
+async fn a_store_written_before_report_facts_upgrades_and_the_backfill_fills_its_days() {
+    // Written by the previous release's server (schema 9): two leads answered, two still open.
+    let dir = temp_dir("facts-v9");
+    let conn = rusqlite::Connection::open(dir.join("leadclock.db")).unwrap();
+    conn.execute_batch(include_str!("fixtures/v9.sql")).unwrap();
+    drop(conn);
+    let now = Utc.with_ymd_and_hms(2026, 12, 7, 23, 30, 0).unwrap();
+    let h = support::open_versioned(&dir, EXAMPLE, now).await;
+    let ids: Vec<LeadId> = ["V9-DONE-1", "V9-DONE-2", "V9-DONE-3", "V9-OPEN"]
+        .iter()
+        .map(|s| LeadId::parse(s).unwrap())
+        .collect();
+    let user_version: i64 = rusqlite::Connection::open(dir.join("leadclock.db"))
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(user_version, leadclock_local::store::schema::VERSION);
+    // Nothing kept yet: the report reads every lead, as the previous release did.
+    assert!(kept_days(&h).await.is_empty());
+    let before = h.report("2026-12-01", "2026-12-07", Some("lead_type")).await;
+    assert_eq!(before.overall.volume.mqls, 4);
+    assert_report_is_of_the_leads(&h, &ids, "2026-12-01", "2026-12-07", Some("lead_type")).await;
+
+    // The backfill passes each lead once; the settled ones keep their facts.
+    assert_eq!(h.app.backfill_facts(100).await.unwrap(), 4);
+    assert_eq!(h.app.backfill_facts(100).await.unwrap(), 0, "each lead once");
+    let (sum, kept) = recomputed(&h, &ids).await;
+    assert_eq!(kept, 2, "the two answered leads");
+    assert_eq!(kept_days(&h).await, sum);
+    let after = h.report("2026-12-01", "2026-12-07", Some("lead_type")).await;
+    assert_eq!(
+        serde_json::to_value(&after).unwrap(),
+        serde_json::to_value(&before).unwrap()
+    );
+}
