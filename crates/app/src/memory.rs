@@ -246,11 +246,11 @@ impl LeadIndex for MemoryStore {
         tag: FoldTag,
         first: NaiveDate,
         end: NaiveDate,
-        _dims: &[Dimension],
+        dims: &[Dimension],
     ) -> Result<Option<Facts>, PortError> {
         let state = self.state();
         let all = state.facts.get(&tag.text()).cloned().unwrap_or_default();
-        Ok(Some(all.between(first, end)))
+        Ok(Some(all.between(first, end).only(dims)))
     }
 
     async fn active_without_facts(

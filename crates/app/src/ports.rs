@@ -194,7 +194,7 @@ pub trait LeadIndex: Send + Sync {
     }
 
     /// The sum of the kept facts under `tag` of the reporting days `[first, end)`: the
-    /// figures outside any group and those of `dims`' groups (others may be left out). `None`
+    /// figures outside any group and those of `dims`' groups, no other group's. `None`
     /// when the store keeps no facts (the default): a report reads every lead.
     fn report_facts(
         &self,

@@ -76,6 +76,16 @@ impl<A: Adapter> Ctx<A> {
             .ok_or_else(|| Failure::Fixture(format!("day {offset} after {first}")))
     }
 
+    /// A fold tag of this run and case alone, so report facts of runs sharing a table never mix.
+    pub fn fold_tag(&self) -> Result<leadclock_app::fold_state::FoldTag, Failure> {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.prefix.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        leadclock_app::fold_state::FoldTag::parse(&format!("{h:016x}"))
+            .ok_or_else(|| Failure::Fixture(format!("fold tag {h:016x}")))
+    }
+
     /// The report the adapter keeps for `day`.
     pub async fn rollup(&self, day: &str) -> Result<Option<String>, Failure> {
         Ok(A::rollup(&self.store, day).await?)

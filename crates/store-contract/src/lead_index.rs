@@ -1,11 +1,12 @@
 //! `LeadIndex`: summaries, and the lead lists the sweep, the open-SLA list and reports read.
 
-use crate::check::{ensure_eq, ensure_lists, ensure_omits, Ctx, Failure, Outcome};
+use crate::check::{ensure, ensure_eq, ensure_lists, ensure_omits, Ctx, Failure, Outcome};
 use crate::fixtures::{due, march, summary, touch};
 use crate::Adapter;
 use chrono::{DateTime, Duration, Utc};
-use leadclock_app::fold_state::EncodedOpenClocks;
-use leadclock_app::ports::{EventStore, LeadIndex, LeadSummary};
+use leadclock_app::fold_state::{EncodedOpenClocks, EncodedSnapshot};
+use leadclock_app::ports::{EventStore, FactsChange, KeptFacts, LeadIndex, LeadSummary};
+use leadclock_domain::metrics::{Dimension, Facts};
 use leadclock_domain::{Event, LeadId};
 
 /// The sweep's "now" for the unreconciled half of `needing_attention`: after every event of
@@ -350,4 +351,97 @@ pub async fn saved_many_answers_each_lead_in_order<A: Adapter>(cx: Ctx<A>) -> Ou
         }
     }
     Ok(())
+}
+
+/// One lead's facts on `day`: an MQL, owned by `owner`.
+fn facts_of(day: chrono::NaiveDate, owner: &str) -> Facts {
+    Facts::from_entries([
+        (day, r#"["overall","mqls"]"#.to_owned(), 1),
+        (day, format!(r#"["groups","owner",{owner:?},"mqls"]"#), 1),
+    ])
+}
+
+/// Report facts follow the summaries that keep them: a save puts the lead's facts in, the next
+/// save swaps them for its own, a save that read the row before another changed it changes
+/// nothing, a lead whose events are ahead of its facts is read with them, and a store that
+/// keeps no facts says so.
+pub async fn report_facts_follow_the_summaries_that_keep_them<A: Adapter>(cx: Ctx<A>) -> Outcome {
+    let tag = cx.fold_tag()?;
+    let (day, end) = (march(10, 0)?.date_naive(), march(12, 0)?.date_naive());
+    let read = |dims: &'static [Dimension]| cx.store.report_facts(tag, day, end, dims);
+    let Some(none) = read(&Dimension::ALL).await? else {
+        return Ok(()); // keeps no facts: its reports read every lead
+    };
+    ensure_eq("report_facts before any is kept", none, Facts::default())?;
+    let lead = cx.lead(1)?;
+    append_touches(&cx, &lead, &[march(10, 9)?]).await?;
+    let (a, b) = (facts_of(day, "alice"), facts_of(day, "bob"));
+    let kept_a = KeptFacts {
+        tag,
+        at: march(10, 10)?,
+    };
+    let kept_b = KeptFacts {
+        tag,
+        at: march(10, 11)?,
+    };
+    let save = |events: u64, old: Option<(KeptFacts, Facts)>, new: Option<(KeptFacts, Facts)>| LeadSummary {
+        snapshot: Some(EncodedSnapshot::from_stored(format!("snapshot of {events}"))),
+        facts: Some(FactsChange { tag, old, new }),
+        ..summary(&lead, events, march(10, 9).unwrap_or_default())
+    };
+    cx.store.save_summary(&save(1, None, Some((kept_a, a.clone())))).await?;
+    ensure_eq(
+        "report_facts after a save keeps them",
+        read(&Dimension::ALL).await?,
+        Some(a.clone()),
+    )?;
+    let saved = cx.store.saved(&lead).await?.map(|s| s.facts);
+    ensure_eq("saved facts", saved, Some(Some(kept_a)))?;
+    ensure_eq(
+        "report_facts without the owner groups",
+        read(&[]).await?,
+        Some(a.only(&[])),
+    )?;
+    let (from, to) = (march(10, 0)?, march(11, 0)?);
+    let without = cx.store.active_without_facts(from, to, tag).await?;
+    ensure(!without.iter().any(|(id, _)| id == &lead), || {
+        format!("active_without_facts must not list {lead}: its current facts are kept")
+    })?;
+
+    // A pass that read the row before that save (no facts then) changes nothing.
+    cx.store.save_summary(&save(1, None, Some((kept_b, b.clone())))).await?;
+    ensure_eq(
+        "report_facts after a save over facts it did not read",
+        read(&Dimension::ALL).await?,
+        Some(a.clone()),
+    )?;
+
+    // An event arrives: the lead is read with the facts its snapshot made, to take them out.
+    cx.store.append(&touch(&lead, "later", march(10, 12)?)?).await?;
+    let without = cx.store.active_without_facts(from, to, tag).await?;
+    let stale = without.into_iter().find(|(id, _)| id == &lead).and_then(|(_, s)| s);
+    ensure_eq(
+        "the stale lead's kept facts",
+        stale.map(|s| (s.kept, s.snapshot, s.events)),
+        Some((kept_a, EncodedSnapshot::from_stored("snapshot of 1".into()), 1)),
+    )?;
+
+    // Its next pass swaps its facts for the new ones, then one with none takes them out.
+    cx.store
+        .save_summary(&save(2, Some((kept_a, a.clone())), Some((kept_b, b.clone()))))
+        .await?;
+    ensure_eq(
+        "report_facts after the next pass",
+        read(&Dimension::ALL).await?,
+        Some(b.clone()),
+    )?;
+    cx.store.save_summary(&save(2, Some((kept_b, b)), None)).await?;
+    ensure_eq(
+        "report_facts once no facts are kept",
+        read(&Dimension::ALL).await?,
+        Some(Facts::default()),
+    )?;
+    ensure_eq("saved facts", cx.store.saved(&lead).await?.map(|s| s.facts), Some(None))?;
+    let lacking = cx.store.lacking_facts(tag, 100).await?;
+    ensure_omits("lacking_facts", &lacking, &lead, "its last pass ran under the tag")
 }

@@ -83,6 +83,7 @@ pub fn cases<A: Adapter>() -> Vec<Case<A>> {
         lead_index::summary_reads_back_with_its_armed_timers,
         lead_index::saved_counts_the_events_stored_and_keeps_the_snapshot,
         lead_index::saved_many_answers_each_lead_in_order,
+        lead_index::report_facts_follow_the_summaries_that_keep_them,
         steps::records_read_back_by_lead,
         steps::a_decided_record_is_never_replaced,
         steps::settling_keeps_the_first_window_and_yields_to_an_outcome,
