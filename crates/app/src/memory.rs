@@ -241,6 +241,10 @@ impl LeadIndex for MemoryStore {
         Ok(open.map(|(id, row)| (id.clone(), current(row))).collect())
     }
 
+    fn keeps_report_facts(&self) -> bool {
+        true
+    }
+
     async fn report_facts(
         &self,
         tag: FoldTag,

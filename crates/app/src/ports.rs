@@ -193,6 +193,12 @@ pub trait LeadIndex: Send + Sync {
         async move { Ok(self.open_leads().await?.into_iter().map(|id| (id, None)).collect()) }
     }
 
+    /// Whether this store keeps report facts (see [`LeadIndex::report_facts`]): passes work
+    /// out a lead's facts only for a store that keeps them.
+    fn keeps_report_facts(&self) -> bool {
+        false
+    }
+
     /// The sum of the kept facts under `tag` of the reporting days `[first, end)`: the
     /// figures outside any group and those of `dims`' groups, no other group's. `None`
     /// when the store keeps no facts (the default): a report reads every lead.

@@ -209,13 +209,91 @@ proptest! {
     }
 }
 
+/// What a host keeps at write time: each settled lead's facts per reporting day, summed (with
+/// changes applied as differences). Added up over a period's whole days, beside the leads still
+/// open read in full, they give the report of all the leads, byte for byte, at any later instant
+/// and for any breakdown. Events are moved by `shift` days (to cross a DST change).
+#[allow(clippy::too_many_arguments)]
+fn facts_give_the_report(
+    spec: &[Spec],
+    shift: i64,
+    start: i64,
+    days: i64,
+    written_after: i64,
+    read_after: i64,
+    revised: prop::sample::Index,
+    by: Option<Dimension>,
+) -> Result<(), TestCaseError> {
+    let p = policy();
+    let tz = p.reporting_timezone;
+    let events: Vec<Event> = spec
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut e = event(i, s);
+            e.occurred_at += Duration::days(shift);
+            e
+        })
+        .collect();
+    let leads = fold_all(&events, &p, false);
+    let base = base() + Duration::days(shift);
+    // Every event falls in [base, base + 4 days): facts are written after them all.
+    let written = base + Duration::days(4) + Duration::seconds(written_after);
+    let now = written + Duration::seconds(read_after);
+    let first = base.with_timezone(&tz).date_naive() + Duration::days(start);
+    let (from, to) = (
+        local_midnight(tz, first),
+        local_midnight(tz, first + Duration::days(days)),
+    );
+    let expected = serde_json::to_string(&metrics::report(&leads, &p, from, to, by, now)).unwrap();
+
+    let mut tally = metrics::Tally::new(&p, from, to, by, now, Scope::All);
+    let fact_days = tally.fact_days(tz).expect("whole days");
+    let mut kept = metrics::Facts::default();
+    let (mut settled, mut read) = (Vec::new(), Vec::new());
+    for l in &leads {
+        if metrics::settled(l, &p, written) {
+            kept.add(&metrics::Facts::of_lead(l, &p, tz, written));
+            settled.push(l.clone());
+        } else {
+            read.push(l.clone());
+        }
+    }
+    // One lead revised since: its earlier facts (of its first events) taken out, its facts
+    // now put in, as a store applies a pass.
+    let l = &leads[revised.index(leads.len())];
+    let earlier: Vec<Event> = events
+        .iter()
+        .filter(|e| e.lead_id == l.lead_id)
+        .take(1)
+        .cloned()
+        .collect();
+    let before = metrics::Facts::of_lead(&Lead::fold(l.lead_id.clone(), &earlier, &p), &p, tz, written);
+    let mut store = kept.clone();
+    store.add(&before);
+    store.add(&metrics::Facts::diff(&before, &metrics::Facts::default()));
+    prop_assert_eq!(&store, &kept);
+
+    tally.add_facts(&kept, fact_days, &settled).unwrap();
+    tally.add(&read);
+    prop_assert_eq!(serde_json::to_string(&tally.finish()).unwrap(), expected);
+    Ok(())
+}
+
+fn arb_by() -> impl Strategy<Value = Option<Dimension>> {
+    prop::sample::select(vec![
+        None,
+        Some(Dimension::LeadType),
+        Some(Dimension::Source),
+        Some(Dimension::Owner),
+        Some(Dimension::Team),
+        Some(Dimension::Segment),
+    ])
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
-    /// What a host keeps at write time: each settled lead's facts per reporting day, summed
-    /// (with changes applied as differences). Added up over a period's whole days, beside the
-    /// leads still open read in full, they give the report of all the leads, byte for byte, at
-    /// any later instant and for any breakdown.
     #[test]
     fn facts_of_settled_leads_summed_by_day_give_the_report_of_the_leads(
         spec in prop::collection::vec(arb_spec(), 1..40),
@@ -224,43 +302,24 @@ proptest! {
         written_after in 0i64..(40 * 86_400),
         read_after in 0i64..(10 * 86_400),
         revised in any::<prop::sample::Index>(),
-        by in prop::sample::select(vec![None, Some(Dimension::LeadType), Some(Dimension::Source), Some(Dimension::Owner), Some(Dimension::Team), Some(Dimension::Segment)]),
+        by in arb_by(),
     ) {
-        let p = policy();
-        let tz = p.reporting_timezone;
-        let events: Vec<Event> = spec.iter().enumerate().map(|(i, s)| event(i, s)).collect();
-        let leads = fold_all(&events, &p, false);
-        // Every event falls in [base, base + 4 days): facts are written after them all.
-        let written = base() + Duration::days(4) + Duration::seconds(written_after);
-        let now = written + Duration::seconds(read_after);
-        let first = base().with_timezone(&tz).date_naive() + Duration::days(start);
-        let (from, to) = (local_midnight(tz, first), local_midnight(tz, first + Duration::days(days)));
-        let expected = serde_json::to_string(&metrics::report(&leads, &p, from, to, by, now)).unwrap();
+        facts_give_the_report(&spec, 0, start, days, written_after, read_after, revised, by)?;
+    }
 
-        let mut tally = metrics::Tally::new(&p, from, to, by, now, Scope::All);
-        let fact_days = tally.fact_days(tz).expect("whole days");
-        let mut kept = metrics::Facts::default();
-        let mut read = Vec::new();
-        for l in &leads {
-            if metrics::settled(l, &p, written) {
-                kept.add(&metrics::Facts::of_lead(l, &p, tz, written));
-            } else {
-                read.push(l.clone());
-            }
-        }
-        // One lead revised since: its earlier facts (of its first events) taken out, its
-        // facts now put in, as a store applies a pass.
-        let l = &leads[revised.index(leads.len())];
-        let earlier: Vec<Event> = events.iter().filter(|e| e.lead_id == l.lead_id).take(1).cloned().collect();
-        let before = metrics::Facts::of_lead(&Lead::fold(l.lead_id.clone(), &earlier, &p), &p, tz, written);
-        let mut store = kept.clone();
-        store.add(&before);
-        store.add(&metrics::Facts::diff(&before, &metrics::Facts::default()));
-        prop_assert_eq!(&store, &kept);
-
-        tally.add_facts(&kept, fact_days).unwrap();
-        tally.add(&read);
-        prop_assert_eq!(serde_json::to_string(&tally.finish()).unwrap(), expected);
+    /// A day across a DST change (New York: 2026-11-01 falls back, 2027-03-14 springs
+    /// forward), the events over the two days before it: the period before starts an hour off
+    /// midnight, among the events, and its edge is counted from the leads there.
+    #[test]
+    fn facts_give_the_report_across_a_dst_change(
+        spec in prop::collection::vec((0u8..6, 0u8..4, 0i64..(2 * 86_400), 0u8..5), 1..40),
+        shift in prop::sample::select(vec![-31i64, 102]),
+        written_after in 0i64..(40 * 86_400),
+        read_after in 0i64..(10 * 86_400),
+        revised in any::<prop::sample::Index>(),
+        by in arb_by(),
+    ) {
+        facts_give_the_report(&spec, shift, 2, 1, written_after, read_after, revised, by)?;
     }
 }
 

@@ -41,10 +41,15 @@ async fn live(h: &Harness, kind: Kind, at: DateTime<Utc>, body: serde_json::Valu
 /// `n` leads over five days: forms of every type and source, most assigned (some twice), most
 /// touched (some late, some never), some accepted or rejected, each sent as it happens.
 async fn busy_week(h: &Harness, rng: &mut Lcg, n: u32) -> Vec<LeadId> {
+    busy_days(h, rng, n, start()).await
+}
+
+/// [`busy_week`] from `start`.
+async fn busy_days(h: &Harness, rng: &mut Lcg, n: u32, start: DateTime<Utc>) -> Vec<LeadId> {
     let mut ids = Vec::new();
     for l in 0..n {
         let lead = format!("F-{l}");
-        let engaged = start() + Duration::minutes(i64::from(l) * 5 * 24 * 60 / i64::from(n));
+        let engaged = start + Duration::minutes(i64::from(l) * 5 * 24 * 60 / i64::from(n));
         let lead_type = ["demo_request", "content_mql", "free_trial", "contact_form"][rng.next(4) as usize];
         let source = ["organic", "paid", "event"][rng.next(3) as usize];
         let region = ["na", "emea"][rng.next(2) as usize];
@@ -313,4 +318,44 @@ async fn a_store_written_before_report_facts_upgrades_and_the_backfill_fills_its
         serde_json::to_value(&after).unwrap(),
         serde_json::to_value(&before).unwrap()
     );
+}
+
+#[tokio::test]
+async fn a_period_across_a_dst_change_counts_the_edge_of_the_period_before_from_its_leads() {
+    // New York falls back on 2026-11-01 (a 25-hour day) and springs forward on 2027-03-14 (23
+    // hours): the period before such a day starts at 23:00 or 01:00, an hour off its midnight.
+    for (tag, events_from, edge_lead_at, day) in [
+        (
+            "facts-fall",
+            "2026-10-28T14:00:00Z",
+            "2026-10-31T03:30:00Z",
+            "2026-11-01",
+        ),
+        (
+            "facts-spring",
+            "2027-03-10T14:00:00Z",
+            "2027-03-13T05:30:00Z",
+            "2027-03-14",
+        ),
+    ] {
+        let events_from: DateTime<Utc> = events_from.parse().unwrap();
+        let h = harness(tag, events_from);
+        let mut ids = busy_days(&h, &mut Lcg(5), 150, events_from).await;
+        // A lead engaged in the edge hour (23:30 the evening before, or 00:30), answered.
+        let at: DateTime<Utc> = edge_lead_at.parse().unwrap();
+        h.form("EDGE", at, "demo_request", "paid").await;
+        h.assign("EDGE", at + Duration::minutes(1), "alice").await;
+        h.touch("EDGE", at + Duration::minutes(3)).await;
+        ids.push(LeadId::parse("EDGE").unwrap());
+        h.app.clock.set(events_from + Duration::days(42));
+        h.app.sweep(Duration::zero()).await.unwrap();
+        let (sum, kept) = recomputed(&h, &ids).await;
+        assert!(kept >= 140, "{tag}: {kept}");
+        assert_eq!(kept_days(&h).await, sum);
+        for by in [None, Some("lead_type"), Some("source")] {
+            assert_report_is_of_the_leads(&h, &ids, day, day, by).await;
+        }
+        let report = h.report(day, day, None).await;
+        assert!(report.overall.volume.previous_period_mqls > 0, "{tag}");
+    }
 }

@@ -194,8 +194,9 @@ where
             }
             rest.insert(id);
         }
+        let at_edge = self.edge_leads(days.edge, &rest).await?;
         tally
-            .add_facts(&facts.only(&dims), days)
+            .add_facts(&facts.only(&dims), days, &at_edge)
             .map_err(|e| PortError::permanent("read report facts", e))?;
         tracing::info!(
             to_read = rest.len(),
@@ -204,6 +205,27 @@ where
             "report facts added"
         );
         Ok(Some(rest))
+    }
+
+    /// The leads whose facts are kept (not in `rest`, read in full) that were active in the
+    /// `edge` of the period before, if it has one: its MQLs there are counted from the leads,
+    /// since whole days cannot say them (see [`metrics::Edge`]).
+    async fn edge_leads(&self, edge: Option<metrics::Edge>, rest: &BTreeSet<LeadId>) -> Result<Vec<Lead>, PortError> {
+        let Some(e) = edge else {
+            return Ok(Vec::new());
+        };
+        let ids: Vec<LeadId> = self
+            .store
+            .active_between(e.from, e.to)
+            .await?
+            .into_iter()
+            .filter(|id| !rest.contains(id))
+            .collect();
+        let mut leads = Vec::new();
+        for chunk in ids.chunks(SUMMARIES_PER_READ) {
+            leads.extend(self.fold_chunk(chunk).await?.0);
+        }
+        Ok(leads)
     }
 
     /// The open leads an unscoped report must still read once it has read `read` in full:

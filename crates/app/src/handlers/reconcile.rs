@@ -103,7 +103,7 @@ impl OpenNow {
     }
 }
 
-fn summary(folded: &Folded, plan: &Plan, open: &OpenNow, facts: FactsChange) -> Option<LeadSummary> {
+fn summary(folded: &Folded, plan: &Plan, open: &OpenNow, facts: Option<FactsChange>) -> Option<LeadSummary> {
     Some(LeadSummary {
         lead_id: folded.lead.lead_id.clone(),
         events: folded.own_count,
@@ -114,7 +114,7 @@ fn summary(folded: &Folded, plan: &Plan, open: &OpenNow, facts: FactsChange) -> 
         armed: plan.timers.clone(),
         snapshot: folded.snapshot.clone(),
         open_clocks: open.clocks.clone(),
-        facts: Some(facts),
+        facts,
     })
 }
 
@@ -199,7 +199,10 @@ where
         // otherwise the sweep comes back to it.
         if failures.is_empty() {
             let open = OpenNow::of(&folded.lead, &judging, self.fold_tag, now);
-            let facts = self.facts_change(saved.as_ref(), &folded, &open, now)?;
+            let facts = match self.store.keeps_report_facts() {
+                true => Some(self.facts_change(saved.as_ref(), &folded, &open, now)?),
+                false => None,
+            };
             if let Some(s) = summary(&folded, &plan, &open, facts) {
                 self.store.save_summary(&s).await?;
             }

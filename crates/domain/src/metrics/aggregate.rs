@@ -226,41 +226,85 @@ fn insert(root: &mut Value, keys: &[String], n: u64) -> Option<()> {
     Some(())
 }
 
-/// The reporting days a tally's period and the one before it are made of, when both are whole
-/// days of `tz`.
+/// The reporting days a tally's period and the one before it are made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FactDays {
-    /// First day of the period before.
+    /// First whole day of the period before.
     pub previous: NaiveDate,
     /// First day of the period.
     pub first: NaiveDate,
     /// The day after the period's last.
     pub end: NaiveDate,
+    /// Where the period before starts off a local midnight (the period crosses a DST change,
+    /// so the one of equal length before it starts an hour off): its MQLs engaged between its
+    /// start and the nearer midnight, which whole days cannot say.
+    pub edge: Option<Edge>,
+}
+
+/// The part of a day at the start of the period before that its whole days miss (`adds`: it
+/// starts before `previous`) or count too many (it starts after `previous`'s midnight).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub adds: bool,
 }
 
 impl Tally<'_> {
-    /// The days whose facts this report adds up, when its period and the one before are whole
-    /// days of `tz` (`None` otherwise, e.g. a period across a DST change, whose period before
-    /// starts at another hour: the host reads the leads instead).
+    /// The days whose facts this report adds up, when its period is whole days of `tz`
+    /// (`None` otherwise: the host reads the leads instead). The period before is of equal
+    /// length, so across a DST change it starts an hour off a midnight: its whole days, and the
+    /// [`Edge`] between its start and the nearer midnight.
     pub fn fact_days(&self, tz: Tz) -> Option<FactDays> {
         let p = self.periods();
         let day = |t: DateTime<Utc>| Some(t.with_timezone(&tz).date_naive()).filter(|d| local_midnight(tz, *d) == t);
+        let (first, end) = (day(p.from)?, day(p.to)?);
+        let start = p.previous().0;
+        let on = start.with_timezone(&tz).date_naive();
+        let (midnight, next) = (local_midnight(tz, on), local_midnight(tz, on.succ_opt()?));
+        let (previous, edge) = match () {
+            _ if midnight == start => (on, None),
+            _ if start - midnight <= next - start => (
+                on,
+                Some(Edge {
+                    from: midnight,
+                    to: start,
+                    adds: false,
+                }),
+            ),
+            _ => (
+                on.succ_opt()?,
+                Some(Edge {
+                    from: start,
+                    to: next,
+                    adds: true,
+                }),
+            ),
+        };
         let days = FactDays {
-            previous: day(p.previous().0)?,
-            first: day(p.from)?,
-            end: day(p.to)?,
+            previous,
+            first,
+            end,
+            edge,
         };
         (days.previous <= days.first && days.first <= days.end).then_some(days)
     }
 
     /// Adds the settled leads' `facts` of `days` (see [`Tally::fact_days`]): the period's days
-    /// to every figure, the days before as the MQLs of the period before. The leads read
-    /// beside them (open ones, and those whose facts are not in the days) are added with
-    /// [`Tally::add`] as ever.
-    pub fn add_facts(&mut self, facts: &Facts, days: FactDays) -> Result<(), FactsError> {
+    /// to every figure, the days before as the MQLs of the period before. `at_edge` are the
+    /// leads whose facts are in `facts` with a cycle engaged in the days' [`Edge`], if any (the
+    /// others are read in full and counted by [`Tally::add`], which knows the period before
+    /// to the second). The leads read beside the facts (open ones, and those whose facts are
+    /// not in the days) are added with [`Tally::add`] as ever.
+    pub fn add_facts(&mut self, facts: &Facts, days: FactDays, at_edge: &[Lead]) -> Result<(), FactsError> {
         debug_assert!(self.is_unscoped(), "a scoped report reads its leads");
         let dims = self.dims();
-        let previous = facts.counts(days.previous, days.first)?;
+        let mut previous = facts.counts(days.previous, days.first)?;
+        if let Some(e) = days.edge {
+            let mut edge = Counts::default();
+            edge.add(at_edge, self.judge(), self.now(), &Periods::day(e.from, e.to), &dims);
+            previous.shift_mqls(&edge, &dims, e.adds)?;
+        }
         let period = facts.counts(days.first, days.end)?;
         let counts = self.counts_mut();
         counts.merge_as_previous(&previous, &dims);
@@ -270,6 +314,27 @@ impl Tally<'_> {
 }
 
 impl Counts {
+    /// Adds `o`'s MQLs (overall and per group of `dims`) to these, or takes them out: what an
+    /// [`Edge`] changes of the MQLs of the days before.
+    fn shift_mqls(&mut self, o: &Counts, dims: &[Dimension], adds: bool) -> Result<(), FactsError> {
+        let shift = |n: &mut u64, by: u64| -> Result<(), FactsError> {
+            *n = match adds {
+                true => n.checked_add(by),
+                false => n.checked_sub(by),
+            }
+            .ok_or_else(|| FactsError(format!("{by} MQLs at the edge of {n}")))?;
+            Ok(())
+        };
+        shift(&mut self.overall.mqls, o.overall.mqls)?;
+        for dim in dims {
+            let mine = self.groups.entry(*dim).or_default();
+            for (k, g) in o.groups.get(dim).into_iter().flatten() {
+                shift(&mut mine.entry(k.clone()).or_default().mqls, g.mqls)?;
+            }
+        }
+        Ok(())
+    }
+
     /// These counts with the groups of `dims` only.
     fn only(mut self, dims: &[Dimension]) -> Counts {
         self.groups.retain(|d, _| dims.contains(d));

@@ -23,7 +23,7 @@ mod sla;
 mod stats;
 mod whatif;
 
-pub use aggregate::{group_prefix, settled, FactDays, Facts, FactsError, GROUPS};
+pub use aggregate::{group_prefix, settled, Edge, FactDays, Facts, FactsError, GROUPS};
 pub use bands::{Band, Benchmark};
 pub use baseline::{
     baseline, Baseline, Benchmarked, Candidate, CandidateResult, Distribution, Percentiles, Suggestion, TypeBaseline,

@@ -262,6 +262,14 @@ impl<'a> Tally<'a> {
         self.periods
     }
 
+    pub(super) fn judge(&self) -> &'a (dyn Judge + Sync) {
+        self.judge
+    }
+
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
     /// Whose leads this report counts.
     pub fn scope(&self) -> &Scope {
         &self.scope

@@ -488,6 +488,10 @@ impl LeadIndex for SqliteStore {
             .collect())
     }
 
+    fn keeps_report_facts(&self) -> bool {
+        true
+    }
+
     async fn report_facts(
         &self,
         tag: FoldTag,
