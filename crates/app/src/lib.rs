@@ -75,6 +75,19 @@ impl<S, T, N, C> App<S, T, N, C> {
         self.fold_tag
     }
 
+    /// What `snapshot` (of the first `events` stored events of `lead`, made by these handlers'
+    /// fold) adds to each reporting day, settled at `at`; `None` when it is not theirs.
+    pub(crate) fn facts_of(
+        &self,
+        snapshot: &fold_state::EncodedSnapshot,
+        lead: &leadclock_domain::LeadId,
+        events: u64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<leadclock_domain::metrics::Facts> {
+        let tz = self.policy.reporting_timezone;
+        fold_state::facts_of(snapshot, self.fold_tag, lead, events, &self.versions, tz, at)
+    }
+
     /// The same handlers judging by `versions`; the newest becomes the current policy.
     pub fn with_versions(mut self, versions: Versions) -> Self {
         self.policy = versions.current().policy.clone();

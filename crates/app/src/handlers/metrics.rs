@@ -185,10 +185,9 @@ where
         let mut stale = 0u64;
         for (id, held) in self.store.active_without_facts(span_from, span_to, tag).await? {
             if let Some(s) = held {
-                let old = fold_state::facts_of(&s.snapshot, tag, &id, s.events, &self.versions, tz, s.kept.at)
-                    .ok_or_else(|| {
-                        PortError::new("read report facts", format!("{id}: the saved snapshot does not decode"))
-                    })?;
+                let old = self.facts_of(&s.snapshot, &id, s.events, s.kept.at).ok_or_else(|| {
+                    PortError::new("read report facts", format!("{id}: the saved snapshot does not decode"))
+                })?;
                 facts.subtract(&old.between(days.previous, days.end));
                 stale += 1;
             }

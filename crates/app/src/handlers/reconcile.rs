@@ -17,6 +17,7 @@ use crate::ports::{
 use crate::App;
 use chrono::{DateTime, Duration, Utc};
 use leadclock_domain::clock::Escalation;
+use leadclock_domain::metrics::Facts;
 use leadclock_domain::steps::{self, Plan, StepBook, StepKey, StepRecord, StepStatus, Timer};
 use leadclock_domain::{Event, EventBody, Lead, LeadId, Policy};
 use std::sync::Arc;
@@ -236,25 +237,11 @@ where
         open: &OpenNow,
         now: DateTime<Utc>,
     ) -> Result<FactsChange, PortError> {
-        let (tag, tz, id) = (self.fold_tag, self.policy.reporting_timezone, &folded.lead.lead_id);
-        let facts_of = |snapshot: &EncodedSnapshot, events: u64, at: DateTime<Utc>| {
-            fold_state::facts_of(snapshot, tag, id, events, &self.versions, tz, at)
-        };
+        let (tag, id) = (self.fold_tag, &folded.lead.lead_id);
         let held = saved.and_then(|s| Some((s, s.facts.filter(|k| k.tag == tag)?)));
         let old = match held {
             None => None,
-            Some((s, kept)) => {
-                let snapshot = s.summary.snapshot.as_ref();
-                let facts = snapshot
-                    .and_then(|snap| facts_of(snap, s.summary.events, kept.at))
-                    .ok_or_else(|| {
-                        PortError::new(
-                            "recompute kept report facts",
-                            format!("{id}: the saved snapshot does not decode"),
-                        )
-                    })?;
-                Some((kept, facts))
-            }
+            Some((s, kept)) => Some((kept, self.facts_held(s, kept)?)),
         };
         // Whole milliseconds, as the stores keep the instant: the facts taken out later are
         // worked out at the same instant as these.
@@ -269,11 +256,29 @@ where
                 {
                     Some(kept.clone())
                 }
-                _ => facts_of(snapshot, folded.own_count, now).map(|f| (KeptFacts { tag, at: now }, f)),
+                _ => self
+                    .facts_of(snapshot, id, folded.own_count, now)
+                    .map(|f| (KeptFacts { tag, at: now }, f)),
             },
             _ => None,
         };
         Ok(FactsChange { tag, old, new })
+    }
+
+    /// The facts the store holds for the lead `saved` describes, worked out again from the
+    /// snapshot they were made of: what its next pass takes out.
+    fn facts_held(&self, saved: &Saved, kept: KeptFacts) -> Result<Facts, PortError> {
+        let s = &saved.summary;
+        let facts = s
+            .snapshot
+            .as_ref()
+            .and_then(|snap| self.facts_of(snap, &s.lead_id, s.events, kept.at));
+        facts.ok_or_else(|| {
+            PortError::new(
+                "recompute kept report facts",
+                format!("{}: the saved snapshot does not decode", s.lead_id),
+            )
+        })
     }
 
     /// The lead's saved snapshot continued: as it is when the store holds exactly the events it

@@ -40,8 +40,13 @@ pub(super) fn apply(tx: &Transaction, change: &FactsChange) -> rusqlite::Result<
         "INSERT INTO report_facts (tag, day, path, count) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (tag, day, path) DO UPDATE SET count = count + excluded.count",
     )?;
+    // Entries come a day at a time: each day's key is written once.
+    let mut key = (None, String::new());
     for (day, path, n) in difference.entries() {
-        upsert.execute(params![tag, day_key(day), path, n])?;
+        if key.0 != Some(day) {
+            key = (Some(day), day_key(day));
+        }
+        upsert.execute(params![tag, key.1, path, n])?;
     }
     Ok(())
 }

@@ -5,8 +5,9 @@
 //! unique within its lead), `leads` (one summary row per lead: how many events are stored, how
 //! many the saved summary folded, the next wake-up, the timers armed, the fold snapshot), `steps` (what was done
 //! about each escalation step), `outbox` (each step's messages until their channel accepts
-//! them) and `rollups`. A lead whose `stored` count is ahead of its summary has unreconciled
-//! events.
+//! them), `rollups` and `report_facts` (per fold tag and reporting day, what the settled leads
+//! add to each figure, kept with each summary: see [`facts`]). A lead whose `stored` count is
+//! ahead of its summary has unreconciled events.
 
 mod facts;
 mod identities;
