@@ -86,6 +86,10 @@ pub struct SqliteStore {
     opened: FileId,
     /// Most events a lead may hold ([`leadclock_app::ports::MAX_EVENTS_PER_LEAD`]).
     event_cap: u64,
+    /// Report facts changes logged since the log was last added into the days, and how many
+    /// set that off (see [`facts`]).
+    facts_logged: Arc<std::sync::atomic::AtomicU64>,
+    compact_at: u64,
 }
 
 impl SqliteStore {
@@ -105,6 +109,8 @@ impl SqliteStore {
             path: Arc::new(path),
             opened,
             event_cap: leadclock_app::ports::MAX_EVENTS_PER_LEAD,
+            facts_logged: Arc::default(),
+            compact_at: facts::COMPACT_AT,
         })
     }
 
@@ -155,6 +161,12 @@ impl SqliteStore {
     }
 
     /// Total events stored (for load tests and the health endpoint).
+    /// The same store adding its report facts log into the days past `rows` rows (tests).
+    pub fn with_compact_at(mut self, rows: u64) -> Self {
+        self.compact_at = rows;
+        self
+    }
+
     /// The same store with another per-lead cap (tests of the cap).
     pub fn with_event_cap(mut self, cap: u64) -> Self {
         self.event_cap = cap;
@@ -368,6 +380,7 @@ impl LeadIndex for SqliteStore {
         let snapshot = s.snapshot.as_ref().map(|x| x.as_str().to_owned());
         let clocks = s.open_clocks.as_ref().map(|x| x.as_str().to_owned());
         let change = s.facts.clone();
+        let (logged, compact_at) = (self.facts_logged.clone(), self.compact_at);
         self.with("save summary", move |c| {
             let tx = c.transaction()?;
             let row: Option<(i64, Option<String>, Option<i64>)> = tx
@@ -394,13 +407,24 @@ impl LeadIndex for SqliteStore {
             .execute(params![
                 lead, folded, next_due, engaged, last, open, armed, snapshot, clocks
             ])?;
+            let mut rows = 0;
             if let Some(change) = &change {
                 let (tag, at) = facts::columns(change);
                 tx.prepare_cached("UPDATE leads SET facts_tag = ?2, facts_at = ?3 WHERE lead_id = ?1")?
                     .execute(params![lead, tag, at])?;
-                facts::apply(&tx, change)?;
+                rows = facts::apply(&tx, change)?;
             }
-            tx.commit()
+            tx.commit()?;
+            // The summary is saved: adding the log in is the days' own transaction.
+            use std::sync::atomic::Ordering::Relaxed;
+            if rows > 0 && logged.fetch_add(rows, Relaxed) + rows >= compact_at {
+                logged.store(0, Relaxed);
+                // Not this save's failure: the next read of the days adds the log in again.
+                if let Err(e) = facts::compact(c) {
+                    tracing::warn!(error = %e, "could not add the report facts log into the days");
+                }
+            }
+            Ok(())
         })
         .await
     }
@@ -518,13 +542,9 @@ impl LeadIndex for SqliteStore {
     }
 
     async fn lacking_facts(&self, tag: FoldTag, limit: usize) -> Result<Vec<LeadId>, PortError> {
+        self.facts_logged.store(0, std::sync::atomic::Ordering::Relaxed);
         let ids = self
-            .with("find leads lacking facts", move |c| {
-                let tx = c.transaction()?;
-                let ids = facts::lacking(&tx, tag, limit)?;
-                tx.commit()?;
-                Ok(ids)
-            })
+            .with("find leads lacking facts", move |c| facts::lacking(c, tag, limit))
             .await?;
         Ok(ids.iter().filter_map(|s| LeadId::parse(s).ok()).collect())
     }
@@ -604,6 +624,60 @@ mod tests {
         assert_eq!((wrapped.status(), wrapped.retry_after()), (503, Some(5)));
         // What was acknowledged before is intact.
         assert_eq!(store.load(&LeadId::parse("L").unwrap()).await.unwrap().len(), 1);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[tokio::test]
+    async fn report_facts_changes_are_logged_then_added_into_the_days_past_the_threshold() {
+        use leadclock_app::ports::{FactsChange, KeptFacts};
+        let dir = tempdir();
+        let store = SqliteStore::open(&dir).unwrap().with_compact_at(5);
+        let tag = FoldTag::parse("00000000000000ab").unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 9, 23).unwrap();
+        let facts = |owner: &str| {
+            Facts::from_entries([
+                (day, r#"["overall","mqls"]"#.to_owned(), 1),
+                (day, format!(r#"["groups","owner",{owner:?},"mqls"]"#), 1),
+                (day, r#"["overall","speed","calendar","90"]"#.to_owned(), 1),
+            ])
+        };
+        let log_rows = || {
+            let c = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+            c.query_row("SELECT COUNT(*) FROM report_facts_log", [], |r| r.get::<_, i64>(0))
+                .unwrap()
+        };
+        let mut want = Facts::default();
+        for (i, owner) in ["ann", "bo", "ann", "cy"].iter().enumerate() {
+            let e = touch(&format!("e{i}"), &format!("L{i}"), i as i64);
+            store.append(&e).await.unwrap();
+            let kept = KeptFacts { tag, at: e.occurred_at };
+            let summary = LeadSummary {
+                lead_id: e.lead_id.clone(),
+                events: 1,
+                next_due: None,
+                first_engaged_at: Some(e.occurred_at),
+                last_activity: e.occurred_at,
+                open: false,
+                armed: Vec::new(),
+                snapshot: Some(EncodedSnapshot::from_stored("{}".into())),
+                open_clocks: None,
+                facts: Some(FactsChange {
+                    tag,
+                    old: None,
+                    new: Some((kept, facts(owner))),
+                }),
+            };
+            store.save_summary(&summary).await.unwrap();
+            want.add(&facts(owner));
+            // Three rows a save: the second save's reach the threshold and are added in.
+            assert_eq!(log_rows(), [3, 0, 3, 0][i], "after save {i}");
+        }
+        let days = store
+            .report_facts(tag, day, day.succ_opt().unwrap(), &[Dimension::Owner])
+            .await
+            .unwrap();
+        assert_eq!(days, Some(want));
+        assert_eq!(log_rows(), 0, "a read adds the log in first");
         std::fs::remove_dir_all(dir).ok();
     }
 

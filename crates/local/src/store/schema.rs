@@ -13,7 +13,7 @@
 //! | 7 | releases before fold snapshots | + `raw_hooks` (CRM and sales-tool webhooks as received, for replay), `raw_hook_keys` (the leads and addresses each names, for erasure) |
 //! | 8 | releases before open clocks were kept | + `leads.snapshot` (the fold to continue from with the next event; NULL re-folds, as every lead does once after the upgrade) |
 //! | 9 | releases before report facts | + `leads.open_clocks` (the clocks running at the lead's last pass, which a report reads for a lead quiet in its period; NULL reads the lead, until its next pass) |
-//! | 10 | this release | + `report_facts` (per fold tag and reporting day, what the settled leads add to each figure), `leads.facts_tag` and `leads.facts_at` (under which tag the lead's last pass kept its facts, and the instant they were worked out at when they are held); NULL: reports read the lead until the backfill or its next pass |
+//! | 10 | this release | + `report_facts` (per fold tag and reporting day, what the settled leads add to each figure) and `report_facts_log` (the changes not yet added in), `leads.facts_tag` and `leads.facts_at` (under which tag the lead's last pass kept its facts, and the instant they were worked out at when they are held); NULL: reports read the lead until the backfill or its next pass |
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -192,6 +192,13 @@ CREATE TABLE report_facts (
     count INTEGER NOT NULL,
     PRIMARY KEY (tag, day, path)
 ) WITHOUT ROWID;
+CREATE TABLE report_facts_log (
+    seq   INTEGER PRIMARY KEY,
+    tag   TEXT NOT NULL,
+    day   TEXT NOT NULL,
+    path  TEXT NOT NULL,
+    count INTEGER NOT NULL
+);
 ";
 
 /// Which version a file is at.
