@@ -3,11 +3,11 @@
 //! (`facts_tag`, `facts_at`). A summary's save changes both in one transaction, so the days
 //! always add up exactly those leads (see [`leadclock_app::ports::FactsChange`]).
 //!
-//! A save appends its change to `report_facts_log` rather than updating the days in place: a
+//! A save appends its change to `report_facts_log` (one row) rather than updating the days in place: a
 //! lead's hundred-odd figures lie on as many pages of the days' index, and writing each of them
 //! to the WAL on every save made an import 2.7 times slower. The log is added into the days in
 //! one transaction ([`compact`]) before every read of them, by the server's backfill tick, and
-//! whenever it has grown past [`COMPACT_AT`] rows: a batch of leads touches each page once.
+//! whenever it holds [`COMPACT_AT`] changes: a batch of leads writes each page of the days once.
 
 use super::{from_millis, millis};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -35,37 +35,63 @@ pub(super) fn columns(change: &FactsChange) -> (String, Option<i64>) {
     (change.tag.text(), change.new.as_ref().map(|(k, _)| millis(k.at)))
 }
 
-/// Log rows past which a save adds the log into the days (a few hundred leads' changes).
-pub(super) const COMPACT_AT: u64 = 50_000;
+/// Logged changes past which a save adds the log into the days (a few hundred leads').
+pub(super) const COMPACT_AT: u64 = 500;
 
-/// Logs `change`'s difference to its tag's days: one row per (day, figure) that changed.
-/// Returns the rows logged.
+/// A logged change: its `(day, figure, count)` entries.
+type Logged = Vec<(String, String, i64)>;
+
+/// Logs `change`'s difference to its tag's days, as one row. Returns the rows logged (0 when
+/// nothing changes).
 pub(super) fn apply(tx: &Transaction, change: &FactsChange) -> rusqlite::Result<u64> {
     let difference = change.difference();
-    let tag = change.tag.text();
-    let mut log = tx.prepare_cached("INSERT INTO report_facts_log (tag, day, path, count) VALUES (?1, ?2, ?3, ?4)")?;
+    if difference.is_empty() {
+        return Ok(0);
+    }
     // Entries come a day at a time: each day's key is written once.
-    let (mut key, mut rows) = ((None, String::new()), 0);
+    let mut key = (None, String::new());
+    let mut entries: Logged = Vec::new();
     for (day, path, n) in difference.entries() {
         if key.0 != Some(day) {
             key = (Some(day), day_key(day));
         }
-        log.execute(params![tag, key.1, path, n])?;
-        rows += 1;
+        entries.push((key.1.clone(), path.to_owned(), n));
     }
-    Ok(rows)
+    let json = serde_json::to_string(&entries).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    tx.prepare_cached("INSERT INTO report_facts_log (tag, entries) VALUES (?1, ?2)")?
+        .execute(params![change.tag.text(), json])?;
+    Ok(1)
 }
 
-/// Adds the log into the days and empties it, in one transaction.
+/// Adds the log into the days and empties it, in one transaction: the changes summed first,
+/// so each (day, figure) is written once however many leads changed it.
 pub(super) fn compact(c: &mut Connection) -> rusqlite::Result<()> {
     let tx = c.transaction()?;
-    // `WHERE true`: SQLite's parser needs it between a SELECT and an upsert's ON CONFLICT.
-    tx.execute(
-        "INSERT INTO report_facts (tag, day, path, count)
-         SELECT tag, day, path, SUM(count) FROM report_facts_log WHERE true GROUP BY tag, day, path
-         ON CONFLICT (tag, day, path) DO UPDATE SET count = count + excluded.count",
-        [],
-    )?;
+    let mut sum: std::collections::BTreeMap<(String, String, String), i64> = Default::default();
+    {
+        let mut rows = tx.prepare_cached("SELECT tag, entries FROM report_facts_log")?;
+        let logged = rows.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in logged {
+            let (tag, json) = row?;
+            let entries: Logged = serde_json::from_str(&json)
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?;
+            for (day, path, n) in entries {
+                *sum.entry((tag.clone(), day, path)).or_default() += n;
+            }
+        }
+    }
+    if sum.is_empty() {
+        return Ok(());
+    }
+    {
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO report_facts (tag, day, path, count) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (tag, day, path) DO UPDATE SET count = count + excluded.count",
+        )?;
+        for ((tag, day, path), n) in sum.iter().filter(|(_, n)| **n != 0) {
+            upsert.execute(params![tag, day, path, n])?;
+        }
+    }
     tx.execute("DELETE FROM report_facts_log", [])?;
     tx.commit()
 }

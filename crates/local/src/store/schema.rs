@@ -193,11 +193,9 @@ CREATE TABLE report_facts (
     PRIMARY KEY (tag, day, path)
 ) WITHOUT ROWID;
 CREATE TABLE report_facts_log (
-    seq   INTEGER PRIMARY KEY,
-    tag   TEXT NOT NULL,
-    day   TEXT NOT NULL,
-    path  TEXT NOT NULL,
-    count INTEGER NOT NULL
+    seq     INTEGER PRIMARY KEY,
+    tag     TEXT NOT NULL,
+    entries TEXT NOT NULL
 );
 ";
 
