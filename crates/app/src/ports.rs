@@ -97,8 +97,12 @@ impl FactsChange {
 
     /// The difference to add to the days under `tag`.
     pub fn difference(&self) -> Facts {
-        let facts = |x: &Option<(KeptFacts, Facts)>| x.as_ref().map_or_else(Facts::default, |(_, f)| f.clone());
-        Facts::diff(&facts(&self.old), &facts(&self.new))
+        match (&self.old, &self.new) {
+            (None, None) => Facts::default(),
+            (None, Some((_, new))) => new.clone(),
+            (Some((_, old)), None) => Facts::diff(old, &Facts::default()),
+            (Some((_, old)), Some((_, new))) => Facts::diff(old, new),
+        }
     }
 }
 

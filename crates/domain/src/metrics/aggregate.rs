@@ -58,10 +58,15 @@ impl Facts {
                 &Dimension::ALL,
             );
             let flat = facts.0.entry(day).or_default();
-            flatten(
-                &serde_json::to_value(&counts).unwrap_or_default(),
-                &mut Vec::new(),
-                flat,
+            // Through JSON text and a streaming walk of it: no tree of values is built.
+            let text = serde_json::to_string(&counts).unwrap_or_default();
+            let mut walk = serde_json::Deserializer::from_str(&text);
+            let _ = serde::de::DeserializeSeed::deserialize(
+                Flatten {
+                    path: &mut String::from("["),
+                    out: flat,
+                },
+                &mut walk,
             );
         }
         facts.0.retain(|_, flat| !flat.is_empty());
@@ -191,23 +196,81 @@ fn days_of(lead: &Lead, tz: Tz) -> BTreeSet<NaiveDate> {
         .collect()
 }
 
-/// Each non-zero number under `v`, under its path of keys (a JSON array of strings).
-fn flatten(v: &Value, path: &mut Vec<String>, out: &mut BTreeMap<String, i64>) {
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                path.push(k.clone());
-                flatten(child, path, out);
-                path.pop();
-            }
+/// Puts each non-zero number of a JSON value under its path of keys (a JSON array of strings,
+/// written as `serde_json` writes one: `path` holds it so far, from its `[`), as it is read.
+struct Flatten<'a> {
+    path: &'a mut String,
+    out: &'a mut BTreeMap<String, i64>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Flatten<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Flatten<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("counts")
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<(), E> {
+        if let Some(n) = i64::try_from(n).ok().filter(|n| *n != 0) {
+            self.out.insert(format!("{}]", self.path), n);
         }
-        Value::Number(n) => {
-            if let Some(n) = n.as_u64().and_then(|n| i64::try_from(n).ok()).filter(|n| *n != 0) {
-                out.insert(serde_json::to_string(path).unwrap_or_default(), n);
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let len = self.path.len();
+            if len > 1 {
+                self.path.push(',');
             }
+            push_json_string(self.path, &key);
+            map.next_value_seed(Flatten {
+                path: &mut *self.path,
+                out: &mut *self.out,
+            })?;
+            self.path.truncate(len);
         }
-        // Counts hold only objects and counts; anything else is no count.
-        _ => {}
+        Ok(())
+    }
+
+    // Counts hold only objects and counts; anything else is no count.
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+}
+
+/// Writes `s` as a JSON string, as `serde_json` does (only what needs it escaped).
+fn push_json_string(out: &mut String, s: &str) {
+    if s.chars().any(|c| c == '"' || c == '\\' || c < ' ') {
+        out.push_str(&Value::from(s).to_string());
+    } else {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
     }
 }
 
