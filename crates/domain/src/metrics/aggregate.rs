@@ -35,7 +35,9 @@ pub fn settled(lead: &Lead, judge: &dyn Judge, now: DateTime<Utc>) -> bool {
 
 /// Counts per reporting day, flat: day → path → count. What one lead adds, or the sum over
 /// many; a difference of two (see [`Facts::diff`]) may hold negative counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Serialized as that map (`{"2026-12-01": {"[\"overall\",\"mqls\"]": 3}}`), for a store to log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Facts(BTreeMap<NaiveDate, BTreeMap<String, i64>>);
 
 /// Facts a store could not turn back into counts: a path or value no release wrote.
@@ -90,15 +92,25 @@ impl Facts {
         facts
     }
 
-    /// Adds `other` (`sign` +1), or takes it out (`sign` −1).
+    /// Adds `other` (`sign` +1), or takes it out (`sign` −1); a count that comes to zero goes
+    /// (only `other`'s are looked at, so summing many leads' facts stays linear).
     fn combine(&mut self, other: &Facts, sign: i64) {
         for (day, flat) in &other.0 {
             let mine = self.0.entry(*day).or_default();
             for (path, n) in flat {
-                *mine.entry(path.clone()).or_default() += sign * n;
+                let count = match mine.get_mut(path.as_str()) {
+                    Some(count) => count,
+                    None => mine.entry(path.clone()).or_default(),
+                };
+                *count += sign * n;
+                if *count == 0 {
+                    mine.remove(path.as_str());
+                }
+            }
+            if mine.is_empty() {
+                self.0.remove(day);
             }
         }
-        self.prune();
     }
 
     pub fn add(&mut self, other: &Facts) {

@@ -35,29 +35,17 @@ pub(super) fn columns(change: &FactsChange) -> (String, Option<i64>) {
     (change.tag.text(), change.new.as_ref().map(|(k, _)| millis(k.at)))
 }
 
-/// Logged changes past which a save adds the log into the days (a few hundred leads').
-pub(super) const COMPACT_AT: u64 = 500;
+/// Logged changes past which a save adds the log into the days (a few thousand leads').
+pub(super) const COMPACT_AT: u64 = 5_000;
 
-/// A logged change: its `(day, figure, count)` entries.
-type Logged = Vec<(String, String, i64)>;
-
-/// Logs `change`'s difference to its tag's days, as one row. Returns the rows logged (0 when
-/// nothing changes).
+/// Logs `change`'s difference to its tag's days, as one row (its facts as JSON). Returns the
+/// rows logged (0 when nothing changes).
 pub(super) fn apply(tx: &Transaction, change: &FactsChange) -> rusqlite::Result<u64> {
     let difference = change.difference();
     if difference.is_empty() {
         return Ok(0);
     }
-    // Entries come a day at a time: each day's key is written once.
-    let mut key = (None, String::new());
-    let mut entries: Logged = Vec::new();
-    for (day, path, n) in difference.entries() {
-        if key.0 != Some(day) {
-            key = (Some(day), day_key(day));
-        }
-        entries.push((key.1.clone(), path.to_owned(), n));
-    }
-    let json = serde_json::to_string(&entries).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let json = serde_json::to_string(&difference).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     tx.prepare_cached("INSERT INTO report_facts_log (tag, entries) VALUES (?1, ?2)")?
         .execute(params![change.tag.text(), json])?;
     Ok(1)
@@ -67,17 +55,15 @@ pub(super) fn apply(tx: &Transaction, change: &FactsChange) -> rusqlite::Result<
 /// so each (day, figure) is written once however many leads changed it.
 pub(super) fn compact(c: &mut Connection) -> rusqlite::Result<()> {
     let tx = c.transaction()?;
-    let mut sum: std::collections::BTreeMap<(String, String, String), i64> = Default::default();
+    let mut sum: std::collections::BTreeMap<String, Facts> = Default::default();
     {
         let mut rows = tx.prepare_cached("SELECT tag, entries FROM report_facts_log")?;
         let logged = rows.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         for row in logged {
             let (tag, json) = row?;
-            let entries: Logged = serde_json::from_str(&json)
+            let facts: Facts = serde_json::from_str(&json)
                 .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?;
-            for (day, path, n) in entries {
-                *sum.entry((tag.clone(), day, path)).or_default() += n;
-            }
+            sum.entry(tag).or_default().add(&facts);
         }
     }
     if sum.is_empty() {
@@ -88,8 +74,14 @@ pub(super) fn compact(c: &mut Connection) -> rusqlite::Result<()> {
             "INSERT INTO report_facts (tag, day, path, count) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (tag, day, path) DO UPDATE SET count = count + excluded.count",
         )?;
-        for ((tag, day, path), n) in sum.iter().filter(|(_, n)| **n != 0) {
-            upsert.execute(params![tag, day, path, n])?;
+        for (tag, facts) in &sum {
+            let mut key = (None, String::new());
+            for (day, path, n) in facts.entries() {
+                if key.0 != Some(day) {
+                    key = (Some(day), day_key(day));
+                }
+                upsert.execute(params![tag, key.1, path, n])?;
+            }
         }
     }
     tx.execute("DELETE FROM report_facts_log", [])?;
