@@ -88,6 +88,26 @@ impl<S, T, N, C> App<S, T, N, C> {
         fold_state::facts_of(snapshot, self.fold_tag, lead, events, &self.versions, tz, at)
     }
 
+    /// The facts a store holds for `lead` (`kept`), worked out again from the saved
+    /// `snapshot` (of `events` stored events) they were made of: what a pass or a report takes
+    /// out. A store holds facts only beside the snapshot they came from, so one that does not
+    /// decode is corruption.
+    pub(crate) fn kept_facts(
+        &self,
+        snapshot: Option<&fold_state::EncodedSnapshot>,
+        lead: &leadclock_domain::LeadId,
+        events: u64,
+        kept: ports::KeptFacts,
+    ) -> Result<leadclock_domain::metrics::Facts, error::PortError> {
+        let facts = snapshot.and_then(|snap| self.facts_of(snap, lead, events, kept.at));
+        facts.ok_or_else(|| {
+            error::PortError::new(
+                "recompute kept report facts",
+                format!("{lead}: the saved snapshot does not decode"),
+            )
+        })
+    }
+
     /// The same handlers judging by `versions`; the newest becomes the current policy.
     pub fn with_versions(mut self, versions: Versions) -> Self {
         self.policy = versions.current().policy.clone();

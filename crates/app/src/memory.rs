@@ -251,10 +251,10 @@ impl LeadIndex for MemoryStore {
         first: NaiveDate,
         end: NaiveDate,
         dims: &[Dimension],
-    ) -> Result<Option<Facts>, PortError> {
+    ) -> Result<Facts, PortError> {
         let state = self.state();
         let all = state.facts.get(&tag.text()).cloned().unwrap_or_default();
-        Ok(Some(all.between(first, end).only(dims)))
+        Ok(all.between(first, end).only(dims))
     }
 
     async fn active_without_facts(

@@ -204,17 +204,18 @@ pub trait LeadIndex: Send + Sync {
     }
 
     /// The sum of the kept facts under `tag` of the reporting days `[first, end)`: the
-    /// figures outside any group and those of `dims`' groups, no other group's. `None`
-    /// when the store keeps no facts (the default): a report reads every lead.
+    /// figures outside any group and those of `dims`' groups, no other group's. A store
+    /// that keeps no facts ([`LeadIndex::keeps_report_facts`]) has none: its reports read
+    /// every lead.
     fn report_facts(
         &self,
         tag: FoldTag,
         first: NaiveDate,
         end: NaiveDate,
         dims: &[Dimension],
-    ) -> impl Future<Output = Result<Option<Facts>, PortError>> + Send {
+    ) -> impl Future<Output = Result<Facts, PortError>> + Send {
         let _ = (tag, first, end, dims);
-        async { Ok(None) }
+        async { Ok(Facts::default()) }
     }
 
     /// [`LeadIndex::active_between`] less the leads whose current facts under `tag` the store

@@ -151,7 +151,6 @@ async fn kept_days(h: &Harness) -> Facts {
         .report_facts(h.app.fold_tag(), first, end, &Dimension::ALL)
         .await
         .unwrap()
-        .expect("SQLite keeps facts")
 }
 
 /// The facts of every lead whose summary says they are kept, worked out again from its events:

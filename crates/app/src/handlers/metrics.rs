@@ -173,21 +173,18 @@ where
         span_to: DateTime<Utc>,
     ) -> Result<Option<BTreeSet<LeadId>>, PortError> {
         let (tag, tz) = (self.fold_tag, self.policy.reporting_timezone);
-        let Some(days) = tally.fact_days(tz).filter(|_| tally.scope() == &Scope::All) else {
+        let unscoped = tally.scope() == &Scope::All && self.store.keeps_report_facts();
+        let Some(days) = tally.fact_days(tz).filter(|_| unscoped) else {
             return Ok(None);
         };
         let dims = tally.dims();
-        let Some(mut facts) = self.store.report_facts(tag, days.previous, days.end, &dims).await? else {
-            return Ok(None);
-        };
+        let mut facts = self.store.report_facts(tag, days.previous, days.end, &dims).await?;
         let started = std::time::Instant::now();
         let mut rest = BTreeSet::new();
         let mut stale = 0u64;
         for (id, held) in self.store.active_without_facts(span_from, span_to, tag).await? {
             if let Some(s) = held {
-                let old = self.facts_of(&s.snapshot, &id, s.events, s.kept.at).ok_or_else(|| {
-                    PortError::new("read report facts", format!("{id}: the saved snapshot does not decode"))
-                })?;
+                let old = self.kept_facts(Some(&s.snapshot), &id, s.events, s.kept)?;
                 facts.subtract(&old.between(days.previous, days.end));
                 stale += 1;
             }

@@ -17,7 +17,6 @@ use crate::ports::{
 use crate::App;
 use chrono::{DateTime, Duration, Utc};
 use leadclock_domain::clock::Escalation;
-use leadclock_domain::metrics::Facts;
 use leadclock_domain::steps::{self, Plan, StepBook, StepKey, StepRecord, StepStatus, Timer};
 use leadclock_domain::{Event, EventBody, Lead, LeadId, Policy};
 use std::sync::Arc;
@@ -241,7 +240,10 @@ where
         let held = saved.and_then(|s| Some((s, s.facts.filter(|k| k.tag == tag)?)));
         let old = match held {
             None => None,
-            Some((s, kept)) => Some((kept, self.facts_held(s, kept)?)),
+            Some((s, kept)) => {
+                let s = &s.summary;
+                Some((kept, self.kept_facts(s.snapshot.as_ref(), &s.lead_id, s.events, kept)?))
+            }
         };
         // Whole milliseconds, as the stores keep the instant: the facts taken out later are
         // worked out at the same instant as these.
@@ -263,22 +265,6 @@ where
             _ => None,
         };
         Ok(FactsChange { tag, old, new })
-    }
-
-    /// The facts the store holds for the lead `saved` describes, worked out again from the
-    /// snapshot they were made of: what its next pass takes out.
-    fn facts_held(&self, saved: &Saved, kept: KeptFacts) -> Result<Facts, PortError> {
-        let s = &saved.summary;
-        let facts = s
-            .snapshot
-            .as_ref()
-            .and_then(|snap| self.facts_of(snap, &s.lead_id, s.events, kept.at));
-        facts.ok_or_else(|| {
-            PortError::new(
-                "recompute kept report facts",
-                format!("{}: the saved snapshot does not decode", s.lead_id),
-            )
-        })
     }
 
     /// The lead's saved snapshot continued: as it is when the store holds exactly the events it

@@ -3,11 +3,12 @@
 //! (`facts_tag`, `facts_at`). A summary's save changes both in one transaction, so the days
 //! always add up exactly those leads (see [`leadclock_app::ports::FactsChange`]).
 //!
-//! A save appends its change to `report_facts_log` (one row) rather than updating the days in place: a
-//! lead's hundred-odd figures lie on as many pages of the days' index, and writing each of them
-//! to the WAL on every save made an import 2.7 times slower. The log is added into the days in
+//! A save appends its change to `report_facts_log` (one row) rather than updating the days in
+//! place, one upsert per figure (a lead has about 140 a day): the log is added into the days in
 //! one transaction ([`compact`]) before every read of them, by the server's backfill tick, and
-//! whenever it holds [`COMPACT_AT`] changes: a batch of leads writes each page of the days once.
+//! whenever it holds [`COMPACT_AT`] changes, so a batch of leads writes each (day, figure) once.
+//! Measured on an import of 100,000 leads: 93.6 s this way, 108 s with the log added in every
+//! 500 changes (upserting in place was slower still: 75 s for 50,000 leads).
 
 use super::{from_millis, millis};
 use chrono::{DateTime, NaiveDate, Utc};

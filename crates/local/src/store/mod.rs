@@ -523,10 +523,10 @@ impl LeadIndex for SqliteStore {
         first: NaiveDate,
         end: NaiveDate,
         dims: &[Dimension],
-    ) -> Result<Option<Facts>, PortError> {
+    ) -> Result<Facts, PortError> {
         let dims = dims.to_vec();
-        let read = self.with("read report facts", move |c| facts::read(c, tag, first, end, &dims));
-        Ok(Some(read.await?))
+        self.with("read report facts", move |c| facts::read(c, tag, first, end, &dims))
+            .await
     }
 
     async fn active_without_facts(
@@ -676,7 +676,7 @@ mod tests {
             .report_facts(tag, day, day.succ_opt().unwrap(), &[Dimension::Owner])
             .await
             .unwrap();
-        assert_eq!(days, Some(want));
+        assert_eq!(days, want);
         assert_eq!(log_rows(), 0, "a read adds the log in first");
         std::fs::remove_dir_all(dir).ok();
     }
