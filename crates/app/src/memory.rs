@@ -254,7 +254,7 @@ impl LeadIndex for MemoryStore {
     ) -> Result<Facts, PortError> {
         let state = self.state();
         let all = state.facts.get(&tag.text()).cloned().unwrap_or_default();
-        Ok(all.between(first, end).only(dims))
+        Ok(all.between(first, end).collapsed(first).only(dims))
     }
 
     async fn active_without_facts(

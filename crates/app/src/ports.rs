@@ -203,10 +203,11 @@ pub trait LeadIndex: Send + Sync {
         false
     }
 
-    /// The sum of the kept facts under `tag` of the reporting days `[first, end)`: the
-    /// figures outside any group and those of `dims`' groups, no other group's. A store
-    /// that keeps no facts ([`LeadIndex::keeps_report_facts`]) has none: its reports read
-    /// every lead.
+    /// The sum of the kept facts under `tag` of the reporting days `[first, end)`, as one
+    /// day's: every count on `first` ([`Facts::add_on`]; a report needs the period's sum, and
+    /// a sum by day would hold each figure once a day). The figures outside any group and
+    /// those of `dims`' groups, no other group's. A store that keeps no facts
+    /// ([`LeadIndex::keeps_report_facts`]) has none: its reports read every lead.
     fn report_facts(
         &self,
         tag: FoldTag,

@@ -178,14 +178,19 @@ where
             return Ok(None);
         };
         let dims = tally.dims();
-        let mut facts = self.store.report_facts(tag, days.previous, days.end, &dims).await?;
+        // Each period's sum, as one day's (the period before's on its first day).
+        let (before, period) = ((days.previous, days.first), (days.first, days.end));
+        let mut facts = self.store.report_facts(tag, before.0, before.1, &dims).await?;
+        facts.add(&self.store.report_facts(tag, period.0, period.1, &dims).await?);
         let started = std::time::Instant::now();
         let mut rest = BTreeSet::new();
         let mut stale = 0u64;
         for (id, held) in self.store.active_without_facts(span_from, span_to, tag).await? {
             if let Some(s) = held {
                 let old = self.kept_facts(Some(&s.snapshot), &id, s.events, s.kept)?;
-                facts.subtract(&old.between(days.previous, days.end));
+                for (first, end) in [before, period] {
+                    facts.subtract(&old.between(first, end).collapsed(first));
+                }
                 stale += 1;
             }
             rest.insert(id);

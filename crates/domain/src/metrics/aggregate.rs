@@ -117,6 +117,34 @@ impl Facts {
         self.combine(other, 1);
     }
 
+    /// Adds every count of `other`, whatever its day, onto `day`: a period's sum in the room
+    /// of its distinct figures rather than of its days × figures.
+    pub fn add_on(&mut self, day: NaiveDate, other: &Facts) {
+        let mine = self.0.entry(day).or_default();
+        for flat in other.0.values() {
+            for (path, n) in flat {
+                let count = match mine.get_mut(path.as_str()) {
+                    Some(count) => count,
+                    None => mine.entry(path.clone()).or_default(),
+                };
+                *count += n;
+                if *count == 0 {
+                    mine.remove(path.as_str());
+                }
+            }
+        }
+        if mine.is_empty() {
+            self.0.remove(&day);
+        }
+    }
+
+    /// These facts as one day's: every count on `day` ([`Facts::add_on`]).
+    pub fn collapsed(&self, day: NaiveDate) -> Facts {
+        let mut out = Facts::default();
+        out.add_on(day, self);
+        out
+    }
+
     pub fn subtract(&mut self, other: &Facts) {
         self.combine(other, -1);
     }

@@ -107,7 +107,8 @@ fn path_ranges(dims: &[Dimension]) -> Vec<(Option<String>, Option<String>)> {
     ranges
 }
 
-/// The sum of `tag`'s facts of the days `[first, end)`, outside the groups and in `dims`'.
+/// The sum of `tag`'s facts of the days `[first, end)`, outside the groups and in `dims`', as
+/// one day's (on `first`: see [`leadclock_app::ports::LeadIndex::report_facts`]).
 pub(super) fn read(
     c: &mut Connection,
     tag: FoldTag,
@@ -120,6 +121,7 @@ pub(super) fn read(
         "SELECT day, path, count FROM report_facts
          WHERE tag = ?1 AND day >= ?2 AND day < ?3 AND path >= COALESCE(?4, '') AND (?5 IS NULL OR path < ?5)",
     )?;
+    let first_day = first;
     let (tag, first, end) = (tag.text(), day_key(first), day_key(end));
     let mut entries = Vec::new();
     for (from, to) in path_ranges(dims) {
@@ -127,10 +129,8 @@ pub(super) fn read(
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
         })?;
         for row in rows {
-            let (day, path, n) = row?;
-            let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))?;
-            entries.push((day, path, n));
+            let (_, path, n) = row?;
+            entries.push((first_day, path, n));
         }
     }
     Ok(Facts::from_entries(entries))
