@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use leadclock_app::error::PortError;
 use leadclock_app::fold_state::{self, EncodedOpenClocks, FoldTag};
-use leadclock_app::ports::{EventStore, LeadIndex, LeadSummary};
+use leadclock_app::ports::{EventStore, FactsChange, LeadIndex, LeadSummary};
 use leadclock_aws::config::{env, sdk_config};
 use leadclock_aws::dynamo::DynamoStore;
 use leadclock_domain::event::{Assignment, Form};
@@ -57,7 +57,12 @@ async fn seed_one(store: &DynamoStore, versions: &Versions, run: &str, i: usize)
             last_activity: at + Duration::seconds(1),
             open: true,
             armed: Vec::new(),
-            facts: None,
+            // An open lead keeps no facts; saying so flags it for reports to read in full.
+            facts: Some(FactsChange {
+                tag,
+                old: None,
+                new: None,
+            }),
         })
         .await
 }
@@ -72,7 +77,9 @@ async fn seed_open_leads() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5_000);
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config().await), table);
+    // The stack's own quiet period is over (the test stack has none).
+    let store =
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config().await), table).with_facts_quiet(Duration::zero());
     let versions = leadclock_aws::config::load_versions().unwrap_or_else(|e| panic!("policy versions: {e}"));
     let started = std::time::Instant::now();
     stream::iter(0..n)

@@ -37,7 +37,7 @@ async fn dynamodb_store_keeps_the_store_contract() {
     let table = required("TABLE_NAME");
     let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
     run_all(&Dynamo {
-        store: DynamoStore::new(client, table),
+        store: DynamoStore::new(client, table).with_report_facts_from_start(),
     })
     .await;
 }

@@ -44,6 +44,7 @@
 //! every stored event (optimistic concurrency: a summary older than the events never clears the
 //! mark). Transaction conflicts and throttling are retried a bounded number of times with jitter.
 
+mod facts;
 mod identities;
 mod outbox;
 mod privacy;
@@ -55,11 +56,12 @@ use crate::error::port_err;
 use crate::retry::with_retries;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use leadclock_app::error::PortError;
-use leadclock_app::fold_state::{EncodedOpenClocks, EncodedSnapshot};
-use leadclock_app::ports::{Appended, EventStore, LeadIndex, LeadSummary, Rollups, Saved};
+use leadclock_app::fold_state::{EncodedOpenClocks, EncodedSnapshot, FoldTag};
+use leadclock_app::ports::{Appended, EventStore, LeadIndex, LeadSummary, Rollups, Saved, StaleFacts};
+use leadclock_domain::metrics::{Dimension, Facts};
 use leadclock_domain::{Event, LeadId};
 use std::collections::HashMap;
 
@@ -77,6 +79,7 @@ pub const INDEX_DUE: &str = "due";
 pub const INDEX_OPEN: &str = "open";
 pub const INDEX_OPEN_WITH_CLOCKS: &str = "open_with_clocks";
 pub const INDEX_OUTBOX: &str = "outbox";
+pub use facts::{sum_pk as facts_sum_key, TagState, FACTS_QUIET, INDEX_FACTS};
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -84,6 +87,8 @@ pub struct DynamoStore {
     table: String,
     /// Most events a lead may hold ([`leadclock_app::ports::MAX_EVENTS_PER_LEAD`]).
     event_cap: u64,
+    /// When report facts are kept and read ([`facts`]).
+    facts: facts::FactsGate,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -120,6 +125,7 @@ impl DynamoStore {
             client,
             table: table.into(),
             event_cap: leadclock_app::ports::MAX_EVENTS_PER_LEAD,
+            facts: facts::FactsGate::default(),
         }
     }
 
@@ -505,67 +511,86 @@ fn saved_of(lead: &LeadId, item: &Item, snapshot: Option<&Item>) -> Result<Optio
         },
         // Every append counts itself; a summary without the count is never taken as current.
         stored: num("events_stored").map_or(u64::MAX, |n| n as u64),
-        // Report facts are not kept on DynamoDB yet: its reports read their leads.
-        facts: None,
+        facts: facts::kept_of(item),
     }))
 }
 
+/// A summary's update: what every pass sets and removes, on the condition that it folded
+/// every stored event (only such a summary may clear the "needs attention" mark).
+fn summary_write(summary: &LeadSummary) -> Result<facts::SummaryWrite, PortError> {
+    let mut set: Vec<String> = [
+        "#folded = :n",
+        "last_activity = :last",
+        "lead_id = :lead",
+        "armed = :armed",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut remove = Vec::new();
+    let names = HashMap::from([
+        ("#folded".to_owned(), "events_folded".to_owned()),
+        ("#stored".to_owned(), "events_stored".to_owned()),
+    ]);
+    let mut values = HashMap::from([
+        (":n".to_owned(), n(summary.events as i64)),
+        (":last".to_owned(), n(summary.last_activity.timestamp_millis())),
+        (":lead".to_owned(), s(summary.lead_id.as_str())),
+        (":armed".to_owned(), s(encode("encode timers", &summary.armed)?)),
+    ]);
+    match summary.next_due {
+        Some(t) => {
+            set.push("next_due = :due, due_pk = :duepk".into());
+            values.insert(":due".into(), n(t.timestamp_millis()));
+            values.insert(":duepk".into(), s("DUE"));
+        }
+        None => remove.push("next_due, due_pk".into()),
+    }
+    if summary.open {
+        set.push("open_pk = :open".into());
+        values.insert(":open".into(), s("OPEN"));
+    } else {
+        remove.push("open_pk".into());
+    }
+    match &summary.open_clocks {
+        Some(c) => {
+            set.push("open_clocks = :clocks".into());
+            values.insert(":clocks".into(), s(c.as_str()));
+        }
+        None => remove.push("open_clocks".into()),
+    }
+    if let Some(t) = summary.first_engaged_at {
+        set.push("first_engaged_at = :eng".into());
+        values.insert(":eng".into(), n(t.timestamp_millis()));
+    }
+    Ok(facts::SummaryWrite {
+        set,
+        remove,
+        condition: "attribute_not_exists(#stored) OR #stored <= :n".into(),
+        names,
+        values,
+    })
+}
+
 impl LeadIndex for DynamoStore {
+    /// With a facts change to keep: one transaction ([`DynamoStore::save_with_facts`]).
+    /// Otherwise an UpdateItem, then the snapshot ([`DynamoStore::save_snapshot`]).
     async fn save_summary(&self, summary: &LeadSummary) -> Result<(), PortError> {
-        let mut set = vec![
-            "#folded = :n",
-            "last_activity = :last",
-            "lead_id = :lead",
-            "armed = :armed",
-        ];
-        let mut remove = Vec::new();
-        let mut req = self
+        let write = summary_write(summary)?;
+        if let Some(change) = &summary.facts {
+            if self.keeping_facts(change.tag).await? {
+                return self.save_with_facts(summary, write, change).await;
+            }
+        }
+        let req = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("PK", s(lead_pk(&summary.lead_id)))
             .key("SK", s("SUMMARY"))
-            .expression_attribute_values(":n", n(summary.events as i64))
-            .expression_attribute_names("#folded", "events_folded")
-            .expression_attribute_names("#stored", "events_stored")
-            .expression_attribute_values(":last", n(summary.last_activity.timestamp_millis()))
-            .expression_attribute_values(":lead", s(summary.lead_id.as_str()))
-            .expression_attribute_values(":armed", s(encode("encode timers", &summary.armed)?));
-        match summary.next_due {
-            Some(t) => {
-                set.push("next_due = :due, due_pk = :duepk");
-                req = req
-                    .expression_attribute_values(":due", n(t.timestamp_millis()))
-                    .expression_attribute_values(":duepk", s("DUE"));
-            }
-            None => remove.push("next_due, due_pk"),
-        }
-        if summary.open {
-            set.push("open_pk = :open");
-            req = req.expression_attribute_values(":open", s("OPEN"));
-        } else {
-            remove.push("open_pk");
-        }
-        match &summary.open_clocks {
-            Some(c) => {
-                set.push("open_clocks = :clocks");
-                req = req.expression_attribute_values(":clocks", s(c.as_str()));
-            }
-            None => remove.push("open_clocks"),
-        }
-        if let Some(t) = summary.first_engaged_at {
-            set.push("first_engaged_at = :eng");
-            req = req.expression_attribute_values(":eng", n(t.timestamp_millis()));
-        }
-
-        let mut expr = format!("SET {}", set.join(", "));
-        if !remove.is_empty() {
-            expr.push_str(&format!(" REMOVE {}", remove.join(", ")));
-        }
-        // Only a summary that folded every stored event may clear the "needs attention" mark.
-        let req = req
-            .update_expression(expr)
-            .condition_expression("attribute_not_exists(#stored) OR #stored <= :n");
+            .update_expression(write.expression())
+            .condition_expression(&write.condition)
+            .set_expression_attribute_names(Some(write.names))
+            .set_expression_attribute_values(Some(write.values));
         match req.send().await {
             Ok(_) => {}
             Err(e)
@@ -656,6 +681,46 @@ impl LeadIndex for DynamoStore {
             }
         };
         Ok(items.iter().filter_map(open_clocks_of).collect())
+    }
+
+    fn keeps_report_facts(&self) -> bool {
+        true
+    }
+
+    /// Nothing until the tag is complete ([`facts`]): until then reports read every lead.
+    async fn report_facts(
+        &self,
+        tag: FoldTag,
+        first: NaiveDate,
+        end: NaiveDate,
+        dims: &[Dimension],
+    ) -> Result<Facts, PortError> {
+        if !self.reading_facts(tag).await? {
+            return Ok(Facts::default());
+        }
+        Ok(self.facts_of_days(tag, first, end).await?.only(dims))
+    }
+
+    async fn active_without_facts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        tag: FoldTag,
+    ) -> Result<Vec<(LeadId, Option<StaleFacts>)>, PortError> {
+        if self.reading_facts(tag).await? {
+            return self.without_facts(from, to, tag).await;
+        }
+        let active = self.active_between(from, to).await?;
+        Ok(active.into_iter().map(|id| (id, None)).collect())
+    }
+
+    /// Adds the days' logs due for it into their sums first (the sweep calls this), then
+    /// goes on with the backfill's Scan.
+    async fn lacking_facts(&self, tag: FoldTag, limit: usize) -> Result<Vec<LeadId>, PortError> {
+        if let Err(e) = self.compact_facts(tag).await {
+            tracing::warn!(error = %e, "report facts: could not add the logs in");
+        }
+        self.lacking(tag, limit).await
     }
 }
 
