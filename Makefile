@@ -12,7 +12,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 VENV ?= .venv
 FUNCTIONS := form-ingest assignment first-touch stage escalate read-api rollup slack-notify
 
-.PHONY: run test fmt lint check-policy unit api-fuzz web-test web-screenshots chromium venv cfn-lint checkov aws-test build deploy fuzz load deny bench bench-coldstart bench-import bench-lead soak
+.PHONY: run test fmt lint check-policy unit api-fuzz web-test web-screenshots chromium venv cfn-lint checkov aws-test build deploy fuzz load deny bench bench-coldstart bench-import bench-lead soak bench-report bench-aws-rollup bench-aws-read
 
 ## Build and start the local server with the example policy.
 run:
@@ -167,7 +167,7 @@ soak:
 	LEADCLOCK_KILL_LEADS=$(SOAK_LEADS) $(CARGO) test --locked -p leadclock --test delivery -- --nocapture
 
 ## Benchmarks on this machine; results are printed, never asserted.
-bench: bench-coldstart bench-import bench-lead bench-report bench-aws-rollup
+bench: bench-coldstart bench-import bench-lead bench-report bench-aws-rollup bench-aws-read
 
 ## `leadclock import` of BENCH_IMPORT_LEADS leads (4 events each), beside SQLite's raw commit rate.
 BENCH_IMPORT_LEADS ?= 100000
@@ -191,6 +191,15 @@ bench-aws-rollup: venv
 	mkdir -p target
 	LEADCLOCK_OPEN_LEADS=$(BENCH_OPEN_LEADS) LEADCLOCK_LAMBDA_BIN_DIR=$(TARGET_DIR)/debug $(VENV)/bin/pytest -q -p no:cacheprovider tests/aws -k thousands
 	cat target/aws-rollup-scale.json
+
+## A 90-day report through the emulator's API over days of BENCH_FACTS_LEADS settled leads each
+## (a real day's sum, copied to 90 days); its seconds and requests land in target/aws-read-scale.json.
+BENCH_FACTS_LEADS ?= 1000
+bench-aws-read: venv
+	$(CARGO) test --locked --workspace --no-run
+	mkdir -p target
+	LEADCLOCK_FACTS_LEADS=$(BENCH_FACTS_LEADS) LEADCLOCK_LAMBDA_BIN_DIR=$(TARGET_DIR)/debug $(VENV)/bin/pytest -q -p no:cacheprovider tests/aws -k ninety
+	cat target/aws-read-scale.json
 
 ## One lead's POST latency at its first and its BENCH_LEAD_EVENTS-th event, then the cap's answer.
 BENCH_LEAD_EVENTS ?= 2000

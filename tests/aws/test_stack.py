@@ -410,7 +410,9 @@ def stack(tmp_path_factory):
         s.cfn.create_stack(StackName=STACK, TemplateBody=template,
                            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
                            Parameters=[{"ParameterKey": "ReportingTimezone", "ParameterValue": "UTC"},
-                                       {"ParameterKey": "SweepExpression", "ParameterValue": f"rate({SWEEP_MINUTES} minute)"}])
+                                       {"ParameterKey": "SweepExpression", "ParameterValue": f"rate({SWEEP_MINUTES} minute)"},
+                                       # One release runs here from the start: report facts are kept at once.
+                                       {"ParameterKey": "FactsQuietSeconds", "ParameterValue": "0"}])
         status = wait_for(lambda: _stack_done(s), 120, 1)
         if status != "CREATE_COMPLETE":
             events = s.cfn.describe_stack_events(StackName=STACK)["StackEvents"]
@@ -714,8 +716,10 @@ def test_one_lead_lifecycle_request_count(stack, inbox):
     assert steps["STEP#1#response#0"] == "delivered", steps
     assert steps["STEP#1#response#1"] == "cancelled", steps
     assert set(steps.values()) <= {"delivered", "cancelled"}, steps
-    # Five webhooks, one transaction per step record (the claim carries its outbox message), one delivery.
-    assert delta[("dynamodb", "TransactWriteItems")] == 5 + len(steps) + 1, (steps, delta)
+    # Five webhooks; each pass's save (its summary, snapshot and report facts: five webhooks'
+    # passes and the timer's); one per step record (the claim carries its outbox message); one delivery.
+    passes = 5 + invocations["escalate"]
+    assert delta[("dynamodb", "TransactWriteItems")] == 5 + passes + len(steps) + 1, (steps, delta)
     assert delta[("sns", "Publish")] == 1
     assert invocations["escalate"] == 1
 
@@ -854,6 +858,107 @@ def test_store_contract_on_dynamodb(stack):
     output = f"$ {' '.join(command)}\n{run.stdout}\n{run.stderr}"
     assert run.returncode == 0, output
     assert re.search(r"^test result: ok\. 1 passed", run.stdout, re.M), output
+
+
+def test_report_facts_on_dynamodb(stack):
+    """Report facts on DynamoDB (crates/aws/tests/report_facts.rs): the real handlers over a
+    table of their own, made like the stack's (its keys and indexes), so the backfill's Scan
+    sees that test's leads only. Reports before the backfill completes, from the days' logs,
+    with late events, and from the days' sums after two compactions race, each equal to the
+    report of every lead folded from its events."""
+    table = stack.outputs["TableName"]
+    desc = stack.ddb.describe_table(TableName=table)["Table"]
+    facts_table = f"{table}-facts-test"
+    indexes = [{k: g[k] for k in ("IndexName", "KeySchema", "Projection")} for g in desc["GlobalSecondaryIndexes"]]
+    assert "facts" in [g["IndexName"] for g in indexes], indexes
+    stack.ddb.create_table(TableName=facts_table, AttributeDefinitions=desc["AttributeDefinitions"], KeySchema=desc["KeySchema"],
+                           GlobalSecondaryIndexes=indexes, BillingMode="PAY_PER_REQUEST")
+    env = emulator_env(stack)
+    env["FACTS_TABLE_NAME"] = facts_table
+    command = [CARGO, "test", "--locked", "--workspace", "--test", "report_facts", "--", "--ignored", "dynamodb"]
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    output = f"$ {' '.join(command)}\n{run.stdout}\n{run.stderr}"
+    assert run.returncode == 0, output
+    assert re.search(r"^test result: ok\. 1 passed", run.stdout, re.M), output
+
+
+def test_the_sweep_completes_report_facts_and_reports_read_days(stack):
+    """The deployed sweep's backfill (the test stack has no quiet period) finds every summary
+    passed under this release and completes its report facts; from then on a report over
+    settled leads reads their days, not the leads: no BatchGetItem of summaries for them."""
+    table = stack.outputs["TableName"]
+    today = datetime.now(timezone.utc)
+    settled = []
+    for i in range(12):
+        lead, t0 = f"FACTS-{i}", today - timedelta(days=3, minutes=i)
+        for kind, body in [
+            ("form", {"lead_id": lead, "occurred_at": t0.isoformat(), "lead_type": "demo_request", "source": "paid"}),
+            ("assignment", {"lead_id": lead, "occurred_at": (t0 + timedelta(seconds=1)).isoformat(), "owner": "bob"}),
+            ("touch", {"lead_id": lead, "occurred_at": (t0 + timedelta(seconds=2)).isoformat(), "channel": "call", "outcome": "connected"}),
+        ]:
+            assert stack.post(kind, body)[0] == 202
+        settled.append(lead)
+
+    def complete():
+        items = stack.ddb.scan(TableName=table, FilterExpression="SK = :s AND begins_with(PK, :p)",
+                               ExpressionAttributeValues={":s": {"S": "STATE"}, ":p": {"S": "FACTS#"}})["Items"]
+        return [i for i in items if "complete_at" in i]
+    done = wait_for(complete, 4 * 60, 5)
+    assert done, "the sweep's backfill did not complete the report facts"
+    day = (today - timedelta(days=3)).strftime("%Y-%m-%d")
+    read_in_full = lambda: re.findall(r'\[read-api\] .*?"to_read":(\d+)', stack.function_logs())
+    logged_before = len(read_in_full())
+    status, report = stack.get(f"/v1/metrics?from={day}&to={day}")
+    assert status == 200, report
+    assert report["overall"]["volume"]["mqls"] >= len(settled), report["overall"]["volume"]
+    # The read-api's line for this report: how many leads it still read in full.
+    line = wait_for(lambda: read_in_full()[logged_before:], 30, 1)
+    assert line, "the read-api logged no report facts line"
+    assert int(line[-1]) < len(settled), f"{line[-1]} leads read in full: the settled ones were not read from their days"
+
+
+FACTS_BENCH_LEADS = int(os.environ.get("LEADCLOCK_FACTS_LEADS", "0"))
+
+
+@pytest.mark.skipif(not FACTS_BENCH_LEADS, reason="a benchmark: make bench-aws-read")
+def test_a_ninety_day_read_adds_up_days(stack):
+    """Issue 17's 90-day read, for `make bench-aws-read`: a day of LEADCLOCK_FACTS_LEADS settled
+    leads passed through the real handlers (crates/aws/tests/report_facts.rs), its sum copied
+    to the 89 days before, then GET /v1/metrics over the 90 days through the API: its seconds
+    and its requests by operation (days, not leads), in target/aws-read-scale.json."""
+    env = emulator_env(stack)
+    versions_dir = tempfile.mkdtemp(prefix="leadclock-versions-")
+    for name, text in policy_versions().items():
+        with open(os.path.join(versions_dir, name), "w", encoding="utf-8") as f:
+            f.write(text)
+    env.update({"SEED_RUN": f"READ{int(time.time())}", "FACTS_LEADS": str(FACTS_BENCH_LEADS), "FACTS_DAYS": "90",
+                "LEADCLOCK_POLICY_VERSIONS": os.path.join(versions_dir, "policy-versions.toml")})
+    command = [CARGO, "test", "--locked", "--workspace", "--test", "report_facts", "--", "--ignored", "seed_days", "--nocapture"]
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3000)
+    assert run.returncode == 0, f"$ {' '.join(command)}\n{run.stdout}\n{run.stderr}"
+    seeded = json.loads(re.search(r'^\{"day".*$', run.stdout, re.M).group(0))
+    table = stack.outputs["TableName"]
+    complete = lambda: [i for i in stack.ddb.scan(TableName=table, FilterExpression="SK = :s AND begins_with(PK, :p)",
+                                                   ExpressionAttributeValues={":s": {"S": "STATE"}, ":p": {"S": "FACTS#"}})["Items"]
+                        if "complete_at" in i]
+    assert wait_for(complete, 10 * 60, 5), "the sweep's backfill did not complete the report facts"
+    last = datetime.strptime(seeded["day"], "%Y-%m-%d")
+    first = (last - timedelta(days=89)).strftime("%Y-%m-%d")
+    before = stack.counts.snapshot()
+    started = time.monotonic()
+    status, report = stack.get(f"/v1/metrics?from={first}&to={seeded['day']}")
+    seconds = time.monotonic() - started
+    read = stack.counts.snapshot() - before
+    figures = {**seeded, "read_seconds": round(seconds, 2), "status": status,
+               "mqls": report.get("overall", {}).get("volume", {}).get("mqls") if status == 200 else report,
+               "requests": {f"{svc}:{op}": n for (svc, op), n in sorted(read.items())}}
+    os.makedirs(os.path.join(ROOT, "target"), exist_ok=True)
+    with open(os.path.join(ROOT, "target", "aws-read-scale.json"), "w") as out:
+        json.dump(figures, out, indent=2)
+    print(json.dumps(figures))
+    assert status == 200, report
+    # The period and the one before, a day's sum, log and head each: days, not leads.
+    assert read.get(("dynamodb", "Query"), 0) <= 2 * 180 + 20, read
 
 
 def test_history_in_a_batch_pages_nobody_and_the_baseline_reads_it(stack, inbox):
