@@ -338,7 +338,25 @@ impl DynamoStore {
     /// Whether reports read `tag`'s facts: every summary has been passed under it since its
     /// quiet period ended.
     pub(super) async fn reading_facts(&self, tag: FoldTag) -> Result<bool, PortError> {
-        Ok(self.facts.from_start || self.facts_state(tag).await?.complete)
+        if self.facts.from_start {
+            return Ok(true);
+        }
+        // Read only (the read-api may not write): a tag no pass used yet is not complete. The
+        // answer is kept a minute, so the reads of one report agree.
+        let cached = self.facts.cache.lock().ok().and_then(|c| c.get(&tag.text()).copied());
+        if let Some((state, read)) = cached {
+            if state.complete || read.elapsed() < STATE_TTL {
+                return Ok(state.complete);
+            }
+        }
+        // Not used yet: its quiet period starts when a pass first uses it.
+        let Some(state) = self.read_state(tag).await?.map(|i| state_of(&i)) else {
+            return Ok(false);
+        };
+        if let Ok(mut c) = self.facts.cache.lock() {
+            c.insert(tag.text(), (state, std::time::Instant::now()));
+        }
+        Ok(state.complete)
     }
 
     /// `tag`'s state, made on its first use; kept in memory once complete, read again a

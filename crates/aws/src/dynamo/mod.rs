@@ -13,6 +13,7 @@
 //! | contact, identity, held touch | `CONTACT#…`, `PERSON#…`, `IDKEY#…` | see [`identities`] | the sales tools' people |
 //! | step record | `LEAD#{lead}` | `STEP#{cycle}#{clock}#{step}` | `status`, `body` (record JSON) |
 //! | outbox message | `LEAD#{lead}` | `OUT#{message id}` | `status`, `body` (message JSON), `lead_id`, `outbox_pk` = `OUTBOX` while pending / `DEAD` once dead-lettered, `outbox_due` (ms) |
+//! | report facts: a pass's change, a day's sum, a release's state | `FACTSLOG#…`, `FACTS#…` | see [`facts`] | the summary's `facts_tag`, `facts_at` and `aux_pk`/`aux_sk` |
 //!
 //! The summary also keeps `armed`: the timers its pass armed (JSON), so a step armed for its
 //! due instant is delivered at once when it fires.
@@ -32,6 +33,8 @@
 //!   still backfilling it, reports read the open leads in full as before.
 //! - `outbox` (`outbox_pk`, `outbox_due`, with `body`): messages to send, oldest due first — the
 //!   dispatcher; and the dead letters (`DEAD`), counted for health.
+//! - `facts` (`aux_pk`, `aux_sk`, with `lead_id`, `first_engaged_at`): report facts' changes not
+//!   yet added into their days, and the leads whose last pass kept no facts (see [`facts`]).
 //!
 //! Stacks written by releases before step outcomes hold escalation claims as `escalated`
 //! events; the reconcile pass turns each into a `delivered` record the first time it visits the
@@ -42,7 +45,8 @@
 //! items); load = Query on
 //! the lead's partition with strong consistency; save summary = UpdateItem conditional on having folded
 //! every stored event (optimistic concurrency: a summary older than the events never clears the
-//! mark). Transaction conflicts and throttling are retried a bounded number of times with jitter.
+//! mark); with report facts to keep, that update, the snapshot and the change's log items in one
+//! transaction. Transaction conflicts and throttling are retried a bounded number of times with jitter.
 
 mod facts;
 mod identities;
