@@ -903,7 +903,7 @@ def test_the_sweep_completes_report_facts_and_reports_read_days(stack):
         items = stack.ddb.scan(TableName=table, FilterExpression="SK = :s AND begins_with(PK, :p)",
                                ExpressionAttributeValues={":s": {"S": "STATE"}, ":p": {"S": "FACTS#"}})["Items"]
         return [i for i in items if "complete_at" in i]
-    done = wait_for(complete, 4 * 60, 5)
+    done = wait_for(complete, 6 * 60, 5)
     assert done, "the sweep's backfill did not complete the report facts"
     day = (today - timedelta(days=3)).strftime("%Y-%m-%d")
     read_in_full = lambda: re.findall(r'\[read-api\] .*?"to_read":(\d+)', stack.function_logs())

@@ -325,17 +325,21 @@ async fn copy_day_sum(tag: leadclock_app::fold_state::FoldTag, day: NaiveDate, d
     use aws_sdk_dynamodb::types::AttributeValue;
     let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
     let table = env("TABLE_NAME").unwrap();
-    let items = client
+    // Every page: a day's parts pass the 1 MB a Query answers.
+    let items: Vec<_> = client
         .query()
         .table_name(&table)
         .consistent_read(true)
         .key_condition_expression("PK = :pk")
         .expression_attribute_values(":pk", AttributeValue::S(leadclock_aws::dynamo::facts_sum_key(tag, day)))
+        .into_paginator()
+        .items()
         .send()
+        .collect::<Vec<_>>()
         .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     let bytes = items
         .iter()
         .filter_map(|i| i.get("facts").and_then(|v| v.as_s().ok()))

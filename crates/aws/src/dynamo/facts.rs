@@ -548,7 +548,10 @@ impl DynamoStore {
                 return Ok(sum.facts);
             }
         }
-        Err(PortError::transient(op, format!("the sum of {day} kept changing")))
+        Err(PortError::transient(
+            op,
+            format!("the sum of {day} did not read whole (a compaction each time?)"),
+        ))
     }
 
     /// A day's sum, or `None` when its parts were read across a compaction.
