@@ -554,19 +554,24 @@ impl DynamoStore {
         ))
     }
 
+    /// Every item of the partition `pk`, read strongly consistent (`partition` in
+    /// [`super::identities`] reads those of a sort-key prefix; these have none in common).
+    async fn whole_partition(&self, op: &'static str, pk: String) -> Result<Vec<Item>, PortError> {
+        self.query_all(op, || {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(&pk))
+        })
+        .await
+    }
+
     /// A day's sum, or `None` when its parts were read across a compaction.
     async fn day_sum(&self, tag: FoldTag, day: NaiveDate) -> Result<Option<DaySum>, PortError> {
         let op = "read report facts";
-        let items = self
-            .query_all(op, || {
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .consistent_read(true)
-                    .key_condition_expression("PK = :pk")
-                    .expression_attribute_values(":pk", s(sum_pk(tag, day)))
-            })
-            .await?;
+        let items = self.whole_partition(op, sum_pk(tag, day)).await?;
         let head = items.iter().find(|i| text(i, "SK") == Some("HEAD"));
         let gen = head.and_then(|h| number(h, "gen")).unwrap_or(0);
         let parts = head.and_then(|h| number(h, "parts")).unwrap_or(0) as usize;
@@ -588,16 +593,7 @@ impl DynamoStore {
     /// A day's changes not yet added into its sum, each with its key.
     async fn day_log(&self, tag: FoldTag, day: NaiveDate) -> Result<Vec<(Item, Facts)>, PortError> {
         let op = "read report facts log";
-        let items = self
-            .query_all(op, || {
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .consistent_read(true)
-                    .key_condition_expression("PK = :pk")
-                    .expression_attribute_values(":pk", s(log_pk(tag, day)))
-            })
-            .await?;
+        let items = self.whole_partition(op, log_pk(tag, day)).await?;
         items
             .iter()
             .map(|i| {
