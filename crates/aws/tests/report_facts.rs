@@ -52,18 +52,11 @@ fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 30, 14, 0, 0).unwrap()
 }
 
-/// A small deterministic generator: the same history on every run.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
-}
+/// The generator the local and black-box tests share: the same history on every run.
+#[path = "../../../tests/support/lcg.rs"]
+#[allow(dead_code)] // its helpers this test does not draw
+mod lcg;
+use lcg::Lcg;
 
 async fn live(app: &TestApp, kind: Kind, at: DateTime<Utc>, body: Value) {
     app.clock.set(at);
@@ -77,20 +70,20 @@ async fn busy_week(app: &TestApp, rng: &mut Lcg, n: u32) -> Vec<LeadId> {
     for l in 0..n {
         let lead = format!("D-{l}");
         let engaged = start() + Duration::minutes(i64::from(l) * 5 * 24 * 60 / i64::from(n));
-        let lead_type = ["demo_request", "content_mql", "free_trial", "contact_form"][rng.next(4) as usize];
-        let source = ["organic", "paid", "event"][rng.next(3) as usize];
+        let lead_type = ["demo_request", "content_mql", "free_trial", "contact_form"][rng.below(4) as usize];
+        let source = ["organic", "paid", "event"][rng.below(3) as usize];
         let form =
             json!({"lead_id": lead, "occurred_at": engaged.to_rfc3339(), "lead_type": lead_type, "source": source});
         live(app, Kind::Form, engaged, form).await;
         let mut at = engaged;
-        if rng.next(8) > 0 {
-            at += Duration::seconds(rng.next(1_800) as i64);
-            let owner = ["alice", "bob", "carol"][rng.next(3) as usize];
+        if rng.below(8) > 0 {
+            at += Duration::seconds(rng.below(1_800) as i64);
+            let owner = ["alice", "bob", "carol"][rng.below(3) as usize];
             let body = json!({"lead_id": lead, "occurred_at": at.to_rfc3339(), "owner": owner});
             live(app, Kind::Assignment, at, body).await;
         }
-        if rng.next(6) > 0 {
-            at += Duration::seconds(rng.next(6 * 3_600) as i64);
+        if rng.below(6) > 0 {
+            at += Duration::seconds(rng.below(6 * 3_600) as i64);
             let body =
                 json!({"lead_id": lead, "occurred_at": at.to_rfc3339(), "channel": "call", "outcome": "connected"});
             live(app, Kind::Touch, at, body).await;
@@ -297,12 +290,12 @@ async fn seed_days_of_settled_leads() {
 fn settled_lead(run: &str, i: usize, n: usize, midnight: DateTime<Utc>, rng: &mut Lcg) -> Vec<(Kind, Value)> {
     let lead = format!("{run}-{i}");
     let engaged = midnight + Duration::seconds((i * 16 * 3_600 / n) as i64);
-    let assigned = engaged + Duration::seconds(rng.next(1_800) as i64 + 1);
-    let touched = assigned + Duration::seconds(rng.next(6 * 3_600) as i64 + 1);
+    let assigned = engaged + Duration::seconds(rng.below(1_800) as i64 + 1);
+    let touched = assigned + Duration::seconds(rng.below(6 * 3_600) as i64 + 1);
     // The lead types of the stack's policy (tests/fixtures/fast.toml).
-    let lead_type = ["demo_request", "content_mql", "free_trial"][rng.next(3) as usize];
-    let source = ["organic", "paid", "event"][rng.next(3) as usize];
-    let owner = ["alice", "bob", "carol", "dana", "erin"][rng.next(5) as usize];
+    let lead_type = ["demo_request", "content_mql", "free_trial"][rng.below(3) as usize];
+    let source = ["organic", "paid", "event"][rng.below(3) as usize];
+    let owner = ["alice", "bob", "carol", "dana", "erin"][rng.below(5) as usize];
     vec![
         (
             Kind::Form,

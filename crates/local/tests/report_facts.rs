@@ -11,24 +11,11 @@ use leadclock_app::ports::{Clock, EventStore, LeadIndex};
 use leadclock_domain::metrics::{self, Dimension, Facts};
 use leadclock_domain::{Lead, LeadId};
 use serde_json::json;
-use support::{harness, open, temp_dir, Harness, EXAMPLE};
+use support::{harness, open, temp_dir, Harness, Lcg, EXAMPLE};
 
 fn start() -> DateTime<Utc> {
     // Monday 2026-11-30, 09:00 in New York.
     Utc.with_ymd_and_hms(2026, 11, 30, 14, 0, 0).unwrap()
-}
-
-/// A small deterministic generator: the same history on every run and machine.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
 }
 
 /// Sends `body` as `kind` with the clock at `at`, as a live webhook arrives.
@@ -50,9 +37,9 @@ async fn busy_days(h: &Harness, rng: &mut Lcg, n: u32, start: DateTime<Utc>) -> 
     for l in 0..n {
         let lead = format!("F-{l}");
         let engaged = start + Duration::minutes(i64::from(l) * 5 * 24 * 60 / i64::from(n));
-        let lead_type = ["demo_request", "content_mql", "free_trial", "contact_form"][rng.next(4) as usize];
-        let source = ["organic", "paid", "event"][rng.next(3) as usize];
-        let region = ["na", "emea"][rng.next(2) as usize];
+        let lead_type = ["demo_request", "content_mql", "free_trial", "contact_form"][rng.below(4) as usize];
+        let source = ["organic", "paid", "event"][rng.below(3) as usize];
+        let region = ["na", "emea"][rng.below(2) as usize];
         live(
             h,
             Kind::Form,
@@ -62,9 +49,9 @@ async fn busy_days(h: &Harness, rng: &mut Lcg, n: u32, start: DateTime<Utc>) -> 
         )
         .await;
         let mut at = engaged;
-        if rng.next(8) > 0 {
-            at += Duration::seconds(rng.next(1_800) as i64);
-            let owner = ["alice", "bob", "carol"][rng.next(3) as usize];
+        if rng.below(8) > 0 {
+            at += Duration::seconds(rng.below(1_800) as i64);
+            let owner = ["alice", "bob", "carol"][rng.below(3) as usize];
             live(
                 h,
                 Kind::Assignment,
@@ -73,8 +60,8 @@ async fn busy_days(h: &Harness, rng: &mut Lcg, n: u32, start: DateTime<Utc>) -> 
             )
             .await;
         }
-        if rng.next(4) == 0 {
-            at += Duration::seconds(rng.next(3_600) as i64);
+        if rng.below(4) == 0 {
+            at += Duration::seconds(rng.below(3_600) as i64);
             live(
                 h,
                 Kind::Assignment,
@@ -83,9 +70,9 @@ async fn busy_days(h: &Harness, rng: &mut Lcg, n: u32, start: DateTime<Utc>) -> 
             )
             .await;
         }
-        if rng.next(6) > 0 {
-            at += Duration::seconds(rng.next(6 * 3_600) as i64);
-            let outcome = ["connected", "voicemail"][rng.next(2) as usize];
+        if rng.below(6) > 0 {
+            at += Duration::seconds(rng.below(6 * 3_600) as i64);
+            let outcome = ["connected", "voicemail"][rng.below(2) as usize];
             live(
                 h,
                 Kind::Touch,
@@ -94,9 +81,9 @@ async fn busy_days(h: &Harness, rng: &mut Lcg, n: u32, start: DateTime<Utc>) -> 
                  "outcome": outcome}),
             )
             .await;
-            if rng.next(2) == 0 {
-                at += Duration::hours(rng.next(30) as i64 + 1);
-                let stage = ["sal", "rejected", "sql"][rng.next(3) as usize];
+            if rng.below(2) == 0 {
+                at += Duration::hours(rng.below(30) as i64 + 1);
+                let stage = ["sal", "rejected", "sql"][rng.below(3) as usize];
                 live(
                     h,
                     Kind::Stage,

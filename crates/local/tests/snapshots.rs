@@ -10,7 +10,7 @@ use leadclock_app::inbound::Kind;
 use leadclock_app::ports::{Clock, LeadIndex};
 use leadclock_domain::LeadId;
 use serde_json::{json, Value};
-use support::{harness, open, temp_dir, Harness};
+use support::{harness, open, temp_dir, Harness, Lcg};
 
 fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 14, 0, 0).unwrap()
@@ -35,25 +35,12 @@ async fn post_and_compare(h: &Harness, kind: Kind, body: Value) -> Value {
     posted
 }
 
-/// A small deterministic generator: the same history on every run and machine.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
-}
-
 /// Event `i` of a long, busy history: touches, reassignments, stage changes and returns to
 /// the queue; every seventh lands before the ones already posted, every eleventh is a resend.
 fn event(rng: &mut Lcg, lead: &str, i: u32, at: DateTime<Utc>) -> (Kind, Value) {
     let at = at.to_rfc3339();
     let id = format!("{lead}-{i}");
-    let mut pick = |options: &[&'static str]| options[rng.next(options.len() as u64) as usize];
+    let mut pick = |options: &[&'static str]| options[rng.below(options.len() as u64) as usize];
     match pick(&["0", "1", "2", "3", "3", "3", "3", "3", "3", "3"]) {
         "0" => (
             Kind::Assignment,
@@ -95,7 +82,7 @@ async fn every_post_of_a_long_history_answers_what_a_re_fold_answers() {
         post_and_compare(&h, kind, body.clone()).await;
         sent.push((kind, body));
         if i % 11 == 0 {
-            let (kind, body) = sent[rng.next(sent.len() as u64) as usize].clone();
+            let (kind, body) = sent[rng.below(sent.len() as u64) as usize].clone();
             post_and_compare(&h, kind, body).await;
         }
     }
@@ -326,7 +313,7 @@ async fn a_report_read_from_snapshots_is_the_report_of_the_folded_events() {
         let form = json!({"event_id": format!("{lead}-form"), "lead_id": lead, "occurred_at": engaged.to_rfc3339(),
                           "lead_type": lead_type, "source": "organic"});
         h.app.ingest(Kind::Form, form.to_string().as_bytes()).await.unwrap();
-        for i in 1..=rng.next(12) as u32 {
+        for i in 1..=rng.below(12) as u32 {
             let back = if i % 5 == 0 { -3 } else { 0 };
             let (kind, body) = event(&mut rng, &lead, i, engaged + Duration::minutes(i64::from(i) * 9 + back));
             h.app.ingest(kind, body.to_string().as_bytes()).await.unwrap();
