@@ -96,20 +96,25 @@ impl Facts {
     /// (only `other`'s are looked at, so summing many leads' facts stays linear).
     fn combine(&mut self, other: &Facts, sign: i64) {
         for (day, flat) in &other.0 {
-            let mine = self.0.entry(*day).or_default();
-            for (path, n) in flat {
-                let count = match mine.get_mut(path.as_str()) {
-                    Some(count) => count,
-                    None => mine.entry(path.clone()).or_default(),
-                };
-                *count += sign * n;
-                if *count == 0 {
-                    mine.remove(path.as_str());
-                }
+            self.add_to_day(*day, flat, sign);
+        }
+    }
+
+    /// Adds `flat`'s counts times `sign` to `day`'s; a count (or a day) that comes to zero goes.
+    fn add_to_day(&mut self, day: NaiveDate, flat: &BTreeMap<String, i64>, sign: i64) {
+        let mine = self.0.entry(day).or_default();
+        for (path, n) in flat {
+            let count = match mine.get_mut(path.as_str()) {
+                Some(count) => count,
+                None => mine.entry(path.clone()).or_default(),
+            };
+            *count += sign * n;
+            if *count == 0 {
+                mine.remove(path.as_str());
             }
-            if mine.is_empty() {
-                self.0.remove(day);
-            }
+        }
+        if mine.is_empty() {
+            self.0.remove(&day);
         }
     }
 
@@ -120,21 +125,8 @@ impl Facts {
     /// Adds every count of `other`, whatever its day, onto `day`: a period's sum in the room
     /// of its distinct figures rather than of its days × figures.
     pub fn add_on(&mut self, day: NaiveDate, other: &Facts) {
-        let mine = self.0.entry(day).or_default();
         for flat in other.0.values() {
-            for (path, n) in flat {
-                let count = match mine.get_mut(path.as_str()) {
-                    Some(count) => count,
-                    None => mine.entry(path.clone()).or_default(),
-                };
-                *count += n;
-                if *count == 0 {
-                    mine.remove(path.as_str());
-                }
-            }
-        }
-        if mine.is_empty() {
-            self.0.remove(&day);
+            self.add_to_day(day, flat, 1);
         }
     }
 
