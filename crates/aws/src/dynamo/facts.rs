@@ -31,7 +31,7 @@
 //!   the tag, a time budget a sweep, until one whole Scan finds none: the tag is complete;
 //! - until then reports read every lead of their span, as before facts were kept.
 
-use super::{lead_pk, n, number, s, DynamoStore, Item, SNAPSHOT_SK};
+use super::{lead_pk, n, number, s, DynamoStore, Item, Transacted, SNAPSHOT_SK};
 use crate::error::port_err;
 use crate::retry::with_retries;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
@@ -488,29 +488,11 @@ impl DynamoStore {
             }
         });
         items.extend(logs.into_iter().map(|p| TransactWriteItem::builder().put(p).build()));
-        let result = with_retries(op, || {
-            self.client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-        })
-        .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-                let raced = match e.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(tc)) => {
-                        super::failed_conditions(tc).iter().any(|f| *f)
-                    }
-                    _ => false,
-                };
-                match raced {
-                    // A newer summary, or another pass's facts: that pass's save stands.
-                    true => Ok(()),
-                    false => Err(port_err(op, e)),
-                }
-            }
+        match self.transact(op, items).await? {
+            Transacted::Written => Ok(()),
+            // A newer summary, or another pass's facts: that pass's save stands.
+            Transacted::Cancelled { failed, .. } if failed.iter().any(|f| *f) => Ok(()),
+            Transacted::Cancelled { error, .. } => Err(error),
         }
     }
 
@@ -737,23 +719,8 @@ impl DynamoStore {
                 .map_err(build_err(op))?;
             items.push(TransactWriteItem::builder().delete(delete).build());
         }
-        let result = with_retries(op, || {
-            self.client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-        })
-        .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-                match e.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(_)) => Ok(false),
-                    _ => Err(port_err(op, e)),
-                }
-            }
-        }
+        // Cancelled: another process moved the sum (or added a change in) first.
+        Ok(matches!(self.transact(op, items).await?, Transacted::Written))
     }
 
     /// The leads active in `[from, to)` a report reads in full beside `tag`'s facts (see

@@ -302,7 +302,53 @@ impl EventStore for DynamoStore {
             put(day_item),
         ];
         items.extend(identities::contact_puts(&self.table, event)?);
-        let result = with_retries("append event", || {
+        let (failed, error) = match self.transact("append event", items).await? {
+            Transacted::Written => return Ok(Appended::New),
+            Transacted::Cancelled { failed, error } => (failed, error),
+        };
+        // Item 0 is the event (its id is stored), item 1 the summary (the lead is full).
+        if failed.first() == Some(&true) {
+            Ok(Appended::Duplicate(Box::new(self.stored_event(event).await?)))
+        } else if failed.get(1) == Some(&true) {
+            // A repeat at the cap is still a repeat, however the reasons were reported.
+            match self.stored_event_if_any(event).await? {
+                Some(stored) => Ok(Appended::Duplicate(Box::new(stored))),
+                None => Ok(Appended::Full { limit: self.event_cap }),
+            }
+        } else {
+            Err(error)
+        }
+    }
+
+    async fn load(&self, lead: &LeadId) -> Result<Vec<Event>, PortError> {
+        let items = self.lead_items("load lead", lead, "EVT#").await?;
+        items.iter().map(|i| decode("decode event", i, "body")).collect()
+    }
+}
+
+/// What a transaction came to: written, or cancelled, with which of its items failed their
+/// condition (in order) and the error itself for a caller that takes it as a failure.
+enum Transacted {
+    Written,
+    Cancelled { failed: Vec<bool>, error: PortError },
+}
+
+impl Transacted {
+    /// Written, or the cancellation as the store's failure.
+    fn written(self) -> Result<(), PortError> {
+        match self {
+            Transacted::Written => Ok(()),
+            Transacted::Cancelled { error, .. } => Err(error),
+        }
+    }
+}
+
+impl DynamoStore {
+    /// Writes `items` in one transaction, conflicts and throttling retried; any failure but a
+    /// cancellation (after the retries) is the store's.
+    async fn transact(&self, op: &'static str, items: Vec<TransactWriteItem>) -> Result<Transacted, PortError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        let result = with_retries(op, || {
             self.client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
@@ -310,32 +356,15 @@ impl EventStore for DynamoStore {
         })
         .await;
         match result {
-            Ok(_) => Ok(Appended::New),
-            Err(e) => {
-                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-                let failed = match e.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(tc)) => failed_conditions(tc),
-                    _ => Vec::new(),
-                };
-                // Item 0 is the event (its id is stored), item 1 the summary (the lead is full).
-                if failed.first() == Some(&true) {
-                    Ok(Appended::Duplicate(Box::new(self.stored_event(event).await?)))
-                } else if failed.get(1) == Some(&true) {
-                    // A repeat at the cap is still a repeat, however the reasons were reported.
-                    match self.stored_event_if_any(event).await? {
-                        Some(stored) => Ok(Appended::Duplicate(Box::new(stored))),
-                        None => Ok(Appended::Full { limit: self.event_cap }),
-                    }
-                } else {
-                    Err(port_err("append event", e))
-                }
-            }
+            Ok(_) => Ok(Transacted::Written),
+            Err(e) => match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(tc)) => Ok(Transacted::Cancelled {
+                    failed: failed_conditions(tc),
+                    error: port_err(op, e),
+                }),
+                _ => Err(port_err(op, e)),
+            },
         }
-    }
-
-    async fn load(&self, lead: &LeadId) -> Result<Vec<Event>, PortError> {
-        let items = self.lead_items("load lead", lead, "EVT#").await?;
-        items.iter().map(|i| decode("decode event", i, "body")).collect()
     }
 }
 

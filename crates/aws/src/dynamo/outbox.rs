@@ -58,18 +58,6 @@ impl DynamoStore {
         r.reason = format!("delivered to {}", m.channel.as_str());
         Ok(Some(r))
     }
-
-    async fn transact(&self, op: &'static str, items: Vec<TransactWriteItem>) -> Result<(), PortError> {
-        with_retries(op, || {
-            self.client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-        })
-        .await
-        .map(|_| ())
-        .map_err(|e| port_err(op, e))
-    }
 }
 
 impl Outbox for DynamoStore {
@@ -139,7 +127,7 @@ impl Outbox for DynamoStore {
             None
         };
         let Some(r) = record else {
-            return self.transact("save outbox message", vec![message]).await;
+            return self.transact("save outbox message", vec![message]).await?.written();
         };
         // `delivering` → `delivered`: the record put's condition is "no record or settling",
         // so replace it with one that checks `delivering` instead.
@@ -158,7 +146,8 @@ impl Outbox for DynamoStore {
             "save outbox message",
             vec![message, TransactWriteItem::builder().put(step).build()],
         )
-        .await
+        .await?
+        .written()
     }
 
     async fn dead_letters(&self) -> Result<u64, PortError> {
